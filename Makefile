@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Both install what is missing
+# (scripts/install-deps is idempotent and fast when nothing is missing), build,
+# and go. Everything else here is a step those two use.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+STATE_DIR ?= $(CURDIR)/state
+FUZZ_SECONDS ?= 30
+
+.PHONY: run test deps build-debug build-release build-fuzz unit fuzz api-check bench clean
+
+deps:
+	@scripts/install-deps
+
+build/%/build.ninja:
+	cmake --preset $* >/dev/null
+
+build-debug: deps build/debug/build.ninja
+	cmake --build --preset debug -j $(JOBS)
+
+build-release: deps build/release/build.ninja
+	cmake --build --preset release -j $(JOBS) --target spectrad spectra
+
+build-fuzz: deps build/fuzz/build.ninja
+	cmake --build --preset fuzz -j $(JOBS)
+
+run: build-release
+	@scripts/run-standalone "$(CURDIR)/build/release" "$(STATE_DIR)"
+
+unit: build-debug
+	ctest --preset debug -j $(JOBS)
+
+fuzz: build-fuzz
+	@scripts/run-fuzzers "$(CURDIR)/build/fuzz" $(FUZZ_SECONDS)
+
+api-check: build-debug
+	@scripts/run-schemathesis "$(CURDIR)/build/debug"
+
+test: unit fuzz api-check
+	@echo "make test: all suites passed"
+
+bench: deps build/release/build.ninja
+	cmake --build --preset release -j $(JOBS)
+	@scripts/run-benchmarks "$(CURDIR)/build/release"
+
+clean:
+	rm -rf build

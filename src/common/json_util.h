@@ -1,0 +1,33 @@
+#pragma once
+// Parsing untrusted JSON with explicit limits, and JSON Pointer helpers.
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace spectra::json {
+
+namespace bj = boost::json;
+
+struct ParseLimits {
+  std::size_t max_bytes = 1 << 20;
+  std::size_t max_depth = 64;
+};
+
+// Parses one JSON document; any error (syntax, depth, size, trailing bytes,
+// invalid UTF-8) is an invalid_argument Status with the byte offset named.
+Result<bj::value> parse(std::string_view text, const ParseLimits& limits = {});
+
+// Escapes one reference token for a JSON Pointer (RFC 6901).
+std::string pointer_escape(std::string_view token);
+std::string pointer_join(std::string_view base, std::string_view token);
+std::string pointer_join(std::string_view base, std::size_t index);
+
+// Serializes with object keys sorted, for stable hashes and diffs.
+std::string canonical(const bj::value& v);
+
+std::string pretty(const bj::value& v);
+
+}  // namespace spectra::json
