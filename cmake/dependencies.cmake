@@ -3,7 +3,7 @@ find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 find_package(SQLite3 REQUIRED)
 # Boost 1.81 (Debian's libboost1.81-dev); 1.74 lacks Boost.JSON features we use.
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(Boost 1.81.0 REQUIRED COMPONENTS json url CONFIG)
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 if(NOT SPECTRA_FUZZ)

@@ -1,0 +1,349 @@
+#include "http/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <future>
+#include <thread>
+
+#include "common/crypto.h"
+#include "common/log.h"
+
+namespace spectra::http {
+
+using asio::ip::tcp;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+  }
+
+  asio::awaitable<void> run();
+
+  // Both run on this connection's executor.
+  void close_if_idle() {
+    if (idle_) close();
+  }
+  void close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  friend class Exchange;
+  asio::awaitable<bool> send_error(HttpStatus status, std::string_view code, std::string_view msg);
+  void count(unsigned status);
+
+  Server& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string remote_;
+  bool idle_ = true;
+  bool keep_alive_ = true;
+};
+
+void Connection::count(unsigned status) {
+  if (!server_.metrics_) return;
+  server_.metrics_
+      ->counter("spectra_http_responses_total", "HTTP responses sent, by server and status class",
+                {{"server", server_.options_.name},
+                 {"code", std::to_string(status / 100) + "xx"}})
+      .inc();
+}
+
+asio::awaitable<bool> Connection::send_error(HttpStatus status, std::string_view code,
+                                             std::string_view msg) {
+  Response res = error_response(status, code, msg);
+  res.keep_alive(false);
+  boost::system::error_code ec;
+  stream_.expires_after(server_.options_.write_timeout);
+  co_await bhttp::async_write(stream_, res, redirect_error(use_awaitable, ec));
+  count(static_cast<unsigned>(status));
+  co_return !ec;
+}
+
+asio::awaitable<void> Connection::run() {
+  auto self = shared_from_this();
+  const ServerOptions& opt = server_.options_;
+  for (std::size_t n = 0; n < opt.max_requests_per_connection; ++n) {
+    idle_ = true;
+    if (server_.draining_.load()) break;
+    boost::system::error_code ec;
+    if (buffer_.size() == 0) {
+      // Wait for the first byte of the next request under the idle deadline.
+      stream_.expires_after(n == 0 ? opt.header_timeout : opt.idle_timeout);
+      std::size_t got = co_await stream_.async_read_some(buffer_.prepare(8192),
+                                                         redirect_error(use_awaitable, ec));
+      if (ec) break;
+      buffer_.commit(got);
+    }
+    idle_ = false;
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+    parser.body_limit(opt.body_limit);
+    stream_.expires_after(opt.header_timeout);
+    co_await bhttp::async_read_header(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::header_limit) {
+      co_await send_error(HttpStatus::request_header_fields_too_large, "header_too_large",
+                          "request header exceeds " + std::to_string(opt.header_limit) + " bytes");
+      break;
+    }
+    if (ec == bhttp::error::body_limit) {
+      co_await send_error(HttpStatus::payload_too_large, "body_too_large",
+                          "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+      break;
+    }
+    if (ec == beast::error::timeout) {
+      co_await send_error(HttpStatus::request_timeout, "timeout", "request header not received in time");
+      break;
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      break;
+    }
+    if (ec) {
+      co_await send_error(HttpStatus::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+      break;
+    }
+    auto expect = parser.get()[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{HttpStatus::continue_, 11};
+      stream_.expires_after(opt.write_timeout);
+      co_await bhttp::async_write(stream_, cont, redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    stream_.expires_after(opt.body_timeout);
+    co_await bhttp::async_read(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::body_limit) {
+      co_await send_error(HttpStatus::payload_too_large, "body_too_large",
+                          "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+      break;
+    }
+    if (ec == beast::error::timeout) {
+      co_await send_error(HttpStatus::request_timeout, "timeout", "request body not received in time");
+      break;
+    }
+    if (ec) break;
+
+    Request req = parser.release();
+    keep_alive_ = req.keep_alive();
+    RequestInfo info;
+    auto rid = req["x-request-id"];
+    info.request_id = sane_request_id(rid) ? std::string(rid) : crypto::hex(crypto::random_bytes(8));
+    info.remote_address = remote_;
+    Exchange ex(*this, req, std::move(info));
+    stream_.expires_never();
+    try {
+      co_await server_.handler_(ex);
+    } catch (const std::exception& e) {
+      log::error("request handler threw", {{"server", opt.name},
+                                           {"request_id", ex.info().request_id},
+                                           {"error", e.what()}});
+      if (ex.streaming_) {
+        ex.failed_ = true;  // a half-sent stream cannot be repaired: close it
+      }
+    }
+    if (!ex.answered_) {
+      co_await ex.respond(error_response(HttpStatus::internal_server_error, "internal",
+                                         "the request could not be completed"));
+    }
+    if (ex.failed_ || !keep_alive_) break;
+  }
+  close();
+  server_.remove(self);
+}
+
+asio::awaitable<void> Exchange::respond(Response res) {
+  assert(!answered_ && "a request is answered once");
+  answered_ = true;
+  status_code_ = res.result_int();
+  bool keep = conn_.keep_alive_ && !conn_.server_.draining_.load();
+  res.keep_alive(keep);
+  conn_.keep_alive_ = keep;
+  res.set("x-request-id", info_.request_id);
+  if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
+  co_await bhttp::async_write(conn_.stream_, res, redirect_error(use_awaitable, ec));
+  conn_.stream_.expires_never();
+  conn_.count(status_code_);
+  if (ec) failed_ = true;
+}
+
+asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body> head) {
+  assert(!answered_ && "a request is answered once");
+  answered_ = true;
+  streaming_ = true;
+  status_code_ = head.result_int();
+  head.chunked(true);
+  bool keep = conn_.keep_alive_ && !conn_.server_.draining_.load();
+  head.keep_alive(keep);
+  conn_.keep_alive_ = keep;
+  head.set("x-request-id", info_.request_id);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
+  co_await bhttp::async_write_header(conn_.stream_, sr, redirect_error(use_awaitable, ec));
+  conn_.count(status_code_);
+  if (ec) failed_ = true;
+  co_return !failed_;
+}
+
+asio::awaitable<bool> Exchange::write(std::string_view data) {
+  if (failed_ || data.empty()) co_return !failed_;
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
+  co_await asio::async_write(conn_.stream_,
+                             bhttp::make_chunk(asio::const_buffer(data.data(), data.size())),
+                             redirect_error(use_awaitable, ec));
+  if (ec) failed_ = true;
+  co_return !failed_;
+}
+
+asio::awaitable<void> Exchange::finish() {
+  if (failed_) co_return;
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
+  co_await asio::async_write(conn_.stream_, bhttp::make_chunk_last(),
+                             redirect_error(use_awaitable, ec));
+  conn_.stream_.expires_never();
+  if (ec) failed_ = true;
+}
+
+Server::Server(IoPool& pool, ServerOptions options, Handler handler, metrics::Registry* metrics)
+    : pool_(pool), options_(std::move(options)), handler_(std::move(handler)), metrics_(metrics) {
+  if (metrics_) {
+    accepted_ = &metrics_->counter("spectra_http_connections_accepted_total",
+                                   "TCP connections accepted", {{"server", options_.name}});
+    rejected_ = &metrics_->counter("spectra_http_connections_rejected_total",
+                                   "TCP connections refused at the connection limit",
+                                   {{"server", options_.name}});
+  }
+}
+
+Server::~Server() {
+  // Orderly shutdown is stop(), called while the pool runs. Here the pool may
+  // be stopped already, so only close the acceptor directly.
+  if (acceptor_ && !draining_.exchange(true)) {
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+  }
+}
+
+Status Server::start() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(options_.address, ec);
+  if (ec) return invalid_argument("invalid listen address '" + options_.address + "'");
+  tcp::endpoint ep(addr, options_.port);
+  auto acc = std::make_unique<tcp::acceptor>(pool_.at(0));
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return io_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) +
+                    ": " + ec.message());
+  }
+  port_ = acc->local_endpoint().port();
+  acceptor_ = std::move(acc);
+  accepting_.store(1);
+  asio::co_spawn(pool_.at(0), accept_loop(), asio::detached);
+  return {};
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  asio::steady_timer backoff(pool_.at(0));
+  while (!draining_.load()) {
+    auto& ioc = pool_.next();
+    tcp::socket sock(ioc);
+    boost::system::error_code ec;
+    co_await acceptor_->async_accept(sock, redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || draining_.load()) break;
+    if (ec) {
+      // Out of file descriptors and the like: back off briefly, keep serving.
+      log::warn("accept failed", {{"server", options_.name}, {"error", ec.message()}});
+      backoff.expires_after(std::chrono::milliseconds(20));
+      co_await backoff.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (conn_count_.load() >= options_.max_connections) {
+      if (rejected_) rejected_->inc();
+      sock.close(ec);
+      continue;
+    }
+    if (accepted_) accepted_->inc();
+    sock.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Connection>(*this, std::move(sock));
+    add(conn);
+    asio::co_spawn(ioc, conn->run(), asio::detached);
+  }
+  accepting_.store(0);
+}
+
+void Server::add(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(mu_);
+  conns_.insert(c);
+  conn_count_.store(conns_.size());
+}
+
+void Server::remove(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(mu_);
+  conns_.erase(c);
+  conn_count_.store(conns_.size());
+}
+
+void Server::stop(std::chrono::milliseconds drain_deadline) {
+  if (!acceptor_) return;
+  if (draining_.exchange(true)) return;
+  std::promise<void> closed;
+  asio::post(pool_.at(0), [this, &closed] {
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  auto for_each_conn = [this](auto fn) {
+    std::lock_guard lock(mu_);
+    for (const auto& c : conns_) asio::post(c->executor(), [c, fn] { fn(*c); });
+  };
+  for_each_conn([](Connection& c) { c.close_if_idle(); });
+  auto deadline = std::chrono::steady_clock::now() + drain_deadline;
+  while (conn_count_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for_each_conn([](Connection& c) { c.close_if_idle(); });
+  }
+  for_each_conn([](Connection& c) { c.close(); });
+  while (accepting_.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+}  // namespace spectra::http

@@ -1,0 +1,117 @@
+#pragma once
+// The HTTP/1.1 server shared by the config API and the AI gateway.
+//
+// Contract:
+// - Each connection runs as one coroutine on one io_context of the pool.
+// - Header and body have size limits (431 / 413) and whole-phase deadlines,
+//   so a slow client cannot hold a connection open by trickling bytes.
+// - Handlers are coroutines that answer through an Exchange: one complete
+//   response, or a chunked stream (for SSE). If a handler returns without
+//   answering, the server answers 500.
+// - stop() drains: no new connections, idle keep-alive connections close,
+//   in-flight requests finish (up to the drain deadline).
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/result.h"
+#include "http/io_pool.h"
+#include "http/types.h"
+#include "metrics/metrics.h"
+
+namespace spectra::http {
+
+struct ServerOptions {
+  std::string name = "http";  // label in metrics and logs
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = ephemeral; see Server::port()
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 10'000;
+  std::size_t max_requests_per_connection = 10'000;
+};
+
+class Connection;
+
+// One request and its answer.
+class Exchange {
+ public:
+  Exchange(Connection& conn, Request& req, RequestInfo info) : conn_(conn), req_(req), info_(std::move(info)) {}
+
+  Request& request() { return req_; }
+  const RequestInfo& info() const { return info_; }
+
+  // Sends a complete response. Call once.
+  asio::awaitable<void> respond(Response res);
+  // Starts a chunked response; then write() any number of times, then finish().
+  asio::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body> head);
+  asio::awaitable<bool> write(std::string_view data);
+  asio::awaitable<void> finish();
+
+  bool answered() const { return answered_; }
+  unsigned status_code() const { return status_code_; }
+
+ private:
+  friend class Connection;
+  Connection& conn_;
+  Request& req_;
+  RequestInfo info_;
+  bool answered_ = false;
+  bool streaming_ = false;
+  bool failed_ = false;
+  unsigned status_code_ = 0;
+};
+
+using Handler = std::function<asio::awaitable<void>(Exchange&)>;
+
+class Server {
+ public:
+  Server(IoPool& pool, ServerOptions options, Handler handler, metrics::Registry* metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Fails if the address cannot be bound.
+  Status start();
+  // Stops accepting and drains. Blocks until all connections are gone or the
+  // deadline passes (then remaining sockets are closed).
+  void stop(std::chrono::milliseconds drain_deadline);
+
+  std::uint16_t port() const { return port_; }
+  std::size_t connections() const { return conn_count_.load(); }
+  bool draining() const { return draining_.load(); }
+
+ private:
+  friend class Connection;
+  friend class Exchange;
+  asio::awaitable<void> accept_loop();
+  void add(const std::shared_ptr<Connection>& c);
+  void remove(const std::shared_ptr<Connection>& c);
+
+  IoPool& pool_;
+  ServerOptions options_;
+  Handler handler_;
+  metrics::Registry* metrics_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> conn_count_{0};
+  std::atomic<int> accepting_{0};
+  std::mutex mu_;
+  std::set<std::shared_ptr<Connection>> conns_;  // guarded by mu_
+  metrics::Counter* accepted_ = nullptr;
+  metrics::Counter* rejected_ = nullptr;
+};
+
+}  // namespace spectra::http
