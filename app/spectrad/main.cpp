@@ -1,0 +1,34 @@
+// spectrad: the appliance daemon. Everything but argument handling lives in
+// src/daemon so tests can drive it directly.
+#include <boost/json/serialize.hpp>
+
+#include <iostream>
+
+#include "api/config_api.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  using namespace spectra;
+  auto opts = daemon::parse_options(argc, argv);
+  if (!opts.ok()) {
+    if (opts.status().code() == Code::kNotFound && opts.status().message().empty()) return 0;  // --help
+    std::cerr << "spectrad: " << opts.status().message() << "\n";
+    return 2;
+  }
+  if (opts->print_openapi) {
+    std::cout << json::pretty(api::openapi_document("dev"));
+    return 0;
+  }
+  daemon::Daemon::block_signals();
+  daemon::Daemon d(*opts);
+  if (Status s = d.start(); !s.ok()) {
+    log::error("spectrad failed to start", {{"error", s.to_string()}});
+    std::cerr << "spectrad: " << s.message() << "\n";
+    return 1;
+  }
+  d.wait_for_signal();
+  d.stop();
+  return 0;
+}

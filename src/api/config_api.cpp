@@ -1,0 +1,451 @@
+#include "api/config_api.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "common/json_util.h"
+#include "common/log.h"
+#include "config/model_schema.h"
+
+namespace spectra::api {
+namespace {
+
+namespace bj = boost::json;
+using http::Exchange;
+using http::HttpStatus;
+using http::Params;
+
+constexpr std::size_t kMaxMessage = 512;
+
+// Runs `(*job)()` on the blocking pool and resumes the awaiting coroutine on
+// its own executor. `job` lives in the caller's coroutine frame; only a
+// pointer crosses into Asio. (GCC 12 miscompiles non-trivial by-value
+// parameters of coroutines -- shared_ptr refcounts went wrong under ASan --
+// so nothing but pointers and references is passed into one here.)
+template <class F>
+auto run_blocking(ApiContext& ctx, F* job) {
+  return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+      [pool = ctx.blocking, job](auto handler) {
+        boost::asio::post(*pool, [handler = std::move(handler), job]() mutable {
+          (*job)();
+          auto ex = boost::asio::get_associated_executor(handler);
+          boost::asio::dispatch(ex, std::move(handler));
+        });
+      },
+      boost::asio::use_awaitable);
+}
+
+HttpStatus http_status(Code c) {
+  switch (c) {
+    case Code::kInvalidArgument: return HttpStatus::bad_request;
+    case Code::kNotFound: return HttpStatus::not_found;
+    case Code::kAlreadyExists:
+    case Code::kConflict: return HttpStatus::conflict;
+    case Code::kPermissionDenied: return HttpStatus::forbidden;
+    case Code::kUnauthenticated: return HttpStatus::unauthorized;
+    case Code::kResourceExhausted: return HttpStatus::payload_too_large;
+    case Code::kUnavailable: return HttpStatus::service_unavailable;
+    case Code::kDeadlineExceeded: return HttpStatus::gateway_timeout;
+    default: return HttpStatus::internal_server_error;
+  }
+}
+
+http::Response status_error(const Status& s) {
+  if (http_status(s.code()) == HttpStatus::internal_server_error) {
+    log::error("config API internal error", {{"error", s.to_string()}});
+    return http::error_response(HttpStatus::internal_server_error, "internal",
+                                "the server failed to complete the request; see its log");
+  }
+  return http::error_response(http_status(s.code()), code_name(s.code()), s.message());
+}
+
+http::Response validation_error(const config::Errors& errors) {
+  bj::array list;
+  for (const auto& e : errors) list.push_back(bj::object{{"path", e.path}, {"reason", e.reason}});
+  std::string msg = std::to_string(errors.size()) + " problem" + (errors.size() == 1 ? "" : "s") +
+                    " in the config; nothing was changed";
+  return http::error_response(HttpStatus::unprocessable_entity, "invalid_config", msg,
+                              bj::object{{"errors", std::move(list)}});
+}
+
+// Authenticates and authorises; on failure answers and returns nullopt.
+boost::asio::awaitable<std::optional<Principal>> authorize(ApiContext& ctx, Exchange& ex, Role need) {
+  auto p = ctx.tokens->authenticate(ex.request()[http::bhttp::field::authorization]);
+  if (!p.ok()) {
+    auto res = http::error_response(HttpStatus::unauthorized, "unauthenticated", p.status().message());
+    res.set(http::bhttp::field::www_authenticate, "Bearer realm=\"spectra\"");
+    co_await ex.respond(std::move(res));
+    co_return std::nullopt;
+  }
+  if (need == Role::kAdmin && p->role != Role::kAdmin) {
+    co_await ex.respond(http::error_response(HttpStatus::forbidden, "permission_denied",
+                                             "token '" + p->name + "' has role viewer; this needs admin"));
+    co_return std::nullopt;
+  }
+  co_return *p;
+}
+
+// Parses the body as a JSON object with only `allowed` fields.
+Result<bj::object> body_object(Exchange& ex, std::initializer_list<std::string_view> allowed, bool required) {
+  const std::string& body = ex.request().body();
+  if (body.empty()) {
+    if (required) return invalid_argument("request body is empty; expected a JSON object");
+    return bj::object();
+  }
+  auto ct = ex.request()[http::bhttp::field::content_type];
+  if (!ct.empty() && ct.find("json") == std::string_view::npos) {
+    return invalid_argument("Content-Type must be application/json");
+  }
+  auto v = json::parse(body, {.max_bytes = 1 << 20, .max_depth = 64});
+  if (!v.ok()) return v.status();
+  if (!v->is_object()) return invalid_argument("request body must be a JSON object");
+  for (const auto& kv : v->get_object()) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || kv.key() == a;
+    if (!ok) return invalid_argument("unknown field '" + std::string(kv.key()) + "' in request body");
+  }
+  return std::move(v->get_object());
+}
+
+Result<std::string> message_of(const bj::object& body) {
+  const auto* m = body.if_contains("message");
+  if (!m) return std::string();
+  if (!m->is_string()) return invalid_argument("'message' must be a string");
+  if (m->get_string().size() > kMaxMessage) return invalid_argument("'message' is longer than 512 characters");
+  for (char c : m->get_string()) {
+    if (static_cast<unsigned char>(c) < 0x20) return invalid_argument("'message' contains a control character");
+  }
+  return std::string(m->get_string());
+}
+
+Result<std::uint64_t> base_revision(Exchange& ex) {
+  auto v = ex.request()[http::bhttp::field::if_match];
+  if (v.empty()) {
+    return Status(Code::kConflict, "");  // marker: mapped to 428 by the caller
+  }
+  std::uint64_t n = 0;
+  if (!parse_if_match(v, &n)) return invalid_argument("If-Match must be a revision such as \"12\"");
+  return n;
+}
+
+Result<std::uint64_t> parse_uint(std::string_view s, const char* what) {
+  if (s.empty() || s.size() > 19) return invalid_argument(std::string(what) + " must be a non-negative integer");
+  std::uint64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return invalid_argument(std::string(what) + " must be a non-negative integer");
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+http::Response precondition_required() {
+  return http::error_response(HttpStatus::precondition_required, "precondition_required",
+                              "writes must name the revision they are based on: send If-Match: \"<revision>\"");
+}
+
+http::Response stale(const Status& s, std::uint64_t head) {
+  return http::error_response(HttpStatus::conflict, "conflict", s.message(),
+                              bj::object{{"current_revision", head}});
+}
+
+http::Response with_etag(http::Response r, std::uint64_t rev) {
+  r.set(http::bhttp::field::etag, "\"" + std::to_string(rev) + "\"");
+  return r;
+}
+
+// Shared tail of every write: run on the pool, map errors, notify.
+boost::asio::awaitable<void> do_apply(ApiContext& ctx, Exchange& ex, const config::ApplyRequest& req) {
+  struct Out {
+    Result<config::ApplyResult> r = Status(Code::kInternal, "not run");
+    config::Errors errors;
+    std::uint64_t head = 0;
+  };
+  const bool dry_run = req.dry_run;
+  Out out;
+  auto job = [&] {
+    out.r = ctx.config->apply(req, &out.errors);
+    out.head = ctx.config->head();
+  };
+  co_await run_blocking(ctx, &job);
+  if (!out.r.ok()) {
+    if (!out.errors.empty()) { co_await ex.respond(validation_error(out.errors)); co_return; }
+    if (out.r.status().code() == Code::kConflict) { co_await ex.respond(stale(out.r.status(), out.head)); co_return; }
+    { co_await ex.respond(status_error(out.r.status())); co_return; }
+  }
+  const auto& res = *out.r;
+  bj::object body = res.meta.to_json();
+  body["diff"] = res.diff;
+  body["dry_run"] = dry_run;
+  if (res.changed && !dry_run) {
+    log::info("config revision committed", {{"revision", res.meta.number}, {"author", res.meta.author},
+                                            {"changed", body["changed"]}});
+    if (ctx.on_commit) ctx.on_commit(res.meta.number);
+  }
+  co_await ex.respond(with_etag(http::json_response(HttpStatus::ok, body), out.head));
+}
+
+}  // namespace
+
+bool parse_if_match(std::string_view v, std::uint64_t* out) {
+  if (v.substr(0, 2) == "W/") v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  auto n = parse_uint(v, "If-Match");
+  if (!n.ok()) return false;
+  *out = *n;
+  return true;
+}
+
+void register_routes(http::Router& r, ApiContext& ctx) {
+  using V = http::Verb;
+  auto q = [](Exchange& ex) { return http::query_of(ex.request().target()); };
+
+  r.add(V::get, "/healthz", [](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    co_await ex.respond(http::text_response(HttpStatus::ok, "ok\n"));
+  });
+  r.add(V::get, "/readyz", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    bool ready = !ctx.ready || ctx.ready();
+    co_await ex.respond(http::text_response(ready ? HttpStatus::ok : HttpStatus::service_unavailable,
+                                            ready ? "ready\n" : "not ready\n"));
+  });
+  r.add(V::get, "/metrics", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    co_await ex.respond(http::text_response(HttpStatus::ok, ctx.metrics->render(), "text/plain; version=0.0.4"));
+  });
+  r.add(V::get, "/api/v1/openapi.json", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    static const bj::value doc = openapi_document(ctx.version);
+    co_await ex.respond(http::json_response(HttpStatus::ok, doc));
+  });
+
+  r.add(V::get, "/api/v1/status", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started);
+    bj::object body{{"version", ctx.version},
+                    {"revision", ctx.config->head()},
+                    {"uptime_seconds", up.count()},
+                    {"store", ctx.store_backend},
+                    {"components", ctx.components ? ctx.components() : bj::array()}};
+    co_await ex.respond(http::json_response(HttpStatus::ok, body));
+  });
+
+  r.add(V::get, "/api/v1/config", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    std::uint64_t rev = 0;
+    auto cfg = ctx.config->masked_head(&rev);
+    if (!cfg.ok()) { co_await ex.respond(status_error(cfg.status())); co_return; }
+    {
+      http::Response res_ = with_etag(http::json_response(HttpStatus::ok, bj::object{{"revision", rev}, {"config", *cfg}}), rev);
+      co_await ex.respond(std::move(res_));
+    }
+  });
+
+  r.add(V::get, "/api/v1/config/{section}", [&ctx](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    const std::string& name = p.at("section");
+    if (!config::is_section(name)) {
+      { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no config section '" + name + "'")); co_return; }
+    }
+    std::uint64_t rev = 0;
+    auto cfg = ctx.config->masked_head(&rev);
+    if (!cfg.ok()) { co_await ex.respond(status_error(cfg.status())); co_return; }
+    bj::object body{{"revision", rev}, {"section", name}, {"value", cfg->at(name)}};
+    co_await ex.respond(with_etag(http::json_response(HttpStatus::ok, body), rev));
+  });
+
+  auto write_route = [&ctx, q](bool whole) {
+    return [&ctx, q, whole](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
+      auto who = co_await authorize(ctx, ex, Role::kAdmin);
+      if (!who) co_return;
+      std::string section = whole ? "" : p.at("section");
+      if (!whole && !config::is_section(section)) {
+        { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no config section '" + section + "'")); co_return; }
+      }
+      auto body = whole ? body_object(ex, {"config", "message"}, true) : body_object(ex, {"value", "message"}, true);
+      if (!body.ok()) { co_await ex.respond(status_error(body.status())); co_return; }
+      auto base = base_revision(ex);
+      if (!base.ok()) {
+        { co_await ex.respond(base.status().message().empty() ? precondition_required() : status_error(base.status())); co_return; }
+      }
+      auto msg = message_of(*body);
+      if (!msg.ok()) { co_await ex.respond(status_error(msg.status())); co_return; }
+      config::ApplyRequest req;
+      req.base = *base;
+      req.author = who->name;
+      req.message = *msg;
+      auto query = q(ex);
+      auto dr = query.find("dry_run");
+      req.dry_run = dr != query.end() && dr->second == "true";
+      if (whole) {
+        const auto* c = body->if_contains("config");
+        if (!c || !c->is_object()) { co_await ex.respond(status_error(invalid_argument("'config' must be an object of sections"))); co_return; }
+        req.sections = c->get_object();
+      } else {
+        const auto* v = body->if_contains("value");
+        if (!v) { co_await ex.respond(status_error(invalid_argument("'value' is required"))); co_return; }
+        req.sections[section] = *v;
+      }
+      co_await do_apply(ctx, ex, req);
+    };
+  };
+  r.add(V::put, "/api/v1/config", write_route(true));
+  r.add(V::put, "/api/v1/config/{section}", write_route(false));
+
+  r.add(V::get, "/api/v1/revisions", [&ctx, q](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    auto query = q(ex);
+    std::uint64_t limit = 20, before = 0;
+    if (auto it = query.find("limit"); it != query.end()) {
+      auto n = parse_uint(it->second, "limit");
+      if (!n.ok() || *n < 1 || *n > 1000) { co_await ex.respond(status_error(invalid_argument("limit must be 1-1000"))); co_return; }
+      limit = *n;
+    }
+    if (auto it = query.find("before"); it != query.end()) {
+      auto n = parse_uint(it->second, "before");
+      if (!n.ok()) { co_await ex.respond(status_error(n.status())); co_return; }
+      before = *n;
+    }
+    Result<std::vector<config::RevisionMeta>> list = Status(Code::kInternal, "not run");
+    auto job = [&] { list = ctx.config->list(limit, before); };
+    co_await run_blocking(ctx, &job);
+    if (!list.ok()) { co_await ex.respond(status_error(list.status())); co_return; }
+    bj::array arr;
+    for (const auto& m : *list) arr.push_back(m.to_json());
+    {
+      http::Response res_ = http::json_response(HttpStatus::ok, bj::object{{"revisions", std::move(arr)}});
+      co_await ex.respond(std::move(res_));
+    }
+  });
+
+  r.add(V::get, "/api/v1/revisions/{n}", [&ctx](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    auto n = parse_uint(p.at("n"), "revision");
+    if (!n.ok()) { co_await ex.respond(status_error(n.status())); co_return; }
+    if (*n > ctx.config->head()) {
+      { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no revision " + std::to_string(*n))); co_return; }
+    }
+    Result<bj::object> out = Status(Code::kInternal, "not run");
+    auto job = [&, n = *n] {
+      auto m = ctx.config->meta(n);
+      if (!m.ok()) return void(out = m.status());
+      auto c = ctx.config->config_at(n);
+      if (!c.ok()) return void(out = c.status());
+      out = bj::object{{"revision", m->to_json()}, {"config", ctx.config->mask(*c)}};
+    };
+    co_await run_blocking(ctx, &job);
+    if (!out.ok()) { co_await ex.respond(status_error(out.status())); co_return; }
+    co_await ex.respond(http::json_response(HttpStatus::ok, *out));
+  });
+
+  r.add(V::get, "/api/v1/diff", [&ctx, q](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    auto query = q(ex);
+    auto from = parse_uint(query["from"], "from");
+    auto to = query.count("to") ? parse_uint(query["to"], "to") : Result<std::uint64_t>(ctx.config->head());
+    if (!from.ok()) { co_await ex.respond(status_error(from.status())); co_return; }
+    if (!to.ok()) { co_await ex.respond(status_error(to.status())); co_return; }
+    std::uint64_t head = ctx.config->head();
+    if (*from > head || *to > head) {
+      co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no such revision; the head is " + std::to_string(head)));
+      co_return;
+    }
+    Result<bj::array> d = Status(Code::kInternal, "not run");
+    auto job = [&, a = *from, b = *to] { d = ctx.config->diff(a, b); };
+    co_await run_blocking(ctx, &job);
+    if (!d.ok()) { co_await ex.respond(status_error(d.status())); co_return; }
+    {
+      http::Response res_ = http::json_response(HttpStatus::ok, bj::object{{"from", *from}, {"to", *to}, {"diff", *d}});
+      co_await ex.respond(std::move(res_));
+    }
+  });
+
+  r.add(V::post, "/api/v1/revisions/{n}/rollback", [&ctx](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
+    auto who = co_await authorize(ctx, ex, Role::kAdmin);
+    if (!who) co_return;
+    auto n = parse_uint(p.at("n"), "revision");
+    if (!n.ok()) { co_await ex.respond(status_error(n.status())); co_return; }
+    auto body = body_object(ex, {"message"}, false);
+    if (!body.ok()) { co_await ex.respond(status_error(body.status())); co_return; }
+    auto msg = message_of(*body);
+    if (!msg.ok()) { co_await ex.respond(status_error(msg.status())); co_return; }
+    auto base = base_revision(ex);
+    if (!base.ok()) {
+      { co_await ex.respond(base.status().message().empty() ? precondition_required() : status_error(base.status())); co_return; }
+    }
+    if (*n > ctx.config->head()) {
+      { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no revision " + std::to_string(*n))); co_return; }
+    }
+    struct Out {
+      Result<config::ApplyResult> r = Status(Code::kInternal, "not run");
+      std::uint64_t head = 0;
+    };
+    Out out;
+    auto job = [&, n = *n, base = *base] {
+      out.r = ctx.config->rollback(n, base, who->name, *msg);
+      out.head = ctx.config->head();
+    };
+    co_await run_blocking(ctx, &job);
+    if (!out.r.ok()) {
+      if (out.r.status().code() == Code::kConflict) { co_await ex.respond(stale(out.r.status(), out.head)); co_return; }
+      { co_await ex.respond(status_error(out.r.status())); co_return; }
+    }
+    bj::object res = out.r->meta.to_json();
+    res["diff"] = out.r->diff;
+    res["dry_run"] = false;
+    if (out.r->changed && ctx.on_commit) ctx.on_commit(out.r->meta.number);
+    co_await ex.respond(with_etag(http::json_response(HttpStatus::ok, res), out.head));
+  });
+
+  r.add(V::get, "/api/v1/tokens", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kAdmin)) co_return;
+    bj::array arr;
+    for (const auto& t : ctx.tokens->list()) arr.push_back(t.to_json());
+    {
+      http::Response res_ = http::json_response(HttpStatus::ok, bj::object{{"tokens", std::move(arr)}});
+      co_await ex.respond(std::move(res_));
+    }
+  });
+
+  r.add(V::post, "/api/v1/tokens", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kAdmin)) co_return;
+    auto body = body_object(ex, {"name", "role"}, true);
+    if (!body.ok()) { co_await ex.respond(status_error(body.status())); co_return; }
+    const auto* name = body->if_contains("name");
+    std::string why;
+    if (!name || !name->is_string() || !config::matches_format(config::Format::kName, name->get_string(), &why)) {
+      { co_await ex.respond(status_error(invalid_argument("'name' " + (why.empty() ? std::string("is required") : why)))); co_return; }
+    }
+    Role role = Role::kViewer;
+    if (const auto* r = body->if_contains("role")) {
+      if (!r->is_string() || !parse_role(r->get_string(), &role)) {
+        { co_await ex.respond(status_error(invalid_argument("'role' must be admin or viewer"))); co_return; }
+      }
+    }
+    TokenInfo info;
+    std::string token_name(name->get_string());
+    Result<std::string> tok = Status(Code::kInternal, "not run");
+    auto job = [&] { tok = ctx.tokens->create(token_name, role, &info); };
+    co_await run_blocking(ctx, &job);
+    if (!tok.ok()) { co_await ex.respond(status_error(tok.status())); co_return; }
+    bj::object res = info.to_json();
+    res["token"] = *tok;
+    co_await ex.respond(http::json_response(HttpStatus::created, res));
+  });
+
+  r.add(V::delete_, "/api/v1/tokens/{id}", [&ctx](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
+    auto who = co_await authorize(ctx, ex, Role::kAdmin);
+    if (!who) co_return;
+    std::string id = p.at("id");
+    if (id == who->token_id) {
+      co_await ex.respond(status_error(invalid_argument("a token cannot revoke itself; use another admin token")));
+      co_return;
+    }
+    Status s;
+    auto job = [&] { s = ctx.tokens->revoke(id); };
+    co_await run_blocking(ctx, &job);
+    if (!s.ok()) { co_await ex.respond(status_error(s)); co_return; }
+    http::Response res{HttpStatus::no_content, 11};
+    co_await ex.respond(std::move(res));
+  });
+}
+
+}  // namespace spectra::api

@@ -1,0 +1,411 @@
+#include "config/model_schema.h"
+
+#include <boost/json/serialize.hpp>
+
+#include <cassert>
+#include <map>
+#include <set>
+
+#include "common/json_util.h"
+
+namespace spectra::config {
+namespace {
+
+// --- shared pieces -------------------------------------------------------
+
+NodePtr name_node() { return str().format(Format::kName).max_length(63).desc("Identifier: lower-case letters, digits, '-' and '_'"); }
+NodePtr port_node() { return integer(1, 65535).desc("TCP/UDP port"); }
+NodePtr cidr_list(std::string d) { return array(str().format(Format::kCidr)).max_items(256).desc(std::move(d)); }
+NodePtr protocol_node() { return str().one_of({"tcp", "udp"}).desc("Transport protocol"); }
+
+// --- network --------------------------------------------------------------
+
+NodePtr snat_node() {
+  return object()
+      .ref("SourceNat")
+      .desc("Source NAT for private subnets leaving through the egress interface")
+      .field("enabled", boolean(), false)
+      .field("mode", str().one_of({"masquerade", "snat"}).desc("masquerade uses the interface address; snat uses to_address"), "masquerade")
+      .field("to_address", str().format(Format::kIpv4).desc("Source address for mode snat"))
+      .field("source_cidrs", cidr_list("Private CIDRs whose traffic is translated"))
+      .check([](const bj::value& v, const std::string& path, Errors& e) {
+        const auto& o = v.get_object();
+        if (o.at("mode").get_string() == "snat" && o.at("to_address").get_string().empty()) {
+          e.push_back({json::pointer_join(path, "to_address"), "is required when mode is snat"});
+        }
+        if (o.at("enabled").get_bool() && o.at("source_cidrs").get_array().empty()) {
+          e.push_back({json::pointer_join(path, "source_cidrs"), "must list at least one CIDR when source NAT is enabled"});
+        }
+      });
+}
+
+NodePtr port_forward_node() {
+  return object()
+      .ref("PortForward")
+      .desc("Inbound destination NAT from a public port to a private target")
+      .required("name", name_node())
+      .field("protocol", protocol_node(), "tcp")
+      .required("listen_port", port_node())
+      .required("target_address", str().format(Format::kIpv4).desc("Private target address"))
+      .required("target_port", port_node())
+      .field("allow_cidrs", cidr_list("Sources allowed to use this forward; empty allows all"));
+}
+
+NodePtr health_check_node() {
+  return object()
+      .ref("HealthCheck")
+      .desc("Active TCP health check of each backend")
+      .field("enabled", boolean(), true)
+      .field("interval_ms", integer(100, 300000), 2000)
+      .field("timeout_ms", integer(50, 60000), 1000)
+      .field("healthy_threshold", integer(1, 10), 2)
+      .field("unhealthy_threshold", integer(1, 10), 2)
+      .field("port", integer(0, 65535).desc("Port to probe; 0 means the backend's port"), 0)
+      .check([](const bj::value& v, const std::string& path, Errors& e) {
+        const auto& o = v.get_object();
+        if (o.at("timeout_ms").as_int64() >= o.at("interval_ms").as_int64()) {
+          e.push_back({json::pointer_join(path, "timeout_ms"), "must be less than interval_ms"});
+        }
+      });
+}
+
+NodePtr load_balancer_node() {
+  NodePtr backend = object()
+                        .ref("Backend")
+                        .required("address", str().format(Format::kIpv4))
+                        .required("port", port_node())
+                        .field("weight", integer(1, 1000), 1);
+  return object()
+      .ref("LoadBalancer")
+      .desc("L4 load balancer: a virtual address:port spread over backends")
+      .required("name", name_node())
+      .field("protocol", protocol_node(), "tcp")
+      .required("listen_address", str().format(Format::kIpv4))
+      .required("listen_port", port_node())
+      .field("scheduler", str().one_of({"round_robin", "weighted", "source_hash", "random"}), "round_robin")
+      .field("backend_source", str().one_of({"static", "nlb_target_group"}), "static")
+      .field("target_group_arn", str().format(Format::kArn).desc("For backend_source nlb_target_group"))
+      .field("backends", array(backend).max_items(1024))
+      .field("health_check", health_check_node())
+      .check([](const bj::value& v, const std::string& path, Errors& e) {
+        const auto& o = v.get_object();
+        bool tg = o.at("backend_source").get_string() == "nlb_target_group";
+        if (tg && o.at("target_group_arn").get_string().empty()) {
+          e.push_back({json::pointer_join(path, "target_group_arn"), "is required when backend_source is nlb_target_group"});
+        }
+        if (!tg && o.at("backends").get_array().empty()) {
+          e.push_back({json::pointer_join(path, "backends"), "must list at least one backend when backend_source is static"});
+        }
+      });
+}
+
+NodePtr firewall_node() {
+  NodePtr rule = object()
+                     .ref("FirewallRule")
+                     .required("name", name_node())
+                     .field("direction", str().one_of({"input", "forward", "output"}), "forward")
+                     .required("action", str().one_of({"allow", "deny"}))
+                     .field("protocol", str().one_of({"any", "tcp", "udp", "icmp"}), "any")
+                     .field("source_cidrs", cidr_list("Empty matches any source"))
+                     .field("destination_cidrs", cidr_list("Empty matches any destination"))
+                     .field("ports", array(str().format(Format::kPortRange)).max_items(64).desc("Destination ports or ranges; tcp/udp only"))
+                     .check([](const bj::value& v, const std::string& path, Errors& e) {
+                       const auto& o = v.get_object();
+                       auto proto = o.at("protocol").get_string();
+                       if (!o.at("ports").get_array().empty() && proto != "tcp" && proto != "udp") {
+                         e.push_back({json::pointer_join(path, "ports"), "ports need protocol tcp or udp"});
+                       }
+                     });
+  return object()
+      .ref("Firewall")
+      .desc("Ordered allow/deny rules; first match wins, then the default policy")
+      .field("enabled", boolean(), false)
+      .field("default_input", str().one_of({"accept", "drop"}), "accept")
+      .field("default_forward", str().one_of({"accept", "drop"}), "accept")
+      .field("rules", array(rule).max_items(20000).unique("name"));
+}
+
+NodePtr network_node() {
+  return object()
+      .ref("NetworkSection")
+      .desc("Network Gateway tier: NAT, port forwarding, firewall and L4 load balancing")
+      .field("egress_interface", str().format(Format::kInterface), "eth0")
+      .field("l4_backend", str().one_of({"auto", "ipvs", "nftables"}).desc("auto picks IPVS when the kernel has it"), "auto")
+      .field("conntrack_max", integer(0, 16777216).desc("0 keeps the kernel default"), 0)
+      .field("snat", snat_node())
+      .field("port_forwards", array(port_forward_node()).max_items(10000).unique("name"))
+      .field("load_balancers", array(load_balancer_node()).max_items(1000).unique("name"))
+      .field("firewall", firewall_node())
+      .check([](const bj::value& v, const std::string& path, Errors& e) {
+        // Two forwards (or a forward and a balancer) on one protocol/port collide.
+        std::map<std::string, std::string> used;
+        auto claim = [&](const bj::object& o, const std::string& where) {
+          std::string k = std::string(o.at("protocol").get_string()) + "/" +
+                          std::to_string(o.at("listen_port").as_int64());
+          if (auto [it, fresh] = used.emplace(k, where); !fresh) {
+            e.push_back({json::pointer_join(where, "listen_port"), "collides with " + it->second + " on " + k});
+          }
+        };
+        const auto& o = v.get_object();
+        const auto& pf = o.at("port_forwards").get_array();
+        for (std::size_t i = 0; i < pf.size(); ++i) {
+          claim(pf[i].get_object(), json::pointer_join(json::pointer_join(path, "port_forwards"), i));
+        }
+        const auto& lb = o.at("load_balancers").get_array();
+        for (std::size_t i = 0; i < lb.size(); ++i) {
+          claim(lb[i].get_object(), json::pointer_join(json::pointer_join(path, "load_balancers"), i));
+        }
+      });
+}
+
+// --- proxy, ips, tls --------------------------------------------------------
+
+NodePtr proxy_node() {
+  NodePtr fwd = object()
+                    .ref("ForwardProxy")
+                    .field("enabled", boolean(), false)
+                    .field("listen_port", port_node(), 3128)
+                    .field("allowed_client_cidrs", cidr_list("Clients allowed to use the proxy"))
+                    .field("cache_memory_mb", integer(0, 65536), 256)
+                    .field("cache_disk_mb", integer(0, 1048576), 1024);
+  NodePtr filter = object()
+                       .ref("UrlFiltering")
+                       .field("mode", str().one_of({"off", "allowlist", "denylist"}), "off")
+                       .field("domains", array(str().format(Format::kDomain)).max_items(100000))
+                       .field("url_patterns", array(str().max_length(2048)).max_items(10000).desc("Regular expressions matched against the URL"));
+  return object()
+      .ref("ProxySection")
+      .desc("Caching forward proxy (Squid) and domain/URL filtering")
+      .field("forward_proxy", fwd)
+      .field("filtering", filter);
+}
+
+NodePtr ips_node() {
+  return object()
+      .ref("IpsSection")
+      .desc("Inline Suricata IDS/IPS over NFQUEUE")
+      .field("enabled", boolean(), false)
+      .field("mode", str().one_of({"ids", "ips"}).desc("ids alerts only; ips drops matching traffic"), "ids")
+      .field("queue_num", integer(0, 65535), 0)
+      .field("fail_open", boolean().desc("Let traffic pass when Suricata is down"), true)
+      .field("home_net", cidr_list("HOME_NET for the rules"))
+      .field("rule_files", array(str().max_length(512)).max_items(256));
+}
+
+NodePtr tls_node() {
+  NodePtr dash = object()
+                     .ref("DashboardTls")
+                     .field("enabled", boolean(), true)
+                     .field("listen_port", port_node(), 443)
+                     .field("redirect_http", boolean().desc("Redirect port 80 to HTTPS"), true)
+                     .field("certificate_source", str().one_of({"self_signed", "acm", "file"}), "self_signed")
+                     .field("acm_certificate_arn", str().format(Format::kArn))
+                     .field("certificate_file", str().max_length(1024))
+                     .field("key_file", str().max_length(1024))
+                     .field("client_cidrs", cidr_list("Who may reach the dashboard; empty allows all"));
+  NodePtr term = object()
+                     .ref("TlsTermination")
+                     .required("name", name_node())
+                     .required("listen_port", port_node())
+                     .field("mode", str().one_of({"http", "tcp"}), "http")
+                     .field("certificate_source", str().one_of({"acm", "file"}), "acm")
+                     .field("acm_certificate_arn", str().format(Format::kArn))
+                     .field("certificate_file", str().max_length(1024))
+                     .field("key_file", str().max_length(1024))
+                     .field("backends", array(str().format(Format::kHostname).max_length(300)).max_items(256).desc("host or host:port is not allowed here; use backend_port"))
+                     .required("backend_port", port_node());
+  return object()
+      .ref("TlsSection")
+      .desc("TLS termination with HAProxy: the dashboard and customer services")
+      .field("dashboard", dash)
+      .field("terminations", array(term).max_items(256).unique("name"));
+}
+
+// --- ai --------------------------------------------------------------------
+
+NodePtr ai_node() {
+  NodePtr provider = object()
+                         .ref("AiProvider")
+                         .required("name", name_node())
+                         .required("kind", str().one_of({"openai", "anthropic", "bedrock", "vllm"}))
+                         .field("base_url", str().format(Format::kUrl).max_length(2048))
+                         .field("api_key", str().secret().max_length(4096).desc("Write-only; reads return ***"))
+                         .field("region", str().max_length(32).desc("AWS region for bedrock"))
+                         .field("endpoints", array(str().format(Format::kUrl).max_length(2048)).max_items(64).desc("vllm: OpenAI-compatible endpoints, load-balanced"))
+                         .field("max_concurrency", integer(0, 100000).desc("vllm: requests in flight per model; 0 = unlimited"), 0)
+                         .field("timeout_ms", integer(100, 3600000), 120000);
+  NodePtr overflow = object()
+                         .ref("OverflowPolicy")
+                         .field("policy", str().one_of({"queue", "spill", "reject"}), "reject")
+                         .field("max_queue", integer(0, 100000), 64)
+                         .field("max_wait_ms", integer(0, 600000), 30000)
+                         .field("spill_to", str().max_length(256).desc("provider/model used by spill"));
+  NodePtr route = object()
+                      .ref("AiRoute")
+                      .required("alias", str().max_length(256).desc("Model name clients send"))
+                      .required("target", str().max_length(256).desc("provider/model"))
+                      .field("fallbacks", array(str().max_length(256)).max_items(8))
+                      .field("overflow", overflow);
+  NodePtr vkey = object()
+                     .ref("VirtualKey")
+                     .required("name", name_node())
+                     .field("key", str().secret().max_length(256).desc("Write-only; reads return ***"))
+                     .field("allowed_models", array(str().max_length(256)).max_items(256).desc("Empty allows all"))
+                     .field("rpm", integer(0, 10000000).desc("Requests per minute; 0 = unlimited"), 0)
+                     .field("tpm", integer(0, 1000000000).desc("Tokens per minute; 0 = unlimited"), 0)
+                     .field("budget_usd", number(0, 1e9).desc("Spend budget; 0 = unlimited"), 0.0)
+                     .field("cache_namespace", str().format(Format::kName));
+  NodePtr cache = object()
+                      .ref("AiCache")
+                      .field("exact_enabled", boolean(), true)
+                      .field("semantic_enabled", boolean(), false)
+                      .field("ttl_seconds", integer(1, 31536000), 3600)
+                      .field("max_bytes", integer(0, 1LL << 40), 256LL << 20)
+                      .field("semantic_threshold", number(0.5, 1.0), 0.9)
+                      .field("embedder", str().max_length(256).desc("builtin or provider/model"), "builtin")
+                      .field("backend", str().one_of({"memory", "redis"}), "memory")
+                      .field("redis_url", str().max_length(1024));
+  NodePtr audit = object()
+                      .ref("AiAudit")
+                      .field("enabled", boolean(), true)
+                      .field("path", str().max_length(1024), "audit/ai-audit.jsonl")
+                      .field("max_file_bytes", integer(1 << 16, 1LL << 40), 100LL << 20)
+                      .field("keep_files", integer(1, 10000), 10)
+                      .field("log_bodies", boolean(), false);
+  NodePtr price = object()
+                      .ref("ModelPrice")
+                      .required("model", str().max_length(256))
+                      .field("input_per_mtok_usd", number(0, 1e6), 0.0)
+                      .field("output_per_mtok_usd", number(0, 1e6), 0.0);
+  return object()
+      .ref("AiSection")
+      .desc("AI Gateway: OpenAI-compatible proxy, caches, keys, metering and audit")
+      .field("enabled", boolean(), false)
+      .field("listen_port", port_node(), 8090)
+      .field("providers", array(provider).max_items(64).unique("name"))
+      .field("routes", array(route).max_items(1024).unique("alias"))
+      .field("virtual_keys", array(vkey).max_items(10000).unique("name"))
+      .field("cache", cache)
+      .field("audit", audit)
+      .field("prices", array(price).max_items(1024).unique("model"))
+      .check([](const bj::value& v, const std::string& path, Errors& e) {
+        const auto& o = v.get_object();
+        std::set<std::string> providers;
+        for (const auto& p : o.at("providers").get_array()) {
+          providers.insert(std::string(p.at("name").get_string()));
+        }
+        auto check_target = [&](std::string_view t, const std::string& where) {
+          auto slash = t.find('/');
+          if (slash == std::string_view::npos || slash == 0 || slash + 1 == t.size()) {
+            e.push_back({where, "must be provider/model"});
+          } else if (!providers.count(std::string(t.substr(0, slash)))) {
+            e.push_back({where, "names provider '" + std::string(t.substr(0, slash)) + "', which is not configured"});
+          }
+        };
+        const auto& routes = o.at("routes").get_array();
+        for (std::size_t i = 0; i < routes.size(); ++i) {
+          std::string rp = json::pointer_join(json::pointer_join(path, "routes"), i);
+          check_target(routes[i].at("target").get_string(), json::pointer_join(rp, "target"));
+          const auto& fb = routes[i].at("fallbacks").get_array();
+          for (std::size_t j = 0; j < fb.size(); ++j) {
+            check_target(fb[j].get_string(), json::pointer_join(json::pointer_join(rp, "fallbacks"), j));
+          }
+          const auto& ov = routes[i].at("overflow").get_object();
+          if (ov.at("policy").get_string() == "spill") {
+            std::string sp = json::pointer_join(json::pointer_join(rp, "overflow"), "spill_to");
+            if (ov.at("spill_to").get_string().empty()) e.push_back({sp, "is required when policy is spill"});
+            else check_target(ov.at("spill_to").get_string(), sp);
+          }
+        }
+        const auto& provs = o.at("providers").get_array();
+        for (std::size_t i = 0; i < provs.size(); ++i) {
+          const auto& p = provs[i].get_object();
+          std::string pp = json::pointer_join(json::pointer_join(path, "providers"), i);
+          auto kind = p.at("kind").get_string();
+          if (kind == "vllm" && p.at("endpoints").get_array().empty()) {
+            e.push_back({json::pointer_join(pp, "endpoints"), "must list at least one endpoint for kind vllm"});
+          }
+          if (kind == "bedrock" && p.at("region").get_string().empty()) {
+            e.push_back({json::pointer_join(pp, "region"), "is required for kind bedrock"});
+          }
+        }
+        const auto& cache = o.at("cache").get_object();
+        if (cache.at("backend").get_string() == "redis" && cache.at("redis_url").get_string().empty()) {
+          e.push_back({json::pointer_join(json::pointer_join(path, "cache"), "redis_url"), "is required when backend is redis"});
+        }
+      });
+}
+
+// --- aws -------------------------------------------------------------------
+
+NodePtr aws_node() {
+  NodePtr tg = object()
+                   .ref("TargetGroupSync")
+                   .required("load_balancer", name_node())
+                   .required("target_group_arn", str().format(Format::kArn));
+  NodePtr gwlb = object()
+                     .ref("Gwlb")
+                     .field("enabled", boolean(), false)
+                     .field("geneve_port", port_node(), 6081)
+                     .field("health_check_port", port_node(), 8081);
+  return object()
+      .ref("AwsSection")
+      .desc("AWS integration: region, SSM parameter path, Elastic IP, target groups, GWLB")
+      .field("region", str().max_length(32))
+      .field("parameter_path", str().format(Format::kParamPath), "/cloudspectra/")
+      .field("eip_allocation_id", str().max_length(64))
+      .field("target_groups", array(tg).max_items(256))
+      .field("gwlb", gwlb);
+}
+
+struct Schema {
+  std::vector<std::string> names;
+  NodePtr root;
+};
+
+const Schema& schema() {
+  static const Schema s = [] {
+    Schema out;
+    std::vector<std::pair<std::string, NodePtr>> sections = {
+        {"network", network_node()}, {"proxy", proxy_node()}, {"ips", ips_node()},
+        {"tls", tls_node()},         {"ai", ai_node()},       {"aws", aws_node()}};
+    Builder root = object();
+    root.ref("Config").desc("The whole config of record");
+    for (auto& [name, node] : sections) {
+      out.names.push_back(name);
+      root.field(name, node);
+    }
+    out.root = root;
+    return out;
+  }();
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& section_names() { return schema().names; }
+
+bool is_section(std::string_view name) {
+  for (const auto& n : section_names()) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+const Node& config_schema() { return *schema().root; }
+
+const Node& section_schema(std::string_view name) {
+  const Field* f = config_schema().field(name);
+  assert(f && "not a section");
+  return *f->node;
+}
+
+bj::object default_config() {
+  bj::value v = bj::object();
+  Errors errors;
+  validate_and_normalize(config_schema(), v, "", errors);
+  assert(errors.empty() && "defaults must validate");
+  return v.get_object();
+}
+
+}  // namespace spectra::config

@@ -1,0 +1,29 @@
+#pragma once
+// spectrad's own settings (not the config of record): where to listen, where
+// state lives, which roles run. From a YAML file, then command-line flags.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace spectra::daemon {
+
+struct Options {
+  std::string api_address = "127.0.0.1";
+  std::uint16_t api_port = 8080;
+  std::string state_dir = "state";
+  std::string role = "all";  // all | api  (ai, net: later roles)
+  std::string log_level = "info";
+  std::size_t threads = 0;  // 0 = one per core
+  std::chrono::milliseconds drain_timeout{10'000};
+  std::string ready_file;  // written with host:port once listening (tests, supervisors)
+  bool reset_admin_token = false;
+  bool print_openapi = false;
+};
+
+// Parses argv (and the YAML file named by --config, applied first).
+// On --help prints usage and returns kNotFound with an empty message.
+Result<Options> parse_options(int argc, char** argv);
+
+}  // namespace spectra::daemon
