@@ -246,11 +246,13 @@ Result<ApplyResult> ConfigService::apply(const ApplyRequest& req, Errors* errors
     restore_masked(section_schema(name), incoming, current.at(name), "/" + name, errs);
     next[name] = std::move(incoming);
   }
-  if (errs.empty()) {
-    bj::value whole = next;
-    validate_and_normalize(config_schema(), whole, "", errs);
-    next = std::move(whole.get_object());
+  // Validate even when earlier steps found problems: the caller gets them all.
+  for (auto it = next.begin(); it != next.end();) {
+    it = is_section(it->key()) ? std::next(it) : next.erase(it);
   }
+  bj::value whole = next;
+  validate_and_normalize(config_schema(), whole, "", errs);
+  next = std::move(whole.get_object());
   if (!errs.empty()) {
     if (errors) *errors = std::move(errs);
     return invalid_argument("the config is not valid");

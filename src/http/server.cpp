@@ -123,10 +123,8 @@ asio::awaitable<void> Connection::run() {
                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
       break;
     }
-    if (ec == beast::error::timeout) {
-      co_await send_error(HttpStatus::request_timeout, "timeout", "request header not received in time");
-      break;
-    }
+    // A timeout has already closed the socket (tcp_stream's contract): there
+    // is no one left to answer, which is the point against slow clients.
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       break;
@@ -147,10 +145,6 @@ asio::awaitable<void> Connection::run() {
     if (ec == bhttp::error::body_limit) {
       co_await send_error(HttpStatus::payload_too_large, "body_too_large",
                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
-      break;
-    }
-    if (ec == beast::error::timeout) {
-      co_await send_error(HttpStatus::request_timeout, "timeout", "request body not received in time");
       break;
     }
     if (ec) break;

@@ -1,0 +1,103 @@
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "config/model_schema.h"
+
+namespace spectra::config {
+namespace {
+
+Errors check(const std::string& section, const std::string& json) {
+  bj::value v = bj::parse(json);
+  Errors errs;
+  validate_and_normalize(section_schema(section), v, "/" + section, errs);
+  return errs;
+}
+
+bool has(const Errors& e, const std::string& path, const std::string& reason_part = "") {
+  for (const auto& x : e) {
+    if (x.path == path && x.reason.find(reason_part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(Schema, DefaultsValidateAndCoverEverySection) {
+  bj::object d = default_config();
+  for (const auto& s : section_names()) EXPECT_TRUE(d.contains(s)) << s;
+  EXPECT_EQ(d.at("ai").at("listen_port").as_int64(), 8090);
+  EXPECT_EQ(d.at("network").at("l4_backend").as_string(), "auto");
+}
+
+TEST(Schema, ReportsEveryErrorWithPath) {
+  auto e = check("network", R"({
+    "snat": {"enabled": true, "mode": "snat"},
+    "port_forwards": [{"name": "Web", "listen_port": 0, "target_address": "10.0.0.300", "target_port": 80, "extra": 1}],
+    "firewall": {"rules": [{"name": "r", "action": "maybe", "protocol": "icmp", "ports": ["80"]}]},
+    "bogus": true
+  })");
+  EXPECT_TRUE(has(e, "/network/bogus", "unknown field"));
+  EXPECT_TRUE(has(e, "/network/port_forwards/0/name", "lower-case"));
+  EXPECT_TRUE(has(e, "/network/port_forwards/0/listen_port", "between 1 and 65535"));
+  EXPECT_TRUE(has(e, "/network/port_forwards/0/target_address", "IPv4"));
+  EXPECT_TRUE(has(e, "/network/port_forwards/0/extra", "unknown field"));
+  EXPECT_TRUE(has(e, "/network/firewall/rules/0/action", "one of"));
+  // Cross-field checks run where the object itself is well-typed.
+  EXPECT_TRUE(has(e, "/network/snat/to_address", "required when mode is snat"));
+  EXPECT_TRUE(has(e, "/network/snat/source_cidrs"));
+  EXPECT_GE(e.size(), 8u);
+}
+
+TEST(Schema, WrongTypesNamed) {
+  auto e = check("proxy", R"({"forward_proxy": {"enabled": "yes", "listen_port": 3128.5}, "filtering": []})");
+  EXPECT_TRUE(has(e, "/proxy/forward_proxy/enabled", "expected true or false, got a string"));
+  EXPECT_TRUE(has(e, "/proxy/forward_proxy/listen_port", "expected an integer"));
+  EXPECT_TRUE(has(e, "/proxy/filtering", "expected an object, got an array"));
+}
+
+TEST(Schema, UniqueNamesAndCollisions) {
+  auto e = check("network", R"({"port_forwards": [
+    {"name": "a", "listen_port": 80, "target_address": "10.0.0.1", "target_port": 80},
+    {"name": "a", "listen_port": 80, "target_address": "10.0.0.2", "target_port": 80}]})");
+  EXPECT_TRUE(has(e, "/network/port_forwards/1/name", "unique"));
+  auto c = check("network", R"({"port_forwards": [
+    {"name": "a", "listen_port": 80, "target_address": "10.0.0.1", "target_port": 80},
+    {"name": "b", "listen_port": 80, "target_address": "10.0.0.2", "target_port": 80}]})");
+  EXPECT_TRUE(has(c, "/network/port_forwards/1/listen_port", "collides"));
+}
+
+TEST(Schema, AiRoutesMustNameConfiguredProviders) {
+  auto e = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}, {"name": "br", "kind": "bedrock"}, {"name": "lv", "kind": "vllm"}],
+    "routes": [{"alias": "x", "target": "nope/gpt"}, {"alias": "y", "target": "oa"},
+               {"alias": "z", "target": "lv/m", "overflow": {"policy": "spill"}}]})");
+  EXPECT_TRUE(has(e, "/ai/routes/0/target", "not configured"));
+  EXPECT_TRUE(has(e, "/ai/routes/1/target", "provider/model"));
+  EXPECT_TRUE(has(e, "/ai/routes/2/overflow/spill_to", "required"));
+  EXPECT_TRUE(has(e, "/ai/providers/1/region", "required"));
+  EXPECT_TRUE(has(e, "/ai/providers/2/endpoints"));
+}
+
+TEST(Schema, Formats) {
+  std::string why;
+  EXPECT_TRUE(matches_format(Format::kCidr, "fd00::/8", &why));
+  EXPECT_FALSE(matches_format(Format::kIpv4Cidr, "10.0.0.0/33", &why));
+  EXPECT_TRUE(matches_format(Format::kDomain, "*.example.com", &why));
+  EXPECT_FALSE(matches_format(Format::kDomain, "localhost", &why));
+  EXPECT_TRUE(matches_format(Format::kUrl, "http://10.0.0.5:8000/v1", &why));
+  EXPECT_FALSE(matches_format(Format::kUrl, "ftp://x", &why));
+  EXPECT_FALSE(matches_format(Format::kUrl, "http://host:0", &why));
+  EXPECT_TRUE(matches_format(Format::kPortRange, "1000-2000", &why));
+  EXPECT_FALSE(matches_format(Format::kPortRange, "2000-1000", &why));
+  EXPECT_FALSE(matches_format(Format::kInterface, "eth0/1", &why));
+}
+
+TEST(Schema, OpenApiSchemaHasComponentsAndSecrets) {
+  bj::object comps;
+  bj::value root = to_json_schema(config_schema(), comps);
+  EXPECT_EQ(root.at("$ref").as_string(), "#/components/schemas/Config");
+  ASSERT_TRUE(comps.contains("AiProvider"));
+  EXPECT_TRUE(comps.at("AiProvider").at("properties").at("api_key").at("x-spectra-secret").as_bool());
+  EXPECT_FALSE(comps.at("PortForward").at("additionalProperties").as_bool());
+}
+
+}  // namespace
+}  // namespace spectra::config

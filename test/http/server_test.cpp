@@ -1,0 +1,214 @@
+// The shared HTTP server against raw sockets: limits, timeouts, keep-alive,
+// streaming and drain. Real loopback sockets, short timeouts.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http/client.h"
+#include "http/router.h"
+
+namespace spectra::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.add(Verb::get, "/hello", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      co_await ex.respond(text_response(HttpStatus::ok, "hello"));
+    });
+    router_.add(Verb::post, "/echo", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      Response r = text_response(HttpStatus::ok, ex.request().body());
+      co_await ex.respond(std::move(r));
+    });
+    router_.add(Verb::get, "/slow", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+      co_await t.async_wait(asio::use_awaitable);
+      co_await ex.respond(text_response(HttpStatus::ok, "slow done"));
+    });
+    router_.add(Verb::get, "/stream", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      bhttp::response<bhttp::empty_body> head{HttpStatus::ok, 11};
+      head.set(bhttp::field::content_type, "text/event-stream");
+      if (!co_await ex.begin_stream(std::move(head))) co_return;
+      for (int i = 0; i < 3; ++i) {
+        std::string ev = "data: " + std::to_string(i) + "\n\n";
+        if (!co_await ex.write(ev)) co_return;
+      }
+      co_await ex.finish();
+    });
+    router_.add(Verb::get, "/throws", [](Exchange&, const Params&) -> asio::awaitable<void> {
+      throw std::runtime_error("boom");
+      co_return;
+    });
+    ServerOptions o;
+    o.body_limit = 1024;
+    o.header_limit = 2048;
+    o.header_timeout = 300ms;
+    o.body_timeout = 300ms;
+    o.idle_timeout = 500ms;
+    server_ = std::make_unique<Server>(pool_, o, [this](Exchange& ex) { return router_.dispatch(ex); }, &metrics_);
+    ASSERT_TRUE(server_->start().ok());
+    pool_.start();
+  }
+  void TearDown() override {
+    server_->stop(1s);
+    pool_.stop();
+    pool_.join();
+  }
+
+  // Sends raw bytes; returns everything read until the server closes or `wait` passes.
+  std::string raw(const std::string& bytes, std::chrono::milliseconds wait = 2s, bool half_close = false) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server_->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    timeval tv{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (!bytes.empty()) ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (half_close) ::shutdown(fd, SHUT_WR);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+  }
+
+  IoPool pool_{2};
+  metrics::Registry metrics_;
+  Router router_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  Client c({"127.0.0.1", server_->port(), ""});
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.send(Verb::get, "/hello");
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_EQ(r->body, "hello");
+    EXPECT_FALSE(r->header("x-request-id").empty());
+  }
+  EXPECT_EQ(metrics_.counter("spectra_http_connections_accepted_total", "", {{"server", "http"}}).value(), 1u);
+}
+
+TEST_F(ServerTest, NotFoundAndMethodNotAllowed) {
+  Client c({"127.0.0.1", server_->port(), ""});
+  EXPECT_EQ(c.send(Verb::get, "/nope")->status, 404u);
+  auto r = c.send(Verb::delete_, "/hello");
+  EXPECT_EQ(r->status, 405u);
+  EXPECT_EQ(r->header("allow"), "GET");
+}
+
+TEST_F(ServerTest, OversizeBodyIs413) {
+  Client c({"127.0.0.1", server_->port(), ""});
+  auto r = c.send(Verb::post, "/echo", std::string(4096, 'x'));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 413u);
+  EXPECT_NE(r->body.find("body_too_large"), std::string::npos);
+  // Declared length too large is refused before the body is read.
+  std::string resp = raw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n");
+  EXPECT_NE(resp.find("413"), std::string::npos);
+}
+
+TEST_F(ServerTest, OversizeHeaderIs431) {
+  std::string resp = raw("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+  EXPECT_NE(resp.find("431"), std::string::npos);
+}
+
+TEST_F(ServerTest, MalformedRequestIs400) {
+  std::string resp = raw("GARBAGE\r\n\r\n");
+  EXPECT_NE(resp.find("400"), std::string::npos);
+  resp = raw("GET /hello HTTP/1.1\r\nContent-Length: abc\r\n\r\n");
+  EXPECT_NE(resp.find("400"), std::string::npos);
+}
+
+// A client that never finishes its header or body is disconnected at the
+// phase deadline (300 ms here), not held open by trickled bytes.
+TEST_F(ServerTest, SlowHeaderIsDisconnectedAtTheDeadline) {
+  auto start = std::chrono::steady_clock::now();
+  std::string resp = raw("GET /hello HTTP/1.1\r\nHost: x\r\n", 3s);  // never finishes the header
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(resp.empty());
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2s);
+}
+
+TEST_F(ServerTest, SlowBodyIsDisconnectedAtTheDeadline) {
+  auto start = std::chrono::steady_clock::now();
+  std::string resp = raw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", 3s);
+  EXPECT_TRUE(resp.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(ServerTest, IdleConnectionIsClosed) {
+  auto start = std::chrono::steady_clock::now();
+  std::string resp = raw("", 3s);
+  EXPECT_TRUE(resp.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(ServerTest, HandlerExceptionIs500AndServerLives) {
+  Client c({"127.0.0.1", server_->port(), ""});
+  EXPECT_EQ(c.send(Verb::get, "/throws")->status, 500u);
+  EXPECT_EQ(c.send(Verb::get, "/hello")->status, 200u);
+}
+
+TEST_F(ServerTest, ChunkedStream) {
+  std::string resp = raw("GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(resp.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(resp.find("data: 0"), std::string::npos);
+  EXPECT_NE(resp.find("data: 2"), std::string::npos);
+  EXPECT_NE(resp.find("\r\n0\r\n\r\n"), std::string::npos);
+}
+
+TEST_F(ServerTest, ExpectContinue) {
+  std::string resp = raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+  EXPECT_NE(resp.find("100 Continue"), std::string::npos);
+  EXPECT_NE(resp.find("\r\n\r\nhi"), std::string::npos);
+}
+
+TEST_F(ServerTest, DrainFinishesInFlightAndRefusesNew) {
+  std::string slow;
+  std::thread t([&] { slow = raw("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 3s); });
+  // Wait until the slow request is in flight.
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (server_->connections() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  std::this_thread::sleep_for(50ms);  // the request bytes reach the handler
+  server_->stop(2s);
+  t.join();
+  EXPECT_NE(slow.find("slow done"), std::string::npos);
+  EXPECT_NE(slow.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(server_->connections(), 0u);
+  Client c({"127.0.0.1", server_->port(), ""}, 500ms);
+  EXPECT_FALSE(c.send(Verb::get, "/hello").ok());
+}
+
+TEST(ClientUrl, Parse) {
+  auto e = parse_base_url("http://127.0.0.1:8080/");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 8080);
+  EXPECT_TRUE(parse_base_url("http://[::1]:9")->host == "::1");
+  EXPECT_FALSE(parse_base_url("https://x").ok());
+  EXPECT_FALSE(parse_base_url("http://x:99999").ok());
+  EXPECT_FALSE(parse_base_url("localhost:80").ok());
+}
+
+}  // namespace
+}  // namespace spectra::http
