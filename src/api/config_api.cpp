@@ -80,8 +80,8 @@ boost::asio::awaitable<std::optional<Principal>> authorize(ApiContext& ctx, Exch
     co_return std::nullopt;
   }
   if (need == Role::kAdmin && p->role != Role::kAdmin) {
-    co_await ex.respond(http::error_response(HttpStatus::forbidden, "permission_denied",
-                                             "token '" + p->name + "' has role viewer; this needs admin"));
+    { http::Response res_ = http::error_response(HttpStatus::forbidden, "permission_denied",
+                                             "token '" + p->name + "' has role viewer; this needs admin"); co_await ex.respond(std::move(res_)); }
     co_return std::nullopt;
   }
   co_return *p;
@@ -170,9 +170,9 @@ boost::asio::awaitable<void> do_apply(ApiContext& ctx, Exchange& ex, const confi
   };
   co_await run_blocking(ctx, &job);
   if (!out.r.ok()) {
-    if (!out.errors.empty()) { co_await ex.respond(validation_error(out.errors)); co_return; }
-    if (out.r.status().code() == Code::kConflict) { co_await ex.respond(stale(out.r.status(), out.head)); co_return; }
-    { co_await ex.respond(status_error(out.r.status())); co_return; }
+    if (!out.errors.empty()) { { http::Response res_ = validation_error(out.errors); co_await ex.respond(std::move(res_)); } co_return; }
+    if (out.r.status().code() == Code::kConflict) { { http::Response res_ = stale(out.r.status(), out.head); co_await ex.respond(std::move(res_)); } co_return; }
+    { { http::Response res_ = status_error(out.r.status()); co_await ex.respond(std::move(res_)); } co_return; }
   }
   const auto& res = *out.r;
   bj::object body = res.meta.to_json();
@@ -183,7 +183,7 @@ boost::asio::awaitable<void> do_apply(ApiContext& ctx, Exchange& ex, const confi
                                             {"changed", body["changed"]}});
     if (ctx.on_commit) ctx.on_commit(res.meta.number);
   }
-  co_await ex.respond(with_etag(http::json_response(HttpStatus::ok, body), out.head));
+  { http::Response res_ = with_etag(http::json_response(HttpStatus::ok, body), out.head); co_await ex.respond(std::move(res_)); }
 }
 
 }  // namespace
@@ -202,19 +202,19 @@ void register_routes(http::Router& r, ApiContext& ctx) {
   auto q = [](Exchange& ex) { return http::query_of(ex.request().target()); };
 
   r.add(V::get, "/healthz", [](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
-    co_await ex.respond(http::text_response(HttpStatus::ok, "ok\n"));
+    { http::Response res_ = http::text_response(HttpStatus::ok, "ok\n"); co_await ex.respond(std::move(res_)); }
   });
   r.add(V::get, "/readyz", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
     bool ready = !ctx.ready || ctx.ready();
-    co_await ex.respond(http::text_response(ready ? HttpStatus::ok : HttpStatus::service_unavailable,
-                                            ready ? "ready\n" : "not ready\n"));
+    { http::Response res_ = http::text_response(ready ? HttpStatus::ok : HttpStatus::service_unavailable,
+                                            ready ? "ready\n" : "not ready\n"); co_await ex.respond(std::move(res_)); }
   });
   r.add(V::get, "/metrics", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
-    co_await ex.respond(http::text_response(HttpStatus::ok, ctx.metrics->render(), "text/plain; version=0.0.4"));
+    { http::Response res_ = http::text_response(HttpStatus::ok, ctx.metrics->render(), "text/plain; version=0.0.4"); co_await ex.respond(std::move(res_)); }
   });
   r.add(V::get, "/api/v1/openapi.json", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
     static const bj::value doc = openapi_document(ctx.version);
-    co_await ex.respond(http::json_response(HttpStatus::ok, doc));
+    { http::Response res_ = http::json_response(HttpStatus::ok, doc); co_await ex.respond(std::move(res_)); }
   });
 
   r.add(V::get, "/api/v1/status", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
@@ -225,14 +225,14 @@ void register_routes(http::Router& r, ApiContext& ctx) {
                     {"uptime_seconds", up.count()},
                     {"store", ctx.store_backend},
                     {"components", ctx.components ? ctx.components() : bj::array()}};
-    co_await ex.respond(http::json_response(HttpStatus::ok, body));
+    { http::Response res_ = http::json_response(HttpStatus::ok, body); co_await ex.respond(std::move(res_)); }
   });
 
   r.add(V::get, "/api/v1/config", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
     if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
     std::uint64_t rev = 0;
     auto cfg = ctx.config->masked_head(&rev);
-    if (!cfg.ok()) { co_await ex.respond(status_error(cfg.status())); co_return; }
+    if (!cfg.ok()) { { http::Response res_ = status_error(cfg.status()); co_await ex.respond(std::move(res_)); } co_return; }
     {
       http::Response res_ = with_etag(http::json_response(HttpStatus::ok, bj::object{{"revision", rev}, {"config", *cfg}}), rev);
       co_await ex.respond(std::move(res_));
@@ -243,13 +243,13 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
     const std::string& name = p.at("section");
     if (!config::is_section(name)) {
-      { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no config section '" + name + "'")); co_return; }
+      { { http::Response res_ = http::error_response(HttpStatus::not_found, "not_found", "no config section '" + name + "'"); co_await ex.respond(std::move(res_)); } co_return; }
     }
     std::uint64_t rev = 0;
     auto cfg = ctx.config->masked_head(&rev);
-    if (!cfg.ok()) { co_await ex.respond(status_error(cfg.status())); co_return; }
+    if (!cfg.ok()) { { http::Response res_ = status_error(cfg.status()); co_await ex.respond(std::move(res_)); } co_return; }
     bj::object body{{"revision", rev}, {"section", name}, {"value", cfg->at(name)}};
-    co_await ex.respond(with_etag(http::json_response(HttpStatus::ok, body), rev));
+    { http::Response res_ = with_etag(http::json_response(HttpStatus::ok, body), rev); co_await ex.respond(std::move(res_)); }
   });
 
   auto write_route = [&ctx, q](bool whole) {
@@ -258,16 +258,16 @@ void register_routes(http::Router& r, ApiContext& ctx) {
       if (!who) co_return;
       std::string section = whole ? "" : p.at("section");
       if (!whole && !config::is_section(section)) {
-        { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no config section '" + section + "'")); co_return; }
+        { { http::Response res_ = http::error_response(HttpStatus::not_found, "not_found", "no config section '" + section + "'"); co_await ex.respond(std::move(res_)); } co_return; }
       }
       auto body = whole ? body_object(ex, {"config", "message"}, true) : body_object(ex, {"value", "message"}, true);
-      if (!body.ok()) { co_await ex.respond(status_error(body.status())); co_return; }
+      if (!body.ok()) { { http::Response res_ = status_error(body.status()); co_await ex.respond(std::move(res_)); } co_return; }
       auto base = base_revision(ex);
       if (!base.ok()) {
-        { co_await ex.respond(base.status().message().empty() ? precondition_required() : status_error(base.status())); co_return; }
+        { { http::Response res_ = base.status().message().empty() ? precondition_required() : status_error(base.status()); co_await ex.respond(std::move(res_)); } co_return; }
       }
       auto msg = message_of(*body);
-      if (!msg.ok()) { co_await ex.respond(status_error(msg.status())); co_return; }
+      if (!msg.ok()) { { http::Response res_ = status_error(msg.status()); co_await ex.respond(std::move(res_)); } co_return; }
       config::ApplyRequest req;
       req.base = *base;
       req.author = who->name;
@@ -277,11 +277,11 @@ void register_routes(http::Router& r, ApiContext& ctx) {
       req.dry_run = dr != query.end() && dr->second == "true";
       if (whole) {
         const auto* c = body->if_contains("config");
-        if (!c || !c->is_object()) { co_await ex.respond(status_error(invalid_argument("'config' must be an object of sections"))); co_return; }
+        if (!c || !c->is_object()) { { http::Response res_ = status_error(invalid_argument("'config' must be an object of sections")); co_await ex.respond(std::move(res_)); } co_return; }
         req.sections = c->get_object();
       } else {
         const auto* v = body->if_contains("value");
-        if (!v) { co_await ex.respond(status_error(invalid_argument("'value' is required"))); co_return; }
+        if (!v) { { http::Response res_ = status_error(invalid_argument("'value' is required")); co_await ex.respond(std::move(res_)); } co_return; }
         req.sections[section] = *v;
       }
       co_await do_apply(ctx, ex, req);
@@ -296,18 +296,18 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     std::uint64_t limit = 20, before = 0;
     if (auto it = query.find("limit"); it != query.end()) {
       auto n = parse_uint(it->second, "limit");
-      if (!n.ok() || *n < 1 || *n > 1000) { co_await ex.respond(status_error(invalid_argument("limit must be 1-1000"))); co_return; }
+      if (!n.ok() || *n < 1 || *n > 1000) { { http::Response res_ = status_error(invalid_argument("limit must be 1-1000")); co_await ex.respond(std::move(res_)); } co_return; }
       limit = *n;
     }
     if (auto it = query.find("before"); it != query.end()) {
       auto n = parse_uint(it->second, "before");
-      if (!n.ok()) { co_await ex.respond(status_error(n.status())); co_return; }
+      if (!n.ok()) { { http::Response res_ = status_error(n.status()); co_await ex.respond(std::move(res_)); } co_return; }
       before = *n;
     }
     Result<std::vector<config::RevisionMeta>> list = Status(Code::kInternal, "not run");
     auto job = [&] { list = ctx.config->list(limit, before); };
     co_await run_blocking(ctx, &job);
-    if (!list.ok()) { co_await ex.respond(status_error(list.status())); co_return; }
+    if (!list.ok()) { { http::Response res_ = status_error(list.status()); co_await ex.respond(std::move(res_)); } co_return; }
     bj::array arr;
     for (const auto& m : *list) arr.push_back(m.to_json());
     {
@@ -319,9 +319,9 @@ void register_routes(http::Router& r, ApiContext& ctx) {
   r.add(V::get, "/api/v1/revisions/{n}", [&ctx](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
     if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
     auto n = parse_uint(p.at("n"), "revision");
-    if (!n.ok()) { co_await ex.respond(status_error(n.status())); co_return; }
+    if (!n.ok()) { { http::Response res_ = status_error(n.status()); co_await ex.respond(std::move(res_)); } co_return; }
     if (*n > ctx.config->head()) {
-      { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no revision " + std::to_string(*n))); co_return; }
+      { { http::Response res_ = http::error_response(HttpStatus::not_found, "not_found", "no revision " + std::to_string(*n)); co_await ex.respond(std::move(res_)); } co_return; }
     }
     Result<bj::object> out = Status(Code::kInternal, "not run");
     auto job = [&, n = *n] {
@@ -332,8 +332,8 @@ void register_routes(http::Router& r, ApiContext& ctx) {
       out = bj::object{{"revision", m->to_json()}, {"config", ctx.config->mask(*c)}};
     };
     co_await run_blocking(ctx, &job);
-    if (!out.ok()) { co_await ex.respond(status_error(out.status())); co_return; }
-    co_await ex.respond(http::json_response(HttpStatus::ok, *out));
+    if (!out.ok()) { { http::Response res_ = status_error(out.status()); co_await ex.respond(std::move(res_)); } co_return; }
+    { http::Response res_ = http::json_response(HttpStatus::ok, *out); co_await ex.respond(std::move(res_)); }
   });
 
   r.add(V::get, "/api/v1/diff", [&ctx, q](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
@@ -341,17 +341,17 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     auto query = q(ex);
     auto from = parse_uint(query["from"], "from");
     auto to = query.count("to") ? parse_uint(query["to"], "to") : Result<std::uint64_t>(ctx.config->head());
-    if (!from.ok()) { co_await ex.respond(status_error(from.status())); co_return; }
-    if (!to.ok()) { co_await ex.respond(status_error(to.status())); co_return; }
+    if (!from.ok()) { { http::Response res_ = status_error(from.status()); co_await ex.respond(std::move(res_)); } co_return; }
+    if (!to.ok()) { { http::Response res_ = status_error(to.status()); co_await ex.respond(std::move(res_)); } co_return; }
     std::uint64_t head = ctx.config->head();
     if (*from > head || *to > head) {
-      co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no such revision; the head is " + std::to_string(head)));
+      { http::Response res_ = http::error_response(HttpStatus::not_found, "not_found", "no such revision; the head is " + std::to_string(head)); co_await ex.respond(std::move(res_)); }
       co_return;
     }
     Result<bj::array> d = Status(Code::kInternal, "not run");
     auto job = [&, a = *from, b = *to] { d = ctx.config->diff(a, b); };
     co_await run_blocking(ctx, &job);
-    if (!d.ok()) { co_await ex.respond(status_error(d.status())); co_return; }
+    if (!d.ok()) { { http::Response res_ = status_error(d.status()); co_await ex.respond(std::move(res_)); } co_return; }
     {
       http::Response res_ = http::json_response(HttpStatus::ok, bj::object{{"from", *from}, {"to", *to}, {"diff", *d}});
       co_await ex.respond(std::move(res_));
@@ -362,17 +362,17 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     auto who = co_await authorize(ctx, ex, Role::kAdmin);
     if (!who) co_return;
     auto n = parse_uint(p.at("n"), "revision");
-    if (!n.ok()) { co_await ex.respond(status_error(n.status())); co_return; }
+    if (!n.ok()) { { http::Response res_ = status_error(n.status()); co_await ex.respond(std::move(res_)); } co_return; }
     auto body = body_object(ex, {"message"}, false);
-    if (!body.ok()) { co_await ex.respond(status_error(body.status())); co_return; }
+    if (!body.ok()) { { http::Response res_ = status_error(body.status()); co_await ex.respond(std::move(res_)); } co_return; }
     auto msg = message_of(*body);
-    if (!msg.ok()) { co_await ex.respond(status_error(msg.status())); co_return; }
+    if (!msg.ok()) { { http::Response res_ = status_error(msg.status()); co_await ex.respond(std::move(res_)); } co_return; }
     auto base = base_revision(ex);
     if (!base.ok()) {
-      { co_await ex.respond(base.status().message().empty() ? precondition_required() : status_error(base.status())); co_return; }
+      { { http::Response res_ = base.status().message().empty() ? precondition_required() : status_error(base.status()); co_await ex.respond(std::move(res_)); } co_return; }
     }
     if (*n > ctx.config->head()) {
-      { co_await ex.respond(http::error_response(HttpStatus::not_found, "not_found", "no revision " + std::to_string(*n))); co_return; }
+      { { http::Response res_ = http::error_response(HttpStatus::not_found, "not_found", "no revision " + std::to_string(*n)); co_await ex.respond(std::move(res_)); } co_return; }
     }
     struct Out {
       Result<config::ApplyResult> r = Status(Code::kInternal, "not run");
@@ -385,14 +385,14 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     };
     co_await run_blocking(ctx, &job);
     if (!out.r.ok()) {
-      if (out.r.status().code() == Code::kConflict) { co_await ex.respond(stale(out.r.status(), out.head)); co_return; }
-      { co_await ex.respond(status_error(out.r.status())); co_return; }
+      if (out.r.status().code() == Code::kConflict) { { http::Response res_ = stale(out.r.status(), out.head); co_await ex.respond(std::move(res_)); } co_return; }
+      { { http::Response res_ = status_error(out.r.status()); co_await ex.respond(std::move(res_)); } co_return; }
     }
     bj::object res = out.r->meta.to_json();
     res["diff"] = out.r->diff;
     res["dry_run"] = false;
     if (out.r->changed && ctx.on_commit) ctx.on_commit(out.r->meta.number);
-    co_await ex.respond(with_etag(http::json_response(HttpStatus::ok, res), out.head));
+    { http::Response res_ = with_etag(http::json_response(HttpStatus::ok, res), out.head); co_await ex.respond(std::move(res_)); }
   });
 
   r.add(V::get, "/api/v1/tokens", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
@@ -408,16 +408,16 @@ void register_routes(http::Router& r, ApiContext& ctx) {
   r.add(V::post, "/api/v1/tokens", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
     if (!co_await authorize(ctx, ex, Role::kAdmin)) co_return;
     auto body = body_object(ex, {"name", "role"}, true);
-    if (!body.ok()) { co_await ex.respond(status_error(body.status())); co_return; }
+    if (!body.ok()) { { http::Response res_ = status_error(body.status()); co_await ex.respond(std::move(res_)); } co_return; }
     const auto* name = body->if_contains("name");
     std::string why;
     if (!name || !name->is_string() || !config::matches_format(config::Format::kName, name->get_string(), &why)) {
-      { co_await ex.respond(status_error(invalid_argument("'name' " + (why.empty() ? std::string("is required") : why)))); co_return; }
+      { { http::Response res_ = status_error(invalid_argument("'name' " + (why.empty() ? std::string("is required") : why))); co_await ex.respond(std::move(res_)); } co_return; }
     }
     Role role = Role::kViewer;
     if (const auto* r = body->if_contains("role")) {
       if (!r->is_string() || !parse_role(r->get_string(), &role)) {
-        { co_await ex.respond(status_error(invalid_argument("'role' must be admin or viewer"))); co_return; }
+        { { http::Response res_ = status_error(invalid_argument("'role' must be admin or viewer")); co_await ex.respond(std::move(res_)); } co_return; }
       }
     }
     TokenInfo info;
@@ -425,10 +425,10 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     Result<std::string> tok = Status(Code::kInternal, "not run");
     auto job = [&] { tok = ctx.tokens->create(token_name, role, &info); };
     co_await run_blocking(ctx, &job);
-    if (!tok.ok()) { co_await ex.respond(status_error(tok.status())); co_return; }
+    if (!tok.ok()) { { http::Response res_ = status_error(tok.status()); co_await ex.respond(std::move(res_)); } co_return; }
     bj::object res = info.to_json();
     res["token"] = *tok;
-    co_await ex.respond(http::json_response(HttpStatus::created, res));
+    { http::Response res_ = http::json_response(HttpStatus::created, res); co_await ex.respond(std::move(res_)); }
   });
 
   r.add(V::delete_, "/api/v1/tokens/{id}", [&ctx](Exchange& ex, const Params& p) -> boost::asio::awaitable<void> {
@@ -436,13 +436,13 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     if (!who) co_return;
     std::string id = p.at("id");
     if (id == who->token_id) {
-      co_await ex.respond(status_error(invalid_argument("a token cannot revoke itself; use another admin token")));
+      { http::Response res_ = status_error(invalid_argument("a token cannot revoke itself; use another admin token")); co_await ex.respond(std::move(res_)); }
       co_return;
     }
     Status s;
     auto job = [&] { s = ctx.tokens->revoke(id); };
     co_await run_blocking(ctx, &job);
-    if (!s.ok()) { co_await ex.respond(status_error(s)); co_return; }
+    if (!s.ok()) { { http::Response res_ = status_error(s); co_await ex.respond(std::move(res_)); } co_return; }
     http::Response res{HttpStatus::no_content, 11};
     co_await ex.respond(std::move(res));
   });

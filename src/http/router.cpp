@@ -55,8 +55,8 @@ asio::awaitable<void> Router::dispatch(Exchange& ex) const {
     co_await ex.respond(std::move(res));
     co_return;
   }
-  co_await ex.respond(error_response(HttpStatus::not_found, "not_found",
-                                     "no such resource: " + std::string(path)));
+  { Response res_ = error_response(HttpStatus::not_found, "not_found",
+                                     "no such resource: " + std::string(path)); co_await ex.respond(std::move(res_)); }
 }
 
 std::string_view path_of(std::string_view target) {

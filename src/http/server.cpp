@@ -60,7 +60,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   friend class Exchange;
-  asio::awaitable<bool> send_error(HttpStatus status, std::string_view code, std::string_view msg);
+  // Takes the response by reference: see the note on Exchange::respond.
+  asio::awaitable<bool> send_error(Response& res);
   void count(unsigned status);
 
   Server& server_;
@@ -80,14 +81,12 @@ void Connection::count(unsigned status) {
       .inc();
 }
 
-asio::awaitable<bool> Connection::send_error(HttpStatus status, std::string_view code,
-                                             std::string_view msg) {
-  Response res = error_response(status, code, msg);
+asio::awaitable<bool> Connection::send_error(Response& res) {
   res.keep_alive(false);
   boost::system::error_code ec;
   stream_.expires_after(server_.options_.write_timeout);
   co_await bhttp::async_write(stream_, res, redirect_error(use_awaitable, ec));
-  count(static_cast<unsigned>(status));
+  count(res.result_int());
   co_return !ec;
 }
 
@@ -114,13 +113,19 @@ asio::awaitable<void> Connection::run() {
     stream_.expires_after(opt.header_timeout);
     co_await bhttp::async_read_header(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::header_limit) {
-      co_await send_error(HttpStatus::request_header_fields_too_large, "header_too_large",
+      {
+        Response e_ = error_response(HttpStatus::request_header_fields_too_large, "header_too_large",
                           "request header exceeds " + std::to_string(opt.header_limit) + " bytes");
+        co_await send_error(e_);
+      }
       break;
     }
     if (ec == bhttp::error::body_limit) {
-      co_await send_error(HttpStatus::payload_too_large, "body_too_large",
+      {
+        Response e_ = error_response(HttpStatus::payload_too_large, "body_too_large",
                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_await send_error(e_);
+      }
       break;
     }
     // A timeout has already closed the socket (tcp_stream's contract): there
@@ -130,7 +135,10 @@ asio::awaitable<void> Connection::run() {
       break;
     }
     if (ec) {
-      co_await send_error(HttpStatus::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+      {
+        Response e_ = error_response(HttpStatus::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+        co_await send_error(e_);
+      }
       break;
     }
     auto expect = parser.get()[bhttp::field::expect];
@@ -143,8 +151,11 @@ asio::awaitable<void> Connection::run() {
     stream_.expires_after(opt.body_timeout);
     co_await bhttp::async_read(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      co_await send_error(HttpStatus::payload_too_large, "body_too_large",
+      {
+        Response e_ = error_response(HttpStatus::payload_too_large, "body_too_large",
                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
+        co_await send_error(e_);
+      }
       break;
     }
     if (ec) break;
@@ -168,8 +179,8 @@ asio::awaitable<void> Connection::run() {
       }
     }
     if (!ex.answered_) {
-      co_await ex.respond(error_response(HttpStatus::internal_server_error, "internal",
-                                         "the request could not be completed"));
+      { Response res_ = error_response(HttpStatus::internal_server_error, "internal",
+                                         "the request could not be completed"); co_await ex.respond(std::move(res_)); }
     }
     if (ex.failed_ || !keep_alive_) break;
   }
@@ -177,7 +188,7 @@ asio::awaitable<void> Connection::run() {
   server_.remove(self);
 }
 
-asio::awaitable<void> Exchange::respond(Response res) {
+asio::awaitable<void> Exchange::respond(Response&& res) {
   assert(!answered_ && "a request is answered once");
   answered_ = true;
   status_code_ = res.result_int();
@@ -194,7 +205,7 @@ asio::awaitable<void> Exchange::respond(Response res) {
   if (ec) failed_ = true;
 }
 
-asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body> head) {
+asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body>&& head) {
   assert(!answered_ && "a request is answered once");
   answered_ = true;
   streaming_ = true;

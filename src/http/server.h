@@ -52,10 +52,14 @@ class Exchange {
   Request& request() { return req_; }
   const RequestInfo& info() const { return info_; }
 
-  // Sends a complete response. Call once.
-  asio::awaitable<void> respond(Response res);
+  // Sends a complete response. Call once. Coroutine parameters here are
+  // references, never non-trivial values: GCC 12 miscompiles some by-value
+  // coroutine parameters and conditional temporaries inside co_await
+  // (double frees under ASan), so callers build the response in a named
+  // local first and pass it with std::move.
+  asio::awaitable<void> respond(Response&& res);
   // Starts a chunked response; then write() any number of times, then finish().
-  asio::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body> head);
+  asio::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body>&& head);
   asio::awaitable<bool> write(std::string_view data);
   asio::awaitable<void> finish();
 
