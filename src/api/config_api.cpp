@@ -1,4 +1,5 @@
 #include "api/config_api.h"
+#include "api/request_parse.h"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -17,7 +18,7 @@ using http::Exchange;
 using http::HttpStatus;
 using http::Params;
 
-constexpr std::size_t kMaxMessage = 512;
+
 
 // Runs `(*job)()` on the blocking pool and resumes the awaiting coroutine on
 // its own executor. `job` lives in the caller's coroutine frame; only a
@@ -88,36 +89,10 @@ boost::asio::awaitable<std::optional<Principal>> authorize(ApiContext& ctx, Exch
 }
 
 // Parses the body as a JSON object with only `allowed` fields.
-Result<bj::object> body_object(Exchange& ex, std::initializer_list<std::string_view> allowed, bool required) {
-  const std::string& body = ex.request().body();
-  if (body.empty()) {
-    if (required) return invalid_argument("request body is empty; expected a JSON object");
-    return bj::object();
-  }
-  auto ct = ex.request()[http::bhttp::field::content_type];
-  if (!ct.empty() && ct.find("json") == std::string_view::npos) {
-    return invalid_argument("Content-Type must be application/json");
-  }
-  auto v = json::parse(body, {.max_bytes = 1 << 20, .max_depth = 64});
-  if (!v.ok()) return v.status();
-  if (!v->is_object()) return invalid_argument("request body must be a JSON object");
-  for (const auto& kv : v->get_object()) {
-    bool ok = false;
-    for (auto a : allowed) ok = ok || kv.key() == a;
-    if (!ok) return invalid_argument("unknown field '" + std::string(kv.key()) + "' in request body");
-  }
-  return std::move(v->get_object());
-}
 
-Result<std::string> message_of(const bj::object& body) {
-  const auto* m = body.if_contains("message");
-  if (!m) return std::string();
-  if (!m->is_string()) return invalid_argument("'message' must be a string");
-  if (m->get_string().size() > kMaxMessage) return invalid_argument("'message' is longer than 512 characters");
-  for (char c : m->get_string()) {
-    if (static_cast<unsigned char>(c) < 0x20) return invalid_argument("'message' contains a control character");
-  }
-  return std::string(m->get_string());
+
+Result<bj::object> body_object(Exchange& ex, std::initializer_list<std::string_view> allowed, bool required) {
+  return parse_body_object(ex.request().body(), ex.request()[http::bhttp::field::content_type], allowed, required);
 }
 
 Result<std::uint64_t> base_revision(Exchange& ex) {
@@ -130,15 +105,6 @@ Result<std::uint64_t> base_revision(Exchange& ex) {
   return n;
 }
 
-Result<std::uint64_t> parse_uint(std::string_view s, const char* what) {
-  if (s.empty() || s.size() > 19) return invalid_argument(std::string(what) + " must be a non-negative integer");
-  std::uint64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return invalid_argument(std::string(what) + " must be a non-negative integer");
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return n;
-}
 
 http::Response precondition_required() {
   return http::error_response(HttpStatus::precondition_required, "precondition_required",
@@ -188,14 +154,6 @@ boost::asio::awaitable<void> do_apply(ApiContext& ctx, Exchange& ex, const confi
 
 }  // namespace
 
-bool parse_if_match(std::string_view v, std::uint64_t* out) {
-  if (v.substr(0, 2) == "W/") v.remove_prefix(2);
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  auto n = parse_uint(v, "If-Match");
-  if (!n.ok()) return false;
-  *out = *n;
-  return true;
-}
 
 void register_routes(http::Router& r, ApiContext& ctx) {
   using V = http::Verb;

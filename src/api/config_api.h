@@ -38,7 +38,5 @@ void register_routes(http::Router& router, ApiContext& ctx);
 // The OpenAPI 3 document for the routes above.
 boost::json::object openapi_document(const std::string& version);
 
-// Parses an If-Match header value: "N", W/"N" or N.
-bool parse_if_match(std::string_view v, std::uint64_t* out);
 
 }  // namespace spectra::api
