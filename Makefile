@@ -2,6 +2,9 @@
 # (scripts/install-deps is idempotent and fast when nothing is missing), build,
 # and go. Everything else here is a step those two use.
 SHELL := /bin/bash
+# Let ccache reuse objects across checkouts in different folders (CI clones).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 JOBS ?= $(shell nproc)
 STATE_DIR ?= $(CURDIR)/state
 FUZZ_SECONDS ?= 30
