@@ -1,0 +1,102 @@
+#pragma once
+// The seam between the AI gateway (which speaks OpenAI's chat-completions
+// wire format to clients) and each upstream provider's native protocol.
+//
+// Adapters are pure translators: no sockets, no clocks, no credentials
+// lookup. The gateway core owns I/O, retries, failover, caching, metering
+// and audit; an adapter only turns an OpenAI request into the provider's
+// HTTP request and the provider's response (whole or streamed) back into
+// OpenAI objects. That keeps every adapter unit-testable and fuzzable.
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace spectra::ai {
+
+namespace bj = boost::json;
+
+// Where and how to call the upstream. `base_url` comes from config.
+struct ModelTarget {
+  std::string provider;  // configured provider name, e.g. "anthropic-prod"
+  std::string kind;      // openai | anthropic | bedrock | vllm
+  std::string model;     // the upstream's model id, e.g. "claude-3-5-sonnet-20241022"
+  std::string base_url;  // e.g. https://api.anthropic.com (no trailing slash)
+  std::string region;    // bedrock
+};
+
+struct UpstreamRequest {
+  std::string method = "POST";
+  std::string url;  // absolute: scheme://host[:port]/path?query
+  std::vector<std::pair<std::string, std::string>> headers;  // no auth: the core adds it
+  std::string body;
+};
+
+// Token usage as the upstream reported it (never estimated).
+struct Usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cached_prompt_tokens = 0;  // provider-side prompt cache reads, if reported
+  bool reported = false;
+};
+
+// An upstream error translated into OpenAI's error shape.
+struct UpstreamError {
+  unsigned http_status = 502;  // what the gateway answers the client
+  std::string type;            // OpenAI error type: invalid_request_error, rate_limit_error, api_error, ...
+  std::string message;
+  std::string code;            // optional OpenAI error code
+  bool retryable = false;      // 429/5xx/overloaded: eligible for failover before the first token
+  bj::object to_openai() const;  // {"error": {"message", "type", "param": null, "code"}}
+};
+
+// Incremental translation of a streamed upstream response into OpenAI
+// `chat.completion.chunk` objects. Feed bytes as they arrive (any split);
+// each call appends the chunks now complete. An upstream error event becomes
+// an error result; `done()` is true once the upstream signalled the end.
+class StreamTranslator {
+ public:
+  virtual ~StreamTranslator() = default;
+  // Returns an error for a malformed stream or an in-stream upstream error;
+  // in the latter case *error is filled.
+  virtual Status feed(std::string_view bytes, std::vector<bj::object>* chunks,
+                      UpstreamError* error) = 0;
+  // Call at end of input: error if the stream ended before its final event.
+  virtual Status finish(std::vector<bj::object>* chunks, UpstreamError* error) = 0;
+  virtual bool done() const = 0;
+  virtual const Usage& usage() const = 0;
+};
+
+class ProviderAdapter {
+ public:
+  virtual ~ProviderAdapter() = default;
+
+  // `request` is an OpenAI chat-completions request body (already validated
+  // by the gateway: has "model" and "messages"). `stream` says whether the
+  // upstream should stream (the gateway may stream upstream even for a
+  // non-streaming client, and the other way round).
+  virtual Result<UpstreamRequest> build_chat(const bj::object& request, const ModelTarget& target,
+                                             bool stream) const = 0;
+
+  // A complete (non-streamed) upstream answer -> OpenAI `chat.completion`.
+  // On a non-2xx status, returns kUnavailable/kInvalidArgument and fills *error.
+  virtual Result<bj::object> parse_chat(unsigned http_status, std::string_view body,
+                                        const ModelTarget& target, Usage* usage,
+                                        UpstreamError* error) const = 0;
+
+  // For a 2xx streamed answer. `request_id` and `created` go into every chunk.
+  virtual std::unique_ptr<StreamTranslator> stream_translator(const ModelTarget& target,
+                                                              std::string request_id,
+                                                              std::int64_t created) const = 0;
+
+  // Translates a non-2xx upstream body (streamed or not) into an error.
+  virtual UpstreamError parse_error(unsigned http_status, std::string_view body) const = 0;
+};
+
+}  // namespace spectra::ai
