@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "ai/audit_log.h"
 #include "api/config_api.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -20,6 +21,20 @@ int main(int argc, char** argv) {
   if (opts->print_openapi) {
     std::cout << json::pretty(api::openapi_document("dev"));
     return 0;
+  }
+  if (!opts->verify_audit.empty()) {
+    auto files = ai::audit_files(opts->verify_audit);
+    if (files.empty()) {
+      std::cerr << "spectrad: no audit log at " << opts->verify_audit << "\n";
+      return 2;
+    }
+    auto v = ai::verify_audit(files);
+    if (v.ok) {
+      std::cout << "audit log intact: " << v.lines << " records in " << files.size() << " file(s)\n";
+      return 0;
+    }
+    std::cout << "audit log TAMPERED: " << v.file << " line " << v.line << ": " << v.reason << "\n";
+    return 1;
   }
   daemon::Daemon::block_signals();
   daemon::Daemon d(*opts);

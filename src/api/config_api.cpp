@@ -353,6 +353,13 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     { http::Response res_ = with_etag(http::json_response(HttpStatus::ok, res), out.head); co_await ex.respond(std::move(res_)); }
   });
 
+ r.add(V::get, "/api/v1/ai/usage", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    bj::array rows = ctx.ai_usage ? ctx.ai_usage() : bj::array();
+    http::Response res = http::json_response(HttpStatus::ok, bj::object{{"usage", std::move(rows)}});
+    co_await ex.respond(std::move(res));
+  });
+
   r.add(V::get, "/api/v1/tokens", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
     if (!co_await authorize(ctx, ex, Role::kAdmin)) co_return;
     bj::array arr;

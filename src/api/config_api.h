@@ -30,6 +30,8 @@ struct ApiContext {
   // Called after every committed revision (reconcilers subscribe here).
   std::function<void(std::uint64_t revision)> on_commit;
   std::function<bool()> ready;  // for /readyz
+  // AI token metering rows for /api/v1/ai/usage.
+  std::function<boost::json::array()> ai_usage;
 };
 
 // Registers every route (health, metrics, OpenAPI and /api/v1/...).

@@ -177,6 +177,16 @@ bj::object openapi_document(const std::string& version) {
                  {"400", error_resp("Bad query")}, {"404", error_resp("No such revision")}},
       bj::array{query_param("from", bj::object{{"type", "integer"}, {"minimum", 0}}, true), query_param("to", bj::object{{"type", "integer"}, {"minimum", 0}})})}};
 
+  bj::object usage_row{{"type", "object"},
+                       {"properties", bj::object{{"key", str}, {"provider", str}, {"model", str}, {"requests", integer},
+                                                 {"prompt_tokens", integer}, {"completion_tokens", integer},
+                                                 {"cached_prompt_tokens", integer}, {"exact_hits", integer},
+                                                 {"semantic_hits", integer}, {"saved_tokens", integer},
+                                                 {"cost_usd", bj::object{{"type", "number"}}}, {"saved_usd", bj::object{{"type", "number"}}}}}};
+  paths["/api/v1/ai/usage"] = bj::object{{"get", op("AI token metering per key, provider and model",
+      bj::object{{"200", response("Usage", bj::object{{"type", "object"}, {"required", bj::array{"usage"}},
+                                                      {"properties", bj::object{{"usage", bj::object{{"type", "array"}, {"items", usage_row}}}}}})}})}};
+
   bj::object token_body{{"required", true},
                         {"content", json_content(bj::object{{"type", "object"}, {"required", bj::array{"name"}}, {"additionalProperties", false},
                                                             {"properties", bj::object{{"name", bj::object{{"type", "string"}, {"pattern", "^[a-z][a-z0-9_-]{0,62}$"}}},

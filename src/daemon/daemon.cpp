@@ -5,12 +5,16 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "api/config_api.h"
 #include "common/file_util.h"
 #include "common/log.h"
 #include "config/service.h"
+#include "daemon/ai_component.h"
 #include "http/io_pool.h"
 #include "http/server.h"
 #include "store/sqlite_store.h"
@@ -34,6 +38,11 @@ struct Daemon::Impl {
   http::Router router;
   api::ApiContext ctx;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<AiComponent> ai;
+  std::thread persister;
+  std::mutex persist_mu;
+  std::condition_variable persist_cv;
+  bool persist_stop = false;  // guarded by persist_mu
   std::atomic<bool> ready{false};
   bool stopped = false;
 
@@ -54,7 +63,7 @@ struct Daemon::Impl {
                                {"state", wanted ? "degraded" : "disabled"},
                                {"detail", wanted ? "enabled in config, but this build does not run it yet" : "disabled in config"}});
     };
-    planned("ai_gateway", enabled("ai", "enabled"));
+    if (ai) out.push_back(ai->status());
     planned("ips", enabled("ips", "enabled"));
     return out;
   }
@@ -111,7 +120,9 @@ Status Daemon::start() {
   d.ctx.store_backend = d.store->backend_name();
   d.ctx.components = [&d] { return d.components(); };
   d.ctx.ready = [&d] { return d.ready.load(); };
+  d.ctx.ai_usage = [&d] { return d.ai ? d.ai->usage() : bj::array(); };
   d.ctx.on_commit = [&d](std::uint64_t rev) {
+    if (d.ai) d.ai->apply_revision();
     d.metrics.gauge("spectra_config_revision", "Head revision of the config of record").set(static_cast<double>(rev));
   };
   d.metrics.gauge("spectra_config_revision", "Head revision of the config of record").set(static_cast<double>(d.config->head()));
@@ -129,11 +140,27 @@ Status Daemon::start() {
   d.server = std::make_unique<http::Server>(
       *d.io, so, [&d](http::Exchange& ex) { return d.router.dispatch(ex); }, &d.metrics);
   if (Status s = d.server->start(); !s.ok()) return s;
+  if (d.opt.role == "all" || d.opt.role == "ai") {
+    AiOptions ao{d.opt.ai_address, d.opt.ai_port, d.opt.ai_port_given, d.opt.state_dir};
+    d.ai = std::make_unique<AiComponent>(ao, *d.io, d.metrics, *d.config, *d.store);
+    if (Status s = d.ai->start(); !s.ok()) return s;
+    // Metering is persisted every 10 s and at shutdown.
+    d.persister = std::thread([&d] {
+      std::unique_lock lock(d.persist_mu);
+      while (!d.persist_cv.wait_for(lock, std::chrono::seconds(10), [&d] { return d.persist_stop; })) {
+        lock.unlock();
+        if (Status s = d.ai->persist_metering(); !s.ok()) log::warn("cannot persist AI metering", {{"error", s.to_string()}});
+        lock.lock();
+      }
+    });
+  }
   d.io->start();
   d.ready = true;
   std::string where = d.opt.api_address + ":" + std::to_string(d.server->port());
   if (!d.opt.ready_file.empty()) {
-    if (Status s = fs::write_file_atomic(d.opt.ready_file, where + "\n"); !s.ok()) return s;
+    std::string text = where + "\n";
+    if (d.ai) text += "ai " + d.opt.ai_address + ":" + std::to_string(d.ai->port()) + "\n";
+    if (Status s = fs::write_file_atomic(d.opt.ready_file, text); !s.ok()) return s;
   }
   log::info("config API listening", {{"address", where}, {"revision", d.config->head()}, {"store", d.store->backend_name()},
                                      {"role", d.opt.role}, {"threads", threads}});
@@ -157,6 +184,15 @@ void Daemon::stop() {
   if (d.stopped) return;
   d.stopped = true;
   d.ready = false;
+  if (d.persister.joinable()) {
+    {
+      std::lock_guard lock(d.persist_mu);
+      d.persist_stop = true;
+    }
+    d.persist_cv.notify_all();
+    d.persister.join();
+  }
+  if (d.ai) d.ai->stop();
   if (d.server && d.io) d.server->stop(d.opt.drain_timeout);
   if (d.io) {
     d.io->stop();
@@ -164,6 +200,7 @@ void Daemon::stop() {
   }
   if (d.blocking) d.blocking->join();
   d.server.reset();
+  d.ai.reset();
   log::info("spectrad stopped");
 }
 

@@ -8,6 +8,22 @@
 namespace spectra::daemon {
 namespace {
 
+Status split_address(const std::string& s, std::string* host, std::uint16_t* port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return invalid_argument("expected ADDRESS:PORT, got '" + s + "'");
+  std::string h = s.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  try {
+    unsigned long p = std::stoul(s.substr(colon + 1));
+    if (p > 65535) throw std::out_of_range("port");
+    *port = static_cast<std::uint16_t>(p);
+  } catch (const std::exception&) {
+    return invalid_argument("bad port in '" + s + "'");
+  }
+  *host = h;
+  return {};
+}
+
 Status split_listen(const std::string& s, Options* o) {
   auto colon = s.rfind(':');
   if (colon == std::string::npos) return invalid_argument("--listen must be ADDRESS:PORT, got '" + s + "'");
@@ -50,7 +66,7 @@ Status apply_file(const std::string& path, Options* o) {
 Result<Options> parse_options(int argc, char** argv) {
   Options o;
   CLI::App app{"spectrad — the Cloud Spectra Gateway appliance daemon"};
-  std::string config_file, listen, state_dir, role, log_level;
+  std::string config_file, listen, ai_listen, state_dir, role, log_level;
   std::size_t threads = 0;
   long drain_ms = -1;
   app.add_option("--config", config_file, "YAML settings file (flags override it)");
@@ -60,7 +76,9 @@ Result<Options> parse_options(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug | info | warn | error")->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_option("--threads", threads, "I/O threads (default: one per core)");
   app.add_option("--drain-timeout-ms", drain_ms, "How long SIGTERM waits for in-flight requests");
-  app.add_option("--ready-file", o.ready_file, "Write ADDRESS:PORT here once listening");
+  app.add_option("--ai-listen", ai_listen, "AI gateway address:port (default: the API address and ai.listen_port)");
+  app.add_option("--ready-file", o.ready_file, "Write ADDRESS:PORT (and 'ai ADDRESS:PORT') here once listening");
+  app.add_option("--verify-audit", o.verify_audit, "Verify the hash chain of an AI audit log (and its rotated files), then exit");
   app.add_flag("--reset-admin-token", o.reset_admin_token, "Replace the admin token and write it to <state-dir>/admin.token");
   app.add_flag("--print-openapi", o.print_openapi, "Print the config API's OpenAPI document and exit");
   try {
@@ -76,6 +94,12 @@ Result<Options> parse_options(int argc, char** argv) {
   }
   if (!listen.empty()) {
     if (Status s = split_listen(listen, &o); !s.ok()) return s;
+  }
+  if (!ai_listen.empty()) {
+    if (Status s = split_address(ai_listen, &o.ai_address, &o.ai_port); !s.ok()) return s;
+    o.ai_port_given = true;
+  } else {
+    o.ai_address = o.api_address;
   }
   if (!state_dir.empty()) o.state_dir = state_dir;
   if (!role.empty()) o.role = role;

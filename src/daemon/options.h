@@ -17,6 +17,10 @@ struct Options {
   std::string log_level = "info";
   std::size_t threads = 0;  // 0 = one per core
   std::chrono::milliseconds drain_timeout{10'000};
+  std::string ai_address = "127.0.0.1";
+  std::uint16_t ai_port = 0;  // 0 with ai_port_given=false: ai.listen_port from the config
+  bool ai_port_given = false;
+  std::string verify_audit;  // a path: verify that audit log and exit
   std::string ready_file;  // written with host:port once listening (tests, supervisors)
   bool reset_admin_token = false;
   bool print_openapi = false;

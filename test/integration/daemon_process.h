@@ -53,7 +53,8 @@ class DaemonProcess {
     std::string ready = dir_ + "/ready";
     std::filesystem::remove(ready);
     std::vector<std::string> args = {spectrad_path(), "--listen", "127.0.0.1:0", "--state-dir",
-                                     dir_ + "/state", "--ready-file", ready, "--threads", "2"};
+                                     dir_ + "/state", "--ready-file", ready, "--threads", "2",
+                                     "--ai-listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -73,7 +74,13 @@ class DaemonProcess {
     while (std::chrono::steady_clock::now() < deadline) {
       auto r = fs::read_file(ready);
       if (r.ok() && !r->empty()) {
-        port_ = static_cast<std::uint16_t>(std::stoi(r->substr(r->rfind(':') + 1)));
+        // "host:port\n" then "ai host:port\n"
+        std::string first = r->substr(0, r->find('\n'));
+        port_ = static_cast<std::uint16_t>(std::stoi(first.substr(first.rfind(':') + 1)));
+        if (auto ai = r->find("\nai "); ai != std::string::npos) {
+          std::string line = r->substr(ai + 4, r->find('\n', ai + 4) - ai - 4);
+          ai_port_ = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+        }
         auto tok = fs::read_file(dir_ + "/state/admin.token");
         if (tok.ok()) token_ = tok->substr(0, tok->find('\n'));
         return true;
@@ -99,6 +106,7 @@ class DaemonProcess {
   }
 
   std::uint16_t port() const { return port_; }
+  std::uint16_t ai_port() const { return ai_port_; }
   const std::string& token() const { return token_; }
   const std::string& dir() const { return dir_; }
   std::string state_dir() const { return dir_ + "/state"; }
@@ -121,6 +129,7 @@ class DaemonProcess {
   bool owns_dir_ = false;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint16_t ai_port_ = 0;
   std::string token_;
 };
 

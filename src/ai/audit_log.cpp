@@ -1,0 +1,205 @@
+#include "ai/audit_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/serialize.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/crypto.h"
+#include "common/file_util.h"
+#include "common/log.h"
+
+namespace spectra::ai {
+namespace {
+
+constexpr std::string_view kPrefix = "{\"hash\":\"";
+constexpr std::string_view kGenesis = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// Splits a line into its hash and the hashed body ("{" + rest).
+bool split_line(const std::string& line, std::string* hash, std::string* body) {
+  if (line.size() < kPrefix.size() + 64 + 3 || line.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  *hash = line.substr(kPrefix.size(), 64);
+  if (line.compare(kPrefix.size() + 64, 2, "\",") != 0) return false;
+  *body = "{" + line.substr(kPrefix.size() + 66);
+  return true;
+}
+
+std::string last_line(const std::string& path) {
+  std::ifstream f(path);
+  std::string line, last;
+  while (std::getline(f, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+}  // namespace
+
+AuditLog::AuditLog(AuditOptions options) : opt_(std::move(options)) {}
+
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status AuditLog::open() {
+  auto dir = std::filesystem::path(opt_.path).parent_path();
+  if (!dir.empty()) {
+    if (Status s = fs::make_dirs(dir.string(), 0750); !s.ok()) return s;
+  }
+  prev_hash_ = std::string(kGenesis);
+  for (const auto& f : audit_files(opt_.path)) {
+    std::string last = last_line(f);
+    std::string hash, body;
+    if (!last.empty() && split_line(last, &hash, &body)) prev_hash_ = hash;
+  }
+  fd_ = ::open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) return io_error("cannot open audit log " + opt_.path + ": " + std::strerror(errno));
+  struct stat st{};
+  ::fstat(fd_, &st);
+  size_ = static_cast<std::uint64_t>(st.st_size);
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void AuditLog::append(boost::json::object record) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(record));
+    ++queued_;
+  }
+  cv_.notify_one();
+}
+
+void AuditLog::flush() {
+  std::unique_lock lock(mu_);
+  std::uint64_t target = queued_;
+  flushed_.wait(lock, [&] { return written_ >= target || stop_; });
+}
+
+std::uint64_t AuditLog::written() const {
+  std::lock_guard lock(mu_);
+  return written_;
+}
+
+Status AuditLog::rotate() {
+  ::fsync(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  for (int i = opt_.keep_files - 1; i >= 1; --i) {
+    std::string from = opt_.path + (i == 1 ? "" : "." + std::to_string(i - 1));
+    std::string to = opt_.path + "." + std::to_string(i);
+    if (fs::exists(from)) std::filesystem::rename(from, to);
+  }
+  if (opt_.keep_files <= 1) std::filesystem::remove(opt_.path);
+  fd_ = ::open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) return io_error("cannot reopen audit log " + opt_.path);
+  size_ = 0;
+  return {};
+}
+
+Status AuditLog::write_line(boost::json::object& record) {
+  record.erase("hash");
+  record["prev"] = prev_hash_;
+  std::string text = boost::json::serialize(record);  // "{...}"
+  std::string hash = crypto::sha256_hex(prev_hash_ + text);
+  std::string line = std::string(kPrefix) + hash + "\"," + text.substr(1) + "\n";
+  if (size_ > 0 && size_ + line.size() > opt_.max_file_bytes) {
+    if (Status s = rotate(); !s.ok()) return s;
+  }
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return io_error(std::string("audit write failed: ") + std::strerror(errno));
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  size_ += line.size();
+  prev_hash_ = hash;
+  return {};
+}
+
+void AuditLog::run() {
+  for (;;) {
+    std::deque<boost::json::object> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty() && stop_) break;
+      batch.swap(queue_);
+    }
+    for (auto& r : batch) {
+      if (Status s = write_line(r); !s.ok()) log::error("audit log write failed", {{"error", s.to_string()}});
+    }
+    ::fdatasync(fd_);
+    {
+      std::lock_guard lock(mu_);
+      written_ += batch.size();
+    }
+    flushed_.notify_all();
+  }
+}
+
+std::vector<std::string> audit_files(const std::string& path) {
+  std::vector<std::string> rotated;
+  for (int i = 1; fs::exists(path + "." + std::to_string(i)); ++i) rotated.push_back(path + "." + std::to_string(i));
+  std::vector<std::string> out(rotated.rbegin(), rotated.rend());
+  if (fs::exists(path)) out.push_back(path);
+  return out;
+}
+
+AuditVerdict verify_audit(const std::vector<std::string>& files) {
+  AuditVerdict v;
+  std::string prev;
+  bool first = true;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    if (!in) {
+      v = {false, v.lines, f, 0, "cannot read the file"};
+      return v;
+    }
+    std::string line;
+    std::uint64_t n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      std::string hash, body;
+      if (!split_line(line, &hash, &body)) {
+        v = {false, v.lines, f, n, "line is not an audit record"};
+        return v;
+      }
+      auto pos = body.rfind(",\"prev\":\"");
+      if (pos == std::string::npos || body.size() < pos + 9 + 64 + 2) {
+        v = {false, v.lines, f, n, "record has no prev hash"};
+        return v;
+      }
+      std::string claimed_prev = body.substr(pos + 9, 64);
+      // The oldest kept file may start mid-chain (older files were rotated away).
+      if (!first && claimed_prev != prev) {
+        v = {false, v.lines, f, n, "chain broken: a line before this one was removed, added or changed"};
+        return v;
+      }
+      if (crypto::sha256_hex(claimed_prev + body) != hash) {
+        v = {false, v.lines, f, n, "hash mismatch: this line was changed"};
+        return v;
+      }
+      prev = hash;
+      first = false;
+      ++v.lines;
+    }
+  }
+  return v;
+}
+
+}  // namespace spectra::ai

@@ -1,0 +1,52 @@
+#pragma once
+// The exact-match response cache: key derivation and the coalescing of
+// identical in-flight misses into one upstream call.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace spectra::ai {
+
+namespace bj = boost::json;
+
+// sha256 over the tenant's namespace, the resolved provider/model, and the
+// canonical request without the fields that do not change the answer
+// (model alias, stream, stream_options, user, metadata, store).
+std::string exact_cache_key(const std::string& ns, const std::string& provider,
+                            const std::string& model, const bj::object& request);
+
+// Identical concurrent misses: the first caller (leader) goes upstream, the
+// others wait for its result. Thread-safe; waiters may live on any executor.
+class Coalescer {
+ public:
+  struct Flight {
+    std::mutex mu;
+    bool done = false;                  // guarded by mu
+    std::optional<std::string> result;  // guarded by mu; nullopt: leader failed
+    std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters;  // guarded by mu
+  };
+
+  // Returns the flight for `key` and whether the caller leads it.
+  std::pair<std::shared_ptr<Flight>, bool> join(const std::string& key);
+  // The leader publishes its result (nullopt on failure) and wakes waiters.
+  void complete(const std::string& key, const std::shared_ptr<Flight>& flight,
+                std::optional<std::string> result);
+  // A follower waits for the leader (references stay valid: see upstream_client.h).
+  static boost::asio::awaitable<std::optional<std::string>> wait(Flight& flight);
+
+  std::size_t in_flight() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // guarded by mu_
+};
+
+}  // namespace spectra::ai

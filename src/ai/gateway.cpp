@@ -1,0 +1,326 @@
+#include "ai/gateway.h"
+
+#include <boost/json/serialize.hpp>
+
+#include "ai/gateway_call.h"
+#include "common/crypto.h"
+#include "common/json_util.h"
+#include "common/log.h"
+
+namespace spectra::ai {
+
+namespace asio = boost::asio;
+using http::Exchange;
+using http::HttpStatus;
+
+namespace {
+
+constexpr std::size_t kMaxRequest = 8 << 20;
+
+http::Response openai_error(unsigned status, const std::string& type, const std::string& message,
+                            const std::string& code) {
+  UpstreamError e{status, type, message, code, false};
+  http::Response r = http::json_response(static_cast<HttpStatus>(status), e.to_openai());
+  return r;
+}
+
+std::string bearer(std::string_view h) {
+  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer ")) return std::string(h.substr(7));
+  return {};
+}
+
+}  // namespace
+
+Gateway::Gateway(GatewayDeps deps)
+    : deps_(std::move(deps)),
+      cache_(std::make_unique<MemoryCacheStorage>(256 << 20, deps_.clock)),
+      meter_(deps_.metrics),
+      limiter_(deps_.clock) {
+  cfg_ = std::make_shared<GatewayConfig>();
+  if (deps_.metrics) {
+    deps_.metrics->callback_gauge("spectra_ai_cache_entries", "Entries in the exact response cache",
+                                  [this] { return static_cast<double>(cache_->stats().entries); });
+    deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
+                                  [this] { return static_cast<double>(cache_->stats().bytes); });
+  }
+}
+
+Gateway::~Gateway() {
+  if (audit_) audit_->flush();
+}
+
+std::shared_ptr<const GatewayConfig> Gateway::snapshot() const {
+  std::lock_guard lock(mu_);
+  return cfg_;
+}
+
+void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
+  if (cfg->audit_enabled && !cfg->audit_path.empty()) {
+    std::string path = cfg->audit_path.front() == '/' ? cfg->audit_path : deps_.state_dir + "/" + cfg->audit_path;
+    if (path != audit_path_) {
+      auto log = std::make_unique<AuditLog>(AuditOptions{path, static_cast<std::uint64_t>(cfg->audit_max_file_bytes),
+                                                         static_cast<int>(cfg->audit_keep_files)});
+      if (Status s = log->open(); s.ok()) {
+        if (audit_) audit_->flush();
+        audit_ = std::move(log);
+        audit_path_ = path;
+      } else {
+        log::error("cannot open the AI audit log; keeping the previous one", {{"error", s.to_string()}});
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  cfg_ = std::move(cfg);
+}
+
+void Gateway::register_routes(http::Router& r) {
+  r.add(http::Verb::post, "/v1/chat/completions",
+        [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await chat(ex); });
+  r.add(http::Verb::get, "/v1/models",
+        [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await models(ex); });
+  r.add(http::Verb::post, "/v1/completions", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
+    co_await passthrough(ex, "/completions");
+  });
+  r.add(http::Verb::post, "/v1/embeddings", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
+    co_await passthrough(ex, "/embeddings");
+  });
+  r.add(http::Verb::get, "/healthz", [](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
+    http::Response res = http::text_response(HttpStatus::ok, "ok\n");
+    co_await ex.respond(std::move(res));
+  });
+}
+
+asio::awaitable<void> Gateway::fail(Call& c, unsigned status, const std::string& type, const std::string& message,
+                                    const std::string& code) {
+  c.status = status;
+  c.error = message;
+  http::Response res = openai_error(status, type, message, code);
+  if (status == 429 || status == 503) res.set(http::bhttp::field::retry_after, "1");
+  co_await c.ex->respond(std::move(res));
+  finish(c);
+}
+
+asio::awaitable<void> Gateway::models(Exchange& ex) {
+  auto cfg = snapshot();
+  const VirtualKey* key = nullptr;
+  if (auto it = cfg->keys_by_hash.find(crypto::sha256_hex(bearer(ex.request()[http::bhttp::field::authorization])));
+      it != cfg->keys_by_hash.end()) {
+    key = &it->second;
+  }
+  if (!key) {
+    http::Response res = openai_error(401, "invalid_request_error", "missing or unknown API key", "invalid_api_key");
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
+  bj::array data;
+  for (const auto& [alias, r] : cfg->routes) {
+    if (!key->allowed_models.empty() && !key->allowed_models.count(alias)) continue;
+    data.push_back(bj::object{{"id", alias}, {"object", "model"}, {"created", 0}, {"owned_by", r.target.substr(0, r.target.find('/'))}});
+  }
+  http::Response res = http::json_response(HttpStatus::ok, bj::object{{"object", "list"}, {"data", std::move(data)}});
+  co_await ex.respond(std::move(res));
+}
+
+asio::awaitable<void> Gateway::chat(Exchange& ex) {
+  Call c;
+  c.ex = &ex;
+  c.t0 = deps_.clock->steady_now();
+  c.cfg = snapshot();
+  const GatewayConfig& cfg = *c.cfg;
+  if (!cfg.enabled) {
+    co_await fail(c, 503, "api_error", "the AI gateway is disabled in the config (ai.enabled)", "gateway_disabled");
+    co_return;
+  }
+  // 1. auth
+  std::string token = bearer(ex.request()[http::bhttp::field::authorization]);
+  auto kit = cfg.keys_by_hash.find(crypto::sha256_hex(token));
+  if (token.empty() || kit == cfg.keys_by_hash.end()) {
+    co_await fail(c, 401, "invalid_request_error", "missing or unknown API key; send Authorization: Bearer <virtual key>", "invalid_api_key");
+    co_return;
+  }
+  c.key = &kit->second;
+  // 2. request
+  auto parsed = json::parse(ex.request().body(), {.max_bytes = kMaxRequest, .max_depth = 64});
+  if (!parsed.ok() || !parsed->is_object()) {
+    std::string why = parsed.ok() ? "request body must be a JSON object" : parsed.status().message();
+    co_await fail(c, 400, "invalid_request_error", why, "invalid_json");
+    co_return;
+  }
+  c.body = std::move(parsed->get_object());
+  const auto* model = c.body.if_contains("model");
+  const auto* messages = c.body.if_contains("messages");
+  if (!model || !model->is_string() || model->get_string().empty()) {
+    co_await fail(c, 400, "invalid_request_error", "'model' is required and must be a string", "missing_model");
+    co_return;
+  }
+  if (!messages || !messages->is_array() || messages->get_array().empty()) {
+    co_await fail(c, 400, "invalid_request_error", "'messages' must be a non-empty array", "invalid_messages");
+    co_return;
+  }
+  c.requested_model = std::string(model->get_string());
+  if (const auto* s = c.body.if_contains("stream"); s && s->is_bool()) c.stream = s->get_bool();
+  if (const auto* so = c.body.if_contains("stream_options"); so && so->is_object()) {
+    const auto* iu = so->get_object().if_contains("include_usage");
+    c.include_usage = iu && iu->is_bool() && iu->get_bool();
+  }
+  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'", "model_not_allowed");
+    co_return;
+  }
+  // 3. limits
+  auto verdict = limiter_.admit(c.key->name, c.key->rpm, c.key->tpm, c.key->budget_usd, meter_.spent(c.key->name));
+  if (!verdict.allowed) {
+    c.status = 429;
+    c.error = verdict.message;
+    http::Response res = openai_error(429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded");
+    res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
+    co_await ex.respond(std::move(res));
+    finish(c);
+    co_return;
+  }
+  // 4. route
+  if (auto rit = cfg.routes.find(c.requested_model); rit != cfg.routes.end()) {
+    c.route = rit->first;
+    c.targets.push_back(rit->second.target);
+    for (const auto& f : rit->second.fallbacks) c.targets.push_back(f);
+  } else {
+    c.route = "direct";
+    c.targets.push_back(c.requested_model);
+  }
+  auto primary = cfg.resolve(c.targets.front());
+  if (!primary.ok()) {
+    co_await fail(c, 404, "invalid_request_error", "model '" + c.requested_model + "': " + primary.status().message(), "model_not_found");
+    co_return;
+  }
+  c.provider = primary->first->name;
+  c.model = primary->second;
+  // 5. exact cache
+  std::string cc(ex.request()[http::bhttp::field::cache_control]);
+  bool no_store = cc.find("no-store") != std::string::npos;
+  bool no_cache = cc.find("no-cache") != std::string::npos;
+  if (cfg.exact_cache && !no_store) {
+    c.cache_key = exact_cache_key(c.key->cache_namespace, c.provider, c.model, c.body);
+    c.cache_read = !no_cache;
+    c.cache_write = true;
+    c.cache_result = no_cache ? "bypass" : "miss";
+  }
+  if (c.cache_read) {
+    if (auto hit = cache_->get(c.cache_key)) {
+      co_await answer_from_cache(c, *hit, "hit");
+      co_return;
+    }
+  }
+  // 6. coalesce identical in-flight misses
+  std::shared_ptr<Coalescer::Flight> flight;
+  if (c.cache_read) {
+    auto [f, leader] = coalescer_.join(c.cache_key);
+    if (!leader) {
+      std::optional<std::string> shared = co_await Coalescer::wait(*f);
+      if (shared) {
+        co_await answer_from_cache(c, *shared, "hit");
+        co_return;
+      }
+      // The leader failed: this request tries on its own.
+    } else {
+      flight = f;
+    }
+  }
+  // 7. upstream
+  bool ok = co_await upstream(c);
+  if (flight) coalescer_.complete(c.cache_key, flight, ok && !c.stored.empty() ? std::optional<std::string>(c.stored) : std::nullopt);
+  finish(c);
+}
+
+void Gateway::remember(Call& c) {
+  if (c.cache_write && !c.stored.empty()) {
+    cache_->put(c.cache_key, c.stored, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+  }
+}
+
+asio::awaitable<void> Gateway::answer_from_cache(Call& c, const std::string& cached, const char* how) {
+  c.cache_result = how;
+  c.status = 200;
+  auto v = json::parse(cached, {.max_bytes = 64 << 20, .max_depth = 64});
+  bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
+  if (const auto* u = completion.if_contains("usage")) {
+    Usage usage;
+    if (u->is_object()) {
+      const auto& uo = u->get_object();
+      usage.prompt_tokens = uo.contains("prompt_tokens") ? uo.at("prompt_tokens").to_number<std::int64_t>() : 0;
+      usage.completion_tokens = uo.contains("completion_tokens") ? uo.at("completion_tokens").to_number<std::int64_t>() : 0;
+    }
+    const Price* p = c.cfg->price(c.provider, c.model);
+    meter_.record_hit(c.key->name, c.provider, c.model, false, usage,
+                      p ? cost_of(usage, p->input_per_mtok, p->output_per_mtok) : 0.0);
+  }
+  if (!c.stream) {
+    http::Response res = http::json_response(HttpStatus::ok, completion);
+    res.set("x-spectra-cache", how);
+    res.set("x-spectra-provider", c.provider);
+    co_await c.ex->respond(std::move(res));
+    finish(c);
+    co_return;
+  }
+  http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
+  head.set(http::bhttp::field::content_type, "text/event-stream");
+  head.set(http::bhttp::field::cache_control, "no-cache");
+  head.set("x-spectra-cache", how);
+  head.set("x-spectra-provider", c.provider);
+  if (co_await c.ex->begin_stream(std::move(head))) {
+    std::string out;
+    for (const auto& chunk : completion_to_chunks(completion, c.include_usage)) out += sse_data(chunk);
+    out += "data: [DONE]\n\n";
+    if (co_await c.ex->write(out)) co_await c.ex->finish();
+  }
+  finish(c);
+}
+
+void Gateway::finish(Call& c) {
+  if (c.finished) return;
+  c.finished = true;
+  auto latency = std::chrono::duration<double, std::milli>(deps_.clock->steady_now() - c.t0).count();
+  if (deps_.metrics) {
+    deps_.metrics->histogram("spectra_ai_request_seconds", "AI request latency (to the end of the answer)",
+                             {{"cache", c.cache_result}})
+        .observe(latency / 1000.0);
+  }
+  if (!audit_ || !c.cfg || !c.cfg->audit_enabled) return;
+  auto now = deps_.clock->system_now();
+  bj::object rec{{"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()},
+                 {"request_id", c.ex ? c.ex->info().request_id : ""},
+                 {"key", c.key ? c.key->name : ""},
+                 {"requested_model", c.requested_model},
+                 {"resolved", c.provider.empty() ? std::string() : c.provider + "/" + c.model},
+                 {"route", c.route},
+                 {"fallback", c.fallback.empty() ? bj::value(nullptr) : bj::value(c.fallback)},
+                 {"cache", c.cache_result},
+                 {"stream", c.stream},
+                 {"prompt_tokens", c.usage.prompt_tokens},
+                 {"completion_tokens", c.usage.completion_tokens},
+                 {"latency_ms", latency},
+                 {"status", c.status},
+                 {"egress", c.egress}};
+  if (!c.error.empty()) rec["error"] = c.error;
+  if (c.cfg->audit_bodies) {
+    rec["request"] = c.body;
+    if (!c.stored.empty()) rec["response"] = c.stored;
+  }
+  audit_->append(std::move(rec));
+}
+
+bool Gateway::acquire_slot(const ProviderConfig& p) {
+  if (p.max_concurrency <= 0) return true;
+  std::lock_guard lock(slots_mu_);
+  auto& n = in_use_[p.name];
+  if (n >= p.max_concurrency) return false;
+  ++n;
+  return true;
+}
+
+void Gateway::release_slot(const std::string& provider) {
+  std::lock_guard lock(slots_mu_);
+  auto it = in_use_.find(provider);
+  if (it != in_use_.end() && it->second > 0) --it->second;
+}
+
+}  // namespace spectra::ai

@@ -1,0 +1,88 @@
+#pragma once
+// The AI Gateway: an OpenAI-compatible endpoint (port 8090) in front of
+// OpenAI, Anthropic, Bedrock and in-account vLLM.
+//
+// Each chat request runs a fixed pipeline (Envoy-filter style, no plugins):
+//   auth (virtual key) -> limits (RPM/TPM/budget) -> route (alias ->
+//   provider/model, fallbacks, overflow) -> exact cache -> coalesce identical
+//   in-flight misses -> upstream (adapter translates; failover only before the
+//   first token reaches the client) -> meter -> audit.
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ai/adapter.h"
+#include "ai/audit_log.h"
+#include "ai/cache_storage.h"
+#include "ai/exact_cache.h"
+#include "ai/gateway_config.h"
+#include "ai/limits.h"
+#include "ai/metering.h"
+#include "common/clock.h"
+#include "http/router.h"
+#include "metrics/metrics.h"
+
+namespace spectra::ai {
+
+struct GatewayDeps {
+  metrics::Registry* metrics = nullptr;
+  const Clock* clock = &SystemClock::instance();
+  // Adapters by provider kind: openai, vllm, anthropic, bedrock.
+  std::map<std::string, std::shared_ptr<const ProviderAdapter>> adapters;
+  // Adds credentials to an upstream request (bearer, x-api-key, SigV4).
+  std::function<Status(const ProviderConfig&, UpstreamRequest&)> authorize;
+  std::string state_dir = ".";  // relative audit paths resolve here
+};
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayDeps deps);
+  ~Gateway();
+
+  // Swaps in a new config snapshot (from a committed revision).
+  void configure(std::shared_ptr<const GatewayConfig> cfg);
+  void register_routes(http::Router& router);
+
+  Meter& meter() { return meter_; }
+  CacheStorage& cache() { return *cache_; }
+  AuditLog* audit() { return audit_.get(); }
+  std::size_t in_flight_coalesced() const { return coalescer_.in_flight(); }
+
+  // Everything a request carries through the pipeline (defined in the .cpp).
+  struct Call;
+
+ private:
+  std::shared_ptr<const GatewayConfig> snapshot() const;
+  boost::asio::awaitable<void> chat(http::Exchange& ex);
+  boost::asio::awaitable<void> models(http::Exchange& ex);
+  boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
+  boost::asio::awaitable<bool> upstream(Call& c);
+  boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model, bool& retry);
+  boost::asio::awaitable<void> fail(Call& c, unsigned status, const std::string& type,
+                                    const std::string& message, const std::string& code);
+  boost::asio::awaitable<void> answer_from_cache(Call& c, const std::string& cached, const char* how);
+  void finish(Call& c);
+  void remember(Call& c);  // caches the answer before its last byte goes out
+  bool acquire_slot(const ProviderConfig& p);
+  void release_slot(const std::string& provider);
+
+  GatewayDeps deps_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const GatewayConfig> cfg_;  // guarded by mu_
+  std::unique_ptr<CacheStorage> cache_;
+  std::unique_ptr<AuditLog> audit_;
+  std::string audit_path_;
+  Meter meter_;
+  Limiter limiter_;
+  Coalescer coalescer_;
+  std::mutex slots_mu_;
+  std::map<std::string, std::int64_t> in_use_;   // guarded by slots_mu_
+  std::map<std::string, std::size_t> rr_;        // endpoint round-robin; guarded by slots_mu_
+};
+
+}  // namespace spectra::ai

@@ -1,0 +1,40 @@
+#pragma once
+// The per-request state of the AI gateway pipeline (internal).
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "ai/gateway.h"
+#include "ai/stream_codec.h"
+
+namespace spectra::ai {
+
+struct Gateway::Call {
+  http::Exchange* ex = nullptr;
+  std::shared_ptr<const GatewayConfig> cfg;
+  const VirtualKey* key = nullptr;
+  bj::object body;
+  std::string requested_model;
+  bool stream = false;
+  bool include_usage = false;
+  std::vector<std::string> targets;  // provider/model, first is primary
+  std::string route;                 // alias used, or "direct"
+  // cache
+  bool cache_read = false, cache_write = false;
+  std::string cache_key;
+  std::string cache_result = "bypass";  // hit | semantic-hit | miss | bypass
+  // outcome
+  std::string provider, model;  // the one that answered
+  std::string fallback;         // provider/model taken after the primary failed
+  std::string egress = "none";  // host of the remote upstream, or none
+  Usage usage;
+  unsigned status = 0;
+  bool started_stream = false;
+  bool finished = false;  // audited once
+  std::string error;
+  std::string stored;  // completion JSON to cache
+  std::chrono::steady_clock::time_point t0;
+};
+
+}  // namespace spectra::ai

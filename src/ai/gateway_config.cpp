@@ -1,0 +1,110 @@
+#include "ai/gateway_config.h"
+
+#include "common/crypto.h"
+
+namespace spectra::ai {
+namespace {
+
+namespace bj = boost::json;
+
+std::string s(const bj::object& o, const char* k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+std::int64_t i(const bj::object& o, const char* k, std::int64_t def = 0) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_number() ? v->to_number<std::int64_t>() : def;
+}
+double d(const bj::object& o, const char* k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_number() ? v->to_number<double>() : 0.0;
+}
+bool b(const bj::object& o, const char* k, bool def = false) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_bool() ? v->get_bool() : def;
+}
+const bj::array& arr(const bj::object& o, const char* k) {
+  static const bj::array kEmpty;
+  const auto* v = o.if_contains(k);
+  return v && v->is_array() ? v->get_array() : kEmpty;
+}
+const bj::object& obj(const bj::object& o, const char* k) {
+  static const bj::object kEmpty;
+  const auto* v = o.if_contains(k);
+  return v && v->is_object() ? v->get_object() : kEmpty;
+}
+
+}  // namespace
+
+std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
+  auto g = std::make_shared<GatewayConfig>();
+  g->enabled = b(ai, "enabled");
+  for (const auto& pv : arr(ai, "providers")) {
+    const auto& p = pv.as_object();
+    ProviderConfig pc{s(p, "name"), s(p, "kind"), s(p, "base_url"), s(p, "api_key"), s(p, "region"), {},
+                      i(p, "max_concurrency"), i(p, "timeout_ms", 120000)};
+    for (const auto& e : arr(p, "endpoints")) pc.endpoints.emplace_back(e.as_string());
+    if (pc.base_url.empty() && !pc.endpoints.empty()) pc.base_url = pc.endpoints.front();
+    g->providers[pc.name] = std::move(pc);
+  }
+  for (const auto& rv : arr(ai, "routes")) {
+    const auto& r = rv.as_object();
+    RouteConfig rc{s(r, "alias"), s(r, "target"), {}, {}};
+    for (const auto& f : arr(r, "fallbacks")) rc.fallbacks.emplace_back(f.as_string());
+    const auto& ov = obj(r, "overflow");
+    rc.overflow = {s(ov, "policy"), i(ov, "max_queue", 64), i(ov, "max_wait_ms", 30000), s(ov, "spill_to")};
+    if (rc.overflow.policy.empty()) rc.overflow.policy = "reject";
+    g->routes[rc.alias] = std::move(rc);
+  }
+  for (const auto& kv : arr(ai, "virtual_keys")) {
+    const auto& k = kv.as_object();
+    std::string key = s(k, "key");
+    if (key.empty()) continue;  // a key without a secret cannot authenticate anyone
+    VirtualKey vk{s(k, "name"), crypto::sha256_hex(key), {}, i(k, "rpm"), i(k, "tpm"), d(k, "budget_usd"),
+                  s(k, "cache_namespace")};
+    for (const auto& m : arr(k, "allowed_models")) vk.allowed_models.emplace(m.as_string());
+    if (vk.cache_namespace.empty()) vk.cache_namespace = vk.name;
+    g->keys_by_hash[vk.key_hash] = std::move(vk);
+  }
+  const auto& cache = obj(ai, "cache");
+  g->exact_cache = b(cache, "exact_enabled", true);
+  g->cache_ttl_seconds = i(cache, "ttl_seconds", 3600);
+  g->cache_max_bytes = i(cache, "max_bytes", 256 << 20);
+  const auto& audit = obj(ai, "audit");
+  g->audit_enabled = b(audit, "enabled", true);
+  g->audit_path = s(audit, "path");
+  g->audit_max_file_bytes = i(audit, "max_file_bytes", 100 << 20);
+  g->audit_keep_files = i(audit, "keep_files", 10);
+  g->audit_bodies = b(audit, "log_bodies");
+  for (const auto& pv : arr(ai, "prices")) {
+    const auto& p = pv.as_object();
+    g->prices[s(p, "model")] = {d(p, "input_per_mtok_usd"), d(p, "output_per_mtok_usd")};
+  }
+  return g;
+}
+
+Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(const std::string& target) const {
+  auto slash = target.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {
+    return not_found("model '" + target + "' is not a configured alias and not provider/model");
+  }
+  std::string prov = target.substr(0, slash), model = target.substr(slash + 1);
+  if (auto it = providers.find(prov); it != providers.end()) return std::make_pair(&it->second, model);
+  std::string kind = prov == "local" ? "vllm" : prov;
+  const ProviderConfig* found = nullptr;
+  for (const auto& [n, p] : providers) {
+    if (p.kind != kind) continue;
+    if (found) return not_found("several providers have kind '" + kind + "'; name one: <provider>/" + model);
+    found = &p;
+  }
+  if (!found) return not_found("no provider '" + prov + "' is configured");
+  return std::make_pair(found, model);
+}
+
+const Price* GatewayConfig::price(const std::string& provider, const std::string& model) const {
+  if (auto it = prices.find(provider + "/" + model); it != prices.end()) return &it->second;
+  if (auto it = prices.find(model); it != prices.end()) return &it->second;
+  return nullptr;
+}
+
+}  // namespace spectra::ai

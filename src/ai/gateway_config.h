@@ -1,0 +1,75 @@
+#pragma once
+// The AI section of the config of record as the gateway uses it: an
+// immutable snapshot, swapped atomically when a new revision lands, so a
+// request sees one consistent config from start to end.
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace spectra::ai {
+
+struct ProviderConfig {
+  std::string name, kind, base_url, api_key, region;
+  std::vector<std::string> endpoints;  // vllm
+  std::int64_t max_concurrency = 0;    // vllm; 0 = unlimited
+  std::int64_t timeout_ms = 120000;
+  bool local() const { return kind == "vllm"; }
+};
+
+struct OverflowConfig {
+  std::string policy = "reject";  // queue | spill | reject
+  std::int64_t max_queue = 64;
+  std::int64_t max_wait_ms = 30000;
+  std::string spill_to;  // provider/model
+};
+
+struct RouteConfig {
+  std::string alias, target;
+  std::vector<std::string> fallbacks;
+  OverflowConfig overflow;
+};
+
+struct VirtualKey {
+  std::string name, key_hash;  // sha256 of the key
+  std::set<std::string> allowed_models;
+  std::int64_t rpm = 0, tpm = 0;
+  double budget_usd = 0;
+  std::string cache_namespace;
+};
+
+struct Price {
+  double input_per_mtok = 0, output_per_mtok = 0;
+};
+
+struct GatewayConfig {
+  bool enabled = false;
+  std::map<std::string, ProviderConfig> providers;
+  std::map<std::string, RouteConfig> routes;        // by alias
+  std::map<std::string, VirtualKey> keys_by_hash;
+  bool exact_cache = true;
+  std::int64_t cache_ttl_seconds = 3600;
+  std::int64_t cache_max_bytes = 256 << 20;
+  bool audit_enabled = true;
+  std::string audit_path;
+  std::int64_t audit_max_file_bytes = 100 << 20;
+  std::int64_t audit_keep_files = 10;
+  bool audit_bodies = false;
+  std::map<std::string, Price> prices;  // by "provider/model" or "model"
+
+  // Resolves a client's model name to (provider, model): a route alias, or
+  // "<provider name>/<model>", or "<kind>/<model>" when exactly one provider
+  // has that kind ("local" means vllm).
+  Result<std::pair<const ProviderConfig*, std::string>> resolve(const std::string& target) const;
+  const Price* price(const std::string& provider, const std::string& model) const;
+};
+
+// From the normalised `ai` section (secrets in plain text: daemon-internal).
+std::shared_ptr<const GatewayConfig> make_gateway_config(const boost::json::object& ai);
+
+}  // namespace spectra::ai

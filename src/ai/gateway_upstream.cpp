@@ -1,0 +1,375 @@
+// The upstream stage of the AI gateway: provider selection, overflow
+// policies for local models, failover before the first token, streaming.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "ai/gateway.h"
+#include "ai/gateway_call.h"
+#include "ai/upstream_client.h"
+#include "common/crypto.h"
+#include "common/json_util.h"
+#include "common/log.h"
+
+namespace spectra::ai {
+
+namespace asio = boost::asio;
+using http::HttpStatus;
+
+namespace {
+
+bool usage_only(const bj::object& chunk) {
+  const auto* ch = chunk.if_contains("choices");
+  return chunk.contains("usage") && (!ch || (ch->is_array() && ch->get_array().empty()));
+}
+
+// A chunk that carries part of the answer: content, a tool call, a refusal
+// or the finish reason. The leading role-only chunk does not count, so an
+// upstream that fails right after it can still be failed over.
+bool substantive(const bj::object& chunk) {
+  const auto* ch = chunk.if_contains("choices");
+  if (!ch || !ch->is_array()) return false;
+  for (const auto& c : ch->get_array()) {
+    if (!c.is_object()) continue;
+    const auto& co = c.get_object();
+    if (const auto* f = co.if_contains("finish_reason"); f && !f->is_null()) return true;
+    const auto* d = co.if_contains("delta");
+    if (!d || !d->is_object()) continue;
+    for (const char* k : {"content", "refusal"}) {
+      const auto* v = d->get_object().if_contains(k);
+      if (v && v->is_string() && !v->get_string().empty()) return true;
+    }
+    if (const auto* t = d->get_object().if_contains("tool_calls"); t && t->is_array() && !t->get_array().empty()) return true;
+  }
+  return false;
+}
+
+bj::object usage_json(const Usage& u) {
+  bj::object o{{"prompt_tokens", u.prompt_tokens},
+               {"completion_tokens", u.completion_tokens},
+               {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+  if (u.cached_prompt_tokens > 0) o["prompt_tokens_details"] = bj::object{{"cached_tokens", u.cached_prompt_tokens}};
+  return o;
+}
+
+}  // namespace
+
+asio::awaitable<bool> Gateway::upstream(Call& c) {
+  const GatewayConfig& cfg = *c.cfg;
+  const RouteConfig* route = nullptr;
+  if (auto it = cfg.routes.find(c.requested_model); it != cfg.routes.end()) route = &it->second;
+  std::vector<std::string> targets = c.targets;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto resolved = cfg.resolve(targets[i]);
+    if (!resolved.ok()) {
+      c.error = resolved.status().message();
+      continue;
+    }
+    const ProviderConfig& p = *resolved->first;
+    const std::string model = resolved->second;
+    // Capacity of local models, and what to do when it is exhausted.
+    if (!acquire_slot(p)) {
+      const OverflowConfig* ov = route ? &route->overflow : nullptr;
+      std::string policy = ov ? ov->policy : "reject";
+      if (policy == "spill" && ov && !ov->spill_to.empty() && i + 1 == targets.size()) {
+        targets.push_back(ov->spill_to);
+        c.error = "capacity of " + p.name + " exhausted; spilling to " + ov->spill_to;
+        continue;
+      }
+      bool got = false;
+      if (policy == "queue" && ov) {
+        // Bounded wait for a free slot; the poll interval bounds the added latency.
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ov->max_wait_ms);
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (!got && std::chrono::steady_clock::now() < deadline) {
+          t.expires_after(std::chrono::milliseconds(2));
+          boost::system::error_code ec;
+          co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          got = acquire_slot(p);
+        }
+      }
+      if (!got) {
+        if (i + 1 < targets.size()) {
+          c.error = "capacity of " + p.name + " exhausted";
+          continue;
+        }
+        co_await fail(c, 429, "rate_limit_error",
+                      "model capacity exhausted for " + p.name + "/" + model + " (overflow policy " + policy + ")",
+                      "capacity_exhausted");
+        co_return false;
+      }
+    }
+    bool retry = false;
+    bool ok = co_await attempt(c, p, model, retry);
+    release_slot(p.name);
+    if (ok) {
+      if (i > 0) c.fallback = p.name + "/" + model;
+      co_return true;
+    }
+    if (!retry || c.started_stream || c.status != 0) co_return false;  // answered already
+    log::warn("upstream failed; trying the next target",
+              {{"provider", p.name}, {"model", model}, {"error", c.error}, {"request_id", c.ex->info().request_id}});
+  }
+  co_await fail(c, 502, "api_error", "every upstream for '" + c.requested_model + "' failed: " + c.error, "upstream_failed");
+  co_return false;
+}
+
+asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const std::string& model, bool& retry) {
+  std::string kind = p.kind == "vllm" ? "vllm" : p.kind;
+  auto ait = deps_.adapters.find(kind);
+  if (ait == deps_.adapters.end()) ait = kind == "vllm" ? deps_.adapters.find("openai") : ait;
+  if (ait == deps_.adapters.end()) {
+    c.error = "no adapter for provider kind " + p.kind;
+    retry = true;
+    co_return false;
+  }
+  const ProviderAdapter& adapter = *ait->second;
+  ModelTarget target{p.name, p.kind, model, p.base_url, p.region};
+  if (!p.endpoints.empty()) {
+    std::lock_guard lock(slots_mu_);
+    target.base_url = p.endpoints[rr_[p.name]++ % p.endpoints.size()];
+  }
+  auto req = adapter.build_chat(c.body, target, c.stream);
+  if (!req.ok()) {
+    co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");
+    co_return false;
+  }
+  if (deps_.authorize) {
+    if (Status s = deps_.authorize(p, *req); !s.ok()) {
+      c.error = "cannot authorize the call to " + p.name + ": " + s.message();
+      retry = true;
+      co_return false;
+    }
+  }
+  if (!p.local()) {
+    auto u = parse_url(req->url);
+    c.egress = u.ok() ? u->host : req->url;
+  }
+  UpstreamTimeouts timeouts;
+  timeouts.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  UpstreamCall call;
+  Status st = co_await call.start(*req, timeouts);
+  if (!st.ok()) {
+    c.error = p.name + ": " + st.message();
+    retry = true;
+    co_return false;
+  }
+  unsigned status = call.status();
+  if (status < 200 || status >= 300) {
+    std::string body;
+    (void)co_await call.read_all(body, 1 << 20);
+    UpstreamError err = adapter.parse_error(status, body);
+    c.error = p.name + ": " + err.message;
+    if (err.retryable) {
+      retry = true;
+      co_return false;
+    }
+    co_await fail(c, err.http_status, err.type, err.message, err.code);
+    co_return false;
+  }
+  c.provider = p.name;
+  c.model = model;
+  const Price* price = c.cfg->price(p.name, model);
+  if (!c.stream) {
+    std::string body;
+    Status rs = co_await call.read_all(body, 64 << 20);
+    if (!rs.ok()) {
+      c.error = p.name + ": " + rs.message();
+      retry = true;
+      co_return false;
+    }
+    UpstreamError err;
+    Usage usage;
+    auto completion = adapter.parse_chat(status, body, target, &usage, &err);
+    if (!completion.ok()) {
+      c.error = p.name + ": " + completion.status().message();
+      retry = err.retryable;
+      if (!retry) {
+        co_await fail(c, 502, "api_error", c.error, "bad_upstream_response");
+      }
+      co_return false;
+    }
+    c.usage = usage;
+    c.stored = bj::serialize(*completion);
+    meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+    limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
+    c.status = 200;
+    remember(c);
+    http::Response res = http::json_response(HttpStatus::ok, *completion);
+    res.set("x-spectra-cache", c.cache_result);
+    res.set("x-spectra-provider", p.name);
+    co_await c.ex->respond(std::move(res));
+    co_return true;
+  }
+  // Streaming: nothing reaches the client before the first chunk, so any
+  // failure until then may still fail over.
+  auto created = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
+  auto translator = adapter.stream_translator(target, "chatcmpl-" + c.ex->info().request_id, created);
+  ChunkAssembler assembler;
+  std::string buf;
+  std::string held;  // chunks before the first substantive one
+  bool done = false;
+  std::string failure;
+  UpstreamError uerr;
+  while (!done && failure.empty()) {
+    buf.clear();
+    Status rs = co_await call.read_some(buf, done);
+    std::vector<bj::object> chunks;
+    if (rs.ok()) rs = translator->feed(buf, &chunks, &uerr);
+    if (rs.ok() && done) rs = translator->finish(&chunks, &uerr);
+    if (!rs.ok()) failure = rs.message();
+    std::string out;
+    bool ready = c.started_stream;
+    for (auto& chunk : chunks) {
+      assembler.add(chunk);
+      if (usage_only(chunk)) continue;  // the gateway sends its own usage chunk, if asked
+      ready = ready || substantive(chunk);
+      (ready ? out : held) += sse_data(chunk);
+    }
+    if (ready && !held.empty()) {
+      out = held + out;
+      held.clear();
+    }
+    if (!out.empty()) {
+      if (!c.started_stream) {
+        http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
+        head.set(http::bhttp::field::content_type, "text/event-stream");
+        head.set(http::bhttp::field::cache_control, "no-cache");
+        head.set("x-spectra-cache", c.cache_result);
+        head.set("x-spectra-provider", p.name);
+        c.status = 200;
+        c.started_stream = true;
+        if (!co_await c.ex->begin_stream(std::move(head))) {
+          call.abort();
+          c.error = "client went away";
+          co_return false;
+        }
+      }
+      if (!co_await c.ex->write(out)) {
+        call.abort();
+        c.error = "client went away";
+        co_return false;
+      }
+    }
+    if (translator->done()) done = true;
+  }
+  if (!failure.empty()) {
+    call.abort();
+    c.error = p.name + ": " + failure;
+    if (!c.started_stream) {
+      retry = true;
+      co_return false;
+    }
+    // After the first token there is no failover: end the stream with a
+    // well-formed error event rather than a silent truncation.
+    UpstreamError e = uerr.message.empty() ? UpstreamError{502, "api_error", "upstream stream failed: " + failure, "", false} : uerr;
+    std::string ev = sse_data(e.to_openai());
+    if (co_await c.ex->write(ev)) co_await c.ex->finish();
+    co_return false;
+  }
+  Usage usage = translator->usage();
+  c.usage = usage;
+  // Meter before the last bytes go out, so a client that has its answer can
+  // already see it counted.
+  meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+  limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
+  std::string tail = held;
+  bj::object completion = assembler.completion();
+  if (usage.reported) completion["usage"] = usage_json(usage);
+  if (c.include_usage && usage.reported) {
+    bj::object u{{"id", completion.at("id")}, {"object", "chat.completion.chunk"}, {"created", completion.at("created")},
+                 {"model", completion.at("model")}, {"choices", bj::array()}, {"usage", usage_json(usage)}};
+    tail += sse_data(u);
+  }
+  tail += "data: [DONE]\n\n";
+  if (!c.started_stream) {
+    http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
+    head.set(http::bhttp::field::content_type, "text/event-stream");
+    head.set("x-spectra-cache", c.cache_result);
+    c.status = 200;
+    c.started_stream = true;
+    (void)co_await c.ex->begin_stream(std::move(head));
+  }
+  if (assembler.has_content()) c.stored = bj::serialize(completion);
+  remember(c);
+  if (co_await c.ex->write(tail)) co_await c.ex->finish();
+  co_return true;
+}
+
+asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path) {
+  Call c;
+  c.ex = &ex;
+  c.t0 = deps_.clock->steady_now();
+  c.cfg = snapshot();
+  c.route = path;
+  std::string token;
+  auto h = ex.request()[http::bhttp::field::authorization];
+  if (h.size() > 7) token = std::string(h.substr(7));
+  auto kit = c.cfg->keys_by_hash.find(crypto::sha256_hex(token));
+  if (!c.cfg->enabled || kit == c.cfg->keys_by_hash.end()) {
+    co_await fail(c, c.cfg->enabled ? 401 : 503, "invalid_request_error", "missing or unknown API key", "invalid_api_key");
+    co_return;
+  }
+  c.key = &kit->second;
+  auto parsed = json::parse(ex.request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
+  const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
+  if (!m || !m->is_string()) {
+    co_await fail(c, 400, "invalid_request_error", "body must be a JSON object with a 'model'", "invalid_request");
+    co_return;
+  }
+  c.requested_model = std::string(m->get_string());
+  std::string target = c.requested_model;
+  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
+  auto resolved = c.cfg->resolve(target);
+  if (!resolved.ok() || (resolved->first->kind != "openai" && resolved->first->kind != "vllm")) {
+    co_await fail(c, 404, "invalid_request_error",
+                  "model '" + c.requested_model + "' has no OpenAI-compatible provider for " + path, "model_not_found");
+    co_return;
+  }
+  const ProviderConfig& p = *resolved->first;
+  bj::object body = parsed->get_object();
+  body["model"] = resolved->second;
+  UpstreamRequest req;
+  std::string base = p.endpoints.empty() ? (p.base_url.empty() ? "https://api.openai.com/v1" : p.base_url) : p.endpoints.front();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.url = base + path;
+  req.headers = {{"content-type", "application/json"}};
+  req.body = bj::serialize(body);
+  if (deps_.authorize) (void)deps_.authorize(p, req);
+  if (!p.local()) {
+    auto u = parse_url(req.url);
+    c.egress = u.ok() ? u->host : req.url;
+  }
+  UpstreamCall call;
+  UpstreamTimeouts t;
+  t.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  Status st = co_await call.start(req, t);
+  std::string out;
+  if (st.ok()) st = co_await call.read_all(out, 64 << 20);
+  if (!st.ok()) {
+    co_await fail(c, 502, "api_error", p.name + ": " + st.message(), "upstream_failed");
+    co_return;
+  }
+  c.provider = p.name;
+  c.model = resolved->second;
+  c.status = call.status();
+  auto v = json::parse(out, {.max_bytes = 64 << 20, .max_depth = 64});
+  if (v.ok() && v->is_object()) {
+    if (const auto* u = v->get_object().if_contains("usage"); u && u->is_object()) {
+      const auto& uo = u->get_object();
+      c.usage.prompt_tokens = uo.contains("prompt_tokens") ? uo.at("prompt_tokens").to_number<std::int64_t>() : 0;
+      c.usage.completion_tokens = uo.contains("completion_tokens") ? uo.at("completion_tokens").to_number<std::int64_t>() : 0;
+      c.usage.reported = true;
+      const Price* price = c.cfg->price(p.name, c.model);
+      meter_.record(c.key->name, p.name, c.model, c.usage, price ? cost_of(c.usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+    }
+  }
+  http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, "application/json");
+  res.set("x-spectra-provider", p.name);
+  co_await ex.respond(std::move(res));
+  finish(c);
+}
+
+}  // namespace spectra::ai

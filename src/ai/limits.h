@@ -1,0 +1,43 @@
+#pragma once
+// Per-key request and token rate limits (token buckets refilled
+// continuously over a minute) and spend budgets. Thread-safe.
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "common/clock.h"
+
+namespace spectra::ai {
+
+struct LimitVerdict {
+  bool allowed = true;
+  std::string limit;    // "rpm", "tpm" or "budget" when refused
+  std::string message;  // names the limit and the key
+  std::int64_t retry_after_seconds = 0;
+};
+
+class Limiter {
+ public:
+  explicit Limiter(const Clock* clock) : clock_(clock) {}
+  // Checks and takes one request from the key's RPM bucket; checks that the
+  // TPM bucket is not empty and the budget not spent.
+  LimitVerdict admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
+                     double spent_usd);
+  // Charges tokens actually used (may drive the TPM bucket negative: the
+  // next requests wait until it refills).
+  void charge_tokens(const std::string& key, std::int64_t tpm, std::int64_t tokens);
+
+ private:
+  struct Bucket {
+    double level = 0;
+    std::chrono::steady_clock::time_point at{};
+    bool init = false;
+  };
+  void refill(Bucket& b, double per_minute);
+  const Clock* clock_;
+  std::mutex mu_;
+  std::map<std::string, Bucket> rpm_, tpm_;  // guarded by mu_
+};
+
+}  // namespace spectra::ai

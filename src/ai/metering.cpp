@@ -1,0 +1,109 @@
+#include "ai/metering.h"
+
+#include <boost/json/object.hpp>
+
+namespace spectra::ai {
+
+namespace bj = boost::json;
+
+double cost_of(const Usage& u, double in, double out) {
+  return (static_cast<double>(u.prompt_tokens) * in + static_cast<double>(u.completion_tokens) * out) / 1e6;
+}
+
+MeterTotals& Meter::row(const Key& k) { return rows_[k]; }
+
+void Meter::export_metrics(const Key& k, const Usage& u, double cost, const char* kind) {
+  if (!registry_) return;
+  metrics::Labels l{{"key", std::get<0>(k)}, {"provider", std::get<1>(k)}, {"model", std::get<2>(k)}};
+  metrics::Labels lk = l;
+  lk.emplace_back("result", kind);
+  registry_->counter("spectra_ai_requests_total", "AI requests by key, provider, model and result", lk).inc();
+  auto add = [&](const char* name, const char* help, std::int64_t n) {
+    if (n > 0) registry_->counter(name, help, lk).inc(static_cast<std::uint64_t>(n));
+  };
+  add("spectra_ai_prompt_tokens_total", "Prompt tokens (upstream-reported; for hits: tokens saved)", u.prompt_tokens);
+  add("spectra_ai_completion_tokens_total", "Completion tokens (upstream-reported; for hits: tokens saved)", u.completion_tokens);
+  add("spectra_ai_cached_prompt_tokens_total", "Prompt tokens the provider served from its own cache", u.cached_prompt_tokens);
+  if (cost > 0) {
+    registry_->gauge("spectra_ai_cost_usd_total", "Estimated cost (upstream calls) or savings (cache hits) in USD", lk).add(cost);
+  }
+}
+
+void Meter::record(const std::string& key, const std::string& provider, const std::string& model,
+                   const Usage& u, double cost) {
+  Key k{key, provider, model};
+  {
+    std::lock_guard lock(mu_);
+    MeterTotals& t = row(k);
+    ++t.requests;
+    t.prompt_tokens += u.prompt_tokens;
+    t.completion_tokens += u.completion_tokens;
+    t.cached_prompt_tokens += u.cached_prompt_tokens;
+    t.cost_usd += cost;
+    spent_[key] += cost;
+  }
+  export_metrics(k, u, cost, "upstream");
+}
+
+void Meter::record_hit(const std::string& key, const std::string& provider, const std::string& model,
+                       bool semantic, const Usage& u, double saved) {
+  Key k{key, provider, model};
+  {
+    std::lock_guard lock(mu_);
+    MeterTotals& t = row(k);
+    ++t.requests;
+    (semantic ? t.semantic_hits : t.exact_hits) += 1;
+    t.saved_tokens += u.prompt_tokens + u.completion_tokens;
+    t.saved_usd += saved;
+  }
+  export_metrics(k, u, saved, semantic ? "semantic_hit" : "exact_hit");
+}
+
+double Meter::spent(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = spent_.find(key);
+  return it == spent_.end() ? 0.0 : it->second;
+}
+
+MeterTotals Meter::totals(const std::string& key, const std::string& provider, const std::string& model) const {
+  std::lock_guard lock(mu_);
+  auto it = rows_.find(Key{key, provider, model});
+  return it == rows_.end() ? MeterTotals{} : it->second;
+}
+
+bj::array Meter::snapshot() const {
+  std::lock_guard lock(mu_);
+  bj::array out;
+  for (const auto& [k, t] : rows_) {
+    out.push_back(bj::object{{"key", std::get<0>(k)}, {"provider", std::get<1>(k)}, {"model", std::get<2>(k)},
+                             {"requests", t.requests}, {"prompt_tokens", t.prompt_tokens},
+                             {"completion_tokens", t.completion_tokens}, {"cached_prompt_tokens", t.cached_prompt_tokens},
+                             {"exact_hits", t.exact_hits}, {"semantic_hits", t.semantic_hits},
+                             {"saved_tokens", t.saved_tokens}, {"cost_usd", t.cost_usd}, {"saved_usd", t.saved_usd}});
+  }
+  return out;
+}
+
+void Meter::restore(const bj::array& rows) {
+  std::lock_guard lock(mu_);
+  for (const auto& r : rows) {
+    if (!r.is_object()) continue;
+    const auto& o = r.get_object();
+    auto str = [&](const char* f) { return o.contains(f) && o.at(f).is_string() ? std::string(o.at(f).get_string()) : std::string(); };
+    auto num = [&](const char* f) { return o.contains(f) && o.at(f).is_number() ? o.at(f).to_number<double>() : 0.0; };
+    Key k{str("key"), str("provider"), str("model")};
+    MeterTotals& t = rows_[k];
+    t.requests = static_cast<std::int64_t>(num("requests"));
+    t.prompt_tokens = static_cast<std::int64_t>(num("prompt_tokens"));
+    t.completion_tokens = static_cast<std::int64_t>(num("completion_tokens"));
+    t.cached_prompt_tokens = static_cast<std::int64_t>(num("cached_prompt_tokens"));
+    t.exact_hits = static_cast<std::int64_t>(num("exact_hits"));
+    t.semantic_hits = static_cast<std::int64_t>(num("semantic_hits"));
+    t.saved_tokens = static_cast<std::int64_t>(num("saved_tokens"));
+    t.cost_usd = num("cost_usd");
+    t.saved_usd = num("saved_usd");
+    spent_[std::get<0>(k)] += t.cost_usd;
+  }
+}
+
+}  // namespace spectra::ai

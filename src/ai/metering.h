@@ -1,0 +1,52 @@
+#pragma once
+// Token metering per (virtual key, provider, model): prompt, completion and
+// cached tokens, requests, estimated cost, and what each cache saved.
+// Exposed as Prometheus metrics and a JSON snapshot; persisted by the
+// daemon through snapshot()/restore().
+#include <boost/json/array.hpp>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "ai/adapter.h"
+#include "metrics/metrics.h"
+
+namespace spectra::ai {
+
+struct MeterTotals {
+  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, cached_prompt_tokens = 0;
+  std::int64_t exact_hits = 0, semantic_hits = 0, saved_tokens = 0;
+  double cost_usd = 0, saved_usd = 0;
+};
+
+class Meter {
+ public:
+  explicit Meter(metrics::Registry* registry) : registry_(registry) {}
+  // An upstream call's usage and cost.
+  void record(const std::string& key, const std::string& provider, const std::string& model,
+              const Usage& usage, double cost_usd);
+  // A cache hit: the tokens (and cost) that were not spent.
+  void record_hit(const std::string& key, const std::string& provider, const std::string& model,
+                  bool semantic, const Usage& usage, double saved_usd);
+  double spent(const std::string& key) const;
+  MeterTotals totals(const std::string& key, const std::string& provider, const std::string& model) const;
+
+  boost::json::array snapshot() const;
+  void restore(const boost::json::array& rows);
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string>;
+  MeterTotals& row(const Key& k);  // requires mu_
+  void export_metrics(const Key& k, const Usage& u, double cost, const char* kind);
+
+  metrics::Registry* registry_;
+  mutable std::mutex mu_;
+  std::map<Key, MeterTotals> rows_;          // guarded by mu_
+  std::map<std::string, double> spent_;      // by key; guarded by mu_
+};
+
+double cost_of(const Usage& u, double input_per_mtok, double output_per_mtok);
+
+}  // namespace spectra::ai

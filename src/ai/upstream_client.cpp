@@ -1,0 +1,272 @@
+#include "ai/upstream_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <map>
+#include <vector>
+
+namespace spectra::ai {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct Conn {
+  std::string key;  // scheme://host:port
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<TlsStream> tls;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+constexpr std::size_t kMaxIdlePerKey = 64;
+constexpr auto kMaxIdleAge = std::chrono::seconds(30);
+
+// Connections are bound to the io_context of the thread that made them, and
+// each io_context runs on one thread, so a thread-local pool needs no lock.
+thread_local std::map<std::string, std::vector<std::unique_ptr<Conn>>> t_idle;
+
+asio::ssl::context& tls_context() {
+  static asio::ssl::context ctx = [] {
+    asio::ssl::context c(asio::ssl::context::tls_client);
+    c.set_default_verify_paths();
+    c.set_verify_mode(asio::ssl::verify_peer);
+    return c;
+  }();
+  return ctx;
+}
+
+Status transport_error(const char* what, const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) return Status(Code::kDeadlineExceeded, std::string(what) + ": timed out");
+  return unavailable(std::string(what) + ": " + ec.message());
+}
+
+}  // namespace
+
+Result<ParsedUrl> parse_url(std::string_view url) {
+  ParsedUrl u;
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+    u.port = "80";
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    u.tls = true;
+    u.port = "443";
+  } else {
+    return invalid_argument("upstream URL must be http:// or https://: " + std::string(url));
+  }
+  auto slash = rest.find('/');
+  std::string_view hostport = rest.substr(0, slash);
+  u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (!hostport.empty() && hostport.front() == '[') {
+    auto close = hostport.find(']');
+    if (close == std::string_view::npos) return invalid_argument("bad IPv6 host in " + std::string(url));
+    u.host = std::string(hostport.substr(1, close - 1));
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':') u.port = std::string(hostport.substr(close + 2));
+  } else {
+    auto colon = hostport.rfind(':');
+    u.host = std::string(hostport.substr(0, colon));
+    if (colon != std::string_view::npos) u.port = std::string(hostport.substr(colon + 1));
+  }
+  if (u.host.empty()) return invalid_argument("upstream URL has no host: " + std::string(url));
+  return u;
+}
+
+struct UpstreamCall::Impl {
+  std::unique_ptr<Conn> conn;
+  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser;
+  UpstreamTimeouts timeouts;
+  bool reusable = false;
+  char buf[16384];
+
+  template <class S>
+  asio::awaitable<Status> exchange(S& s, const bhttp::request<bhttp::string_body>& req) {
+    boost::system::error_code ec;
+    conn->lowest().expires_after(timeouts.first_byte);
+    co_await bhttp::async_write(s, req, redirect_error(use_awaitable, ec));
+    if (ec) co_return transport_error("sending to upstream", ec);
+    parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+    parser->body_limit(boost::none);
+    co_await bhttp::async_read_header(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
+    if (ec) co_return transport_error("reading upstream response header", ec);
+    co_return Status();
+  }
+
+  template <class S>
+  asio::awaitable<Status> read_piece(S& s, std::string& out, bool& done) {
+    if (parser->is_done()) {
+      done = true;
+      co_return Status();
+    }
+    auto& body = parser->get().body();
+    body.data = buf;
+    body.size = sizeof buf;
+    boost::system::error_code ec;
+    conn->lowest().expires_after(timeouts.idle);
+    co_await bhttp::async_read_some(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) co_return transport_error("reading upstream body", ec);
+    out.append(buf, sizeof buf - body.size);
+    done = parser->is_done();
+    co_return Status();
+  }
+
+  asio::awaitable<Status> connect(const ParsedUrl& u) {
+    auto ex = co_await asio::this_coro::executor;
+    conn = std::make_unique<Conn>();
+    conn->key = (u.tls ? "https://" : "http://") + u.host + ":" + u.port;
+    tcp::resolver resolver(ex);
+    boost::system::error_code ec;
+    auto results = co_await resolver.async_resolve(u.host, u.port, redirect_error(use_awaitable, ec));
+    if (ec) co_return unavailable("cannot resolve upstream " + u.host + ": " + ec.message());
+    if (u.tls) {
+      conn->tls = std::make_unique<TlsStream>(ex, tls_context());
+      if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), u.host.c_str())) {
+        co_return unavailable("cannot set TLS server name");
+      }
+      conn->tls->set_verify_callback(asio::ssl::host_name_verification(u.host));
+    } else {
+      conn->plain = std::make_unique<beast::tcp_stream>(ex);
+    }
+    conn->lowest().expires_after(timeouts.connect);
+    co_await conn->lowest().async_connect(results, redirect_error(use_awaitable, ec));
+    if (ec) co_return transport_error(("connecting to upstream " + conn->key).c_str(), ec);
+    conn->lowest().socket().set_option(tcp::no_delay(true), ec);
+    if (conn->tls) {
+      co_await conn->tls->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
+      if (ec) co_return transport_error("TLS handshake with upstream", ec);
+    }
+    co_return Status();
+  }
+
+  void release() {
+    if (!conn) return;
+    if (reusable && parser && parser->is_done() && parser->get().keep_alive()) {
+      auto& idle = t_idle[conn->key];
+      if (idle.size() < kMaxIdlePerKey) {
+        conn->idle_since = std::chrono::steady_clock::now();
+        conn->lowest().expires_never();
+        idle.push_back(std::move(conn));
+      }
+    }
+    conn.reset();
+  }
+};
+
+UpstreamCall::UpstreamCall() : impl_(new Impl) {}
+UpstreamCall::~UpstreamCall() { impl_->release(); }
+
+asio::awaitable<Status> UpstreamCall::start(const UpstreamRequest& r, const UpstreamTimeouts& t) {
+  Impl& d = *impl_;
+  d.timeouts = t;
+  auto url = parse_url(r.url);
+  if (!url.ok()) co_return url.status();
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(r.method), url->target, 11};
+  bool default_port = (url->tls && url->port == "443") || (!url->tls && url->port == "80");
+  req.set(bhttp::field::host, default_port ? url->host : url->host + ":" + url->port);
+  for (const auto& [k, v] : r.headers) req.set(k, v);
+  req.body() = r.body;
+  req.prepare_payload();
+  req.keep_alive(true);
+  std::string key = (url->tls ? "https://" : "http://") + url->host + ":" + url->port;
+  // A reused connection may have been closed by the upstream meanwhile; then
+  // retry once on a fresh one (safe: nothing was answered).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool reused = false;
+    auto it = t_idle.find(key);
+    while (it != t_idle.end() && !it->second.empty()) {
+      auto c = std::move(it->second.back());
+      it->second.pop_back();
+      if (std::chrono::steady_clock::now() - c->idle_since < kMaxIdleAge) {
+        d.conn = std::move(c);
+        reused = true;
+        break;
+      }
+    }
+    if (!reused) {
+      Status s = co_await d.connect(*url);
+      if (!s.ok()) co_return s;
+    }
+    Status s;
+    if (d.conn->tls) {
+      s = co_await d.exchange(*d.conn->tls, req);
+    } else {
+      s = co_await d.exchange(*d.conn->plain, req);
+    }
+    if (s.ok()) {
+      d.reusable = true;
+      co_return s;
+    }
+    d.conn.reset();
+    if (!reused) co_return s;
+  }
+  co_return unavailable("upstream closed the connection twice");
+}
+
+unsigned UpstreamCall::status() const { return impl_->parser->get().result_int(); }
+
+const boost::beast::http::fields& UpstreamCall::headers() const { return impl_->parser->get().base(); }
+
+asio::awaitable<Status> UpstreamCall::read_some(std::string& out, bool& done) {
+  Impl& d = *impl_;
+  if (!d.conn) co_return unavailable("upstream call has no connection");
+  Status s;
+  if (d.conn->tls) {
+    s = co_await d.read_piece(*d.conn->tls, out, done);
+  } else {
+    s = co_await d.read_piece(*d.conn->plain, out, done);
+  }
+  if (!s.ok()) d.reusable = false;
+  co_return s;
+}
+
+asio::awaitable<Status> UpstreamCall::read_all(std::string& out, std::size_t limit) {
+  bool done = false;
+  while (!done) {
+    Status s = co_await read_some(out, done);
+    if (!s.ok()) co_return s;
+    if (out.size() > limit) {
+      impl_->reusable = false;
+      co_return Status(Code::kResourceExhausted, "upstream response larger than " + std::to_string(limit) + " bytes");
+    }
+  }
+  co_return Status();
+}
+
+void UpstreamCall::abort() {
+  impl_->reusable = false;
+  if (impl_->conn) {
+    boost::system::error_code ec;
+    impl_->conn->lowest().socket().close(ec);
+  }
+  impl_->conn.reset();
+}
+
+std::size_t idle_upstream_connections() {
+  std::size_t n = 0;
+  for (const auto& [k, v] : t_idle) n += v.size();
+  return n;
+}
+
+}  // namespace spectra::ai

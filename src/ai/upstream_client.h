@@ -1,0 +1,67 @@
+#pragma once
+// Asynchronous HTTP/1.1 client for calls to LLM upstreams, with keep-alive
+// connection reuse per I/O thread, TLS for https:// upstreams (system CA
+// store, SNI, host name verification), and separate deadlines for connect,
+// first byte and the whole exchange. Bodies are read incrementally so the
+// gateway can forward a stream as it arrives.
+//
+// Coroutine contract (GCC 12): every coroutine here takes references to
+// objects the caller keeps alive until the co_await completes.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/fields.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "ai/adapter.h"
+#include "common/result.h"
+
+namespace spectra::ai {
+
+struct UpstreamTimeouts {
+  std::chrono::milliseconds connect{5'000};
+  std::chrono::milliseconds first_byte{60'000};  // until the response header
+  std::chrono::milliseconds idle{120'000};       // between body reads
+};
+
+struct ParsedUrl {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string target;  // path + query
+};
+Result<ParsedUrl> parse_url(std::string_view url);
+
+// One exchange with an upstream. Not thread-safe; lives on one io_context.
+class UpstreamCall {
+ public:
+  UpstreamCall();
+  ~UpstreamCall();
+  UpstreamCall(const UpstreamCall&) = delete;
+  UpstreamCall& operator=(const UpstreamCall&) = delete;
+
+  // Connects (reusing an idle kept-alive connection when there is one),
+  // sends `req` and waits for the response header. kUnavailable for connect
+  // and transport failures, kDeadlineExceeded for timeouts.
+  boost::asio::awaitable<Status> start(const UpstreamRequest& req, const UpstreamTimeouts& t);
+  unsigned status() const;
+  const boost::beast::http::fields& headers() const;
+
+  // Appends the next piece of the body to `out`; sets *done at the end.
+  boost::asio::awaitable<Status> read_some(std::string& out, bool& done);
+  // Reads the rest of the body, at most `limit` bytes.
+  boost::asio::awaitable<Status> read_all(std::string& out, std::size_t limit);
+
+  // Drops the connection (e.g. the client went away mid-stream).
+  void abort();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Idle connections kept per I/O thread (for tests and metrics).
+std::size_t idle_upstream_connections();
+
+}  // namespace spectra::ai

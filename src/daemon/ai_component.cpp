@@ -1,0 +1,158 @@
+#include "daemon/ai_component.h"
+
+#include <boost/json/serialize.hpp>
+
+#include <mutex>
+
+#include "ai/gateway.h"
+#include "ai/openai_adapter.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "http/server.h"
+
+namespace spectra::daemon {
+
+namespace bj = boost::json;
+
+struct AiComponent::Impl {
+  AiOptions opt;
+  http::IoPool& io;
+  metrics::Registry& metrics;
+  config::ConfigService& config;
+  store::Store& store;
+  std::unique_ptr<ai::Gateway> gateway;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+  std::mutex persist_mu;
+  std::uint64_t generation = 0;
+  bool enabled = false;
+
+  Impl(AiOptions o, http::IoPool& i, metrics::Registry& m, config::ConfigService& c, store::Store& s)
+      : opt(std::move(o)), io(i), metrics(m), config(c), store(s) {}
+};
+
+namespace {
+
+// Credentials per provider kind. Bedrock (SigV4) is added with its adapter.
+Status authorize(const ai::ProviderConfig& p, ai::UpstreamRequest& r) {
+  if (p.api_key.empty()) return {};
+  if (p.kind == "anthropic") r.headers.emplace_back("x-api-key", p.api_key);
+  else r.headers.emplace_back("authorization", "Bearer " + p.api_key);
+  return {};
+}
+
+constexpr const char* kMeterRoot = "/spectra/metering";
+
+}  // namespace
+
+AiComponent::AiComponent(AiOptions options, http::IoPool& io, metrics::Registry& metrics,
+                         config::ConfigService& config, store::Store& store)
+    : impl_(new Impl(std::move(options), io, metrics, config, store)) {}
+
+AiComponent::~AiComponent() { stop(); }
+
+Status AiComponent::start() {
+  Impl& d = *impl_;
+  ai::GatewayDeps deps;
+  deps.metrics = &d.metrics;
+  auto openai = std::make_shared<ai::OpenAiAdapter>();
+  deps.adapters["openai"] = openai;
+  deps.adapters["vllm"] = openai;
+  deps.authorize = authorize;
+  deps.state_dir = d.opt.state_dir;
+  d.gateway = std::make_unique<ai::Gateway>(std::move(deps));
+  // Metering survives restarts: restore the last persisted snapshot.
+  if (auto head = d.store.get(std::string(kMeterRoot) + "/head"); head.ok()) {
+    d.generation = std::stoull(head->value);
+    std::string text;
+    auto chunks = d.store.list(std::string(kMeterRoot) + "/" + head->value, true);
+    if (chunks.ok()) {
+      std::sort(chunks->begin(), chunks->end(), [](const auto& a, const auto& b) {
+        return std::stoul(a.key.substr(a.key.rfind('/') + 1)) < std::stoul(b.key.substr(b.key.rfind('/') + 1));
+      });
+      for (const auto& c : *chunks) text += c.value;
+      auto v = json::parse(text, {.max_bytes = 256 << 20, .max_depth = 8});
+      if (v.ok() && v->is_array()) d.gateway->meter().restore(v->get_array());
+    }
+  }
+  apply_revision();
+  d.gateway->register_routes(d.router);
+  http::ServerOptions so;
+  so.name = "ai_gateway";
+  so.address = d.opt.address;
+  so.port = d.opt.port;
+  if (!d.opt.port_given) {
+    auto cfg = d.config.config_at(d.config.head());
+    so.port = cfg.ok() ? static_cast<std::uint16_t>(cfg->at("ai").at("listen_port").to_number<int>()) : 8090;
+  }
+  so.body_limit = 8 << 20;
+  so.idle_timeout = std::chrono::seconds(120);
+  so.max_requests_per_connection = 1'000'000;
+  d.server = std::make_unique<http::Server>(
+      d.io, so, [&d](http::Exchange& ex) { return d.router.dispatch(ex); }, &d.metrics);
+  return d.server->start();
+}
+
+void AiComponent::apply_revision() {
+  Impl& d = *impl_;
+  auto cfg = d.config.config_at(d.config.head());
+  if (!cfg.ok()) {
+    log::error("AI gateway cannot read the config", {{"error", cfg.status().to_string()}});
+    return;
+  }
+  auto g = ai::make_gateway_config(cfg->at("ai").get_object());
+  d.enabled = g->enabled;
+  d.gateway->configure(std::move(g));
+}
+
+void AiComponent::stop() {
+  Impl& d = *impl_;
+  if (d.server) d.server->stop(std::chrono::seconds(5));
+  d.server.reset();
+  if (d.gateway) {
+    if (Status s = persist_metering(); !s.ok()) log::error("cannot persist AI metering", {{"error", s.to_string()}});
+    if (d.gateway->audit()) d.gateway->audit()->flush();
+  }
+}
+
+std::uint16_t AiComponent::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+bj::object AiComponent::status() const {
+  const Impl& d = *impl_;
+  return bj::object{{"name", "ai_gateway"},
+                    {"state", d.enabled ? "running" : "disabled"},
+                    {"detail", d.enabled ? d.opt.address + ":" + std::to_string(port()) : "disabled in config (ai.enabled)"}};
+}
+
+bj::array AiComponent::usage() const { return impl_->gateway ? impl_->gateway->meter().snapshot() : bj::array(); }
+
+// Writes the snapshot as a new generation of chunks, then flips the head
+// (one put: the commit point), then drops the old generation.
+Status AiComponent::persist_metering() {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.persist_mu);
+  std::string text = bj::serialize(d.gateway->meter().snapshot());
+  std::uint64_t gen = d.generation + 1;
+  std::string prefix = std::string(kMeterRoot) + "/" + std::to_string(gen) + "/";
+  std::size_t max = d.store.max_value_bytes();
+  std::size_t i = 0, n = 0;
+  do {  // chunks end on UTF-8 boundaries, as the store requires valid UTF-8
+    std::size_t end = std::min(text.size(), i + max);
+    while (end < text.size() && end > i && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
+    auto r = d.store.put(prefix + std::to_string(n++), text.substr(i, end - i), store::Precondition::none());
+    if (!r.ok()) return r.status();
+    i = end;
+  } while (i < text.size());
+  auto head = d.store.put(std::string(kMeterRoot) + "/head", std::to_string(gen), store::Precondition::none());
+  if (!head.ok()) return head.status();
+  if (d.generation > 0) {
+    auto old = d.store.list(std::string(kMeterRoot) + "/" + std::to_string(d.generation), false);
+    if (old.ok()) {
+      for (const auto& e : *old) (void)d.store.remove(e.key);
+    }
+  }
+  d.generation = gen;
+  return {};
+}
+
+}  // namespace spectra::daemon

@@ -1,0 +1,381 @@
+// The AI gateway pipeline in-process, against fake upstreams on loopback:
+// cache (hit, miss, TTL, bypass, partitions, stream replay both ways,
+// coalescing), keys and limits, failover before the first token, the error
+// event after it, overflow policies with egress accounting, metering and
+// the audit chain.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "ai/gateway.h"
+#include "ai/openai_adapter.h"
+#include "fake_openai.h"
+#include "http/client.h"
+
+namespace spectra::ai {
+namespace {
+
+namespace bj = boost::json;
+using namespace std::chrono_literals;
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(remote_.start().ok());
+    ASSERT_TRUE(backup_.start().ok());
+    ASSERT_TRUE(local_.start().ok());
+    dir_ = std::filesystem::temp_directory_path() / ("spectra-gw-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    GatewayDeps deps;
+    deps.clock = &clock_;
+    auto oa = std::make_shared<OpenAiAdapter>();
+    deps.adapters["openai"] = oa;
+    deps.adapters["vllm"] = oa;
+    deps.state_dir = dir_.string();
+    gw_ = std::make_unique<Gateway>(std::move(deps));
+    configure("");
+    gw_->register_routes(router_);
+    http::ServerOptions o;
+    o.body_limit = 8 << 20;
+    server_ = std::make_unique<http::Server>(pool_, o, [this](http::Exchange& ex) { return router_.dispatch(ex); }, nullptr);
+    ASSERT_TRUE(server_->start().ok());
+    pool_.start();
+  }
+  void TearDown() override {
+    server_->stop(1s);
+    pool_.stop();
+    pool_.join();
+    gw_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // The ai section; `extra_route` is spliced into the routes array.
+  void configure(const std::string& overflow_policy, const std::string& audit_bodies = "false") {
+    std::string ai = R"({"enabled": true,
+      "providers": [
+        {"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("},
+        {"name": "backup", "kind": "openai", "base_url": ")" + backup_.base_url() + R"("},
+        {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("], "max_concurrency": 1}],
+      "routes": [
+        {"alias": "gpt", "target": "remote/gpt-4o", "fallbacks": ["backup/gpt-4o"]},
+        {"alias": "solo", "target": "remote/gpt-4o"},
+        {"alias": "llama", "target": "local/llama-3", "overflow": {"policy": ")" +
+                     (overflow_policy.empty() ? "reject" : overflow_policy) + R"(", "spill_to": "remote/gpt-4o-mini", "max_wait_ms": 2000}}],
+      "virtual_keys": [
+        {"name": "team-a", "key": "sk-team-a"},
+        {"name": "team-b", "key": "sk-team-b"},
+        {"name": "limited", "key": "sk-limited", "rpm": 2, "allowed_models": ["gpt"]}],
+      "cache": {"exact_enabled": true, "ttl_seconds": 60},
+      "audit": {"enabled": true, "path": "audit.jsonl", "log_bodies": )" + audit_bodies + R"(},
+      "prices": [{"model": "remote/gpt-4o", "input_per_mtok_usd": 2.5, "output_per_mtok_usd": 10}]})";
+    gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
+  }
+
+  http::ClientResponse post(const std::string& body, const std::string& key = "sk-team-a",
+                            std::vector<std::pair<std::string, std::string>> extra = {}) {
+    http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+    extra.emplace_back("Authorization", "Bearer " + key);
+    auto r = c.send(http::Verb::post, "/v1/chat/completions", body, extra);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+
+  static std::string chat(const std::string& model, const std::string& text, bool stream = false,
+                          const std::string& system = "") {
+    bj::array messages;
+    if (!system.empty()) messages.push_back(bj::object{{"role", "system"}, {"content", system}});
+    messages.push_back(bj::object{{"role", "user"}, {"content", text}});
+    bj::object o{{"model", model}, {"messages", messages}};
+    if (stream) {
+      o["stream"] = true;
+      o["stream_options"] = bj::object{{"include_usage", true}};
+    }
+    return bj::serialize(o);
+  }
+
+  // Content and usage of an SSE body; *errored if an error event came.
+  static std::string sse_content(const std::string& body, bj::object* usage = nullptr, bool* done = nullptr,
+                                 bool* errored = nullptr) {
+    std::string out;
+    std::size_t pos = 0;
+    while ((pos = body.find("data: ", pos)) != std::string::npos) {
+      std::size_t end = body.find("\n\n", pos);
+      std::string data = body.substr(pos + 6, end - pos - 6);
+      pos = end;
+      if (data == "[DONE]") {
+        if (done) *done = true;
+        continue;
+      }
+      auto v = bj::parse(data).as_object();
+      if (v.contains("error")) {
+        if (errored) *errored = true;
+        continue;
+      }
+      if (v.contains("usage") && usage) *usage = v.at("usage").as_object();
+      for (const auto& ch : v.at("choices").as_array()) {
+        const auto& d = ch.at("delta").as_object();
+        if (d.contains("content") && d.at("content").is_string()) out += d.at("content").as_string();
+      }
+    }
+    return out;
+  }
+
+  // Audit records are appended just after the answer is sent: wait for them.
+  std::vector<bj::object> audit_records(std::size_t at_least = 0) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      gw_->audit()->flush();
+      if (gw_->audit()->written() >= at_least) break;
+      std::this_thread::sleep_for(5ms);
+    }
+    std::vector<bj::object> out;
+    std::ifstream f(dir_ / "audit.jsonl");
+    std::string line;
+    while (std::getline(f, line)) out.push_back(bj::parse(line).as_object());
+    return out;
+  }
+
+  FakeClock clock_;
+  fakes::FakeOpenAi remote_{"remote"}, backup_{"backup"}, local_{"local"};
+  std::filesystem::path dir_;
+  std::unique_ptr<Gateway> gw_;
+  http::Router router_;
+  http::IoPool pool_{2};
+  std::unique_ptr<http::Server> server_;
+};
+
+TEST_F(GatewayTest, NonStreamingMissThenHitWithExactUsage) {
+  auto r1 = post(chat("gpt", "hello there world"));
+  ASSERT_EQ(r1.status, 200u) << r1.body;
+  EXPECT_EQ(r1.header("x-spectra-cache"), "miss");
+  auto j = bj::parse(r1.body);
+  EXPECT_EQ(j.at("choices").at(0).at("message").at("content").as_string(), "remote says: hello there world");
+  EXPECT_EQ(j.at("usage").at("prompt_tokens").as_int64(), 3);
+  EXPECT_EQ(j.at("usage").at("completion_tokens").as_int64(), 5);
+  auto r2 = post(chat("gpt", "hello there world"));
+  EXPECT_EQ(r2.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(r2.body), j);
+  EXPECT_EQ(remote_.request_count(), 1u);
+  auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.requests, 2);
+  EXPECT_EQ(t.prompt_tokens, 3);
+  EXPECT_EQ(t.completion_tokens, 5);
+  EXPECT_EQ(t.exact_hits, 1);
+  EXPECT_EQ(t.saved_tokens, 8);
+  EXPECT_DOUBLE_EQ(t.cost_usd, (3 * 2.5 + 5 * 10) / 1e6);
+}
+
+TEST_F(GatewayTest, StreamingForwardsChunksAndMetersTheUpstreamUsage) {
+  auto r = post(chat("gpt", "stream me please", true));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  bj::object usage;
+  bool done = false;
+  EXPECT_EQ(sse_content(r.body, &usage, &done), "remote says: stream me please");
+  EXPECT_TRUE(done);
+  EXPECT_EQ(usage.at("prompt_tokens").as_int64(), 3);
+  EXPECT_EQ(usage.at("completion_tokens").as_int64(), 5);
+  auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.prompt_tokens, 3);
+  EXPECT_EQ(t.completion_tokens, 5);
+  // Without include_usage the client gets no usage chunk, but metering still has it.
+  auto plain = post(R"({"model":"gpt","stream":true,"messages":[{"role":"user","content":"no usage chunk"}]})");
+  EXPECT_EQ(plain.body.find("\"usage\""), std::string::npos);
+  EXPECT_EQ(gw_->meter().totals("team-a", "remote", "gpt-4o").prompt_tokens, 6);
+}
+
+TEST_F(GatewayTest, CachedResponsesReplayAcrossStreamingModes) {
+  auto whole = post(chat("gpt", "replay this answer"));
+  ASSERT_EQ(whole.status, 200u);
+  auto as_stream = post(chat("gpt", "replay this answer", true));
+  EXPECT_EQ(as_stream.header("x-spectra-cache"), "hit");
+  bj::object usage;
+  EXPECT_EQ(sse_content(as_stream.body, &usage), "remote says: replay this answer");
+  EXPECT_EQ(usage.at("completion_tokens").as_int64(), 5);
+  // The other way: streamed first, then read whole.
+  auto s = post(chat("gpt", "streamed first", true));
+  ASSERT_EQ(s.header("x-spectra-cache"), "miss");
+  auto w = post(chat("gpt", "streamed first"));
+  EXPECT_EQ(w.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(w.body).at("choices").at(0).at("message").at("content").as_string(), "remote says: streamed first");
+  EXPECT_EQ(remote_.request_count(), 2u);
+}
+
+TEST_F(GatewayTest, CachePartitionsTtlAndBypass) {
+  ASSERT_EQ(post(chat("gpt", "same words")).header("x-spectra-cache"), "miss");
+  EXPECT_EQ(post(chat("gpt", "same words"), "sk-team-b").header("x-spectra-cache"), "miss");     // tenant
+  EXPECT_EQ(post(chat("gpt", "same words", false, "be terse")).header("x-spectra-cache"), "miss");  // system prompt
+  EXPECT_EQ(post(chat("solo", "same words")).header("x-spectra-cache"), "hit");  // same resolved model
+  auto other_model = R"({"model":"remote/gpt-4o-mini","messages":[{"role":"user","content":"same words"}]})";
+  EXPECT_EQ(post(other_model).header("x-spectra-cache"), "miss");
+  auto with_temp = R"({"model":"gpt","temperature":0.2,"messages":[{"role":"user","content":"same words"}]})";
+  EXPECT_EQ(post(with_temp).header("x-spectra-cache"), "miss");
+  auto earlier_turns = R"({"model":"gpt","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"},{"role":"user","content":"same words"}]})";
+  EXPECT_EQ(post(earlier_turns).header("x-spectra-cache"), "miss");
+  EXPECT_EQ(post(chat("gpt", "same words"), "sk-team-a", {{"Cache-Control", "no-cache"}}).header("x-spectra-cache"), "bypass");
+  EXPECT_EQ(post(chat("gpt", "never stored"), "sk-team-a", {{"Cache-Control", "no-store"}}).header("x-spectra-cache"), "bypass");
+  EXPECT_EQ(post(chat("gpt", "never stored")).header("x-spectra-cache"), "miss");
+  clock_.advance(61s);
+  EXPECT_EQ(post(chat("gpt", "same words")).header("x-spectra-cache"), "miss");  // TTL passed
+}
+
+TEST_F(GatewayTest, IdenticalConcurrentMissesShareOneUpstreamCall) {
+  remote_.set_faults({.latency = 300ms});
+  std::vector<std::thread> ts;
+  std::atomic<int> hits{0}, ok{0};
+  for (int i = 0; i < 8; ++i) {
+    ts.emplace_back([&] {
+      auto r = post(chat("gpt", "thundering herd"));
+      if (r.status == 200) ++ok;
+      if (r.header("x-spectra-cache") == "hit") ++hits;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(remote_.request_count(), 1u);
+  EXPECT_EQ(hits.load(), 7);
+}
+
+TEST_F(GatewayTest, KeysModelsAndRateLimits) {
+  EXPECT_EQ(post(chat("gpt", "x"), "sk-nope").status, 401u);
+  auto denied = post(chat("solo", "x"), "sk-limited");
+  EXPECT_EQ(denied.status, 403u);
+  EXPECT_NE(denied.body.find("not allowed"), std::string::npos);
+  EXPECT_EQ(post(chat("gpt", "one"), "sk-limited").status, 200u);
+  EXPECT_EQ(post(chat("gpt", "two"), "sk-limited").status, 200u);
+  auto limited = post(chat("gpt", "three"), "sk-limited");
+  EXPECT_EQ(limited.status, 429u);
+  EXPECT_NE(limited.body.find("rpm 2"), std::string::npos) << limited.body;
+  EXPECT_FALSE(limited.header("retry-after").empty());
+  clock_.advance(31s);  // half a minute refills one request
+  EXPECT_EQ(post(chat("gpt", "four"), "sk-limited").status, 200u);
+  EXPECT_EQ(post(chat("nosuch", "x")).status, 404u);
+  EXPECT_EQ(post("{not json").status, 400u);
+  EXPECT_EQ(post(R"({"model":"gpt","messages":[]})").status, 400u);
+}
+
+TEST_F(GatewayTest, FailoverBeforeTheFirstToken) {
+  remote_.set_faults({.error_status = 503});
+  auto r = post(chat("gpt", "fail over please"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string(), "backup says: fail over please");
+  // Streaming: the primary dies after sending its headers but before a token.
+  remote_.set_faults({.error_after_chunks = 0});
+  auto s = post(chat("gpt", "stream fail over", true));
+  EXPECT_EQ(sse_content(s.body), "backup says: stream fail over");
+  auto recs = audit_records(2);
+  ASSERT_GE(recs.size(), 2u);
+  EXPECT_EQ(recs[0].at("fallback").as_string(), "backup/gpt-4o");
+  EXPECT_EQ(recs[0].at("resolved").as_string(), "backup/gpt-4o");
+  // A non-retryable upstream error is passed on, not failed over.
+  remote_.set_faults({.error_status = 0});
+  auto solo_fail = post(R"({"model":"solo","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(solo_fail.status, 200u);
+}
+
+TEST_F(GatewayTest, AfterTheFirstTokenAnErrorEndsTheStream) {
+  remote_.set_faults({.error_after_chunks = 2});
+  auto s = post(chat("solo", "break in the middle now", true));
+  bool done = false, errored = false;
+  std::string got = sse_content(s.body, nullptr, &done, &errored);
+  EXPECT_EQ(got, "remote says:");
+  EXPECT_TRUE(errored);
+  EXPECT_FALSE(done);
+  EXPECT_EQ(backup_.request_count(), 0u);
+  // A dropped connection mid-stream is reported the same way.
+  remote_.set_faults({.drop_after_chunks = 1});
+  auto d = post(chat("solo", "drop me", true));
+  errored = done = false;
+  sse_content(d.body, nullptr, &done, &errored);
+  EXPECT_TRUE(errored);
+  EXPECT_FALSE(done);
+  // Neither partial answer was cached.
+  remote_.set_faults({});
+  EXPECT_EQ(post(chat("solo", "drop me")).header("x-spectra-cache"), "miss");
+}
+
+TEST_F(GatewayTest, OverflowRejectKeepsPromptsInsideTheAccount) {
+  local_.set_faults({.latency = 400ms});
+  std::thread busy([&] { EXPECT_EQ(post(chat("llama", "occupy the only slot")).status, 200u); });
+  while (local_.request_count() == 0) std::this_thread::yield();
+  auto r = post(chat("llama", "no room"));
+  busy.join();
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_NE(r.body.find("capacity"), std::string::npos);
+  EXPECT_FALSE(r.header("retry-after").empty());
+  EXPECT_EQ(remote_.request_count(), 0u);  // nothing left the account
+  auto recs = audit_records(2);
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& rec : recs) EXPECT_EQ(rec.at("egress").as_string(), "none");
+}
+
+TEST_F(GatewayTest, OverflowSpillGoesToTheConfiguredRemote) {
+  configure("spill");
+  local_.set_faults({.latency = 400ms});
+  std::thread busy([&] { post(chat("llama", "occupy")); });
+  while (local_.request_count() == 0) std::this_thread::yield();
+  auto r = post(chat("llama", "spill me"));
+  busy.join();
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string(), "remote says: spill me");
+  EXPECT_EQ(remote_.request_count(), 1u);
+  bool saw = false;
+  for (const auto& rec : audit_records(2)) {
+    if (rec.at("resolved").as_string() == "remote/gpt-4o-mini") {
+      EXPECT_EQ(rec.at("egress").as_string(), "127.0.0.1");
+      EXPECT_EQ(rec.at("fallback").as_string(), "remote/gpt-4o-mini");
+      saw = true;
+    }
+  }
+  EXPECT_TRUE(saw);
+}
+
+TEST_F(GatewayTest, OverflowQueueWaitsForTheSlot) {
+  configure("queue");
+  local_.set_faults({.latency = 200ms});
+  std::thread busy([&] { post(chat("llama", "first")); });
+  while (local_.request_count() == 0) std::this_thread::yield();
+  auto r = post(chat("llama", "second waits"));
+  busy.join();
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(local_.max_in_flight(), 1);
+  EXPECT_EQ(remote_.request_count(), 0u);
+}
+
+TEST_F(GatewayTest, AuditChainDetectsAnEditedLine) {
+  for (int i = 0; i < 5; ++i) post(chat("gpt", "audit " + std::to_string(i)));
+  audit_records(5);
+  std::string path = (dir_ / "audit.jsonl").string();
+  auto v = verify_audit({path});
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_EQ(v.lines, 5u);
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  auto at = text.find("\"prompt_tokens\":2");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 17, "\"prompt_tokens\":0");
+  std::ofstream(path) << text;
+  auto bad = verify_audit({path});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.line, 1u);
+  // Removing a whole line (the second) breaks the chain at the line after it.
+  std::string original = ss.str();
+  std::size_t first_end = original.find('\n') + 1;
+  std::size_t second_end = original.find('\n', first_end) + 1;
+  std::ofstream(path) << original.substr(0, first_end) + original.substr(second_end);
+  auto gap = verify_audit({path});
+  EXPECT_FALSE(gap.ok);
+  EXPECT_EQ(gap.line, 2u);
+  EXPECT_NE(gap.reason.find("chain broken"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace spectra::ai

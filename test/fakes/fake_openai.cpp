@@ -1,0 +1,248 @@
+#include "fake_openai.h"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <sstream>
+
+namespace spectra::fakes {
+
+namespace asio = boost::asio;
+namespace bj = boost::json;
+using http::HttpStatus;
+
+std::int64_t fake_word_count(std::string_view text) {
+  std::int64_t n = 0;
+  bool in = false;
+  for (char c : text) {
+    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (!space && !in) ++n;
+    in = !space;
+  }
+  return n;
+}
+
+namespace {
+
+std::string content_text(const bj::value& content) {
+  if (content.is_string()) return std::string(content.get_string());
+  std::string out;
+  if (content.is_array()) {
+    for (const auto& p : content.get_array()) {
+      if (p.is_object() && p.get_object().contains("text") && p.at("text").is_string()) {
+        out += (out.empty() ? "" : " ") + std::string(p.at("text").get_string());
+      }
+    }
+  }
+  return out;
+}
+
+asio::awaitable<void> pause(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+http::Response error_json(unsigned status, const std::string& type, const std::string& msg) {
+  bj::object err{{"error", bj::object{{"message", msg}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}};
+  return http::json_response(static_cast<HttpStatus>(status), err);
+}
+
+}  // namespace
+
+FakeOpenAi::FakeOpenAi(std::string name, std::string api_key) : name_(std::move(name)), api_key_(std::move(api_key)) {}
+
+FakeOpenAi::~FakeOpenAi() { stop(); }
+
+Status FakeOpenAi::start(std::uint16_t port) {
+  http::ServerOptions o;
+  o.name = name_;
+  o.port = port;
+  o.body_limit = 16 << 20;
+  o.max_requests_per_connection = 1'000'000;
+  server_ = std::make_unique<http::Server>(pool_, o, [this](http::Exchange& ex) { return handle(ex); }, nullptr);
+  if (Status s = server_->start(); !s.ok()) return s;
+  pool_.start();
+  return {};
+}
+
+void FakeOpenAi::stop() {
+  if (!server_) return;
+  server_->stop(std::chrono::milliseconds(500));
+  pool_.stop();
+  pool_.join();
+  server_.reset();
+}
+
+std::uint16_t FakeOpenAi::port() const { return server_ ? server_->port() : 0; }
+std::string FakeOpenAi::base_url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/v1"; }
+
+void FakeOpenAi::set_faults(FakeOpenAiFaults f) {
+  std::lock_guard lock(mu_);
+  faults_ = f;
+}
+
+std::string FakeOpenAi::last_body() const {
+  std::lock_guard lock(mu_);
+  return last_body_;
+}
+
+asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
+  ++requests_;
+  struct InFlight {
+    std::atomic<std::int64_t>& n;
+    ~InFlight() { --n; }
+  } guard{in_flight_};
+  auto now = ++in_flight_;
+  for (auto m = max_in_flight_.load(); now > m && !max_in_flight_.compare_exchange_weak(m, now);) {
+  }
+  {
+    std::lock_guard lock(mu_);
+    last_body_ = ex.request().body();
+  }
+  std::string target(ex.request().target());
+  if (!api_key_.empty() && ex.request()[http::bhttp::field::authorization] != "Bearer " + api_key_) {
+    http::Response res = error_json(401, "invalid_request_error", "Incorrect API key provided.");
+    co_await ex.respond(std::move(res));
+  } else if (target == "/v1/chat/completions" && ex.request().method() == http::Verb::post) {
+    co_await chat(ex);
+  } else if (target == "/v1/embeddings") {
+    auto body = bj::parse(ex.request().body());
+    std::string input = body.as_object().contains("input") && body.at("input").is_string() ? std::string(body.at("input").as_string()) : "";
+    bj::array vec;
+    for (int i = 0; i < 8; ++i) vec.push_back(static_cast<double>((input.size() * 31 + static_cast<std::size_t>(i) * 7) % 100) / 100.0);
+    bj::object res{{"object", "list"},
+                   {"data", bj::array{bj::object{{"object", "embedding"}, {"index", 0}, {"embedding", vec}}}},
+                   {"model", body.at("model")},
+                   {"usage", bj::object{{"prompt_tokens", fake_word_count(input)}, {"total_tokens", fake_word_count(input)}}}};
+    http::Response r = http::json_response(HttpStatus::ok, res);
+    co_await ex.respond(std::move(r));
+  } else if (target == "/v1/completions") {
+    auto body = bj::parse(ex.request().body());
+    std::string prompt = body.at("prompt").is_string() ? std::string(body.at("prompt").as_string()) : "";
+    std::string reply = name_ + " completes: " + prompt;
+    bj::object res{{"id", "cmpl-fake"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", body.at("model")},
+                   {"choices", bj::array{bj::object{{"text", reply}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}}}},
+                   {"usage", bj::object{{"prompt_tokens", fake_word_count(prompt)}, {"completion_tokens", fake_word_count(reply)},
+                                        {"total_tokens", fake_word_count(prompt) + fake_word_count(reply)}}}};
+    http::Response r = http::json_response(HttpStatus::ok, res);
+    co_await ex.respond(std::move(r));
+  } else if (target == "/v1/models") {
+    bj::object res{{"object", "list"}, {"data", bj::array{bj::object{{"id", "fake-model"}, {"object", "model"}, {"owned_by", name_}}}}};
+    http::Response r = http::json_response(HttpStatus::ok, res);
+    co_await ex.respond(std::move(r));
+  } else {
+    http::Response r = error_json(404, "invalid_request_error", "Unknown request URL: " + target);
+    co_await ex.respond(std::move(r));
+  }
+}
+
+asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
+  FakeOpenAiFaults f;
+  {
+    std::lock_guard lock(mu_);
+    f = faults_;
+  }
+  co_await pause(f.latency);
+  if (f.error_status) {
+    std::string type = f.error_status == 429 ? "rate_limit_error" : "server_error";
+    http::Response r = error_json(f.error_status, type, "injected upstream failure");
+    co_await ex.respond(std::move(r));
+    co_return;
+  }
+  boost::system::error_code ec;
+  bj::value parsed = bj::parse(ex.request().body(), ec);
+  if (ec || !parsed.is_object() || !parsed.as_object().contains("messages")) {
+    http::Response r = error_json(400, "invalid_request_error", "We could not parse the JSON body of your request.");
+    co_await ex.respond(std::move(r));
+    co_return;
+  }
+  const auto& req = parsed.as_object();
+  std::string model = req.contains("model") && req.at("model").is_string() ? std::string(req.at("model").as_string()) : "";
+  std::int64_t prompt = 0;
+  std::string last_user;
+  for (const auto& m : req.at("messages").as_array()) {
+    std::string text = content_text(m.at("content"));
+    prompt += fake_word_count(text);
+    if (m.at("role") == "user") last_user = text;
+  }
+  bool tools = req.contains("tools") && req.at("tools").is_array() && !req.at("tools").as_array().empty();
+  bool tool_call = tools && last_user.find("weather") != std::string::npos;
+  std::string reply = name_ + " says: " + last_user;
+  std::string tool_name = tool_call ? std::string(req.at("tools").at(0).at("function").at("name").as_string()) : "";
+  std::string args = R"({"location":"Paris"})";
+  std::int64_t completion = tool_call ? fake_word_count(args) : fake_word_count(reply);
+  bj::object usage{{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+  bool stream = req.contains("stream") && req.at("stream").is_bool() && req.at("stream").as_bool();
+  std::string id = "chatcmpl-" + std::to_string(requests_.load());
+  if (!stream) {
+    bj::object msg{{"role", "assistant"}, {"content", tool_call ? bj::value(nullptr) : bj::value(reply)}, {"refusal", nullptr}};
+    if (tool_call) {
+      msg["tool_calls"] = bj::array{bj::object{{"id", "call_1"}, {"type", "function"},
+                                               {"function", bj::object{{"name", tool_name}, {"arguments", args}}}}};
+    }
+    bj::object res{{"id", id}, {"object", "chat.completion"}, {"created", 1700000000}, {"model", model},
+                   {"choices", bj::array{bj::object{{"index", 0}, {"message", msg}, {"logprobs", nullptr},
+                                                    {"finish_reason", tool_call ? "tool_calls" : "stop"}}}},
+                   {"usage", usage}, {"system_fingerprint", "fp_fake"}};
+    http::Response r = http::json_response(HttpStatus::ok, res);
+    co_await ex.respond(std::move(r));
+    co_return;
+  }
+  bool include_usage = req.contains("stream_options") && req.at("stream_options").is_object() &&
+                       req.at("stream_options").as_object().contains("include_usage") &&
+                       req.at("stream_options").at("include_usage").as_bool();
+  auto chunk = [&](bj::object delta, bj::value finish) {
+    bj::object c{{"id", id}, {"object", "chat.completion.chunk"}, {"created", 1700000000}, {"model", model},
+                 {"system_fingerprint", "fp_fake"},
+                 {"choices", bj::array{bj::object{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish)}}}}};
+    return "data: " + bj::serialize(c) + "\n\n";
+  };
+  http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
+  head.set(http::bhttp::field::content_type, "text/event-stream");
+  if (!co_await ex.begin_stream(std::move(head))) co_return;
+  std::string first = chunk(bj::object{{"role", "assistant"}, {"content", ""}, {"refusal", nullptr}}, nullptr);
+  if (!co_await ex.write(first)) co_return;
+  std::vector<std::string> pieces;
+  if (tool_call) {
+    pieces.push_back(chunk(bj::object{{"tool_calls", bj::array{bj::object{{"index", 0}, {"id", "call_1"}, {"type", "function"},
+                                                                         {"function", bj::object{{"name", tool_name}, {"arguments", ""}}}}}}}, nullptr));
+    for (std::size_t i = 0; i < args.size(); i += 6) {
+      pieces.push_back(chunk(bj::object{{"tool_calls", bj::array{bj::object{{"index", 0}, {"function", bj::object{{"arguments", args.substr(i, 6)}}}}}}}, nullptr));
+    }
+  } else {
+    std::istringstream words(reply);
+    std::string w;
+    bool firstw = true;
+    while (words >> w) {
+      pieces.push_back(chunk(bj::object{{"content", (firstw ? "" : " ") + w}}, nullptr));
+      firstw = false;
+    }
+  }
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    if (f.error_after_chunks >= 0 && static_cast<int>(i) == f.error_after_chunks) {
+      std::string ev = "data: " + bj::serialize(bj::object{{"error", bj::object{{"message", "injected mid-stream failure"}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}}) + "\n\n";
+      (void)co_await ex.write(ev);
+      co_await ex.finish();
+      co_return;
+    }
+    if (f.drop_after_chunks >= 0 && static_cast<int>(i) == f.drop_after_chunks) {
+      throw std::runtime_error("injected connection drop");  // the server closes a half-sent stream
+    }
+    co_await pause(f.chunk_interval);
+    if (!co_await ex.write(pieces[i])) co_return;
+  }
+  std::string last = chunk(bj::object{}, tool_call ? "tool_calls" : "stop");
+  if (include_usage) {
+    bj::object u{{"id", id}, {"object", "chat.completion.chunk"}, {"created", 1700000000}, {"model", model},
+                 {"choices", bj::array()}, {"usage", usage}};
+    last += "data: " + bj::serialize(u) + "\n\n";
+  }
+  last += "data: [DONE]\n\n";
+  if (co_await ex.write(last)) co_await ex.finish();
+}
+
+}  // namespace spectra::fakes

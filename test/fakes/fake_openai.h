@@ -1,0 +1,67 @@
+#pragma once
+// A protocol-faithful fake of an OpenAI-compatible upstream (OpenAI, vLLM):
+// POST /v1/chat/completions (JSON or the real SSE chunk sequence with
+// stream_options.include_usage), /v1/completions, /v1/embeddings,
+// GET /v1/models. Replies are deterministic and usage is exact:
+//   reply   = "<name> says: <last user message>"
+//   prompt  = whitespace-separated words across all message contents
+//   completion = words in the reply
+// Faults can be injected at run time: latency, an HTTP error before the
+// first token, an error event or a dropped connection after N chunks.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/result.h"
+#include "http/io_pool.h"
+#include "http/server.h"
+
+namespace spectra::fakes {
+
+struct FakeOpenAiFaults {
+  std::chrono::milliseconds latency{0};        // before the status line
+  std::chrono::milliseconds chunk_interval{0};  // between stream chunks
+  unsigned error_status = 0;                    // e.g. 429, 500, 503: before any token
+  int error_after_chunks = -1;                  // >= 0: an error event after N content chunks
+  int drop_after_chunks = -1;                   // >= 0: close the connection after N content chunks
+};
+
+class FakeOpenAi {
+ public:
+  // `name` starts every reply, so tests can tell upstreams apart.
+  explicit FakeOpenAi(std::string name = "fake-openai", std::string api_key = "");
+  ~FakeOpenAi();
+  FakeOpenAi(const FakeOpenAi&) = delete;
+  FakeOpenAi& operator=(const FakeOpenAi&) = delete;
+
+  Status start(std::uint16_t port = 0);  // 127.0.0.1
+  void stop();
+  std::uint16_t port() const;
+  std::string base_url() const;  // http://127.0.0.1:<port>/v1
+
+  void set_faults(FakeOpenAiFaults f);
+  std::uint64_t request_count() const { return requests_.load(); }
+  std::int64_t max_in_flight() const { return max_in_flight_.load(); }
+  std::string last_body() const;
+
+ private:
+  http::asio::awaitable<void> handle(http::Exchange& ex);
+  http::asio::awaitable<void> chat(http::Exchange& ex);
+
+  std::string name_, api_key_;
+  http::IoPool pool_{1};
+  std::unique_ptr<http::Server> server_;
+  mutable std::mutex mu_;
+  FakeOpenAiFaults faults_;  // guarded by mu_
+  std::string last_body_;    // guarded by mu_
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::int64_t> in_flight_{0}, max_in_flight_{0};
+};
+
+// Word count used for the fake's usage numbers.
+std::int64_t fake_word_count(std::string_view text);
+
+}  // namespace spectra::fakes
