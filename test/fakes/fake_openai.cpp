@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include "common/crypto.h"
+
 namespace spectra::fakes {
 
 namespace asio = boost::asio;
@@ -113,9 +115,17 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     auto body = bj::parse(ex.request().body());
     std::string input = body.as_object().contains("input") && body.at("input").is_string() ? std::string(body.at("input").as_string()) : "";
     bj::array vec;
-    for (int i = 0; i < 8; ++i) vec.push_back(static_cast<double>((input.size() * 31 + static_cast<std::size_t>(i) * 7) % 100) / 100.0);
+    std::string raw;  // float32 little-endian, for encoding_format=base64 (the SDK's default)
+    for (int i = 0; i < 8; ++i) {
+      float f = static_cast<float>((input.size() * 31 + static_cast<std::size_t>(i) * 7) % 100) / 100.0f;
+      vec.push_back(static_cast<double>(f));
+      raw.append(reinterpret_cast<const char*>(&f), sizeof f);
+    }
+    bool b64 = body.as_object().contains("encoding_format") && body.at("encoding_format") == "base64";
+    bj::value embedding = vec;
+    if (b64) embedding = crypto::base64(raw);
     bj::object res{{"object", "list"},
-                   {"data", bj::array{bj::object{{"object", "embedding"}, {"index", 0}, {"embedding", vec}}}},
+                   {"data", bj::array{bj::object{{"object", "embedding"}, {"index", 0}, {"embedding", embedding}}}},
                    {"model", body.at("model")},
                    {"usage", bj::object{{"prompt_tokens", fake_word_count(input)}, {"total_tokens", fake_word_count(input)}}}};
     http::Response r = http::json_response(HttpStatus::ok, res);

@@ -1,0 +1,175 @@
+// The official OpenAI SDK, pointed at the gateway with only its base URL
+// changed, against the real spectrad and protocol-faithful fake upstreams.
+// Run by ctest (see CMakeLists.txt) with SPECTRAD and FAKE_UPSTREAM set.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+
+const children = [];
+let dir, api, ai, token, urls;
+const KEY = 'sk-sdk-suite';
+
+function start(cmd, args) {
+  const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(p);
+  return p;
+}
+
+async function waitFor(fn, ms = 30000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = fn();
+    if (v) return v;
+    await sleep(20);
+  }
+  throw new Error('timed out waiting');
+}
+
+async function configApi(method, path, body, base) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  if (base !== undefined) headers['if-match'] = `"${base}"`;
+  const r = await fetch(`http://${api}${path}`, { method, headers, body: body && JSON.stringify(body) });
+  return { status: r.status, json: await r.json() };
+}
+
+before(async () => {
+  const fake = start(process.env.FAKE_UPSTREAM, []);
+  let out = '';
+  fake.stdout.on('data', (d) => { out += d; });
+  urls = JSON.parse(await waitFor(() => out.includes('\n') && out.split('\n')[0]));
+  dir = mkdtempSync(join(tmpdir(), 'spectra-sdk-'));
+  const ready = join(dir, 'ready');
+  const d = start(process.env.SPECTRAD, ['--listen', '127.0.0.1:0', '--ai-listen', '127.0.0.1:0',
+    '--state-dir', join(dir, 'state'), '--ready-file', ready]);
+  d.stderr.on('data', () => {});
+  const text = await waitFor(() => {
+    const t = existsSync(ready) ? readFileSync(ready, 'utf8') : '';
+    return t.includes('ai ') ? t : null;
+  });
+  const lines = text.split('\n');
+  api = lines[0];
+  ai = lines[1].slice(3);
+  token = readFileSync(join(dir, 'state', 'admin.token'), 'utf8').trim();
+  const cfg = await configApi('GET', '/api/v1/config');
+  const put = await configApi('PUT', '/api/v1/config/ai', {
+    value: {
+      enabled: true,
+      providers: [
+        { name: 'openai', kind: 'openai', base_url: urls.openai, api_key: 'sk-upstream' },
+        { name: 'local', kind: 'vllm', endpoints: [urls.local] },
+      ],
+      routes: [
+        { alias: 'gpt', target: 'openai/gpt-4o' },
+        { alias: 'llama', target: 'local/llama-3' },
+      ],
+      virtual_keys: [{ name: 'sdk', key: KEY }],
+      cache: { exact_enabled: true },
+    },
+  }, cfg.json.revision);
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+});
+
+after(() => {
+  for (const c of children) c.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const client = () => new OpenAI({ baseURL: `http://${ai}/v1`, apiKey: KEY, maxRetries: 0 });
+const weatherTool = [{
+  type: 'function',
+  function: { name: 'get_weather', description: 'Weather in a city',
+    parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
+}];
+
+for (const model of ['gpt', 'llama']) {
+  const who = model === 'gpt' ? 'openai' : 'local';
+
+  test(`${model}: chat completion`, async () => {
+    const r = await client().chat.completions.create({ model, messages: [{ role: 'user', content: `hello from ${model}` }] });
+    assert.equal(r.choices[0].message.content, `${who} says: hello from ${model}`);
+    assert.equal(r.usage.prompt_tokens, 3);
+    assert.equal(r.usage.completion_tokens, 5);
+    assert.equal(r.choices[0].finish_reason, 'stop');
+  });
+
+  test(`${model}: streaming with usage`, async () => {
+    const stream = await client().chat.completions.create({
+      model, stream: true, stream_options: { include_usage: true },
+      messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: `stream it ${model}` }],
+    });
+    let text = '';
+    let usage;
+    let finish;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      for (const c of chunk.choices) {
+        text += c.delta?.content ?? '';
+        if (c.finish_reason) finish = c.finish_reason;
+      }
+    }
+    assert.equal(text, `${who} says: stream it ${model}`);
+    assert.equal(finish, 'stop');
+    assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [5, 5]);
+  });
+
+  test(`${model}: tool calls, whole and streamed`, async () => {
+    const messages = [{ role: 'user', content: 'what is the weather in Paris?' }];
+    const r = await client().chat.completions.create({ model, messages, tools: weatherTool });
+    const call = r.choices[0].message.tool_calls[0];
+    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+    assert.equal(call.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(call.function.arguments), { location: 'Paris' });
+    const stream = client().chat.completions.stream({ model, messages: [...messages, { role: 'user', content: 'weather again' }], tools: weatherTool });
+    const final = await stream.finalChatCompletion();
+    const sc = final.choices[0].message.tool_calls[0];
+    assert.equal(sc.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(sc.function.arguments), { location: 'Paris' });
+  });
+}
+
+test('response_format passes through and the answer is cached', async () => {
+  const req = { model: 'gpt', response_format: { type: 'json_object' }, messages: [{ role: 'user', content: 'cache me' }] };
+  const first = await client().chat.completions.create(req).withResponse();
+  assert.equal(first.response.headers.get('x-spectra-cache'), 'miss');
+  const second = await client().chat.completions.create(req).withResponse();
+  assert.equal(second.response.headers.get('x-spectra-cache'), 'hit');
+  assert.deepEqual(second.data, first.data);
+  const streamed = await client().chat.completions.create({ ...req, stream: true }).withResponse();
+  assert.equal(streamed.response.headers.get('x-spectra-cache'), 'hit');
+  let text = '';
+  for await (const chunk of streamed.data) text += chunk.choices[0]?.delta?.content ?? '';
+  assert.equal(text, 'openai says: cache me');
+});
+
+test('errors arrive as the SDK error classes', async () => {
+  const bad = new OpenAI({ baseURL: `http://${ai}/v1`, apiKey: 'sk-wrong', maxRetries: 0 });
+  await assert.rejects(bad.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
+  await assert.rejects(client().chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.NotFoundError && e.status === 404 && /no-such-model/.test(e.message));
+  await assert.rejects(client().chat.completions.create({ model: 'gpt', messages: [] }),
+    (e) => e instanceof OpenAI.BadRequestError);
+});
+
+test('models and embeddings', async () => {
+  const models = [];
+  for await (const m of client().models.list()) models.push(m.id);
+  assert.deepEqual(models.sort(), ['gpt', 'llama']);
+  const e = await client().embeddings.create({ model: 'openai/text-embedding-3-small', input: 'embed this' });
+  assert.equal(e.data[0].embedding.length, 8);
+  assert.equal(e.usage.prompt_tokens, 2);
+});
+
+test('metering equals what the upstreams reported', async () => {
+  const r = await configApi('GET', '/api/v1/ai/usage');
+  assert.equal(r.status, 200);
+  const gpt = r.json.usage.find((u) => u.key === 'sdk' && u.provider === 'openai' && u.model === 'gpt-4o');
+  assert.ok(gpt, JSON.stringify(r.json));
+  assert.ok(gpt.prompt_tokens > 0 && gpt.completion_tokens > 0);
+  assert.ok(gpt.exact_hits >= 2);
+});
