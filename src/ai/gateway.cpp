@@ -210,6 +210,26 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
       co_return;
     }
   }
+  // 5b. semantic cache: same partition, close enough meaning
+  if (c.cache_read && cfg.semantic_cache) {
+    if (EmbedBatcher* b = batcher()) {
+      std::vector<std::string> texts{last_user_text(c.body)};
+      if (!texts.front().empty()) {
+        auto emb = co_await b->embed(texts);
+        if (emb.ok() && !emb->empty()) {
+          c.partition = semantic_partition_key(c.key->cache_namespace, c.provider, c.model, c.body);
+          c.embedding = std::move(emb->front());
+          auto near = index_->nearest(c.partition, c.embedding);
+          if (near && near->second >= cfg.semantic_threshold) {
+            if (auto hit = cache_->get(near->first)) {
+              co_await answer_from_cache(c, *hit, "semantic-hit");
+              co_return;
+            }
+          }
+        }
+      }
+    }
+  }
   // 6. coalesce identical in-flight misses
   std::shared_ptr<Coalescer::Flight> flight;
   if (c.cache_read) {
@@ -234,7 +254,23 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
 void Gateway::remember(Call& c) {
   if (c.cache_write && !c.stored.empty()) {
     cache_->put(c.cache_key, c.stored, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    if (!c.embedding.empty() && index_) index_->add(c.partition, c.embedding, c.cache_key);
   }
+}
+
+EmbedBatcher* Gateway::batcher() {
+  std::lock_guard lock(embed_mu_);
+  if (batcher_ || embed_failed_ || !deps_.load_embedder) return batcher_.get();
+  auto model = deps_.load_embedder();
+  if (!model.ok()) {
+    embed_failed_ = true;
+    log::error("the built-in embedding model is not available; semantic cache off",
+               {{"error", model.status().to_string()}});
+    return nullptr;
+  }
+  index_ = std::make_unique<SemanticIndex>((*model)->dimensions());
+  batcher_ = std::make_unique<EmbedBatcher>(std::move(*model));
+  return batcher_.get();
 }
 
 asio::awaitable<void> Gateway::answer_from_cache(Call& c, const std::string& cached, const char* how) {
@@ -250,7 +286,7 @@ asio::awaitable<void> Gateway::answer_from_cache(Call& c, const std::string& cac
       usage.completion_tokens = uo.contains("completion_tokens") ? uo.at("completion_tokens").to_number<std::int64_t>() : 0;
     }
     const Price* p = c.cfg->price(c.provider, c.model);
-    meter_.record_hit(c.key->name, c.provider, c.model, false, usage,
+    meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", usage,
                       p ? cost_of(usage, p->input_per_mtok, p->output_per_mtok) : 0.0);
   }
   if (!c.stream) {

@@ -23,6 +23,7 @@
 #include "ai/gateway_config.h"
 #include "ai/limits.h"
 #include "ai/metering.h"
+#include "ai/semantic_cache.h"
 #include "common/clock.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
@@ -37,7 +38,13 @@ struct GatewayDeps {
   // Adds credentials to an upstream request (bearer, x-api-key, SigV4).
   std::function<Status(const ProviderConfig&, UpstreamRequest&)> authorize;
   std::string state_dir = ".";  // relative audit paths resolve here
+  // Loads the built-in embedding model on first use (semantic cache, or
+  // the built-in model on /v1/embeddings). Null: not available.
+  std::function<Result<std::shared_ptr<const embed::Embedder>>()> load_embedder;
 };
+
+// The name under which the built-in embedding model is served.
+inline constexpr const char* kBuiltinEmbeddingModel = "local/all-minilm-l6-v2";
 
 class Gateway {
  public:
@@ -68,6 +75,8 @@ class Gateway {
   boost::asio::awaitable<void> answer_from_cache(Call& c, const std::string& cached, const char* how);
   void finish(Call& c);
   void remember(Call& c);  // caches the answer before its last byte goes out
+  EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
+  boost::asio::awaitable<void> builtin_embeddings(Call& c);
   bool acquire_slot(const ProviderConfig& p);
   void release_slot(const std::string& provider);
 
@@ -80,6 +89,10 @@ class Gateway {
   Meter meter_;
   Limiter limiter_;
   Coalescer coalescer_;
+  std::mutex embed_mu_;
+  std::unique_ptr<EmbedBatcher> batcher_;  // guarded by embed_mu_ until set
+  std::unique_ptr<SemanticIndex> index_;
+  bool embed_failed_ = false;              // guarded by embed_mu_
   std::mutex slots_mu_;
   std::map<std::string, std::int64_t> in_use_;   // guarded by slots_mu_
   std::map<std::string, std::size_t> rr_;        // endpoint round-robin; guarded by slots_mu_

@@ -34,6 +34,9 @@ struct Gateway::Call {
   bool finished = false;  // audited once
   std::string error;
   std::string stored;  // completion JSON to cache
+  // semantic cache
+  std::string partition;
+  std::vector<float> embedding;
   std::chrono::steady_clock::time_point t0;
 };
 

@@ -68,6 +68,8 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   }
   const auto& cache = obj(ai, "cache");
   g->exact_cache = b(cache, "exact_enabled", true);
+  g->semantic_cache = b(cache, "semantic_enabled", false);
+  if (const auto* t = cache.if_contains("semantic_threshold"); t && t->is_number()) g->semantic_threshold = t->to_number<double>();
   g->cache_ttl_seconds = i(cache, "ttl_seconds", 3600);
   g->cache_max_bytes = i(cache, "max_bytes", 256 << 20);
   const auto& audit = obj(ai, "audit");

@@ -53,6 +53,8 @@ struct GatewayConfig {
   std::map<std::string, RouteConfig> routes;        // by alias
   std::map<std::string, VirtualKey> keys_by_hash;
   bool exact_cache = true;
+  bool semantic_cache = false;
+  double semantic_threshold = 0.998;
   std::int64_t cache_ttl_seconds = 3600;
   std::int64_t cache_max_bytes = 256 << 20;
   bool audit_enabled = true;

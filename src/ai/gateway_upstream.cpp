@@ -192,6 +192,10 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
       co_return false;
     }
     c.usage = usage;
+    // Adapters have no clock: stamp answers that came without a time.
+    if (const auto* cr = completion->if_contains("created"); !cr || !cr->is_number() || cr->to_number<std::int64_t>() == 0) {
+      (*completion)["created"] = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
+    }
     c.stored = bj::serialize(*completion);
     meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
     limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
@@ -320,6 +324,11 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_return;
   }
   c.requested_model = std::string(m->get_string());
+  if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
+    c.body = std::move(parsed->get_object());
+    co_await builtin_embeddings(c);
+    co_return;
+  }
   std::string target = c.requested_model;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
   auto resolved = c.cfg->resolve(target);
@@ -369,6 +378,72 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, "application/json");
   res.set("x-spectra-provider", p.name);
   co_await ex.respond(std::move(res));
+  finish(c);
+}
+
+// The built-in model on /v1/embeddings: in-account embeddings, no egress.
+asio::awaitable<void> Gateway::builtin_embeddings(Call& c) {
+  std::vector<std::string> texts;
+  const auto* input = c.body.if_contains("input");
+  if (input && input->is_string()) {
+    texts.emplace_back(input->get_string());
+  } else if (input && input->is_array() && !input->get_array().empty() && input->get_array().size() <= 2048) {
+    for (const auto& v : input->get_array()) {
+      if (!v.is_string()) {
+        texts.clear();
+        break;
+      }
+      texts.emplace_back(v.get_string());
+    }
+  }
+  if (texts.empty()) {
+    co_await fail(c, 400, "invalid_request_error", "'input' must be a string or an array of up to 2048 strings", "invalid_input");
+    co_return;
+  }
+  EmbedBatcher* b = batcher();
+  if (!b) {
+    co_await fail(c, 503, "api_error", "the built-in embedding model is not installed (scripts/install-model)", "model_unavailable");
+    co_return;
+  }
+  auto emb = co_await b->embed(texts);
+  if (!emb.ok()) {
+    co_await fail(c, 500, "api_error", emb.status().message(), "embedding_failed");
+    co_return;
+  }
+  bool b64 = c.body.contains("encoding_format") && c.body.at("encoding_format") == "base64";
+  bj::array data;
+  for (std::size_t i = 0; i < emb->size(); ++i) {
+    const auto& v = (*emb)[i];
+    bj::value e;
+    if (b64) {
+      e = crypto::base64(std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+    } else {
+      bj::array a;
+      a.reserve(v.size());
+      for (float f : v) a.push_back(static_cast<double>(f));
+      e = std::move(a);
+    }
+    data.push_back(bj::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(e)}});
+  }
+  std::int64_t words = 0;
+  for (const auto& t : texts) {
+    bool in = false;
+    for (char ch : t) {
+      bool space = ch == ' ' || ch == '\n' || ch == '\t';
+      if (!space && !in) ++words;
+      in = !space;
+    }
+  }
+  c.provider = "builtin";
+  c.model = "all-minilm-l6-v2";
+  c.status = 200;
+  // The token count is the whitespace word count: the built-in model is not
+  // billed, and its WordPiece count is not exposed through the Embedder.
+  bj::object body{{"object", "list"}, {"data", std::move(data)}, {"model", kBuiltinEmbeddingModel},
+                  {"usage", bj::object{{"prompt_tokens", words}, {"total_tokens", words}}}};
+  http::Response res = http::json_response(HttpStatus::ok, body);
+  res.set("x-spectra-provider", "builtin");
+  co_await c.ex->respond(std::move(res));
   finish(c);
 }
 

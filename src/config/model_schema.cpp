@@ -261,7 +261,7 @@ NodePtr ai_node() {
                       .field("semantic_enabled", boolean(), false)
                       .field("ttl_seconds", integer(1, 31536000), 3600)
                       .field("max_bytes", integer(0, 1LL << 40), 256LL << 20)
-                      .field("semantic_threshold", number(0.5, 1.0), 0.9)
+                      .field("semantic_threshold", number(0.5, 1.0).desc("Cosine similarity for a semantic hit; 0.998 from docs/semantic-cache-threshold.md"), 0.998)
                       .field("embedder", str().max_length(256).desc("builtin or provider/model"), "builtin")
                       .field("backend", str().one_of({"memory", "redis"}), "memory")
                       .field("redis_url", str().max_length(1024));

@@ -5,8 +5,10 @@
 #include <mutex>
 
 #include "ai/gateway.h"
+#include "ai/anthropic_adapter.h"
 #include "ai/openai_adapter.h"
 #include "common/json_util.h"
+#include "embed/minilm.h"
 #include "common/log.h"
 #include "http/server.h"
 
@@ -58,8 +60,14 @@ Status AiComponent::start() {
   auto openai = std::make_shared<ai::OpenAiAdapter>();
   deps.adapters["openai"] = openai;
   deps.adapters["vllm"] = openai;
+  deps.adapters["anthropic"] = std::make_shared<ai::AnthropicAdapter>();
   deps.authorize = authorize;
   deps.state_dir = d.opt.state_dir;
+  deps.load_embedder = [dir = d.opt.model_dir]() -> Result<std::shared_ptr<const embed::Embedder>> {
+    auto m = embed::load_minilm(dir);
+    if (!m.ok()) return m.status();
+    return std::shared_ptr<const embed::Embedder>(std::move(*m));
+  };
   d.gateway = std::make_unique<ai::Gateway>(std::move(deps));
   // Metering survives restarts: restore the last persisted snapshot.
   if (auto head = d.store.get(std::string(kMeterRoot) + "/head"); head.ok()) {

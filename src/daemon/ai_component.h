@@ -20,6 +20,7 @@ struct AiOptions {
   std::uint16_t port = 0;  // 0: take ai.listen_port from the config
   bool port_given = false;
   std::string state_dir;
+  std::string model_dir;
 };
 
 class AiComponent {

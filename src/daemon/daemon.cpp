@@ -141,7 +141,7 @@ Status Daemon::start() {
       *d.io, so, [&d](http::Exchange& ex) { return d.router.dispatch(ex); }, &d.metrics);
   if (Status s = d.server->start(); !s.ok()) return s;
   if (d.opt.role == "all" || d.opt.role == "ai") {
-    AiOptions ao{d.opt.ai_address, d.opt.ai_port, d.opt.ai_port_given, d.opt.state_dir};
+    AiOptions ao{d.opt.ai_address, d.opt.ai_port, d.opt.ai_port_given, d.opt.state_dir, d.opt.model_dir};
     d.ai = std::make_unique<AiComponent>(ao, *d.io, d.metrics, *d.config, *d.store);
     if (Status s = d.ai->start(); !s.ok()) return s;
     // Metering is persisted every 10 s and at shutdown.

@@ -78,6 +78,7 @@ Result<Options> parse_options(int argc, char** argv) {
   app.add_option("--drain-timeout-ms", drain_ms, "How long SIGTERM waits for in-flight requests");
   app.add_option("--ai-listen", ai_listen, "AI gateway address:port (default: the API address and ai.listen_port)");
   app.add_option("--ready-file", o.ready_file, "Write ADDRESS:PORT (and 'ai ADDRESS:PORT') here once listening");
+  app.add_option("--model-dir", o.model_dir, "Folder of the built-in embedding model (scripts/install-model puts it in build/models/all-minilm-l6-v2)");
   app.add_option("--verify-audit", o.verify_audit, "Verify the hash chain of an AI audit log (and its rotated files), then exit");
   app.add_flag("--reset-admin-token", o.reset_admin_token, "Replace the admin token and write it to <state-dir>/admin.token");
   app.add_flag("--print-openapi", o.print_openapi, "Print the config API's OpenAPI document and exit");

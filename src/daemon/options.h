@@ -20,6 +20,7 @@ struct Options {
   std::string ai_address = "127.0.0.1";
   std::uint16_t ai_port = 0;  // 0 with ai_port_given=false: ai.listen_port from the config
   bool ai_port_given = false;
+  std::string model_dir = "build/models/all-minilm-l6-v2";  // the built-in embedding model
   std::string verify_audit;  // a path: verify that audit log and exit
   std::string ready_file;  // written with host:port once listening (tests, supervisors)
   bool reset_admin_token = false;

@@ -13,6 +13,7 @@
 
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
+#include "embed/minilm.h"
 #include "fake_openai.h"
 #include "http/client.h"
 
@@ -38,6 +39,11 @@ class GatewayTest : public ::testing::Test {
     deps.adapters["openai"] = oa;
     deps.adapters["vllm"] = oa;
     deps.state_dir = dir_.string();
+    deps.load_embedder = []() -> Result<std::shared_ptr<const embed::Embedder>> {
+      auto m = embed::load_minilm(std::string(SPECTRA_BINARY_DIR) + "/../models/all-minilm-l6-v2");
+      if (!m.ok()) return m.status();
+      return std::shared_ptr<const embed::Embedder>(std::move(*m));
+    };
     gw_ = std::make_unique<Gateway>(std::move(deps));
     configure("");
     gw_->register_routes(router_);
@@ -56,7 +62,8 @@ class GatewayTest : public ::testing::Test {
   }
 
   // The ai section; `extra_route` is spliced into the routes array.
-  void configure(const std::string& overflow_policy, const std::string& audit_bodies = "false") {
+  void configure(const std::string& overflow_policy, const std::string& audit_bodies = "false",
+                 const std::string& semantic = "false") {
     std::string ai = R"({"enabled": true,
       "providers": [
         {"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("},
@@ -71,7 +78,7 @@ class GatewayTest : public ::testing::Test {
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "team-b", "key": "sk-team-b"},
         {"name": "limited", "key": "sk-limited", "rpm": 2, "allowed_models": ["gpt"]}],
-      "cache": {"exact_enabled": true, "ttl_seconds": 60},
+      "cache": {"exact_enabled": true, "ttl_seconds": 60, "semantic_enabled": )" + semantic + R"(, "semantic_threshold": 0.97},
       "audit": {"enabled": true, "path": "audit.jsonl", "log_bodies": )" + audit_bodies + R"(},
       "prices": [{"model": "remote/gpt-4o", "input_per_mtok_usd": 2.5, "output_per_mtok_usd": 10}]})";
     gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
@@ -375,6 +382,44 @@ TEST_F(GatewayTest, AuditChainDetectsAnEditedLine) {
   EXPECT_FALSE(gap.ok);
   EXPECT_EQ(gap.line, 2u);
   EXPECT_NE(gap.reason.find("chain broken"), std::string::npos);
+}
+
+TEST_F(GatewayTest, SemanticCacheHitsOnlyInsideItsPartition) {
+  configure("", "false", "true");
+  auto first = post(chat("gpt", "What is the capital of France?"));
+  ASSERT_EQ(first.header("x-spectra-cache"), "miss") << first.body;
+  // Same words, other case and spacing (the model is uncased): not an exact
+  // hit, a semantic one.
+  auto again = post(chat("gpt", "what is the capital of  France ?"));
+  EXPECT_EQ(again.header("x-spectra-cache"), "semantic-hit") << again.body;
+  EXPECT_EQ(bj::parse(again.body).at("choices").at(0).at("message").at("content").as_string(),
+            "remote says: What is the capital of France?");
+  EXPECT_EQ(remote_.request_count(), 1u);
+  // A different question is a miss.
+  EXPECT_EQ(post(chat("gpt", "How do I bake sourdough bread at home?")).header("x-spectra-cache"), "miss");
+  // The same question under another system prompt, tenant, model or
+  // conversation is never answered from this entry.
+  EXPECT_EQ(post(chat("gpt", "what is the capital of  France ?", false, "Answer in French")).header("x-spectra-cache"), "miss");
+  EXPECT_EQ(post(chat("gpt", "what is the capital of  France ?"), "sk-team-b").header("x-spectra-cache"), "miss");
+  EXPECT_EQ(post(R"({"model":"remote/gpt-4o-mini","messages":[{"role":"user","content":"what is the capital of  France ?"}]})")
+                .header("x-spectra-cache"), "miss");
+  EXPECT_EQ(post(R"({"model":"gpt","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"},{"role":"user","content":"what is the capital of  France ?"}]})")
+                .header("x-spectra-cache"), "miss");
+  auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.semantic_hits, 1);
+}
+
+TEST_F(GatewayTest, BuiltinEmbeddingsNeverLeaveTheProcess) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 30s);
+  auto r = c.send(http::Verb::post, "/v1/embeddings",
+                  R"({"model":"local/all-minilm-l6-v2","input":["in-account embeddings","second text"]})",
+                  {{"Authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200u) << r->body;
+  auto j = bj::parse(r->body);
+  ASSERT_EQ(j.at("data").as_array().size(), 2u);
+  EXPECT_EQ(j.at("data").at(0).at("embedding").as_array().size(), 384u);
+  EXPECT_EQ(remote_.request_count() + backup_.request_count() + local_.request_count(), 0u);
 }
 
 }  // namespace

@@ -173,15 +173,19 @@ asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
   const auto& req = parsed.as_object();
   std::string model = req.contains("model") && req.at("model").is_string() ? std::string(req.at("model").as_string()) : "";
   std::int64_t prompt = 0;
-  std::string last_user;
+  std::string last_user, tool_result;
+  bool last_is_tool = false;
   for (const auto& m : req.at("messages").as_array()) {
-    std::string text = content_text(m.at("content"));
+    std::string text = m.as_object().contains("content") && !m.at("content").is_null() ? content_text(m.at("content")) : "";
     prompt += fake_word_count(text);
+    last_is_tool = m.at("role") == "tool";
     if (m.at("role") == "user") last_user = text;
+    if (last_is_tool) tool_result = text;
   }
   bool tools = req.contains("tools") && req.at("tools").is_array() && !req.at("tools").as_array().empty();
-  bool tool_call = tools && last_user.find("weather") != std::string::npos;
-  std::string reply = name_ + " says: " + last_user;
+  // After a tool result the model answers in text, as real models do.
+  bool tool_call = tools && !last_is_tool && last_user.find("weather") != std::string::npos;
+  std::string reply = last_is_tool ? name_ + " says: the tool returned " + tool_result : name_ + " says: " + last_user;
   std::string tool_name = tool_call ? std::string(req.at("tools").at(0).at("function").at("name").as_string()) : "";
   std::string args = R"({"location":"Paris"})";
   std::int64_t completion = tool_call ? fake_word_count(args) : fake_word_count(reply);

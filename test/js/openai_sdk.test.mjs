@@ -62,10 +62,12 @@ before(async () => {
       providers: [
         { name: 'openai', kind: 'openai', base_url: urls.openai, api_key: 'sk-upstream' },
         { name: 'local', kind: 'vllm', endpoints: [urls.local] },
+        { name: 'anthropic', kind: 'anthropic', base_url: urls.anthropic, api_key: urls.anthropic_key },
       ],
       routes: [
         { alias: 'gpt', target: 'openai/gpt-4o' },
         { alias: 'llama', target: 'local/llama-3' },
+        { alias: 'claude', target: 'anthropic/claude-3-5-sonnet' },
       ],
       virtual_keys: [{ name: 'sdk', key: KEY }],
       cache: { exact_enabled: true },
@@ -86,35 +88,46 @@ const weatherTool = [{
     parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
 }];
 
-for (const model of ['gpt', 'llama']) {
-  const who = model === 'gpt' ? 'openai' : 'local';
+// Each provider kind behind the same SDK calls. The fakes answer
+// deterministically; usage is whitespace words (see test/fakes).
+const words = (t) => t.split(/\s+/).filter(Boolean).length;
+const backends = [
+  { model: 'gpt', reply: (t) => `openai says: ${t}`, args: { location: 'Paris' } },
+  { model: 'llama', reply: (t) => `local says: ${t}`, args: { location: 'Paris' } },
+  { model: 'claude', reply: (t) => `Echo: ${t}`, args: { location: 'San Francisco, CA' } },
+];
 
+for (const { model, reply, args } of backends) {
   test(`${model}: chat completion`, async () => {
-    const r = await client().chat.completions.create({ model, messages: [{ role: 'user', content: `hello from ${model}` }] });
-    assert.equal(r.choices[0].message.content, `${who} says: hello from ${model}`);
+    const text = `hello from ${model}`;
+    const r = await client().chat.completions.create({ model, messages: [{ role: 'user', content: text }] });
+    assert.equal(r.choices[0].message.content, reply(text));
     assert.equal(r.usage.prompt_tokens, 3);
-    assert.equal(r.usage.completion_tokens, 5);
+    assert.equal(r.usage.completion_tokens, words(reply(text)));
     assert.equal(r.choices[0].finish_reason, 'stop');
+    assert.equal(r.object, 'chat.completion');
+    assert.ok(r.created > 0);
   });
 
   test(`${model}: streaming with usage`, async () => {
+    const text = `stream it ${model}`;
     const stream = await client().chat.completions.create({
       model, stream: true, stream_options: { include_usage: true },
-      messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: `stream it ${model}` }],
+      messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: text }],
     });
-    let text = '';
+    let got = '';
     let usage;
     let finish;
     for await (const chunk of stream) {
       if (chunk.usage) usage = chunk.usage;
       for (const c of chunk.choices) {
-        text += c.delta?.content ?? '';
+        got += c.delta?.content ?? '';
         if (c.finish_reason) finish = c.finish_reason;
       }
     }
-    assert.equal(text, `${who} says: stream it ${model}`);
+    assert.equal(got, reply(text));
     assert.equal(finish, 'stop');
-    assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [5, 5]);
+    assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [5, words(reply(text))]);
   });
 
   test(`${model}: tool calls, whole and streamed`, async () => {
@@ -123,12 +136,16 @@ for (const model of ['gpt', 'llama']) {
     const call = r.choices[0].message.tool_calls[0];
     assert.equal(r.choices[0].finish_reason, 'tool_calls');
     assert.equal(call.function.name, 'get_weather');
-    assert.deepEqual(JSON.parse(call.function.arguments), { location: 'Paris' });
-    const stream = client().chat.completions.stream({ model, messages: [...messages, { role: 'user', content: 'weather again' }], tools: weatherTool });
+    assert.deepEqual(JSON.parse(call.function.arguments), args);
+    // The tool's answer goes back, then a streamed tool call.
+    const followUp = await client().chat.completions.create({ model, tools: weatherTool, messages: [
+      ...messages, r.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'sunny and 21C' }] });
+    assert.equal(followUp.choices[0].finish_reason, 'stop');
+    const stream = client().chat.completions.stream({ model, messages: [{ role: 'user', content: 'weather again' }], tools: weatherTool });
     const final = await stream.finalChatCompletion();
     const sc = final.choices[0].message.tool_calls[0];
     assert.equal(sc.function.name, 'get_weather');
-    assert.deepEqual(JSON.parse(sc.function.arguments), { location: 'Paris' });
+    assert.deepEqual(JSON.parse(sc.function.arguments), args);
   });
 }
 
@@ -159,7 +176,7 @@ test('errors arrive as the SDK error classes', async () => {
 test('models and embeddings', async () => {
   const models = [];
   for await (const m of client().models.list()) models.push(m.id);
-  assert.deepEqual(models.sort(), ['gpt', 'llama']);
+  assert.deepEqual(models.sort(), ['claude', 'gpt', 'llama']);
   const e = await client().embeddings.create({ model: 'openai/text-embedding-3-small', input: 'embed this' });
   assert.equal(e.data[0].embedding.length, 8);
   assert.equal(e.usage.prompt_tokens, 2);

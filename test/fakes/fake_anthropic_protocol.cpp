@@ -1,0 +1,290 @@
+#include "fake_anthropic_protocol.h"
+
+#include <algorithm>
+#include <boost/json/serialize.hpp>
+#include <cctype>
+#include <set>
+
+#include "wire/sse.h"
+
+namespace spectra::fakes::anthropic {
+
+namespace {
+
+ApiError invalid(std::string message) {
+  return ApiError{400, "invalid_request_error", std::move(message)};
+}
+
+bool is_number(const bj::value* v) {
+  return v && (v->is_int64() || v->is_uint64() || v->is_double());
+}
+
+double number(const bj::value& v) {
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  return v.get_double();
+}
+
+bool valid_tool_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+std::optional<ApiError> validate_text_blocks(const bj::value& v, const std::string& where) {
+  if (v.is_string()) return std::nullopt;
+  if (!v.is_array()) return invalid(where + ": Input should be a valid string or list");
+  for (const bj::value& b : v.get_array()) {
+    const bj::object* o = b.if_object();
+    if (!o || !o->contains("type") || o->at("type") != "text" || !o->contains("text") ||
+        !o->at("text").is_string()) {
+      return invalid(where + ": only text blocks are allowed here");
+    }
+    if (o->at("text").get_string().empty())
+      return invalid(where + ": text content blocks must be non-empty");
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> validate_block(const bj::value& b, const std::string& role,
+                                       const std::string& where) {
+  const bj::object* o = b.if_object();
+  const bj::value* type = o ? o->if_contains("type") : nullptr;
+  if (!type || !type->is_string()) return invalid(where + ".type: Field required");
+  const bj::string& t = type->get_string();
+  if (t == "text") {
+    const bj::value* text = o->if_contains("text");
+    if (!text || !text->is_string()) return invalid(where + ".text: Field required");
+    if (text->get_string().empty())
+      return invalid("messages: text content blocks must be non-empty");
+  } else if (t == "image" || t == "document") {
+    const bj::value* src = o->if_contains("source");
+    const bj::object* s = src ? src->if_object() : nullptr;
+    const bj::value* st = s ? s->if_contains("type") : nullptr;
+    bool ok = st && ((*st == "base64" && s->contains("media_type") && s->contains("data")) ||
+                     (*st == "url" && s->contains("url")));
+    if (!ok) return invalid(where + ".source: invalid " + std::string(t) + " source");
+  } else if (t == "tool_use") {
+    if (role != "assistant")
+      return invalid(where + ": tool_use blocks are only allowed in assistant messages");
+    const bj::value* id = o->if_contains("id");
+    const bj::value* name = o->if_contains("name");
+    const bj::value* input = o->if_contains("input");
+    if (!id || !id->is_string() || !name || !name->is_string() || !input || !input->is_object()) {
+      return invalid(where + ": tool_use needs id, name and an input object");
+    }
+  } else if (t == "tool_result") {
+    if (role != "user")
+      return invalid(where + ": tool_result blocks are only allowed in user messages");
+    const bj::value* id = o->if_contains("tool_use_id");
+    if (!id || !id->is_string()) return invalid(where + ".tool_use_id: Field required");
+    if (const bj::value* c = o->if_contains("content")) {
+      if (!c->is_string() && !c->is_array()) return invalid(where + ".content: invalid");
+    }
+  } else {
+    return invalid(where + ".type: unknown content block type '" + std::string(t) + "'");
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> ids_of(const bj::value& content, std::string_view type,
+                                std::string_view key) {
+  std::vector<std::string> out;
+  if (!content.is_array()) return out;
+  for (const bj::value& b : content.get_array()) {
+    const bj::object& o = b.as_object();
+    if (o.at("type").as_string() == type) out.emplace_back(o.at(key).as_string());
+  }
+  return out;
+}
+
+std::optional<ApiError> validate_messages(const bj::value* messages_v) {
+  if (!messages_v) return invalid("messages: Field required");
+  if (!messages_v->is_array() || messages_v->get_array().empty()) {
+    return invalid("messages: at least one message is required");
+  }
+  const bj::array& messages = messages_v->get_array();
+  std::string prev_role;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const std::string where = "messages." + std::to_string(i);
+    const bj::object* m = messages[i].if_object();
+    const bj::value* role = m ? m->if_contains("role") : nullptr;
+    if (!role || !(*role == "user" || *role == "assistant")) {
+      return invalid(where + ".role: Input should be 'user' or 'assistant'");
+    }
+    const std::string r(role->get_string());
+    if (r == prev_role) {
+      return invalid(
+          "messages: roles must alternate between \"user\" and \"assistant\", but found multiple "
+          "\"" +
+          r + "\" roles in a row");
+    }
+    prev_role = r;
+    const bj::value* content = m->if_contains("content");
+    if (!content) return invalid(where + ".content: Field required");
+    if (content->is_string()) {
+      if (content->get_string().empty() && i + 1 != messages.size()) {
+        return invalid("messages: text content blocks must be non-empty");
+      }
+      continue;
+    }
+    if (!content->is_array() || content->get_array().empty()) {
+      return invalid(where + ".content: must be a string or a non-empty list of blocks");
+    }
+    for (std::size_t j = 0; j < content->get_array().size(); ++j) {
+      auto e = validate_block(content->get_array()[j], r, where + ".content." + std::to_string(j));
+      if (e) return e;
+    }
+  }
+  // Every tool_use must be answered by a tool_result in the very next
+  // message, and every tool_result must answer a tool_use just before it.
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const bj::value& content = messages[i].as_object().at("content");
+    std::vector<std::string> uses = ids_of(content, "tool_use", "id");
+    if (!uses.empty()) {
+      std::vector<std::string> results;
+      if (i + 1 < messages.size())
+        results = ids_of(messages[i + 1].as_object().at("content"), "tool_result", "tool_use_id");
+      for (const std::string& id : uses) {
+        if (std::find(results.begin(), results.end(), id) == results.end()) {
+          return invalid(
+              "messages." + std::to_string(i + 1) +
+              ": `tool_use` ids were found without `tool_result` blocks immediately after: " + id);
+        }
+      }
+    }
+    for (const std::string& id : ids_of(content, "tool_result", "tool_use_id")) {
+      std::vector<std::string> before;
+      if (i > 0) before = ids_of(messages[i - 1].as_object().at("content"), "tool_use", "id");
+      if (std::find(before.begin(), before.end(), id) == before.end()) {
+        return invalid("messages." + std::to_string(i) +
+                       ": unexpected `tool_use_id` found in `tool_result` blocks: " + id);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> validate_tools(const bj::object& body) {
+  std::set<std::string> names;
+  if (const bj::value* tools = body.if_contains("tools")) {
+    if (!tools->is_array()) return invalid("tools: Input should be a valid list");
+    for (const bj::value& t : tools->get_array()) {
+      const bj::object* o = t.if_object();
+      const bj::value* name = o ? o->if_contains("name") : nullptr;
+      const bj::value* schema = o ? o->if_contains("input_schema") : nullptr;
+      if (!name || !name->is_string() || !valid_tool_name(name->get_string())) {
+        return invalid("tools: name must match ^[a-zA-Z0-9_-]{1,64}$");
+      }
+      if (!schema || !schema->is_object() || !schema->get_object().contains("type") ||
+          schema->get_object().at("type") != "object") {
+        return invalid("tools." + std::string(name->get_string()) +
+                       ".input_schema: type must be object");
+      }
+      names.emplace(name->get_string());
+    }
+  }
+  if (const bj::value* tc = body.if_contains("tool_choice")) {
+    const bj::object* o = tc->if_object();
+    const bj::value* type = o ? o->if_contains("type") : nullptr;
+    if (!type || !(*type == "auto" || *type == "any" || *type == "tool" || *type == "none")) {
+      return invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'");
+    }
+    if (*type == "tool") {
+      const bj::value* name = o->if_contains("name");
+      if (!name || !name->is_string() || !names.count(std::string(name->get_string()))) {
+        return invalid("tool_choice.name: must name one of the tools");
+      }
+    }
+    if ((*type == "any" || *type == "tool") && names.empty()) {
+      return invalid("tool_choice: tools must be given when tool_choice is any or tool");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string error_type_for_status(unsigned status) {
+  switch (status) {
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 402:
+      return "billing_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 504:
+      return "timeout_error";
+    case 529:
+      return "overloaded_error";
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+std::string error_body(const ApiError& e, std::string_view request_id) {
+  bj::object o{{"type", "error"},
+               {"error", bj::object{{"type", e.type}, {"message", e.message}}},
+               {"request_id", request_id}};
+  return bj::serialize(o);
+}
+
+std::optional<ApiError> validate(const bj::value& body_v) {
+  const bj::object* body = body_v.if_object();
+  if (!body) return invalid("request body must be a JSON object");
+  static const std::set<std::string, std::less<>> kKnown = {
+      "model",          "messages",    "max_tokens",  "system",      "metadata",
+      "stop_sequences", "stream",      "temperature", "top_p",       "top_k",
+      "tools",          "tool_choice", "thinking",    "service_tier"};
+  for (const auto& kv : *body) {
+    if (!kKnown.count(kv.key()))
+      return invalid(std::string(kv.key()) + ": Extra inputs are not permitted");
+  }
+  const bj::value* model = body->if_contains("model");
+  if (!model) return invalid("model: Field required");
+  if (!model->is_string() || model->get_string().empty())
+    return invalid("model: Input should be a valid string");
+  const bj::value* max = body->if_contains("max_tokens");
+  if (!max) return invalid("max_tokens: Field required");
+  if (!(max->is_int64() || max->is_uint64()))
+    return invalid("max_tokens: Input should be a valid integer");
+  if (max->is_int64() && max->get_int64() < 1)
+    return invalid("max_tokens: Input should be greater than or equal to 1");
+  if (auto e = validate_messages(body->if_contains("messages"))) return e;
+  if (const bj::value* system = body->if_contains("system")) {
+    if (auto e = validate_text_blocks(*system, "system")) return e;
+  }
+  for (const char* key : {"temperature", "top_p"}) {
+    const bj::value* v = body->if_contains(key);
+    if (v && (!is_number(v) || number(*v) < 0 || number(*v) > 1)) {
+      return invalid(std::string(key) + ": Input should be a number between 0 and 1");
+    }
+  }
+  if (const bj::value* s = body->if_contains("stop_sequences")) {
+    if (!s->is_array()) return invalid("stop_sequences: Input should be a valid list");
+    for (const bj::value& x : s->get_array()) {
+      if (!x.is_string()) return invalid("stop_sequences: Input should be a list of strings");
+    }
+  }
+  if (const bj::value* s = body->if_contains("stream"); s && !s->is_bool()) {
+    return invalid("stream: Input should be a valid boolean");
+  }
+  if (const bj::value* m = body->if_contains("metadata")) {
+    const bj::object* o = m->if_object();
+    const bj::value* uid = o ? o->if_contains("user_id") : nullptr;
+    if (!o || (uid && !uid->is_string() && !uid->is_null()))
+      return invalid("metadata.user_id: Input should be a valid string");
+  }
+  return validate_tools(*body);
+}
+
+}  // namespace spectra::fakes::anthropic
