@@ -10,14 +10,6 @@
 
 namespace spectra::ai {
 
-std::string exact_cache_key(const std::string& ns, const std::string& provider, const std::string& model,
-                            const bj::object& request) {
-  bj::object r = request;
-  for (const char* k : {"model", "stream", "stream_options", "user", "metadata", "store"}) r.erase(k);
-  std::string text = "v1\n" + ns + "\n" + provider + "/" + model + "\n" + json::canonical(r);
-  return crypto::sha256_hex(text);
-}
-
 std::pair<std::shared_ptr<Coalescer::Flight>, bool> Coalescer::join(const std::string& key) {
   std::lock_guard lock(mu_);
   auto [it, fresh] = flights_.try_emplace(key);

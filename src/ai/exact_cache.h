@@ -13,15 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ai/chat_request.h"
+
 namespace spectra::ai {
 
 namespace bj = boost::json;
 
-// sha256 over the tenant's namespace, the resolved provider/model, and the
-// canonical request without the fields that do not change the answer
-// (model alias, stream, stream_options, user, metadata, store).
-std::string exact_cache_key(const std::string& ns, const std::string& provider,
-                            const std::string& model, const bj::object& request);
 
 // Identical concurrent misses: the first caller (leader) goes upstream, the
 // others wait for its result. Thread-safe; waiters may live on any executor.

@@ -15,8 +15,6 @@ using http::HttpStatus;
 
 namespace {
 
-constexpr std::size_t kMaxRequest = 8 << 20;
-
 http::Response openai_error(unsigned status, const std::string& type, const std::string& message,
                             const std::string& code) {
   UpstreamError e{status, type, message, code, false};
@@ -140,29 +138,16 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   }
   c.key = &kit->second;
   // 2. request
-  auto parsed = json::parse(ex.request().body(), {.max_bytes = kMaxRequest, .max_depth = 64});
-  if (!parsed.ok() || !parsed->is_object()) {
-    std::string why = parsed.ok() ? "request body must be a JSON object" : parsed.status().message();
-    co_await fail(c, 400, "invalid_request_error", why, "invalid_json");
+  RequestError rerr;
+  auto req = parse_chat_request(ex.request().body(), &rerr);
+  if (!req.ok()) {
+    co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
     co_return;
   }
-  c.body = std::move(parsed->get_object());
-  const auto* model = c.body.if_contains("model");
-  const auto* messages = c.body.if_contains("messages");
-  if (!model || !model->is_string() || model->get_string().empty()) {
-    co_await fail(c, 400, "invalid_request_error", "'model' is required and must be a string", "missing_model");
-    co_return;
-  }
-  if (!messages || !messages->is_array() || messages->get_array().empty()) {
-    co_await fail(c, 400, "invalid_request_error", "'messages' must be a non-empty array", "invalid_messages");
-    co_return;
-  }
-  c.requested_model = std::string(model->get_string());
-  if (const auto* s = c.body.if_contains("stream"); s && s->is_bool()) c.stream = s->get_bool();
-  if (const auto* so = c.body.if_contains("stream_options"); so && so->is_object()) {
-    const auto* iu = so->get_object().if_contains("include_usage");
-    c.include_usage = iu && iu->is_bool() && iu->get_bool();
-  }
+  c.body = std::move(req->body);
+  c.requested_model = std::move(req->model);
+  c.stream = req->stream;
+  c.include_usage = req->include_usage;
   if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'", "model_not_allowed");
     co_return;

@@ -15,52 +15,6 @@ namespace spectra::ai {
 
 namespace asio = boost::asio;
 
-namespace {
-
-std::string text_of(const bj::value& content) {
-  if (content.is_string()) return std::string(content.get_string());
-  std::string out;
-  if (content.is_array()) {
-    for (const auto& p : content.get_array()) {
-      const auto* o = p.if_object();
-      if (o && o->contains("text") && o->at("text").is_string()) out += (out.empty() ? "" : "\n") + std::string(o->at("text").get_string());
-    }
-  }
-  return out;
-}
-
-std::ptrdiff_t last_user_index(const bj::array& msgs) {
-  for (std::ptrdiff_t i = static_cast<std::ptrdiff_t>(msgs.size()) - 1; i >= 0; --i) {
-    const auto* o = msgs[static_cast<std::size_t>(i)].if_object();
-    if (o && o->contains("role") && o->at("role") == "user") return i;
-  }
-  return -1;
-}
-
-}  // namespace
-
-std::string last_user_text(const bj::object& request) {
-  const auto* m = request.if_contains("messages");
-  if (!m || !m->is_array()) return {};
-  auto i = last_user_index(m->get_array());
-  if (i < 0) return {};
-  const auto& msg = m->get_array()[static_cast<std::size_t>(i)].get_object();
-  return msg.contains("content") ? text_of(msg.at("content")) : std::string();
-}
-
-std::string semantic_partition_key(const std::string& ns, const std::string& provider, const std::string& model,
-                                   const bj::object& request) {
-  bj::object r = request;
-  for (const char* k : {"model", "stream", "stream_options", "user", "metadata", "store"}) r.erase(k);
-  if (auto* m = r.if_contains("messages"); m && m->is_array()) {
-    auto& msgs = m->get_array();
-    auto i = last_user_index(msgs);
-    // Everything after the last user turn is part of the partition too.
-    if (i >= 0) msgs[static_cast<std::size_t>(i)].get_object()["content"] = "<last user turn>";
-  }
-  return crypto::sha256_hex("semantic-v1\n" + ns + "\n" + provider + "/" + model + "\n" + json::canonical(r));
-}
-
 // ---- batching --------------------------------------------------------------
 
 struct EmbedBatcher::Job {

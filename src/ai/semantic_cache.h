@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "ai/chat_request.h"
 #include "common/result.h"
 #include "embed/embedder.h"
 
@@ -29,11 +30,6 @@ namespace spectra::ai {
 
 namespace bj = boost::json;
 
-// Everything but the last user turn's text, hashed with the tenant and model.
-std::string semantic_partition_key(const std::string& ns, const std::string& provider,
-                                   const std::string& model, const bj::object& request);
-// The text of the last user message (string content or its text parts).
-std::string last_user_text(const bj::object& request);
 
 // Collects embed requests from any thread and runs them in batches.
 class EmbedBatcher {

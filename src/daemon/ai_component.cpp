@@ -6,6 +6,10 @@
 
 #include "ai/gateway.h"
 #include "ai/anthropic_adapter.h"
+#include "ai/bedrock_adapter.h"
+#include "ai/bedrock_sign.h"
+#include "aws/credentials_imds.h"
+#include "aws/net_fetcher.h"
 #include "ai/openai_adapter.h"
 #include "common/json_util.h"
 #include "embed/minilm.h"
@@ -22,6 +26,7 @@ struct AiComponent::Impl {
   metrics::Registry& metrics;
   config::ConfigService& config;
   store::Store& store;
+  std::unique_ptr<aws::CachingCredentialsProvider> aws_keys;
   std::unique_ptr<ai::Gateway> gateway;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -35,8 +40,15 @@ struct AiComponent::Impl {
 
 namespace {
 
-// Credentials per provider kind. Bedrock (SigV4) is added with its adapter.
-Status authorize(const ai::ProviderConfig& p, ai::UpstreamRequest& r) {
+// Credentials per provider kind: bearer tokens, Anthropic's x-api-key, and
+// SigV4 for Bedrock with keys from the environment, the shared files or the
+// instance role (IMDSv2), refreshed before they expire.
+Status authorize(aws::CachingCredentialsProvider& aws_keys, const ai::ProviderConfig& p, ai::UpstreamRequest& r) {
+  if (p.kind == "bedrock") {
+    auto creds = aws_keys.get();
+    if (!creds.ok()) return creds.status();
+    return ai::bedrock::sign_upstream_request(r, creds->keys, p.region);
+  }
   if (p.api_key.empty()) return {};
   if (p.kind == "anthropic") r.headers.emplace_back("x-api-key", p.api_key);
   else r.headers.emplace_back("authorization", "Bearer " + p.api_key);
@@ -61,7 +73,10 @@ Status AiComponent::start() {
   deps.adapters["openai"] = openai;
   deps.adapters["vllm"] = openai;
   deps.adapters["anthropic"] = std::make_shared<ai::AnthropicAdapter>();
-  deps.authorize = authorize;
+  deps.adapters["bedrock"] = std::make_shared<ai::BedrockAdapter>();
+  d.aws_keys = aws::default_credentials_chain(aws::Environment::process(), std::make_shared<aws::NetHttpFetcher>(),
+                                              SystemClock::instance());
+  deps.authorize = [&d](const ai::ProviderConfig& p, ai::UpstreamRequest& r) { return authorize(*d.aws_keys, p, r); };
   deps.state_dir = d.opt.state_dir;
   deps.load_embedder = [dir = d.opt.model_dir]() -> Result<std::shared_ptr<const embed::Embedder>> {
     auto m = embed::load_minilm(dir);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "fake_anthropic.h"
+#include "fakes/fake_bedrock.h"
 #include "fake_openai.h"
 
 namespace {
@@ -179,7 +180,20 @@ int main(int argc, char** argv) {
     std::cerr << "fake-upstream: cannot listen\n";
     return 1;
   }
-  boost::json::object urls{{"anthropic", anthropic.base_url()}, {"anthropic_key", fakes::FakeAnthropicOptions{}.api_key},{"openai", openai.base_url()}, {"local", local.base_url()}, {"backup", remote_b.base_url()}};
+  fakes::FakeBedrock bedrock;
+  if (!bedrock.start().ok()) {
+    std::cerr << "fake-upstream: cannot listen\n";
+    return 1;
+  }
+  boost::json::object urls{{"anthropic", anthropic.base_url()},
+                           {"anthropic_key", fakes::FakeAnthropicOptions{}.api_key},
+                           {"bedrock", bedrock.base_url()},
+                           {"bedrock_access_key_id", bedrock.options().access_key_id},
+                           {"bedrock_secret_access_key", bedrock.options().secret_access_key},
+                           {"bedrock_region", bedrock.options().region},
+                           {"openai", openai.base_url()},
+                           {"local", local.base_url()},
+                           {"backup", remote_b.base_url()}};
   std::optional<FixedUpstream> fixed;
   if (fixed_bytes >= 0) {
     fixed.emplace(static_cast<std::size_t>(fixed_bytes), static_cast<std::size_t>(std::max(1L, fixed_threads)));

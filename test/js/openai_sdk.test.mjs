@@ -44,8 +44,15 @@ before(async () => {
   urls = JSON.parse(await waitFor(() => out.includes('\n') && out.split('\n')[0]));
   dir = mkdtempSync(join(tmpdir(), 'spectra-sdk-'));
   const ready = join(dir, 'ready');
-  const d = start(process.env.SPECTRAD, ['--listen', '127.0.0.1:0', '--ai-listen', '127.0.0.1:0',
-    '--state-dir', join(dir, 'state'), '--ready-file', ready]);
+  // Bedrock credentials come from the environment, as on a laptop; on EC2
+  // they come from the instance role.
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: urls.bedrock_access_key_id,
+    AWS_SECRET_ACCESS_KEY: urls.bedrock_secret_access_key, AWS_EC2_METADATA_DISABLED: 'true' };
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  const d = spawn(process.env.SPECTRAD, ['--listen', '127.0.0.1:0', '--ai-listen', '127.0.0.1:0',
+    '--state-dir', join(dir, 'state'), '--ready-file', ready], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  children.push(d);
   d.stderr.on('data', () => {});
   const text = await waitFor(() => {
     const t = existsSync(ready) ? readFileSync(ready, 'utf8') : '';
@@ -63,11 +70,13 @@ before(async () => {
         { name: 'openai', kind: 'openai', base_url: urls.openai, api_key: 'sk-upstream' },
         { name: 'local', kind: 'vllm', endpoints: [urls.local] },
         { name: 'anthropic', kind: 'anthropic', base_url: urls.anthropic, api_key: urls.anthropic_key },
+        { name: 'bedrock', kind: 'bedrock', base_url: urls.bedrock, region: urls.bedrock_region },
       ],
       routes: [
         { alias: 'gpt', target: 'openai/gpt-4o' },
         { alias: 'llama', target: 'local/llama-3' },
         { alias: 'claude', target: 'anthropic/claude-3-5-sonnet' },
+        { alias: 'nova', target: 'bedrock/us.amazon.nova-pro-v1:0' },
       ],
       virtual_keys: [{ name: 'sdk', key: KEY }],
       cache: { exact_enabled: true },
@@ -91,10 +100,12 @@ const weatherTool = [{
 // Each provider kind behind the same SDK calls. The fakes answer
 // deterministically; usage is whitespace words (see test/fakes).
 const words = (t) => t.split(/\s+/).filter(Boolean).length;
+const lastWord = (t) => t.split(/\s+/).pop().replace(/[?.!]$/, '');
 const backends = [
-  { model: 'gpt', reply: (t) => `openai says: ${t}`, args: { location: 'Paris' } },
-  { model: 'llama', reply: (t) => `local says: ${t}`, args: { location: 'Paris' } },
-  { model: 'claude', reply: (t) => `Echo: ${t}`, args: { location: 'San Francisco, CA' } },
+  { model: 'gpt', reply: (t) => `openai says: ${t}`, args: () => ({ location: 'Paris' }) },
+  { model: 'llama', reply: (t) => `local says: ${t}`, args: () => ({ location: 'Paris' }) },
+  { model: 'claude', reply: (t) => `Echo: ${t}`, args: () => ({ location: 'San Francisco, CA' }) },
+  { model: 'nova', reply: (t) => `You said: ${t}`, args: (t) => ({ location: lastWord(t) }) },
 ];
 
 for (const { model, reply, args } of backends) {
@@ -136,7 +147,7 @@ for (const { model, reply, args } of backends) {
     const call = r.choices[0].message.tool_calls[0];
     assert.equal(r.choices[0].finish_reason, 'tool_calls');
     assert.equal(call.function.name, 'get_weather');
-    assert.deepEqual(JSON.parse(call.function.arguments), args);
+    assert.deepEqual(JSON.parse(call.function.arguments), args(messages[0].content));
     // The tool's answer goes back, then a streamed tool call.
     const followUp = await client().chat.completions.create({ model, tools: weatherTool, messages: [
       ...messages, r.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'sunny and 21C' }] });
@@ -145,7 +156,7 @@ for (const { model, reply, args } of backends) {
     const final = await stream.finalChatCompletion();
     const sc = final.choices[0].message.tool_calls[0];
     assert.equal(sc.function.name, 'get_weather');
-    assert.deepEqual(JSON.parse(sc.function.arguments), args);
+    assert.deepEqual(JSON.parse(sc.function.arguments), args('weather again'));
   });
 }
 
@@ -176,7 +187,7 @@ test('errors arrive as the SDK error classes', async () => {
 test('models and embeddings', async () => {
   const models = [];
   for await (const m of client().models.list()) models.push(m.id);
-  assert.deepEqual(models.sort(), ['claude', 'gpt', 'llama']);
+  assert.deepEqual(models.sort(), ['claude', 'gpt', 'llama', 'nova']);
   const e = await client().embeddings.create({ model: 'openai/text-embedding-3-small', input: 'embed this' });
   assert.equal(e.data[0].embedding.length, 8);
   assert.equal(e.usage.prompt_tokens, 2);

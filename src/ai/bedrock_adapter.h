@@ -1,0 +1,89 @@
+#pragma once
+// Amazon Bedrock provider: the Converse / ConverseStream APIs behind the
+// gateway's OpenAI chat-completions surface, and Titan text embeddings
+// through InvokeModel (see bedrock_embeddings.h).
+//
+// Pure like every adapter (adapter.h): the request is built unsigned; the
+// gateway core signs it with ai::bedrock::sign_upstream_request
+// (bedrock_sign.h) using credentials from aws::CredentialsProvider.
+//
+// Translation contract (OpenAI -> Converse), decided here once:
+// - system/developer messages -> `system` text blocks, in order.
+// - user content: text parts -> {text}; image_url parts must be data: URLs
+//   (base64) -> {image:{format, source:{bytes}}}. Remote image URLs are
+//   refused: an adapter does no I/O and Bedrock does not fetch them.
+// - assistant tool_calls -> {toolUse:{toolUseId, name, input}} (arguments
+//   must be JSON; "" counts as {}).
+// - tool messages -> a user turn of {toolResult:{toolUseId, content:[{text}]}}.
+//   Text, not {json}: every Bedrock model accepts text results, and the
+//   string the client sent reaches the model unchanged.
+// - consecutive turns of one role are merged (Bedrock requires alternation);
+//   empty text blocks are dropped (Bedrock rejects blank text).
+// - max_completion_tokens | max_tokens -> maxTokens, temperature, top_p ->
+//   topP, stop -> stopSequences. n > 1 is refused. Parameters Converse has
+//   no field for (seed, penalties, logprobs, logit_bias, user) are dropped.
+// - response_format json_object/json_schema -> an extra system instruction
+//   (Converse has no JSON mode; this is best effort, stated in the docs).
+// - tools -> toolConfig.tools[].toolSpec; tool_choice auto -> {auto:{}},
+//   required -> {any:{}}, {function:{name}} -> {tool:{name}}; none -> no
+//   toolConfig unless the history holds tool blocks (Bedrock then requires
+//   one), in which case the tools are kept without a toolChoice.
+//   If the history uses tools but the request lists none, a permissive
+//   toolSpec is synthesised for each tool name used, for the same reason.
+//
+// Usage: Bedrock's inputTokens excludes prompt-cache reads and writes, so
+// prompt_tokens = inputTokens + cacheReadInputTokens + cacheWriteInputTokens
+// and cached_prompt_tokens = cacheReadInputTokens (OpenAI's meaning).
+#include <string>
+#include <string_view>
+
+#include "ai/adapter.h"
+
+namespace spectra::ai {
+
+class BedrockAdapter final : public ProviderAdapter {
+ public:
+  Result<UpstreamRequest> build_chat(const bj::object& request, const ModelTarget& target,
+                                     bool stream) const override;
+
+  // The chat.completion carries `id` = "chatcmpl-" + a digest of the body and
+  // `created` = 0: the adapter has no clock and Converse returns no id, so
+  // the core overwrites both with its request id and time.
+  Result<bj::object> parse_chat(unsigned http_status, std::string_view body,
+                                const ModelTarget& target, Usage* usage,
+                                UpstreamError* error) const override;
+
+  // Decodes application/vnd.amazon.eventstream (both CRCs checked). Emits a
+  // role chunk at messageStart, content / tool_calls deltas, a finish chunk
+  // at messageStop and, at the metadata event, a usage chunk with
+  // `choices: []` (OpenAI's include_usage shape; the core drops it when the
+  // client did not ask). done() turns true at metadata, the last event.
+  // finish() fails if the stream ended before messageStop or mid-frame.
+  std::unique_ptr<StreamTranslator> stream_translator(const ModelTarget& target,
+                                                      std::string request_id,
+                                                      std::int64_t created) const override;
+
+  // Bedrock error bodies are {"message": "..."} (some services send
+  // "Message"); the status alone picks the OpenAI type (the exception name is
+  // only in a header the adapter does not see).
+  UpstreamError parse_error(unsigned http_status, std::string_view body) const override;
+};
+
+namespace bedrock {
+
+// scheme://host of the runtime endpoint: target.base_url (trailing '/'
+// removed) when set, else https://bedrock-runtime.{region}.amazonaws.com.
+Result<std::string> endpoint(const ModelTarget& target);
+
+// "/model/{modelId}/{action}" with the model id percent-encoded once (':' and
+// '/' included, as the REST binding of a path label requires).
+std::string model_path(std::string_view model_id, std::string_view action);
+
+// The Converse request body for an OpenAI chat request (exposed for tests).
+Result<bj::object> converse_body(const bj::object& request);
+
+// OpenAI finish_reason for a Converse stopReason.
+std::string finish_reason(std::string_view stop_reason);
+
+}  // namespace bedrock
+}  // namespace spectra::ai

@@ -1,0 +1,364 @@
+// OpenAI chat-completions request -> Bedrock Converse / ConverseStream request.
+// The rules are listed once, in bedrock_adapter.h.
+#include <boost/json/serialize.hpp>
+#include <set>
+
+#include "ai/bedrock_adapter.h"
+#include "ai/bedrock_internal.h"
+#include "aws/sigv4_canonical.h"
+#include "common/crypto.h"
+#include "common/json_util.h"
+
+namespace spectra::ai {
+namespace bedrock {
+namespace {
+
+using namespace detail;
+
+Status bad(std::string m) { return invalid_argument("bedrock: " + std::move(m)); }
+
+bj::object text_block(std::string_view text) { return bj::object{{"text", text}}; }
+
+// "data:image/png;base64,AAAA" -> {image:{format:"png", source:{bytes:"AAAA"}}}.
+Result<bj::object> image_block(const bj::value& image_url) {
+  const bj::string* url = nullptr;
+  if (image_url.is_string())
+    url = &image_url.get_string();
+  else if (image_url.is_object())
+    url = string_at(image_url.get_object(), "url");
+  if (!url) return bad("image_url part has no url");
+  std::string_view u(*url);
+  constexpr std::string_view kData = "data:";
+  if (u.substr(0, kData.size()) != kData) {
+    return bad(
+        "images must be data: URLs with base64 content; the gateway does not fetch "
+        "remote image URLs for Bedrock");
+  }
+  const auto comma = u.find(',');
+  if (comma == std::string_view::npos) return bad("malformed data: URL");
+  std::string_view meta = u.substr(kData.size(), comma - kData.size());
+  std::string_view data = u.substr(comma + 1);
+  constexpr std::string_view kBase64 = ";base64";
+  if (meta.size() < kBase64.size() || meta.substr(meta.size() - kBase64.size()) != kBase64) {
+    return bad("image data: URLs must be base64-encoded");
+  }
+  std::string_view mime = meta.substr(0, meta.size() - kBase64.size());
+  std::string format;
+  if (mime == "image/png")
+    format = "png";
+  else if (mime == "image/jpeg" || mime == "image/jpg")
+    format = "jpeg";
+  else if (mime == "image/gif")
+    format = "gif";
+  else if (mime == "image/webp")
+    format = "webp";
+  else
+    return bad("unsupported image type '" + std::string(mime) + "' (png, jpeg, gif, webp)");
+  if (data.empty() || !crypto::base64_decode(data).ok()) return bad("image data is not base64");
+  return bj::object{
+      {"image", bj::object{{"format", format}, {"source", bj::object{{"bytes", data}}}}}};
+}
+
+// Appends the blocks of an OpenAI `content` (null, a string, or parts).
+Status append_content(const bj::value& content, bool allow_images, bj::array* blocks) {
+  if (content.is_null()) return {};
+  if (content.is_string()) {
+    if (!content.get_string().empty()) blocks->push_back(text_block(content.get_string()));
+    return {};
+  }
+  if (!content.is_array()) return bad("message content must be a string, an array or null");
+  for (const bj::value& part : content.get_array()) {
+    if (!part.is_object()) return bad("content part is not an object");
+    const bj::object& p = part.get_object();
+    const bj::string* type = string_at(p, "type");
+    if (!type) return bad("content part has no type");
+    if (*type == "text") {
+      const bj::string* t = string_at(p, "text");
+      if (!t) return bad("text part has no text");
+      if (!t->empty()) blocks->push_back(text_block(*t));
+    } else if (*type == "image_url" && allow_images) {
+      auto it = p.find("image_url");
+      if (it == p.end()) return bad("image_url part has no image_url");
+      auto img = image_block(it->value());
+      if (!img.ok()) return img.status();
+      blocks->push_back(std::move(*img));
+    } else {
+      return bad("content part type '" + std::string(*type) + "' is not supported here");
+    }
+  }
+  return {};
+}
+
+class Builder {
+ public:
+  Status add_message(const bj::object& m) {
+    const bj::string* role = string_at(m, "role");
+    if (!role) return bad("message has no role");
+    auto c = m.find("content");
+    const bj::value null_content;
+    const bj::value& content = c == m.end() ? null_content : c->value();
+    bj::array blocks;
+    if (*role == "system" || *role == "developer") {
+      return append_content(content, false, &system_);
+    }
+    if (*role == "user") {
+      if (Status s = append_content(content, true, &blocks); !s.ok()) return s;
+      add_turn("user", std::move(blocks));
+      return {};
+    }
+    if (*role == "assistant") {
+      if (Status s = append_content(content, false, &blocks); !s.ok()) return s;
+      if (const bj::array* calls = array_at(m, "tool_calls")) {
+        for (const bj::value& call : *calls) {
+          auto use = tool_use_block(call);
+          if (!use.ok()) return use.status();
+          blocks.push_back(std::move(*use));
+        }
+      }
+      add_turn("assistant", std::move(blocks));
+      return {};
+    }
+    if (*role == "tool") {
+      const bj::string* id = string_at(m, "tool_call_id");
+      if (!id || id->empty()) return bad("tool message has no tool_call_id");
+      bj::array result_content;
+      if (Status s = append_content(content, false, &result_content); !s.ok()) return s;
+      if (result_content.empty()) result_content.push_back(text_block(""));
+      has_tool_blocks_ = true;
+      blocks.push_back(bj::object{
+          {"toolResult", bj::object{{"toolUseId", *id}, {"content", std::move(result_content)}}}});
+      add_turn("user", std::move(blocks));
+      return {};
+    }
+    return bad("message role '" + std::string(*role) + "' is not supported");
+  }
+
+  bj::array take_system() { return std::move(system_); }
+  bj::array& messages() { return messages_; }
+  bool has_tool_blocks() const { return has_tool_blocks_; }
+  const std::set<std::string>& tool_names() const { return tool_names_; }
+
+ private:
+  Result<bj::object> tool_use_block(const bj::value& call) {
+    if (!call.is_object()) return bad("tool_calls entry is not an object");
+    const bj::object& c = call.get_object();
+    const bj::string* id = string_at(c, "id");
+    const bj::object* fn = object_at(c, "function");
+    const bj::string* name = fn ? string_at(*fn, "name") : nullptr;
+    if (!id || !name) return bad("tool_calls entry needs id and function.name");
+    const bj::string* args = fn ? string_at(*fn, "arguments") : nullptr;
+    bj::value input = bj::object{};
+    if (args && !args->empty()) {
+      auto parsed = json::parse(*args, {1u << 20, 64});
+      if (!parsed.ok()) {
+        return bad("tool call '" + std::string(*id) +
+                   "' arguments are not JSON: " + parsed.status().message());
+      }
+      input = std::move(*parsed);
+    }
+    has_tool_blocks_ = true;
+    tool_names_.insert(std::string(*name));
+    return bj::object{
+        {"toolUse", bj::object{{"toolUseId", *id}, {"name", *name}, {"input", std::move(input)}}}};
+  }
+
+  // Bedrock wants user and assistant turns to alternate: a turn of the same
+  // role as the last one is merged into it.
+  void add_turn(std::string_view role, bj::array blocks) {
+    if (blocks.empty()) return;
+    if (!messages_.empty()) {
+      bj::object& last = messages_.back().get_object();
+      if (last["role"].get_string() == role) {
+        bj::array& content = last["content"].get_array();
+        for (bj::value& b : blocks) content.push_back(std::move(b));
+        return;
+      }
+    }
+    messages_.push_back(bj::object{{"role", role}, {"content", std::move(blocks)}});
+  }
+
+  bj::array system_;
+  bj::array messages_;
+  bool has_tool_blocks_ = false;
+  std::set<std::string> tool_names_;
+};
+
+Result<bj::object> inference_config(const bj::object& req) {
+  bj::object cfg;
+  auto max = int_at(req, "max_completion_tokens");
+  if (!max) max = int_at(req, "max_tokens");
+  if (max) {
+    if (*max < 1 || *max > INT32_MAX) return bad("max_tokens must be a positive integer");
+    cfg["maxTokens"] = *max;
+  } else if (req.contains("max_completion_tokens") && !req.at("max_completion_tokens").is_null()) {
+    return bad("max_completion_tokens must be an integer");
+  } else if (req.contains("max_tokens") && !req.at("max_tokens").is_null()) {
+    return bad("max_tokens must be an integer");
+  }
+  if (auto t = number_at(req, "temperature")) cfg["temperature"] = *t;
+  if (auto p = number_at(req, "top_p")) cfg["topP"] = *p;
+  if (auto it = req.find("stop"); it != req.end() && !it->value().is_null()) {
+    bj::array stops;
+    if (it->value().is_string()) {
+      stops.push_back(it->value());
+    } else if (it->value().is_array()) {
+      for (const bj::value& s : it->value().get_array()) {
+        if (!s.is_string()) return bad("stop must be a string or an array of strings");
+        stops.push_back(s);
+      }
+    } else {
+      return bad("stop must be a string or an array of strings");
+    }
+    if (!stops.empty()) cfg["stopSequences"] = std::move(stops);
+  }
+  return cfg;
+}
+
+bj::object permissive_schema() {
+  return bj::object{{"type", "object"}, {"properties", bj::object{}}};
+}
+
+// Returns an empty object when no toolConfig is to be sent.
+Result<bj::object> tool_config(const bj::object& req, const Builder& builder) {
+  bj::array specs;
+  if (const bj::array* tools = array_at(req, "tools")) {
+    for (const bj::value& t : *tools) {
+      const bj::object* to = t.is_object() ? &t.get_object() : nullptr;
+      const bj::string* type = to ? string_at(*to, "type") : nullptr;
+      if (!type || *type != "function") return bad("only tools of type 'function' are supported");
+      const bj::object* fn = object_at(*to, "function");
+      const bj::string* name = fn ? string_at(*fn, "name") : nullptr;
+      if (!name || name->empty()) return bad("tool function has no name");
+      bj::object spec{{"name", *name}};
+      if (const bj::string* d = string_at(*fn, "description"); d && !d->empty()) {
+        spec["description"] = *d;
+      }
+      const bj::object* params = object_at(*fn, "parameters");
+      spec["inputSchema"] = bj::object{{"json", params ? bj::value(*params) : permissive_schema()}};
+      specs.push_back(bj::object{{"toolSpec", std::move(spec)}});
+    }
+  }
+  const bool listed = !specs.empty();
+  if (!listed && builder.has_tool_blocks()) {
+    for (const std::string& name : builder.tool_names()) {
+      specs.push_back(bj::object{
+          {"toolSpec", bj::object{{"name", name},
+                                  {"inputSchema", bj::object{{"json", permissive_schema()}}}}}});
+    }
+  }
+
+  bj::object choice;
+  bool none = false;
+  if (auto it = req.find("tool_choice"); it != req.end() && !it->value().is_null()) {
+    const bj::value& tc = it->value();
+    if (tc.is_string() && tc.get_string() == "auto") {
+      choice = bj::object{{"auto", bj::object{}}};
+    } else if (tc.is_string() && tc.get_string() == "required") {
+      choice = bj::object{{"any", bj::object{}}};
+    } else if (tc.is_string() && tc.get_string() == "none") {
+      none = true;
+    } else if (tc.is_object()) {
+      const bj::object* fn = object_at(tc.get_object(), "function");
+      const bj::string* name = fn ? string_at(*fn, "name") : nullptr;
+      if (!name) return bad("tool_choice object needs function.name");
+      choice = bj::object{{"tool", bj::object{{"name", *name}}}};
+    } else {
+      return bad("tool_choice must be none, auto, required or a function");
+    }
+    if (!choice.empty() && !listed) return bad("tool_choice given without tools");
+  }
+  if (specs.empty() || (none && !builder.has_tool_blocks())) return bj::object{};
+  bj::object cfg{{"tools", std::move(specs)}};
+  if (!choice.empty()) cfg["toolChoice"] = std::move(choice);
+  return cfg;
+}
+
+// Converse has no JSON mode: ask for it in the system prompt.
+Status response_format(const bj::object& req, bj::array* system) {
+  const bj::object* rf = object_at(req, "response_format");
+  if (!rf) return {};
+  const bj::string* type = string_at(*rf, "type");
+  if (!type) return bad("response_format has no type");
+  if (*type == "text") return {};
+  if (*type == "json_object") {
+    system->push_back(text_block("Respond with one valid JSON object and nothing else."));
+    return {};
+  }
+  if (*type == "json_schema") {
+    const bj::object* js = object_at(*rf, "json_schema");
+    const bj::object* schema = js ? object_at(*js, "schema") : nullptr;
+    if (!schema) return bad("response_format.json_schema.schema is required");
+    system->push_back(text_block(
+        "Respond with one valid JSON value and nothing else. It must conform to this JSON "
+        "Schema: " +
+        bj::serialize(*schema)));
+    return {};
+  }
+  return bad("response_format type '" + std::string(*type) + "' is not supported");
+}
+
+}  // namespace
+
+Result<std::string> endpoint(const ModelTarget& target) {
+  if (!target.base_url.empty()) {
+    std::string base = target.base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base;
+  }
+  if (target.region.empty()) return bad("a region is required when no base_url is configured");
+  for (char c : target.region) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return bad("invalid region '" + target.region + "'");
+    }
+  }
+  return "https://bedrock-runtime." + target.region + ".amazonaws.com";
+}
+
+std::string model_path(std::string_view model_id, std::string_view action) {
+  return "/model/" + aws::sigv4::uri_encode(model_id, /*keep_slash=*/false) + "/" +
+         std::string(action);
+}
+
+Result<bj::object> converse_body(const bj::object& request) {
+  if (auto n = int_at(request, "n"); n && *n != 1) return bad("n other than 1 is not supported");
+  const bj::array* messages = array_at(request, "messages");
+  if (!messages) return bad("messages must be an array");
+  Builder builder;
+  for (const bj::value& m : *messages) {
+    if (!m.is_object()) return bad("message is not an object");
+    if (Status s = builder.add_message(m.get_object()); !s.ok()) return s;
+  }
+  if (builder.messages().empty()) return bad("at least one user or assistant message is needed");
+
+  bj::object body{{"messages", std::move(builder.messages())}};
+  bj::array system = builder.take_system();
+  if (Status s = response_format(request, &system); !s.ok()) return s;
+  if (!system.empty()) body["system"] = std::move(system);
+  auto cfg = inference_config(request);
+  if (!cfg.ok()) return cfg.status();
+  if (!cfg->empty()) body["inferenceConfig"] = std::move(*cfg);
+  auto tools = tool_config(request, builder);
+  if (!tools.ok()) return tools.status();
+  if (!tools->empty()) body["toolConfig"] = std::move(*tools);
+  return body;
+}
+
+}  // namespace bedrock
+
+Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
+                                                   const ModelTarget& target, bool stream) const {
+  if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
+  auto base = bedrock::endpoint(target);
+  if (!base.ok()) return base.status();
+  auto body = bedrock::converse_body(request);
+  if (!body.ok()) return body.status();
+  UpstreamRequest up;
+  up.method = "POST";
+  up.url = *base + bedrock::model_path(target.model, stream ? "converse-stream" : "converse");
+  up.headers = {{"content-type", "application/json"},
+                {"accept", stream ? "application/vnd.amazon.eventstream" : "application/json"}};
+  up.body = bj::serialize(*body);
+  return up;
+}
+
+}  // namespace spectra::ai

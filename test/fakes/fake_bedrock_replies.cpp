@@ -1,0 +1,298 @@
+#include "fakes/fake_bedrock_replies.h"
+
+#include <boost/json/serialize.hpp>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+
+#include "common/crypto.h"
+
+namespace spectra::fakes {
+namespace {
+
+Status validation(std::string m) { return invalid_argument(std::move(m)); }
+
+const bj::array* array_of(const bj::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_array() ? &it->value().get_array() : nullptr;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::vector<std::string> words_of(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+std::string join_words(const std::vector<std::string>& words, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n && i < words.size(); ++i) {
+    if (i) out.push_back(' ');
+    out += words[i];
+  }
+  return out;
+}
+
+// The padding field Bedrock adds to each event ("p": a run of letters whose
+// length hides the token length).
+std::string padding(std::size_t n) {
+  static constexpr std::string_view kLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
+  return std::string(kLetters.substr(0, 1 + n % kLetters.size()));
+}
+
+}  // namespace
+
+std::int64_t count_words(std::string_view text) {
+  return static_cast<std::int64_t>(words_of(text).size());
+}
+
+Result<BedrockReply> make_reply(const bj::object& req) {
+  const bj::array* messages = array_of(req, "messages");
+  if (!messages || messages->empty()) return validation("The messages field is required.");
+  BedrockReply reply;
+  std::int64_t input = 0;
+  if (const bj::array* system = array_of(req, "system")) {
+    for (const bj::value& b : *system) {
+      if (b.is_object() && b.get_object().contains("text") && b.at("text").is_string()) {
+        input += count_words(b.at("text").get_string());
+      }
+    }
+  }
+  const bj::object* tool_config = nullptr;
+  if (auto it = req.find("toolConfig"); it != req.end() && it->value().is_object()) {
+    tool_config = &it->value().get_object();
+  }
+  std::string last_user_text;
+  std::string last_tool_result;
+  bool last_user_has_result = false;
+  std::string prev_role;
+  for (const bj::value& mv : *messages) {
+    if (!mv.is_object()) return validation("Malformed input request: message is not an object");
+    const bj::object& m = mv.get_object();
+    const bj::value* role = m.if_contains("role");
+    const bj::array* content = array_of(m, "content");
+    if (!role || !role->is_string() || !content || content->empty()) {
+      return validation("Malformed input request: each message needs a role and content");
+    }
+    const std::string r(role->get_string());
+    if (r != "user" && r != "assistant") return validation("Unknown role " + r);
+    if (prev_role.empty() && r != "user") {
+      return validation(
+          "A conversation must start with a user message. Try again with a "
+          "conversation that starts with a user message.");
+    }
+    if (r == prev_role) {
+      return validation(
+          "A conversation must alternate between user and assistant roles. Make "
+          "sure the conversation alternates between user and assistant roles and "
+          "try again.");
+    }
+    prev_role = r;
+    std::string text;
+    bool has_result = false;
+    std::string result_text;
+    for (const bj::value& bv : *content) {
+      const bj::object* b = bv.is_object() ? &bv.get_object() : nullptr;
+      if (!b) return validation("Malformed input request: content block is not an object");
+      if (const bj::value* t = b->if_contains("text"); t && t->is_string()) {
+        if (words_of(t->get_string()).empty()) {
+          return validation(
+              "The text field in the ContentBlock object is blank. Add text to "
+              "the text field, and try again.");
+        }
+        input += count_words(t->get_string());
+        if (!text.empty()) text.push_back(' ');
+        text += std::string(t->get_string());
+      } else if (b->contains("toolUse") || b->contains("toolResult")) {
+        if (!tool_config) {
+          return validation(
+              "The toolConfig field must be defined when using toolUse and "
+              "toolResult content blocks.");
+        }
+        if (const bj::value* tr = b->if_contains("toolResult"); tr && tr->is_object()) {
+          has_result = true;
+          if (const bj::array* rc = array_of(tr->get_object(), "content")) {
+            for (const bj::value& c : *rc) {
+              if (c.is_object() && c.get_object().contains("text") && c.at("text").is_string()) {
+                input += count_words(c.at("text").get_string());
+                if (result_text.empty()) result_text = std::string(c.at("text").get_string());
+              } else if (c.is_object() && c.get_object().contains("json")) {
+                if (result_text.empty()) result_text = bj::serialize(c.at("json"));
+              }
+            }
+          }
+        }
+      } else if (!b->contains("image")) {
+        return validation("Malformed input request: unknown content block");
+      }
+    }
+    if (r == "user") {
+      last_user_text = text;
+      last_user_has_result = has_result;
+      last_tool_result = result_text;
+    }
+  }
+  reply.input_tokens = input;
+
+  const bj::array* tools = tool_config ? array_of(*tool_config, "tools") : nullptr;
+  if (last_user_has_result) {
+    reply.text = "Tool result received: " + last_tool_result;
+  } else if (tools && !tools->empty() &&
+             lower(last_user_text).find("weather") != std::string::npos) {
+    std::string name;
+    for (const bj::value& t : *tools) {
+      const bj::value* spec = t.is_object() ? t.get_object().if_contains("toolSpec") : nullptr;
+      const bj::value* n =
+          spec && spec->is_object() ? spec->get_object().if_contains("name") : nullptr;
+      if (!n || !n->is_string()) continue;
+      if (name.empty()) name = std::string(n->get_string());
+      if (lower(n->get_string()).find("weather") != std::string::npos) {
+        name = std::string(n->get_string());
+        break;
+      }
+    }
+    if (name.empty()) return validation("Malformed input request: toolSpec without a name");
+    auto words = words_of(last_user_text);
+    std::string location = words.empty() ? "nowhere" : words.back();
+    while (!location.empty() && std::ispunct(static_cast<unsigned char>(location.back()))) {
+      location.pop_back();
+    }
+    reply.text = "Checking the weather.";
+    reply.tool = true;
+    reply.tool_name = name;
+    reply.tool_use_id = "tooluse_" + crypto::sha256_hex(last_user_text).substr(0, 22);
+    reply.tool_input = bj::object{{"location", location}};
+    reply.stop_reason = "tool_use";
+  } else {
+    reply.text = "You said: " + last_user_text;
+  }
+
+  if (!reply.tool) {
+    reply.stop_reason = "end_turn";
+    const bj::value* cfg = req.if_contains("inferenceConfig");
+    const bj::object* inference = cfg && cfg->is_object() ? &cfg->get_object() : nullptr;
+    if (const bj::array* stops = inference ? array_of(*inference, "stopSequences") : nullptr) {
+      std::size_t cut = std::string::npos;
+      for (const bj::value& s : *stops) {
+        if (!s.is_string() || s.get_string().empty()) continue;
+        cut = std::min(cut, reply.text.find(std::string_view(s.get_string())));
+      }
+      if (cut != std::string::npos) {
+        reply.text.resize(cut);
+        while (!reply.text.empty() && std::isspace(static_cast<unsigned char>(reply.text.back()))) {
+          reply.text.pop_back();
+        }
+        reply.stop_reason = "stop_sequence";
+      }
+    }
+    const bj::value* max = inference ? inference->if_contains("maxTokens") : nullptr;
+    if (max && max->is_int64()) {
+      auto words = words_of(reply.text);
+      if (max->get_int64() >= 0 && static_cast<std::size_t>(max->get_int64()) < words.size()) {
+        reply.text = join_words(words, static_cast<std::size_t>(max->get_int64()));
+        reply.stop_reason = "max_tokens";
+      }
+    }
+  }
+  reply.output_tokens = count_words(reply.text);
+  if (reply.tool) reply.output_tokens += count_words(bj::serialize(reply.tool_input));
+  return reply;
+}
+
+bj::object converse_response(const BedrockReply& reply) {
+  bj::array content;
+  if (!reply.text.empty()) content.push_back(bj::object{{"text", reply.text}});
+  if (reply.tool) {
+    content.push_back(bj::object{{"toolUse", bj::object{{"toolUseId", reply.tool_use_id},
+                                                        {"name", reply.tool_name},
+                                                        {"input", reply.tool_input}}}});
+  }
+  return bj::object{
+      {"output",
+       bj::object{{"message", bj::object{{"role", "assistant"}, {"content", std::move(content)}}}}},
+      {"stopReason", reply.stop_reason},
+      {"usage", bj::object{{"inputTokens", reply.input_tokens},
+                           {"outputTokens", reply.output_tokens},
+                           {"totalTokens", reply.input_tokens + reply.output_tokens}}},
+      {"metrics", bj::object{{"latencyMs", 1}}}};
+}
+
+std::vector<StreamEvent> stream_events(const BedrockReply& reply) {
+  std::vector<StreamEvent> out;
+  auto add = [&out](std::string type, bj::object payload, bool delta = false) {
+    payload["p"] = padding(out.size() * 7);
+    out.push_back({std::move(type), bj::serialize(payload), delta});
+  };
+  add("messageStart", bj::object{{"role", "assistant"}});
+  int block = 0;
+  if (!reply.text.empty()) {
+    auto words = words_of(reply.text);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      std::string piece = (i ? " " : "") + words[i];
+      add("contentBlockDelta",
+          bj::object{{"contentBlockIndex", block}, {"delta", bj::object{{"text", piece}}}}, true);
+    }
+    add("contentBlockStop", bj::object{{"contentBlockIndex", block}});
+    ++block;
+  }
+  if (reply.tool) {
+    add("contentBlockStart",
+        bj::object{{"contentBlockIndex", block},
+                   {"start", bj::object{{"toolUse", bj::object{{"toolUseId", reply.tool_use_id},
+                                                               {"name", reply.tool_name}}}}}});
+    const std::string input = bj::serialize(reply.tool_input);
+    const std::size_t third = input.size() / 3;
+    for (std::string piece :
+         {input.substr(0, third), input.substr(third, third), input.substr(2 * third)}) {
+      add("contentBlockDelta",
+          bj::object{{"contentBlockIndex", block},
+                     {"delta", bj::object{{"toolUse", bj::object{{"input", piece}}}}}},
+          true);
+    }
+    add("contentBlockStop", bj::object{{"contentBlockIndex", block}});
+  }
+  add("messageStop", bj::object{{"stopReason", reply.stop_reason}});
+  add("metadata",
+      bj::object{{"usage", bj::object{{"inputTokens", reply.input_tokens},
+                                      {"outputTokens", reply.output_tokens},
+                                      {"totalTokens", reply.input_tokens + reply.output_tokens}}},
+                 {"metrics", bj::object{{"latencyMs", 1}}}});
+  return out;
+}
+
+std::vector<double> titan_vector(std::string_view text, std::size_t dims) {
+  std::vector<double> v;
+  v.reserve(dims);
+  std::string seed(text);
+  while (v.size() < dims) {
+    const crypto::Sha256Digest d = crypto::sha256(seed);
+    for (std::size_t i = 0; i + 1 < d.size() && v.size() < dims; i += 2) {
+      const int raw = (d[i] << 8) | d[i + 1];
+      v.push_back(static_cast<double>(raw) / 32767.5 - 1.0);
+    }
+    seed.assign(reinterpret_cast<const char*>(d.data()), d.size());
+  }
+  double norm = 0;
+  for (double x : v) norm += x * x;
+  norm = std::sqrt(norm);
+  if (norm > 0) {
+    for (double& x : v) x /= norm;
+  }
+  return v;
+}
+
+}  // namespace spectra::fakes

@@ -1,0 +1,63 @@
+#pragma once
+// What the fake Bedrock answers, as pure functions, so tests can compute the
+// expected reply and usage for any request without a server.
+//
+// Rules (deterministic):
+// - The request is validated the way Bedrock does: messages non-empty, first
+//   turn from the user, roles alternating, no blank text, tool blocks only
+//   with a toolConfig. Violations are ValidationException (400).
+// - inputTokens = whitespace-separated words in every system and message text
+//   and every toolResult text; outputTokens = words of the reply text, plus
+//   words of the serialized tool input for a tool call.
+// - Last user turn holds a toolResult: reply "Tool result received: <text>".
+// - Else, with tools configured and "weather" (any case) in the last user
+//   text: a short text block "Checking the weather." then a toolUse of the
+//   first tool whose name contains "weather" (else the first tool), input
+//   {"location": <last word of the text, punctuation stripped>}.
+// - Else: "You said: <last user text>".
+// - stopSequences cut the reply before the first match (stop_sequence);
+//   maxTokens truncates it to that many words (max_tokens).
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace spectra::fakes {
+
+namespace bj = boost::json;
+
+struct BedrockReply {
+  std::string text;  // may be empty for a bare tool call
+  bool tool = false;
+  std::string tool_use_id;
+  std::string tool_name;
+  bj::object tool_input;
+  std::string stop_reason;  // end_turn | tool_use | max_tokens | stop_sequence
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+// A ValidationException message, or the reply.
+Result<BedrockReply> make_reply(const bj::object& converse_request);
+
+std::int64_t count_words(std::string_view text);
+
+// The Converse (non-streamed) response body for a reply.
+bj::object converse_response(const BedrockReply& reply);
+
+// The ConverseStream events for a reply, in order: {event type, JSON payload}.
+// Text is sent one word a delta; the tool input in three fragments.
+struct StreamEvent {
+  std::string type;
+  std::string payload;
+  bool is_delta = false;  // contentBlockDelta: what the fault counters count
+};
+std::vector<StreamEvent> stream_events(const BedrockReply& reply);
+
+// A deterministic unit-length vector for Titan embeddings.
+std::vector<double> titan_vector(std::string_view text, std::size_t dims);
+
+}  // namespace spectra::fakes
