@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include "ai/gateway.h"
@@ -33,6 +34,7 @@ struct AiComponent::Impl {
   std::mutex persist_mu;
   std::uint64_t generation = 0;
   bool enabled = false;
+  std::atomic<bool> uses_bedrock{false};
 
   Impl(AiOptions o, http::IoPool& i, metrics::Registry& m, config::ConfigService& c, store::Store& s)
       : opt(std::move(o)), io(i), metrics(m), config(c), store(s) {}
@@ -125,6 +127,9 @@ void AiComponent::apply_revision() {
   }
   auto g = ai::make_gateway_config(cfg->at("ai").get_object());
   d.enabled = g->enabled;
+  bool bedrock = false;
+  for (const auto& [name, p] : g->providers) bedrock = bedrock || p.kind == "bedrock";
+  d.uses_bedrock = bedrock;
   d.gateway->configure(std::move(g));
 }
 
@@ -135,6 +140,14 @@ void AiComponent::stop() {
   if (d.gateway) {
     if (Status s = persist_metering(); !s.ok()) log::error("cannot persist AI metering", {{"error", s.to_string()}});
     if (d.gateway->audit()) d.gateway->audit()->flush();
+  }
+}
+
+void AiComponent::warm_credentials() {
+  Impl& d = *impl_;
+  if (!d.uses_bedrock || !d.aws_keys) return;
+  if (auto c = d.aws_keys->get(); !c.ok()) {
+    log::warn("no AWS credentials for the Bedrock provider", {{"error", c.status().to_string()}});
   }
 }
 

@@ -36,6 +36,9 @@ class AiComponent {
   boost::json::object status() const;
   boost::json::array usage() const;
   Status persist_metering();
+  // Refreshes AWS credentials off the I/O threads when a Bedrock provider is
+  // configured, so signing on the request path never waits for IMDS.
+  void warm_credentials();
 
  private:
   struct Impl;

@@ -145,11 +145,14 @@ Status Daemon::start() {
     d.ai = std::make_unique<AiComponent>(ao, *d.io, d.metrics, *d.config, *d.store);
     if (Status s = d.ai->start(); !s.ok()) return s;
     // Metering is persisted every 10 s and at shutdown.
+    // and AWS credentials are kept fresh, off the I/O threads.
     d.persister = std::thread([&d] {
+      d.ai->warm_credentials();
       std::unique_lock lock(d.persist_mu);
       while (!d.persist_cv.wait_for(lock, std::chrono::seconds(10), [&d] { return d.persist_stop; })) {
         lock.unlock();
         if (Status s = d.ai->persist_metering(); !s.ok()) log::warn("cannot persist AI metering", {{"error", s.to_string()}});
+        d.ai->warm_credentials();
         lock.lock();
       }
     });
