@@ -375,7 +375,8 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
       meter_.record(c.key->name, p.name, c.model, c.usage, price ? cost_of(c.usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
     }
   }
-  http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, "application/json");
+  std::string ctype(call.headers()[http::bhttp::field::content_type]);
+  http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", p.name);
   co_await ex.respond(std::move(res));
   finish(c);

@@ -90,8 +90,10 @@ void ChunkAssembler::add(const bj::object& chunk) {
     const auto& delta = d->get_object();
     if (const auto* r = delta.if_contains("role"); r && r->is_string()) c.role = std::string(r->get_string());
     if (const auto* t = delta.if_contains("content"); t && t->is_string()) {
+      // The leading "" of a role chunk is not content: a tool-call answer
+      // keeps content null.
       c.content += t->get_string();
-      c.has_content = true;
+      c.has_content = c.has_content || !t->get_string().empty();
       any_delta_ = any_delta_ || !t->get_string().empty();
     }
     if (const auto* t = delta.if_contains("refusal"); t && t->is_string()) c.refusal += t->get_string();

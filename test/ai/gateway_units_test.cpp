@@ -1,0 +1,148 @@
+// Unit tests of the gateway's parts: cache storage (TTL, LRU eviction under
+// a byte budget), limits (RPM, TPM, budget), audit rotation, the request
+// parser, and the whole<->stream conversion.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ai/audit_log.h"
+#include "ai/cache_storage.h"
+#include "ai/chat_request.h"
+#include "ai/limits.h"
+#include "ai/stream_codec.h"
+
+namespace spectra::ai {
+namespace {
+
+namespace bj = boost::json;
+using namespace std::chrono_literals;
+
+TEST(MemoryCacheStorage, TtlAndLruEvictionUnderTheByteBudget) {
+  FakeClock clock;
+  MemoryCacheStorage cache(10 * 1024, &clock, /*shards=*/1);
+  std::string kb(1000, 'x');
+  for (int i = 0; i < 9; ++i) cache.put("k" + std::to_string(i), kb, 60s);
+  ASSERT_TRUE(cache.get("k0").has_value());  // k0 is now the most recent
+  for (int i = 9; i < 12; ++i) cache.put("k" + std::to_string(i), kb, 60s);
+  auto st = cache.stats();
+  EXPECT_LE(st.bytes, 10u * 1024);
+  EXPECT_GT(st.evictions, 0u);
+  EXPECT_TRUE(cache.get("k0").has_value());   // recently used: kept
+  EXPECT_FALSE(cache.get("k1").has_value());  // least recently used: evicted
+  EXPECT_TRUE(cache.get("k11").has_value());
+  clock.advance(61s);
+  EXPECT_FALSE(cache.get("k11").has_value());  // expired
+  EXPECT_GT(cache.stats().expirations, 0u);
+  cache.put("huge", std::string(20 * 1024, 'y'), 60s);  // larger than the budget: not stored
+  EXPECT_FALSE(cache.get("huge").has_value());
+}
+
+TEST(Limiter, RequestsTokensAndBudget) {
+  FakeClock clock;
+  Limiter l(&clock);
+  EXPECT_TRUE(l.admit("k", 0, 1000, 0, 0).allowed);
+  l.charge_tokens("k", 1000, 1500);  // overdraw the minute's tokens
+  auto tpm = l.admit("k", 0, 1000, 0, 0);
+  EXPECT_FALSE(tpm.allowed);
+  EXPECT_EQ(tpm.limit, "tpm");
+  EXPECT_NE(tpm.message.find("tpm 1000"), std::string::npos);
+  EXPECT_GT(tpm.retry_after_seconds, 0);
+  clock.advance(29s);  // +483 tokens: still below zero
+  EXPECT_FALSE(l.admit("k", 0, 1000, 0, 0).allowed);
+  clock.advance(2s);  // +33: positive again
+  EXPECT_TRUE(l.admit("k", 0, 1000, 0, 0).allowed);
+  auto budget = l.admit("b", 0, 0, 5.0, 5.01);
+  EXPECT_FALSE(budget.allowed);
+  EXPECT_EQ(budget.limit, "budget");
+  EXPECT_TRUE(l.admit("b", 0, 0, 5.0, 4.99).allowed);
+  // Keys do not share buckets.
+  EXPECT_TRUE(l.admit("other", 1, 0, 0, 0).allowed);
+  EXPECT_FALSE(l.admit("other", 1, 0, 0, 0).allowed);
+  EXPECT_TRUE(l.admit("third", 1, 0, 0, 0).allowed);
+}
+
+TEST(AuditLog, RotatesBySizeAndTheChainSpansFiles) {
+  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string path = (dir / "a.jsonl").string();
+  {
+    AuditLog log({path, 2048, 5});
+    ASSERT_TRUE(log.open().ok());
+    for (int i = 0; i < 40; ++i) log.append(bj::object{{"n", i}, {"pad", std::string(100, 'p')}});
+    log.flush();
+  }
+  auto files = audit_files(path);
+  ASSERT_GE(files.size(), 3u);
+  EXPECT_LE(files.size(), 5u);
+  for (const auto& f : files) EXPECT_LE(std::filesystem::file_size(f), 2048u);
+  auto v = verify_audit(files);
+  EXPECT_TRUE(v.ok) << v.file << ":" << v.line << " " << v.reason;
+  // Reopening continues the chain.
+  {
+    AuditLog log({path, 2048, 5});
+    ASSERT_TRUE(log.open().ok());
+    log.append(bj::object{{"n", 99}});
+    log.flush();
+  }
+  EXPECT_TRUE(verify_audit(audit_files(path)).ok);
+  // Dropping a whole middle file is detected.
+  files = audit_files(path);
+  std::filesystem::remove(files[1]);
+  files.erase(files.begin() + 1);
+  EXPECT_FALSE(verify_audit(files).ok);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ChatRequest, RefusalsNameTheParam) {
+  RequestError e;
+  EXPECT_FALSE(parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})", &e).ok());
+  EXPECT_EQ(e.param, "model");
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})", &e).ok());
+  EXPECT_EQ(e.param, "temperature");
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"tool","content":"x"}]})", &e).ok());
+  EXPECT_EQ(e.param, "messages[0].tool_call_id");
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]})", &e).ok());
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"assistant"}]})", &e).ok());
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", &e).ok());
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]})", &e).ok());
+  auto ok = parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true},"vendor_extra":1})", &e);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->stream);
+  EXPECT_TRUE(ok->include_usage);
+}
+
+TEST(ChatRequest, CacheKeysIgnoreWhatDoesNotChangeTheAnswer) {
+  auto a = bj::parse(R"({"model":"x","messages":[{"role":"user","content":"q"}],"stream":true,"user":"u1"})").as_object();
+  auto b = bj::parse(R"({"user":"u2","messages":[{"content":"q","role":"user"}],"model":"y"})").as_object();
+  EXPECT_EQ(exact_cache_key("t", "p", "m", a), exact_cache_key("t", "p", "m", b));
+  EXPECT_NE(exact_cache_key("t", "p", "m", a), exact_cache_key("t2", "p", "m", a));
+  EXPECT_NE(exact_cache_key("t", "p", "m", a), exact_cache_key("t", "p", "m2", a));
+  auto c = bj::parse(R"({"model":"x","messages":[{"role":"user","content":"different words"}]})").as_object();
+  EXPECT_EQ(semantic_partition_key("t", "p", "m", a), semantic_partition_key("t", "p", "m", c));
+  auto d = bj::parse(R"({"model":"x","seed":7,"messages":[{"role":"user","content":"q"}]})").as_object();
+  EXPECT_NE(semantic_partition_key("t", "p", "m", a), semantic_partition_key("t", "p", "m", d));
+  EXPECT_EQ(last_user_text(c), "different words");
+}
+
+TEST(StreamCodec, WholeToChunksAndBack) {
+  auto completion = bj::parse(R"({"id":"c1","object":"chat.completion","created":5,"model":"m",
+    "choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+      {"id":"t1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}],
+    "usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})").as_object();
+  auto chunks = completion_to_chunks(completion, true);
+  ASSERT_GE(chunks.size(), 3u);
+  EXPECT_TRUE(chunks.back().at("choices").as_array().empty());
+  ChunkAssembler asm_;
+  for (const auto& c : chunks) asm_.add(c);
+  auto back = asm_.completion();
+  EXPECT_EQ(back.at("choices").at(0).at("message").at("tool_calls"), completion.at("choices").at(0).at("message").at("tool_calls"));
+  EXPECT_EQ(back.at("choices").at(0).at("finish_reason"), "tool_calls");
+  EXPECT_EQ(back.at("usage"), completion.at("usage"));
+  EXPECT_TRUE(back.at("choices").at(0).at("message").at("content").is_null());
+}
+
+}  // namespace
+}  // namespace spectra::ai
