@@ -9,6 +9,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/plan.h"
 
 int main(int argc, char** argv) {
   using namespace spectra;
@@ -20,6 +21,15 @@ int main(int argc, char** argv) {
   }
   if (opts->print_openapi) {
     std::cout << json::pretty(api::openapi_document("dev"));
+    return 0;
+  }
+  if (opts->plan) {
+    auto plan = daemon::plan_network_change(*opts);
+    if (!plan.ok()) {
+      std::cerr << "spectrad plan: " << plan.status().message() << "\n";
+      return 1;
+    }
+    std::cout << *plan;
     return 0;
   }
   if (!opts->verify_audit.empty()) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "config/service.h"
 #include "daemon/ai_component.h"
+#include "net/network_runtime.h"
 #include "http/io_pool.h"
 #include "http/server.h"
 #include "store/sqlite_store.h"
@@ -39,12 +41,23 @@ struct Daemon::Impl {
   api::ApiContext ctx;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<AiComponent> ai;
+  std::unique_ptr<net::NetworkRuntime> net;
   std::thread persister;
   std::mutex persist_mu;
   std::condition_variable persist_cv;
   bool persist_stop = false;  // guarded by persist_mu
   std::atomic<bool> ready{false};
   bool stopped = false;
+
+  // Kernel state from the network section; runs on the blocking pool (10k
+  // rules take about a second). A failed apply leaves the previous ruleset.
+  void reconcile_network() {
+    auto cfg = config->config_at(config->head());
+    if (!cfg.ok()) return;
+    if (Status s = net->apply(cfg->at("network").as_object()); !s.ok()) {
+      log::error("network apply failed; the previous ruleset stays in force", {{"error", s.message()}});
+    }
+  }
 
   bj::array components() const {
     bj::array out;
@@ -64,6 +77,9 @@ struct Daemon::Impl {
                                {"detail", wanted ? "enabled in config, but this build does not run it yet" : "disabled in config"}});
     };
     if (ai) out.push_back(ai->status());
+    if (net) {
+      for (auto& c : net->reconciler().status()) out.push_back(c);
+    }
     planned("ips", enabled("ips", "enabled"));
     return out;
   }
@@ -123,6 +139,7 @@ Status Daemon::start() {
   d.ctx.ai_usage = [&d] { return d.ai ? d.ai->usage() : bj::array(); };
   d.ctx.on_commit = [&d](std::uint64_t rev) {
     if (d.ai) d.ai->apply_revision();
+    if (d.net) boost::asio::post(*d.blocking, [&d] { d.reconcile_network(); });
     d.metrics.gauge("spectra_config_revision", "Head revision of the config of record").set(static_cast<double>(rev));
   };
   d.metrics.gauge("spectra_config_revision", "Head revision of the config of record").set(static_cast<double>(d.config->head()));
@@ -140,6 +157,12 @@ Status Daemon::start() {
   d.server = std::make_unique<http::Server>(
       *d.io, so, [&d](http::Exchange& ex) { return d.router.dispatch(ex); }, &d.metrics);
   if (Status s = d.server->start(); !s.ok()) return s;
+  if (d.opt.network) {
+    d.net = std::make_unique<net::NetworkRuntime>(d.io->at(0), &d.metrics, [&d](std::function<void()> fn) {
+      boost::asio::post(*d.blocking, std::move(fn));
+    });
+    boost::asio::post(*d.blocking, [&d] { d.reconcile_network(); });
+  }
   if (d.opt.role == "all" || d.opt.role == "ai") {
     AiOptions ao{d.opt.ai_address, d.opt.ai_port, d.opt.ai_port_given, d.opt.state_dir, d.opt.model_dir};
     d.ai = std::make_unique<AiComponent>(ao, *d.io, d.metrics, *d.config, *d.store);
@@ -197,6 +220,8 @@ void Daemon::stop() {
   }
   if (d.ai) d.ai->stop();
   if (d.server && d.io) d.server->stop(d.opt.drain_timeout);
+  if (d.blocking) d.blocking->wait();
+  d.net.reset();  // the kernel tables stay in force after spectrad exits, on purpose
   if (d.io) {
     d.io->stop();
     d.io->join();

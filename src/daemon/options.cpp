@@ -82,6 +82,9 @@ Result<Options> parse_options(int argc, char** argv) {
   app.add_option("--verify-audit", o.verify_audit, "Verify the hash chain of an AI audit log (and its rotated files), then exit");
   app.add_flag("--reset-admin-token", o.reset_admin_token, "Replace the admin token and write it to <state-dir>/admin.token");
   app.add_flag("--print-openapi", o.print_openapi, "Print the config API's OpenAPI document and exit");
+  app.add_flag("--network", o.network, "Program the kernel (nftables, sysctls) from the network section (needs root)");
+  auto* plan = app.add_subcommand("plan", "Print the difference between the network section and the kernel's state; change nothing");
+  plan->add_option("--file", o.plan_file, "A JSON file holding the network section (default: the config of record)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -90,6 +93,7 @@ Result<Options> parse_options(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return invalid_argument(e.what());
   }
+  if (plan->parsed()) o.plan = true;
   if (!config_file.empty()) {
     if (Status s = apply_file(config_file, &o); !s.ok()) return s;
   }

@@ -25,6 +25,11 @@ struct Options {
   std::string ready_file;  // written with host:port once listening (tests, supervisors)
   bool reset_admin_token = false;
   bool print_openapi = false;
+  // Program the kernel (nftables, sysctls) from the network section. Off by
+  // default in standalone/dev mode: it needs root and changes the host.
+  bool network = false;
+  bool plan = false;
+  std::string plan_file;  // `spectrad plan`: print what the network section would change
 };
 
 // Parses argv (and the YAML file named by --config, applied first).
