@@ -267,8 +267,8 @@ asio::awaitable<void> Gateway::answer_from_cache(Call& c, const std::string& cac
     Usage usage;
     if (u->is_object()) {
       const auto& uo = u->get_object();
-      usage.prompt_tokens = uo.contains("prompt_tokens") ? uo.at("prompt_tokens").to_number<std::int64_t>() : 0;
-      usage.completion_tokens = uo.contains("completion_tokens") ? uo.at("completion_tokens").to_number<std::int64_t>() : 0;
+      usage.prompt_tokens = uo.contains("prompt_tokens") ? json::to_int(uo.at("prompt_tokens")) : 0;
+      usage.completion_tokens = uo.contains("completion_tokens") ? json::to_int(uo.at("completion_tokens")) : 0;
     }
     const Price* p = c.cfg->price(c.provider, c.model);
     meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", usage,

@@ -1,6 +1,7 @@
 #include "ai/gateway_config.h"
 
 #include "common/crypto.h"
+#include "common/json_util.h"
 
 namespace spectra::ai {
 namespace {
@@ -13,7 +14,7 @@ std::string s(const bj::object& o, const char* k) {
 }
 std::int64_t i(const bj::object& o, const char* k, std::int64_t def = 0) {
   const auto* v = o.if_contains(k);
-  return v && v->is_number() ? v->to_number<std::int64_t>() : def;
+  return v && v->is_number() ? json::to_int(*v) : def;
 }
 double d(const bj::object& o, const char* k) {
   const auto* v = o.if_contains(k);

@@ -193,7 +193,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     }
     c.usage = usage;
     // Adapters have no clock: stamp answers that came without a time.
-    if (const auto* cr = completion->if_contains("created"); !cr || !cr->is_number() || cr->to_number<std::int64_t>() == 0) {
+    if (const auto* cr = completion->if_contains("created"); !cr || !cr->is_number() || json::to_int(*cr) == 0) {
       (*completion)["created"] = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
     }
     c.stored = bj::serialize(*completion);
@@ -368,8 +368,8 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   if (v.ok() && v->is_object()) {
     if (const auto* u = v->get_object().if_contains("usage"); u && u->is_object()) {
       const auto& uo = u->get_object();
-      c.usage.prompt_tokens = uo.contains("prompt_tokens") ? uo.at("prompt_tokens").to_number<std::int64_t>() : 0;
-      c.usage.completion_tokens = uo.contains("completion_tokens") ? uo.at("completion_tokens").to_number<std::int64_t>() : 0;
+      c.usage.prompt_tokens = uo.contains("prompt_tokens") ? json::to_int(uo.at("prompt_tokens")) : 0;
+      c.usage.completion_tokens = uo.contains("completion_tokens") ? json::to_int(uo.at("completion_tokens")) : 0;
       c.usage.reported = true;
       const Price* price = c.cfg->price(p.name, c.model);
       meter_.record(c.key->name, p.name, c.model, c.usage, price ? cost_of(c.usage, price->input_per_mtok, price->output_per_mtok) : 0.0);

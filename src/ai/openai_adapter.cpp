@@ -10,7 +10,7 @@ namespace {
 
 std::int64_t int_field(const bj::object& o, std::string_view k) {
   const auto* v = o.if_contains(k);
-  return v && v->is_number() ? v->to_number<std::int64_t>() : 0;
+  return v && v->is_number() ? json::to_int(*v) : 0;
 }
 
 class OpenAiStream final : public StreamTranslator {

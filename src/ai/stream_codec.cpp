@@ -1,4 +1,5 @@
 #include "ai/stream_codec.h"
+#include "common/json_util.h"
 
 #include <boost/json/serialize.hpp>
 
@@ -75,14 +76,14 @@ void ChunkAssembler::add(const bj::object& chunk) {
   if (id_.empty()) id_ = str(chunk.if_contains("id"));
   if (model_.empty()) model_ = str(chunk.if_contains("model"));
   if (system_fingerprint_.empty()) system_fingerprint_ = str(chunk.if_contains("system_fingerprint"));
-  if (const auto* c = chunk.if_contains("created"); c && c->is_number() && created_ == 0) created_ = c->to_number<std::int64_t>();
+  if (const auto* c = chunk.if_contains("created"); c && c->is_number() && created_ == 0) created_ = json::to_int(*c);
   if (const auto* u = chunk.if_contains("usage"); u && u->is_object()) usage_ = *u;
   const auto* choices = chunk.if_contains("choices");
   if (!choices || !choices->is_array()) return;
   for (const auto& ch : choices->get_array()) {
     if (!ch.is_object()) continue;
     const auto& co = ch.get_object();
-    std::int64_t idx = co.contains("index") && co.at("index").is_number() ? co.at("index").to_number<std::int64_t>() : 0;
+    std::int64_t idx = co.contains("index") && co.at("index").is_number() ? json::to_int(co.at("index")) : 0;
     Choice& c = choices_[idx];
     if (const auto* f = co.if_contains("finish_reason"); f && !f->is_null()) c.finish_reason = *f;
     const auto* d = co.if_contains("delta");
@@ -101,7 +102,7 @@ void ChunkAssembler::add(const bj::object& chunk) {
       for (const auto& tc : tcs->get_array()) {
         if (!tc.is_object()) continue;
         const auto& t = tc.get_object();
-        std::int64_t ti = t.contains("index") && t.at("index").is_number() ? t.at("index").to_number<std::int64_t>() : 0;
+        std::int64_t ti = t.contains("index") && t.at("index").is_number() ? json::to_int(t.at("index")) : 0;
         ToolCall& call = c.tool_calls[ti];
         if (const auto* id = t.if_contains("id"); id && id->is_string()) call.id = std::string(id->get_string());
         if (const auto* ty = t.if_contains("type"); ty && ty->is_string()) call.type = std::string(ty->get_string());

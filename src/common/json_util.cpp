@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace spectra::json {
@@ -136,6 +138,18 @@ void pretty_into(const bj::value& v, std::string& out, int indent) {
 }
 
 }  // namespace
+
+std::int64_t to_int(const bj::value& v, std::int64_t fallback) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    return v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (std::isfinite(d) && d > -9.2e18 && d < 9.2e18) return static_cast<std::int64_t>(d);
+  }
+  return fallback;
+}
 
 std::string canonical(const bj::value& v) {
   std::string out;

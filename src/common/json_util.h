@@ -30,4 +30,9 @@ std::string canonical(const bj::value& v);
 
 std::string pretty(const bj::value& v);
 
+// An integer from untrusted JSON without throwing: integers as they are,
+// doubles truncated when finite and in range, anything else `fallback`.
+// (boost::json's to_number<T>() throws when the value does not fit.)
+std::int64_t to_int(const bj::value& v, std::int64_t fallback = 0);
+
 }  // namespace spectra::json

@@ -108,7 +108,7 @@ Status AiComponent::start() {
   so.port = d.opt.port;
   if (!d.opt.port_given) {
     auto cfg = d.config.config_at(d.config.head());
-    so.port = cfg.ok() ? static_cast<std::uint16_t>(cfg->at("ai").at("listen_port").to_number<int>()) : 8090;
+    so.port = cfg.ok() ? static_cast<std::uint16_t>(json::to_int(cfg->at("ai").at("listen_port"), 8090)) : 8090;
   }
   so.body_limit = 8 << 20;
   so.idle_timeout = std::chrono::seconds(120);
