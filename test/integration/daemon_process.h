@@ -3,6 +3,7 @@
 // folder, for integration tests. Stops it (SIGKILL if needed) on destruction,
 // so a failing test never leaves a daemon behind.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,8 +57,12 @@ class DaemonProcess {
                                      dir_ + "/state", "--ready-file", ready, "--threads", "2",
                                      "--ai-listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
+    pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // If the test process dies (an abort skips destructors), so does the daemon.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) std::_Exit(1);
       std::string log = dir_ + "/spectrad.log";
       FILE* f = std::fopen(log.c_str(), "a");
       if (f) {
