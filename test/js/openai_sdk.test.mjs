@@ -14,6 +14,9 @@ const children = [];
 let dir, api, ai, token, urls;
 const KEY = 'sk-sdk-suite';
 
+// Whatever happens to this runner, its children go with it.
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+
 function start(cmd, args) {
   const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(p);
