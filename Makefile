@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 STATE_DIR ?= $(CURDIR)/state
 FUZZ_SECONDS ?= 30
 
-.PHONY: run test deps build-debug build-release build-fuzz unit fuzz api-check bench clean
+.PHONY: run test deps build-debug build-release build-fuzz unit fuzz api-check bench bench-ai clean
 
 deps:
 	@scripts/install-deps
@@ -41,9 +41,13 @@ api-check: build-debug
 test: build-debug build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-all-tests
 
-bench: deps build/release/build.ninja
-	cmake --build --preset release -j $(JOBS)
-	@scripts/run-benchmarks "$(CURDIR)/build/release"
+# Benchmarks: the AI gateway (below); the network data plane needs root and
+# namespaces: sudo bench/net_bench.sh (docs/network-benchmark.md).
+bench: bench-ai
+
+# The AI gateway against the direct path and Portkey: one table (docs/ai-gateway-benchmark.md).
+bench-ai: deps
+	@scripts/bench-ai
 
 clean:
 	rm -rf build
