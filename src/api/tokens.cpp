@@ -9,23 +9,10 @@
 #include "common/crypto.h"
 #include "common/file_util.h"
 #include "common/json_util.h"
+#include "common/time_util.h"
 #include "common/log.h"
 
 namespace spectra::api {
-namespace {
-
-std::string now_rfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
-
-}  // namespace
-
 const char* role_name(Role r) { return r == Role::kAdmin ? "admin" : "viewer"; }
 
 bool parse_role(std::string_view s, Role* out) {
@@ -78,7 +65,7 @@ Result<std::string> TokenService::create(const std::string& name, Role role, Tok
   t.id = crypto::hex(crypto::random_bytes(6));
   t.name = name;
   t.role = role;
-  t.created_at = now_rfc3339();
+  t.created_at = rfc3339_utc();
   std::string token = "sgw_" + t.id + "_" + crypto::random_token(32);
   t.hash = crypto::sha256_hex(token);
   boost::json::object rec = t.to_json();

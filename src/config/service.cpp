@@ -8,21 +8,12 @@
 
 #include "common/crypto.h"
 #include "common/json_util.h"
+#include "common/time_util.h"
 #include "config/diff.h"
 #include "config/model_schema.h"
 
 namespace spectra::config {
 namespace {
-
-std::string now_rfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
 
 // Splits on UTF-8 boundaries so every chunk is valid UTF-8 on its own.
 std::vector<std::string> split_utf8(const std::string& s, std::size_t max) {
@@ -302,7 +293,7 @@ Result<ApplyResult> ConfigService::commit(std::uint64_t base, bj::object next,
       blobs[name] = *ref;
     }
   }
-  RevisionMeta meta{head_ + 1, head_, author, now_rfc3339(), message, changed};
+  RevisionMeta meta{head_ + 1, head_, author, rfc3339_utc(), message, changed};
   bj::object rec = meta.to_json();
   bj::object secs;
   for (const auto& [name, ref] : blobs) secs[name] = bj::object{{"sha", ref.sha}, {"chunks", ref.chunks}};
