@@ -9,7 +9,7 @@ endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 reports false positives inside Boost.Asio/Beast coroutine frames.
   target_compile_options(spectra_build_flags INTERFACE -Wno-maybe-uninitialized
-    -Wno-array-bounds -Wno-stringop-overflow -Wno-restrict)
+    -Wno-array-bounds -Wno-stringop-overflow -Wno-restrict -Wno-mismatched-new-delete)
 endif()
 if(SPECTRA_SANITIZE MATCHES "thread" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # Asio uses atomic_thread_fence, which TSan cannot model; GCC warns about it.
