@@ -13,11 +13,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -39,8 +37,10 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 bj::object quantiles(const LatencyRecorder& r) {
   if (r.count() == 0) return {};
-  return bj::object{{"p50", round3(r.quantile_ms(0.50))}, {"p90", round3(r.quantile_ms(0.90))},
-                    {"p99", round3(r.quantile_ms(0.99))}, {"p999", round3(r.quantile_ms(0.999))},
+  return bj::object{{"p50", round3(r.quantile_ms(0.50))},
+                    {"p90", round3(r.quantile_ms(0.90))},
+                    {"p99", round3(r.quantile_ms(0.99))},
+                    {"p999", round3(r.quantile_ms(0.999))},
                     {"max", round3(r.max_ms())}};
 }
 
@@ -120,7 +120,8 @@ struct Criteria {
 std::string verdict(const LoadResult& r, const Criteria& c) {
   if (r.recorded == 0) return "no requests";
   if (r.achieved_rps < c.min_ratio * r.offered_rps) return "achieved below offered";
-  if (static_cast<double>(r.errors) > c.max_errors * static_cast<double>(r.recorded)) return "errors";
+  if (static_cast<double>(r.errors) > c.max_errors * static_cast<double>(r.recorded))
+    return "errors";
   double p99 = r.total.quantile_ms(0.99);
   if (p99 < 0 || p99 >= c.slo_p99_ms) return "p99 over SLO";
   return "pass";
@@ -134,34 +135,48 @@ int main(int argc, char** argv) {
   std::string target, label;
   std::vector<std::string> headers;
   bool find_max = false;
-  double start_rate = 1000, max_rate = 200000, trial_s = 3, growth = 2, budget_s = 120, pause_s = 0.3;
+  double start_rate = 1000, max_rate = 200000, trial_s = 3, growth = 2, budget_s = 120,
+         pause_s = 0.3;
   int bisect = 4;
   int settle_pid = 0;
   Criteria crit;
-  app.add_option("--target", target, "host:port of the server (127.0.0.0/8 or [::1] only)")->required();
+  app.add_option("--target", target, "host:port of the server (127.0.0.0/8 or [::1] only)")
+      ->required();
   app.add_option("--path", spec.path, "request path");
   app.add_option("--header", headers, "extra request header 'name: value' (repeatable)");
   app.add_option("--model", spec.model, "model name sent");
-  app.add_flag("--stream", spec.stream, "stream:true with include_usage; records time to first body byte");
-  app.add_flag("!--same-prompt", spec.unique, "send one identical prompt (cache hits) instead of a unique one per request");
-  app.add_option("--tag", spec.tag, "text in every prompt, to keep prompts of different runs distinct");
+  app.add_flag("--stream", spec.stream,
+               "stream:true with include_usage; records time to first body byte");
+  app.add_flag("!--same-prompt", spec.unique,
+               "send one identical prompt (cache hits) instead of a unique one per request");
+  app.add_option("--tag", spec.tag,
+                 "text in every prompt, to keep prompts of different runs distinct");
   app.add_option("--prompt-bytes", spec.prompt_bytes, "padding bytes in the prompt");
   app.add_option("--rate", spec.rate, "offered requests per second")->check(CLI::Range(1.0, 1e6));
-  app.add_option("--warmup", spec.warmup_s, "seconds of unrecorded load first")->check(CLI::Range(0.0, 60.0));
+  app.add_option("--warmup", spec.warmup_s, "seconds of unrecorded load first")
+      ->check(CLI::Range(0.0, 60.0));
   app.add_option("--duration", spec.duration_s, "recorded seconds")->check(CLI::Range(0.01, 120.0));
-  app.add_option("--requests", spec.requests, "recorded requests (instead of --duration)")->check(CLI::Range(0, 5'000'000));
-  app.add_option("--connections", spec.max_connections, "connection cap")->check(CLI::Range(1, 20000));
+  app.add_option("--requests", spec.requests, "recorded requests (instead of --duration)")
+      ->check(CLI::Range(0, 5'000'000));
+  app.add_option("--connections", spec.max_connections, "connection cap")
+      ->check(CLI::Range(1, 20000));
   app.add_option("--preconnect", spec.preconnect, "connections opened before the schedule starts");
-  app.add_option("--drain", spec.drain_s, "seconds to wait for stragglers after the last send")->check(CLI::Range(0.0, 60.0));
+  app.add_option("--drain", spec.drain_s, "seconds to wait for stragglers after the last send")
+      ->check(CLI::Range(0.0, 60.0));
   app.add_option("--label", label, "copied into the output");
   app.add_flag("--find-max", find_max, "search for the maximum sustained rate");
   app.add_option("--start-rate", start_rate, "find-max: first rate");
   app.add_option("--max-rate", max_rate, "find-max: highest rate tried");
-  app.add_option("--trial-duration", trial_s, "find-max: recorded seconds per trial")->check(CLI::Range(0.1, 30.0));
-  app.add_option("--growth", growth, "find-max: rate factor while passing")->check(CLI::Range(1.1, 10.0));
-  app.add_option("--bisect", bisect, "find-max: bisection steps after the first failure")->check(CLI::Range(0, 10));
-  app.add_option("--budget", budget_s, "find-max: stop starting trials after this many seconds")->check(CLI::Range(1.0, 1200.0));
-  app.add_option("--settle-pid", settle_pid, "find-max: before each trial, wait until this process is nearly idle");
+  app.add_option("--trial-duration", trial_s, "find-max: recorded seconds per trial")
+      ->check(CLI::Range(0.1, 30.0));
+  app.add_option("--growth", growth, "find-max: rate factor while passing")
+      ->check(CLI::Range(1.1, 10.0));
+  app.add_option("--bisect", bisect, "find-max: bisection steps after the first failure")
+      ->check(CLI::Range(0, 10));
+  app.add_option("--budget", budget_s, "find-max: stop starting trials after this many seconds")
+      ->check(CLI::Range(1.0, 1200.0));
+  app.add_option("--settle-pid", settle_pid,
+                 "find-max: before each trial, wait until this process is nearly idle");
   app.add_option("--min-ratio", crit.min_ratio, "find-max: achieved/offered needed");
   app.add_option("--max-errors", crit.max_errors, "find-max: error fraction allowed");
   app.add_option("--slo-p99-ms", crit.slo_p99_ms, "find-max: p99 latency bound");
@@ -176,11 +191,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string host = target.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(host, ec);
   if (ec || !addr.is_loopback()) {
-    std::cerr << "ai-loadgen: refusing target '" << target << "': only loopback IP addresses are allowed\n";
+    std::cerr << "ai-loadgen: refusing target '" << target
+              << "': only loopback IP addresses are allowed\n";
     return 2;
   }
   spec.target = {addr, static_cast<unsigned short>(std::stoi(target.substr(colon + 1)))};
@@ -206,7 +223,9 @@ int main(int argc, char** argv) {
 
   // Maximum sustained rate: grow while trials pass, then bisect.
   auto began = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  };
   bj::array trials;
   double best = 0, fail = 0;
   bj::object best_json;
@@ -220,8 +239,9 @@ int main(int argc, char** argv) {
     std::string v = verdict(r, crit);
     bj::object o = to_json(r);
     o["verdict"] = v;
-    std::cerr << "  trial " << static_cast<long>(rate) << " req/s: achieved " << static_cast<long>(r.achieved_rps)
-              << ", p99 " << r.total.quantile_ms(0.99) << " ms, errors " << r.errors << " -> " << v << "\n";
+    std::cerr << "  trial " << static_cast<long>(rate) << " req/s: achieved "
+              << static_cast<long>(r.achieved_rps) << ", p99 " << r.total.quantile_ms(0.99)
+              << " ms, errors " << r.errors << " -> " << v << "\n";
     trials.push_back(o);
     if (v == "pass" && rate > best) {
       best = rate;
@@ -255,7 +275,9 @@ int main(int argc, char** argv) {
   bj::object out{{"label", label},
                  {"max_sustained_rps", best},
                  {"first_failing_rps", fail},
-                 {"criteria", bj::object{{"min_ratio", crit.min_ratio}, {"max_errors", crit.max_errors}, {"slo_p99_ms", crit.slo_p99_ms}}},
+                 {"criteria", bj::object{{"min_ratio", crit.min_ratio},
+                                         {"max_errors", crit.max_errors},
+                                         {"slo_p99_ms", crit.slo_p99_ms}}},
                  {"best", best_json},
                  {"trials", trials},
                  {"loadgen_vmhwm_kb", vm_hwm_kb()}};

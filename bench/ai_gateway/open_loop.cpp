@@ -6,7 +6,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-
 #include <charconv>
 #include <chrono>
 #include <deque>
@@ -25,7 +24,9 @@ using Ns = std::chrono::nanoseconds;
 double cpu_seconds() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
@@ -33,7 +34,8 @@ class Engine {
  public:
   explicit Engine(const LoadSpec& spec) : spec_(spec), timer_(io_), drain_timer_(io_) {
     warmup_n_ = static_cast<std::uint64_t>(spec.rate * spec.warmup_s);
-    recorded_n_ = spec.requests > 0 ? spec.requests : static_cast<std::uint64_t>(spec.rate * spec.duration_s);
+    recorded_n_ =
+        spec.requests > 0 ? spec.requests : static_cast<std::uint64_t>(spec.rate * spec.duration_s);
     total_n_ = warmup_n_ + recorded_n_;
     interval_ns_ = 1e9 / spec.rate;
     build_templates();
@@ -49,9 +51,11 @@ class Engine {
     // of handshakes (bounded: 3 s at most).
     {
       auto guard = asio::make_work_guard(io_);
-      for (std::size_t i = 0; i < std::min(spec_.preconnect, spec_.max_connections); ++i) open_connection();
+      for (std::size_t i = 0; i < std::min(spec_.preconnect, spec_.max_connections); ++i)
+        open_connection();
       auto until = Clock::now() + std::chrono::seconds(3);
-      while (connecting_ > 0 && Clock::now() < until) io_.run_one_for(std::chrono::milliseconds(50));
+      while (connecting_ > 0 && Clock::now() < until)
+        io_.run_one_for(std::chrono::milliseconds(50));
     }
     if (io_.stopped()) io_.restart();
     double cpu0 = cpu_seconds();
@@ -59,7 +63,8 @@ class Engine {
     t0_ = Clock::now() + std::chrono::milliseconds(1);
     tick();
     io_.run();
-    r_.generator_cpu = (cpu_seconds() - cpu0) / std::chrono::duration<double>(Clock::now() - wall0).count();
+    r_.generator_cpu =
+        (cpu_seconds() - cpu0) / std::chrono::duration<double>(Clock::now() - wall0).count();
     r_.timeouts = recorded_n_ - done_recorded_;
     r_.errors += r_.timeouts;
     r_.recorded = recorded_n_;
@@ -91,8 +96,8 @@ class Engine {
     Clock::time_point intended, sent;
     bool ttfb_done = false;
     Clock::time_point first_body;
-    bool retried = false;  // the current request is a re-send
-    bool reused = false;  // served a request before this one
+    bool retried = false;   // the current request is a re-send
+    bool reused = false;    // served a request before this one
     std::uint64_t got = 0;  // response bytes of the current request
     bool open = false;
   };
@@ -108,14 +113,17 @@ class Engine {
   bool recorded(std::uint64_t i) const { return i >= warmup_n_; }
 
   void build_templates() {
-    head_ = "POST " + spec_.path + " HTTP/1.1\r\nHost: " + spec_.target.address().to_string() + ":" +
-            std::to_string(spec_.target.port()) + "\r\nContent-Type: application/json\r\nAccept: " +
+    head_ = "POST " + spec_.path + " HTTP/1.1\r\nHost: " + spec_.target.address().to_string() +
+            ":" + std::to_string(spec_.target.port()) +
+            "\r\nContent-Type: application/json\r\nAccept: " +
             (spec_.stream ? "text/event-stream" : "application/json") + "\r\n";
     for (const auto& [k, v] : spec_.headers) head_ += k + ": " + v + "\r\n";
     head_ += "Content-Length: ";
-    body_prefix_ = R"({"model":")" + spec_.model + R"(","messages":[{"role":"user","content":")" + spec_.tag + "-";
+    body_prefix_ = R"({"model":")" + spec_.model + R"(","messages":[{"role":"user","content":")" +
+                   spec_.tag + "-";
     std::string pad;
-    static constexpr std::string_view kWords = "lorem ipsum dolor sit amet consectetur adipiscing elit ";
+    static constexpr std::string_view kWords =
+        "lorem ipsum dolor sit amet consectetur adipiscing elit ";
     while (pad.size() < spec_.prompt_bytes) pad += kWords;
     pad.resize(spec_.prompt_bytes);
     body_suffix_ = " " + pad + "\"}]";
@@ -172,7 +180,8 @@ class Engine {
       pending_.pop_front();
       start(c, w);
     }
-    while (!pending_.empty() && connecting_ < pending_.size() && conns_.size() < spec_.max_connections) {
+    while (!pending_.empty() && connecting_ < pending_.size() &&
+           conns_.size() < spec_.max_connections) {
       open_connection();
     }
   }
@@ -222,41 +231,43 @@ class Engine {
     c->sent = Clock::now();
     ++in_flight_;
     r_.peak_in_flight = std::max(r_.peak_in_flight, in_flight_);
-    asio::async_write(c->sock, asio::buffer(c->out), [this, c](boost::system::error_code ec, std::size_t) {
-      if (ec) {
-        failed(c, "write: " + ec.message(), true);
-        return;
-      }
-      read(c);
-    });
+    asio::async_write(c->sock, asio::buffer(c->out),
+                      [this, c](boost::system::error_code ec, std::size_t) {
+                        if (ec) {
+                          failed(c, "write: " + ec.message(), true);
+                          return;
+                        }
+                        read(c);
+                      });
   }
 
   void read(const ConnPtr& c) {
-    c->sock.async_read_some(asio::buffer(c->in), [this, c](boost::system::error_code ec, std::size_t n) {
-      if (ec) {
-        failed(c, "read: " + ec.message(), true);
-        return;
-      }
-      c->got += n;
-      std::size_t used = c->parser.feed(c->in, n);
-      if (!c->ttfb_done && c->parser.body_started()) {
-        c->ttfb_done = true;
-        c->first_body = Clock::now();
-      }
-      if (c->parser.failed()) {
-        failed(c, "protocol: " + c->parser.error(), false);
-        return;
-      }
-      if (!c->parser.done()) {
-        read(c);
-        return;
-      }
-      if (used != n) {
-        failed(c, "protocol: bytes after the response", false);
-        return;
-      }
-      answered(c);
-    });
+    c->sock.async_read_some(asio::buffer(c->in),
+                            [this, c](boost::system::error_code ec, std::size_t n) {
+                              if (ec) {
+                                failed(c, "read: " + ec.message(), true);
+                                return;
+                              }
+                              c->got += n;
+                              std::size_t used = c->parser.feed(c->in, n);
+                              if (!c->ttfb_done && c->parser.body_started()) {
+                                c->ttfb_done = true;
+                                c->first_body = Clock::now();
+                              }
+                              if (c->parser.failed()) {
+                                failed(c, "protocol: " + c->parser.error(), false);
+                                return;
+                              }
+                              if (!c->parser.done()) {
+                                read(c);
+                                return;
+                              }
+                              if (used != n) {
+                                failed(c, "protocol: bytes after the response", false);
+                                return;
+                              }
+                              answered(c);
+                            });
   }
 
   void answered(const ConnPtr& c) {
@@ -370,7 +381,7 @@ class Engine {
   double interval_ns_ = 0;
   Clock::time_point t0_, first_answer_{}, last_answer_{};
   std::vector<ConnPtr> conns_;
-  std::vector<ConnPtr> idle_;  // LIFO: the warmest connection first
+  std::vector<ConnPtr> idle_;    // LIFO: the warmest connection first
   std::deque<Waiting> pending_;  // FIFO of requests due but not yet sent
   std::size_t connecting_ = 0, in_flight_ = 0;
   LoadResult r_;

@@ -14,7 +14,6 @@
 // waits at most `drain_s` for the stragglers, which count as timeouts.
 // Loopback targets only.
 #include <boost/asio/ip/tcp.hpp>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -30,9 +29,9 @@ struct LoadSpec {
   std::string path = "/v1/chat/completions";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string model = "gpt";
-  bool stream = false;         // stream:true + include_usage; TTFB is recorded
-  bool unique = true;          // a distinct prompt per request (defeats caches)
-  std::string tag = "run";     // part of every prompt: distinct across runs
+  bool stream = false;      // stream:true + include_usage; TTFB is recorded
+  bool unique = true;       // a distinct prompt per request (defeats caches)
+  std::string tag = "run";  // part of every prompt: distinct across runs
   std::size_t prompt_bytes = 64;
   double rate = 1000;          // requests per second
   double warmup_s = 0.5;       // issued at the same rate, not recorded
@@ -40,19 +39,20 @@ struct LoadSpec {
   std::uint64_t requests = 0;  // > 0: exactly this many recorded requests instead of duration_s
   std::size_t max_connections = 1024;
   std::size_t preconnect = 32;
-  double drain_s = 5;          // after the last send: wait this long at most
+  double drain_s = 5;  // after the last send: wait this long at most
 };
 
 struct LoadResult {
   double offered_rps = 0;
-  double achieved_rps = 0;   // (good answers - 1) / (last good answer - first good answer)
+  double achieved_rps = 0;  // (good answers - 1) / (last good answer - first good answer)
   double window_s = 0;
   std::uint64_t scheduled = 0, recorded = 0, ok = 0;
   std::uint64_t errors = 0;  // all failures of recorded requests, broken down below
   std::uint64_t timeouts = 0, transport_errors = 0, http_errors = 0, bad_bodies = 0;
-  std::uint64_t retries = 0;  // requests re-sent once after a kept-alive connection was found closed
-  std::map<std::string, std::uint64_t> cache;     // x-spectra-cache values of recorded answers
-  std::map<unsigned, std::uint64_t> statuses;     // non-200 statuses
+  std::uint64_t retries =
+      0;  // requests re-sent once after a kept-alive connection was found closed
+  std::map<std::string, std::uint64_t> cache;  // x-spectra-cache values of recorded answers
+  std::map<unsigned, std::uint64_t> statuses;  // non-200 statuses
   std::string first_error;
   LatencyRecorder total;     // intended send -> last byte
   LatencyRecorder ttfb;      // intended send -> first body byte (streams)

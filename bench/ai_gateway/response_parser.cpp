@@ -13,7 +13,9 @@ constexpr std::size_t kMaxLine = 1024;
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -28,7 +30,8 @@ bool icontains(std::string_view hay, std::string_view needle) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -161,7 +164,8 @@ std::size_t ResponseParser::feed(const char* p, std::size_t n) {
       case State::kChunkSize:
       case State::kTrailer: {
         const void* nl = std::memchr(q, '\n', left);
-        std::size_t take = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - q) + 1 : left;
+        std::size_t take =
+            nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - q) + 1 : left;
         line_.append(q, take);
         used += take;
         if (line_.size() > kMaxLine) {
@@ -178,7 +182,10 @@ std::size_t ResponseParser::feed(const char* p, std::size_t n) {
         std::uint64_t size = 0;
         std::size_t digits = 0;
         for (char c : line) {
-          int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+          int v = (c >= '0' && c <= '9')   ? c - '0'
+                  : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                           : -1;
           if (v < 0) break;  // chunk extensions follow ';'
           size = size * 16 + static_cast<std::uint64_t>(v);
           ++digits;

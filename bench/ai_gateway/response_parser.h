@@ -14,7 +14,16 @@ namespace spectra::bench {
 
 class ResponseParser {
  public:
-  enum class State { kHeader, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailer, kDone, kError };
+  enum class State {
+    kHeader,
+    kBody,
+    kChunkSize,
+    kChunkData,
+    kChunkDataEnd,
+    kTrailer,
+    kDone,
+    kError
+  };
 
   void reset();
   // Consumes bytes of one response. Returns how many were used; after kDone
