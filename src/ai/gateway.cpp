@@ -22,11 +22,6 @@ http::Response openai_error(unsigned status, const std::string& type, const std:
   return r;
 }
 
-std::string bearer(std::string_view h) {
-  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer ")) return std::string(h.substr(7));
-  return {};
-}
-
 }  // namespace
 
 Gateway::Gateway(GatewayDeps deps)
@@ -101,7 +96,7 @@ asio::awaitable<void> Gateway::fail(Call& c, unsigned status, const std::string&
 asio::awaitable<void> Gateway::models(Exchange& ex) {
   auto cfg = snapshot();
   const VirtualKey* key = nullptr;
-  if (auto it = cfg->keys_by_hash.find(crypto::sha256_hex(bearer(ex.request()[http::bhttp::field::authorization])));
+  if (auto it = cfg->keys_by_hash.find(crypto::sha256_hex(bearer_token(ex.request()[http::bhttp::field::authorization])));
       it != cfg->keys_by_hash.end()) {
     key = &it->second;
   }
@@ -130,7 +125,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     co_return;
   }
   // 1. auth
-  std::string token = bearer(ex.request()[http::bhttp::field::authorization]);
+  std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
   auto kit = cfg.keys_by_hash.find(crypto::sha256_hex(token));
   if (token.empty() || kit == cfg.keys_by_hash.end()) {
     co_await fail(c, 401, "invalid_request_error", "missing or unknown API key; send Authorization: Bearer <virtual key>", "invalid_api_key");

@@ -10,6 +10,14 @@
 
 namespace spectra::ai {
 
+// The key from "Authorization: Bearer <key>", or empty.
+inline std::string bearer_token(std::string_view header) {
+  if (header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
+    return std::string(header.substr(7));
+  }
+  return {};
+}
+
 struct Gateway::Call {
   http::Exchange* ex = nullptr;
   std::shared_ptr<const GatewayConfig> cfg;

@@ -308,9 +308,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   c.t0 = deps_.clock->steady_now();
   c.cfg = snapshot();
   c.route = path;
-  std::string token;
-  auto h = ex.request()[http::bhttp::field::authorization];
-  if (h.size() > 7) token = std::string(h.substr(7));
+  std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
   auto kit = c.cfg->keys_by_hash.find(crypto::sha256_hex(token));
   if (!c.cfg->enabled || kit == c.cfg->keys_by_hash.end()) {
     co_await fail(c, c.cfg->enabled ? 401 : 503, "invalid_request_error", "missing or unknown API key", "invalid_api_key");
