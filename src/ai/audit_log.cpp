@@ -6,6 +6,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,8 @@ namespace spectra::ai {
 namespace {
 
 constexpr std::string_view kPrefix = "{\"hash\":\"";
+// A queue this long wakes the writer before its sync interval is over.
+constexpr std::size_t kWakeBatch = 4096;
 constexpr std::string_view kGenesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
 // Splits a line into its hash and the hashed body ("{" + rest).
@@ -73,17 +76,31 @@ Status AuditLog::open() {
 }
 
 void AuditLog::append(boost::json::object record) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
+    if (queue_.size() >= opt_.max_queue) {
+      if (dropped_.fetch_add(1, std::memory_order_relaxed) == 0) {
+        log::error("audit log queue full; dropping records (see spectra_ai_audit_dropped_records)",
+                   {{"path", opt_.path}, {"max_queue", std::to_string(opt_.max_queue)}});
+      }
+      return;
+    }
+    // The writer sleeps only on an empty queue (or gathers a batch for at
+    // most sync_interval), so only the first record of a batch wakes it.
     queue_.push_back(std::move(record));
+    wake = queue_.size() == 1 || queue_.size() == kWakeBatch;
     ++queued_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void AuditLog::flush() {
   std::unique_lock lock(mu_);
   std::uint64_t target = queued_;
+  if (written_ >= target) return;
+  flush_target_ = std::max(flush_target_, target);
+  cv_.notify_one();
   flushed_.wait(lock, [&] { return written_ >= target || stop_; });
 }
 
@@ -108,17 +125,9 @@ Status AuditLog::rotate() {
   return {};
 }
 
-Status AuditLog::write_line(boost::json::object& record) {
-  record.erase("hash");
-  record["prev"] = prev_hash_;
-  std::string text = boost::json::serialize(record);  // "{...}"
-  std::string hash = crypto::sha256_hex(prev_hash_ + text);
-  std::string line = std::string(kPrefix) + hash + "\"," + text.substr(1) + "\n";
-  if (size_ > 0 && size_ + line.size() > opt_.max_file_bytes) {
-    if (Status s = rotate(); !s.ok()) return s;
-  }
-  const char* p = line.data();
-  std::size_t left = line.size();
+Status AuditLog::write_all(std::string_view bytes) {
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
   while (left > 0) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
@@ -126,29 +135,64 @@ Status AuditLog::write_line(boost::json::object& record) {
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  size_ += line.size();
-  prev_hash_ = hash;
+  size_ += bytes.size();
   return {};
 }
 
+void AuditLog::add_line(boost::json::object& record, std::string& out) {
+  record.erase("hash");
+  record["prev"] = prev_hash_;
+  std::string text = boost::json::serialize(record);  // "{...}"
+  std::string hash = crypto::sha256_hex(prev_hash_ + text);
+  std::size_t line_size = kPrefix.size() + hash.size() + 2 + text.size();  // "...",  + text[1:] + \n
+  if (size_ + out.size() > 0 && size_ + out.size() + line_size > opt_.max_file_bytes) {
+    // The batch so far belongs to the current file; the new line starts the next.
+    Status s = write_all(out);
+    out.clear();
+    if (s.ok()) s = rotate();
+    if (!s.ok()) log::error("audit log rotation failed", {{"error", s.to_string()}});
+  }
+  out += kPrefix;
+  out += hash;
+  out += "\",";
+  out.append(text, 1);
+  out += '\n';
+  prev_hash_ = std::move(hash);
+}
+
 void AuditLog::run() {
+  std::deque<boost::json::object> batch;
+  std::string buf;
   for (;;) {
-    std::deque<boost::json::object> batch;
+    bool stopping = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty() && stop_) break;
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty() || flush_target_ > written_; });
+      // Group commit: gather what arrives within one sync interval.
+      auto deadline = std::chrono::steady_clock::now() + opt_.sync_interval;
+      cv_.wait_until(lock, deadline,
+                     [&] { return stop_ || flush_target_ > written_ || queue_.size() >= kWakeBatch; });
       batch.swap(queue_);
+      stopping = stop_;
     }
-    for (auto& r : batch) {
-      if (Status s = write_line(r); !s.ok()) log::error("audit log write failed", {{"error", s.to_string()}});
+    if (!batch.empty()) {
+      buf.clear();
+      for (auto& r : batch) add_line(r, buf);
+      Status s = write_all(buf);
+      if (s.ok() && ::fdatasync(fd_) != 0) s = io_error(std::string("audit fdatasync failed: ") + std::strerror(errno));
+      if (!s.ok() && !write_failing_) log::error("audit log write failed", {{"error", s.to_string()}});
+      write_failing_ = !s.ok();
     }
-    ::fdatasync(fd_);
     {
       std::lock_guard lock(mu_);
       written_ += batch.size();
     }
+    batch.clear();
     flushed_.notify_all();
+    if (stopping) {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) break;
+    }
   }
 }
 

@@ -35,16 +35,35 @@ Gateway::Gateway(GatewayDeps deps)
                                   [this] { return static_cast<double>(cache_->stats().entries); });
     deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
                                   [this] { return static_cast<double>(cache_->stats().bytes); });
+    deps_.metrics->callback_gauge("spectra_ai_audit_dropped_records",
+                                  "Audit records dropped because the audit writer fell behind (current log)",
+                                  [this] {
+                                    AuditLog* a = audit();
+                                    return a ? static_cast<double>(a->dropped()) : 0.0;
+                                  });
+    const char* results[] = {"hit", "semantic-hit", "miss", "bypass"};
+    for (std::size_t i = 0; i < latency_.size(); ++i) {
+      latency_[i] = &deps_.metrics->histogram("spectra_ai_request_seconds", "AI request latency (to the end of the answer)",
+                                              {{"cache", results[i]}});
+    }
   }
 }
 
 Gateway::~Gateway() {
-  if (audit_) audit_->flush();
+  if (AuditLog* a = audit()) a->flush();
 }
 
 std::shared_ptr<const GatewayConfig> Gateway::snapshot() const {
   std::lock_guard lock(mu_);
   return cfg_;
+}
+
+void Gateway::begin(Call& c, http::Exchange& ex) {
+  c.ex = &ex;
+  c.t0 = deps_.clock->steady_now();
+  std::lock_guard lock(mu_);
+  c.cfg = cfg_;
+  if (cfg_->audit_enabled) c.audit = audit_;
 }
 
 void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
@@ -54,8 +73,12 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
       auto log = std::make_unique<AuditLog>(AuditOptions{path, static_cast<std::uint64_t>(cfg->audit_max_file_bytes),
                                                          static_cast<int>(cfg->audit_keep_files)});
       if (Status s = log->open(); s.ok()) {
-        if (audit_) audit_->flush();
-        audit_ = std::move(log);
+        std::shared_ptr<AuditLog> old;
+        {
+          std::lock_guard lock(mu_);
+          old = std::exchange(audit_, std::move(log));
+        }
+        if (old) old->flush();  // requests still holding it finish with it
         audit_path_ = path;
       } else {
         log::error("cannot open the AI audit log; keeping the previous one", {{"error", s.to_string()}});
@@ -116,9 +139,7 @@ asio::awaitable<void> Gateway::models(Exchange& ex) {
 
 asio::awaitable<void> Gateway::chat(Exchange& ex) {
   Call c;
-  c.ex = &ex;
-  c.t0 = deps_.clock->steady_now();
-  c.cfg = snapshot();
+  begin(c, ex);
   const GatewayConfig& cfg = *c.cfg;
   if (!cfg.enabled) {
     co_await fail(c, 503, "api_error", "the AI gateway is disabled in the config (ai.enabled)", "gateway_disabled");
@@ -296,11 +317,10 @@ void Gateway::finish(Call& c) {
   c.finished = true;
   auto latency = std::chrono::duration<double, std::milli>(deps_.clock->steady_now() - c.t0).count();
   if (deps_.metrics) {
-    deps_.metrics->histogram("spectra_ai_request_seconds", "AI request latency (to the end of the answer)",
-                             {{"cache", c.cache_result}})
-        .observe(latency / 1000.0);
+    std::size_t i = c.cache_result == "hit" ? 0 : c.cache_result == "semantic-hit" ? 1 : c.cache_result == "miss" ? 2 : 3;
+    latency_[i]->observe(latency / 1000.0);
   }
-  if (!audit_ || !c.cfg || !c.cfg->audit_enabled) return;
+  if (!c.audit) return;
   auto now = deps_.clock->system_now();
   bj::object rec{{"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()},
                  {"request_id", c.ex ? c.ex->info().request_id : ""},
@@ -321,7 +341,7 @@ void Gateway::finish(Call& c) {
     rec["request"] = c.body;
     if (!c.stored.empty()) rec["response"] = c.stored;
   }
-  audit_->append(std::move(rec));
+  c.audit->append(std::move(rec));
 }
 
 bool Gateway::acquire_slot(const ProviderConfig& p) {

@@ -9,6 +9,7 @@
 //   first token reaches the client) -> meter -> audit.
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -57,7 +58,10 @@ class Gateway {
 
   Meter& meter() { return meter_; }
   CacheStorage& cache() { return *cache_; }
-  AuditLog* audit() { return audit_.get(); }
+  AuditLog* audit() {
+    std::lock_guard lock(mu_);
+    return audit_.get();
+  }
   std::size_t in_flight_coalesced() const { return coalescer_.in_flight(); }
 
   // Everything a request carries through the pipeline (defined in the .cpp).
@@ -65,6 +69,7 @@ class Gateway {
 
  private:
   std::shared_ptr<const GatewayConfig> snapshot() const;
+  void begin(Call& c, http::Exchange& ex);  // request start: clock, config and audit log snapshot
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> models(http::Exchange& ex);
   boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
@@ -84,8 +89,10 @@ class Gateway {
   mutable std::mutex mu_;
   std::shared_ptr<const GatewayConfig> cfg_;  // guarded by mu_
   std::unique_ptr<CacheStorage> cache_;
-  std::unique_ptr<AuditLog> audit_;
+  std::shared_ptr<AuditLog> audit_;  // guarded by mu_; calls keep theirs alive
   std::string audit_path_;
+  // spectra_ai_request_seconds by cache result: hit, semantic-hit, miss, bypass.
+  std::array<metrics::Histogram*, 4> latency_{};
   Meter meter_;
   Limiter limiter_;
   Coalescer coalescer_;

@@ -21,6 +21,7 @@ inline std::string bearer_token(std::string_view header) {
 struct Gateway::Call {
   http::Exchange* ex = nullptr;
   std::shared_ptr<const GatewayConfig> cfg;
+  std::shared_ptr<AuditLog> audit;  // null: audit off
   const VirtualKey* key = nullptr;
   bj::object body;
   std::string requested_model;

@@ -304,9 +304,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
 
 asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path) {
   Call c;
-  c.ex = &ex;
-  c.t0 = deps_.clock->steady_now();
-  c.cfg = snapshot();
+  begin(c, ex);
   c.route = path;
   std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
   auto kit = c.cfg->keys_by_hash.find(crypto::sha256_hex(token));

@@ -10,53 +10,63 @@ double cost_of(const Usage& u, double in, double out) {
   return (static_cast<double>(u.prompt_tokens) * in + static_cast<double>(u.completion_tokens) * out) / 1e6;
 }
 
-MeterTotals& Meter::row(const Key& k) { return rows_[k]; }
+const Meter::Series* Meter::series(const Key& k, Row& row, Kind kind) {
+  if (!registry_) return nullptr;
+  Series& s = row.series[kind];
+  if (s.requests) return &s;
+  static constexpr const char* kResult[] = {"upstream", "exact_hit", "semantic_hit"};
+  metrics::Labels l{{"key", std::get<0>(k)}, {"provider", std::get<1>(k)}, {"model", std::get<2>(k)}, {"result", kResult[kind]}};
+  s.prompt = &registry_->counter("spectra_ai_prompt_tokens_total", "Prompt tokens (upstream-reported; for hits: tokens saved)", l);
+  s.completion = &registry_->counter("spectra_ai_completion_tokens_total", "Completion tokens (upstream-reported; for hits: tokens saved)", l);
+  s.cached = &registry_->counter("spectra_ai_cached_prompt_tokens_total", "Prompt tokens the provider served from its own cache", l);
+  s.cost = &registry_->gauge("spectra_ai_cost_usd_total", "Estimated cost (upstream calls) or savings (cache hits) in USD", l);
+  s.requests = &registry_->counter("spectra_ai_requests_total", "AI requests by key, provider, model and result", l);
+  return &s;
+}
 
-void Meter::export_metrics(const Key& k, const Usage& u, double cost, const char* kind) {
-  if (!registry_) return;
-  metrics::Labels l{{"key", std::get<0>(k)}, {"provider", std::get<1>(k)}, {"model", std::get<2>(k)}};
-  metrics::Labels lk = l;
-  lk.emplace_back("result", kind);
-  registry_->counter("spectra_ai_requests_total", "AI requests by key, provider, model and result", lk).inc();
-  auto add = [&](const char* name, const char* help, std::int64_t n) {
-    if (n > 0) registry_->counter(name, help, lk).inc(static_cast<std::uint64_t>(n));
-  };
-  add("spectra_ai_prompt_tokens_total", "Prompt tokens (upstream-reported; for hits: tokens saved)", u.prompt_tokens);
-  add("spectra_ai_completion_tokens_total", "Completion tokens (upstream-reported; for hits: tokens saved)", u.completion_tokens);
-  add("spectra_ai_cached_prompt_tokens_total", "Prompt tokens the provider served from its own cache", u.cached_prompt_tokens);
-  if (cost > 0) {
-    registry_->gauge("spectra_ai_cost_usd_total", "Estimated cost (upstream calls) or savings (cache hits) in USD", lk).add(cost);
-  }
+void Meter::export_metrics(const Series* s, const Usage& u, double cost) {
+  if (!s) return;
+  s->requests->inc();
+  if (u.prompt_tokens > 0) s->prompt->inc(static_cast<std::uint64_t>(u.prompt_tokens));
+  if (u.completion_tokens > 0) s->completion->inc(static_cast<std::uint64_t>(u.completion_tokens));
+  if (u.cached_prompt_tokens > 0) s->cached->inc(static_cast<std::uint64_t>(u.cached_prompt_tokens));
+  if (cost > 0) s->cost->add(cost);
 }
 
 void Meter::record(const std::string& key, const std::string& provider, const std::string& model,
                    const Usage& u, double cost) {
   Key k{key, provider, model};
+  const Series* s;
   {
     std::lock_guard lock(mu_);
-    MeterTotals& t = row(k);
+    Row& r = rows_[k];
+    MeterTotals& t = r.totals;
     ++t.requests;
     t.prompt_tokens += u.prompt_tokens;
     t.completion_tokens += u.completion_tokens;
     t.cached_prompt_tokens += u.cached_prompt_tokens;
     t.cost_usd += cost;
     spent_[key] += cost;
+    s = series(k, r, kUpstream);
   }
-  export_metrics(k, u, cost, "upstream");
+  export_metrics(s, u, cost);
 }
 
 void Meter::record_hit(const std::string& key, const std::string& provider, const std::string& model,
                        bool semantic, const Usage& u, double saved) {
   Key k{key, provider, model};
+  const Series* s;
   {
     std::lock_guard lock(mu_);
-    MeterTotals& t = row(k);
+    Row& r = rows_[k];
+    MeterTotals& t = r.totals;
     ++t.requests;
     (semantic ? t.semantic_hits : t.exact_hits) += 1;
     t.saved_tokens += u.prompt_tokens + u.completion_tokens;
     t.saved_usd += saved;
+    s = series(k, r, semantic ? kSemanticHit : kExactHit);
   }
-  export_metrics(k, u, saved, semantic ? "semantic_hit" : "exact_hit");
+  export_metrics(s, u, saved);
 }
 
 double Meter::spent(const std::string& key) const {
@@ -68,13 +78,14 @@ double Meter::spent(const std::string& key) const {
 MeterTotals Meter::totals(const std::string& key, const std::string& provider, const std::string& model) const {
   std::lock_guard lock(mu_);
   auto it = rows_.find(Key{key, provider, model});
-  return it == rows_.end() ? MeterTotals{} : it->second;
+  return it == rows_.end() ? MeterTotals{} : it->second.totals;
 }
 
 bj::array Meter::snapshot() const {
   std::lock_guard lock(mu_);
   bj::array out;
-  for (const auto& [k, t] : rows_) {
+  for (const auto& [k, r] : rows_) {
+    const MeterTotals& t = r.totals;
     out.push_back(bj::object{{"key", std::get<0>(k)}, {"provider", std::get<1>(k)}, {"model", std::get<2>(k)},
                              {"requests", t.requests}, {"prompt_tokens", t.prompt_tokens},
                              {"completion_tokens", t.completion_tokens}, {"cached_prompt_tokens", t.cached_prompt_tokens},
@@ -92,7 +103,7 @@ void Meter::restore(const bj::array& rows) {
     auto str = [&](const char* f) { return o.contains(f) && o.at(f).is_string() ? std::string(o.at(f).get_string()) : std::string(); };
     auto num = [&](const char* f) { return o.contains(f) && o.at(f).is_number() ? o.at(f).to_number<double>() : 0.0; };
     Key k{str("key"), str("provider"), str("model")};
-    MeterTotals& t = rows_[k];
+    MeterTotals& t = rows_[k].totals;
     t.requests = static_cast<std::int64_t>(num("requests"));
     t.prompt_tokens = static_cast<std::int64_t>(num("prompt_tokens"));
     t.completion_tokens = static_cast<std::int64_t>(num("completion_tokens"));

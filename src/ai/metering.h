@@ -5,6 +5,7 @@
 // daemon through snapshot()/restore().
 #include <boost/json/array.hpp>
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <string>
@@ -38,12 +39,27 @@ class Meter {
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;
-  MeterTotals& row(const Key& k);  // requires mu_
-  void export_metrics(const Key& k, const Usage& u, double cost, const char* kind);
+  enum Kind { kUpstream, kExactHit, kSemanticHit, kKinds };
+  // The Prometheus series of one (key, provider, model, result), resolved
+  // once; the registry never frees a series, so the pointers stay valid.
+  struct Series {
+    metrics::Counter* requests = nullptr;
+    metrics::Counter* prompt = nullptr;
+    metrics::Counter* completion = nullptr;
+    metrics::Counter* cached = nullptr;
+    metrics::Gauge* cost = nullptr;
+  };
+  struct Row {
+    MeterTotals totals;
+    std::array<Series, kKinds> series;
+  };
+  // The row's series for `kind` (resolved on first use); requires mu_.
+  const Series* series(const Key& k, Row& row, Kind kind);
+  static void export_metrics(const Series* s, const Usage& u, double cost);
 
   metrics::Registry* registry_;
   mutable std::mutex mu_;
-  std::map<Key, MeterTotals> rows_;          // guarded by mu_
+  std::map<Key, Row> rows_;                  // guarded by mu_
   std::map<std::string, double> spent_;      // by key; guarded by mu_
 };
 

@@ -12,9 +12,9 @@
 #include <boost/beast/http/write.hpp>
 
 #include <future>
+#include <random>
 #include <thread>
 
-#include "common/crypto.h"
 #include "common/log.h"
 
 namespace spectra::http {
@@ -24,6 +24,21 @@ using asio::redirect_error;
 using asio::use_awaitable;
 
 namespace {
+
+// Request ids only need to be unique, not secret: a per-thread generator
+// seeded once from the OS, instead of the DRBG on every request.
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t v = rng();
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = kHex[v & 0xf];
+  return out;
+}
 
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -73,12 +88,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 void Connection::count(unsigned status) {
-  if (!server_.metrics_) return;
-  server_.metrics_
-      ->counter("spectra_http_responses_total", "HTTP responses sent, by server and status class",
-                {{"server", server_.options_.name},
-                 {"code", std::to_string(status / 100) + "xx"}})
-      .inc();
+  unsigned cls = status / 100;
+  if (cls < server_.responses_.size() && server_.responses_[cls]) server_.responses_[cls]->inc();
 }
 
 asio::awaitable<bool> Connection::send_error(Response& res) {
@@ -164,7 +175,7 @@ asio::awaitable<void> Connection::run() {
     keep_alive_ = req.keep_alive();
     RequestInfo info;
     auto rid = req["x-request-id"];
-    info.request_id = sane_request_id(rid) ? std::string(rid) : crypto::hex(crypto::random_bytes(8));
+    info.request_id = sane_request_id(rid) ? std::string(rid) : new_request_id();
     info.remote_address = remote_;
     Exchange ex(*this, req, std::move(info));
     stream_.expires_never();
@@ -253,6 +264,11 @@ Server::Server(IoPool& pool, ServerOptions options, Handler handler, metrics::Re
     rejected_ = &metrics_->counter("spectra_http_connections_rejected_total",
                                    "TCP connections refused at the connection limit",
                                    {{"server", options_.name}});
+    for (std::size_t cls = 1; cls < responses_.size(); ++cls) {
+      responses_[cls] = &metrics_->counter("spectra_http_responses_total",
+                                           "HTTP responses sent, by server and status class",
+                                           {{"server", options_.name}, {"code", std::to_string(cls) + "xx"}});
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -116,6 +117,7 @@ class Server {
   std::set<std::shared_ptr<Connection>> conns_;  // guarded by mu_
   metrics::Counter* accepted_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
+  std::array<metrics::Counter*, 6> responses_{};  // by status class: [1] = 1xx ... [5] = 5xx
 };
 
 }  // namespace spectra::http

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
@@ -93,6 +95,65 @@ TEST(AuditLog, RotatesBySizeAndTheChainSpansFiles) {
   std::filesystem::remove(files[1]);
   files.erase(files.begin() + 1);
   EXPECT_FALSE(verify_audit(files).ok);
+  std::filesystem::remove_all(dir);
+}
+
+// Group commit: records from many threads land in one chain, each within
+// about one sync interval even without flush(); a full queue drops and
+// counts instead of blocking the caller.
+TEST(AuditLog, GroupCommitFromManyThreadsKeepsOneChain) {
+  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-gc-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string path = (dir / "a.jsonl").string();
+  AuditOptions opt{path, 64 << 20, 5};  // one file: the order check reads it
+  opt.sync_interval = 20ms;
+  AuditLog log(opt);
+  ASSERT_TRUE(log.open().ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < 2500; ++i) log.append(bj::object{{"t", t}, {"n", i}});
+    });
+  }
+  for (auto& th : threads) th.join();
+  // No flush(): the writer commits on its own within a sync interval or two.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (log.written() < 10000 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(log.written(), 10000u);
+  EXPECT_EQ(log.dropped(), 0u);
+  auto v = verify_audit(audit_files(path));
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_EQ(v.lines, 10000u);
+  // Each thread's records keep their order inside the one chain.
+  std::ifstream in(path);
+  std::string line;
+  std::vector<int> next(4, 0);
+  while (std::getline(in, line)) {
+    auto o = bj::parse(line).as_object();
+    int t = static_cast<int>(o.at("t").as_int64());
+    EXPECT_EQ(o.at("n").as_int64(), next[static_cast<std::size_t>(t)]++);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AuditLog, AFullQueueDropsAndCountsWithoutBlocking) {
+  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-full-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string path = (dir / "a.jsonl").string();
+  AuditOptions opt{path, 1 << 20, 5};
+  opt.sync_interval = 30s;  // the writer gathers for 30 s unless flushed
+  opt.max_queue = 10;
+  AuditLog log(opt);
+  ASSERT_TRUE(log.open().ok());
+  for (int i = 0; i < 100; ++i) log.append(bj::object{{"n", i}});
+  EXPECT_EQ(log.dropped(), 90u);
+  auto t0 = std::chrono::steady_clock::now();
+  log.flush();  // forces the commit at once
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_EQ(log.written(), 10u);
+  auto v = verify_audit(audit_files(path));
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_EQ(v.lines, 10u);
   std::filesystem::remove_all(dir);
 }
 
