@@ -163,9 +163,10 @@ Result<ChatRequest> parse_chat_request(std::string_view body, RequestError* erro
 
 std::string exact_cache_key(const std::string& ns, const std::string& provider, const std::string& model,
                             const bj::object& request) {
-  bj::object r = request;
-  for (const char* k : {"model", "stream", "stream_options", "user", "metadata", "store"}) r.erase(k);
-  std::string text = "v1\n" + ns + "\n" + provider + "/" + model + "\n" + json::canonical(r);
+  std::string text;
+  text.reserve(256);
+  text.append("v1\n").append(ns).append("\n").append(provider).append("/").append(model).append("\n");
+  json::canonical_into(request, {"model", "stream", "stream_options", "user", "metadata", "store"}, text);
   return crypto::sha256_hex(text);
 }
 

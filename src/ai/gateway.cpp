@@ -207,8 +207,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   }
   if (c.cache_read) {
     if (auto hit = cache_->get(c.cache_key)) {
-      co_await answer_from_cache(c, *hit, "hit");
-      co_return;
+      if (co_await answer_from_cache(c, *hit, "hit")) co_return;
     }
   }
   // 5b. semantic cache: same partition, close enough meaning
@@ -223,8 +222,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
           auto near = index_->nearest(c.partition, c.embedding);
           if (near && near->second >= cfg.semantic_threshold) {
             if (auto hit = cache_->get(near->first)) {
-              co_await answer_from_cache(c, *hit, "semantic-hit");
-              co_return;
+              if (co_await answer_from_cache(c, *hit, "semantic-hit")) co_return;
             }
           }
         }
@@ -237,10 +235,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     auto [f, leader] = coalescer_.join(c.cache_key);
     if (!leader) {
       std::optional<std::string> shared = co_await Coalescer::wait(*f);
-      if (shared) {
-        co_await answer_from_cache(c, *shared, "hit");
-        co_return;
-      }
+      if (shared && co_await answer_from_cache(c, *shared, "hit")) co_return;
       // The leader failed: this request tries on its own.
     } else {
       flight = f;
@@ -248,13 +243,14 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   }
   // 7. upstream
   bool ok = co_await upstream(c);
-  if (flight) coalescer_.complete(c.cache_key, flight, ok && !c.stored.empty() ? std::optional<std::string>(c.stored) : std::nullopt);
+  if (flight) coalescer_.complete(c.cache_key, flight, ok && !c.cached.empty() ? std::optional<std::string>(c.cached) : std::nullopt);
   finish(c);
 }
 
 void Gateway::remember(Call& c) {
   if (c.cache_write && !c.stored.empty()) {
-    cache_->put(c.cache_key, c.stored, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    c.cached = encode_cached_answer(c.usage, c.stored);
+    cache_->put(c.cache_key, c.cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
     if (!c.embedding.empty() && index_) index_->add(c.partition, c.embedding, c.cache_key);
   }
 }
@@ -274,30 +270,31 @@ EmbedBatcher* Gateway::batcher() {
   return batcher_.get();
 }
 
-asio::awaitable<void> Gateway::answer_from_cache(Call& c, const std::string& cached, const char* how) {
+asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cached, const char* how) {
+  auto answer = decode_cached_answer(cached);
+  if (!answer) {
+    log::warn("undecodable cache entry; treating it as a miss", {{"request_id", c.ex->info().request_id}});
+    co_return false;
+  }
   c.cache_result = how;
   c.status = 200;
-  auto v = json::parse(cached, {.max_bytes = 64 << 20, .max_depth = 64});
-  bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
-  if (const auto* u = completion.if_contains("usage")) {
-    Usage usage;
-    if (u->is_object()) {
-      const auto& uo = u->get_object();
-      usage.prompt_tokens = uo.contains("prompt_tokens") ? json::to_int(uo.at("prompt_tokens")) : 0;
-      usage.completion_tokens = uo.contains("completion_tokens") ? json::to_int(uo.at("completion_tokens")) : 0;
-    }
-    const Price* p = c.cfg->price(c.provider, c.model);
-    meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", usage,
-                      p ? cost_of(usage, p->input_per_mtok, p->output_per_mtok) : 0.0);
-  }
+  const Price* p = c.cfg->price(c.provider, c.model);
+  meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", answer->usage,
+                    p ? cost_of(answer->usage, p->input_per_mtok, p->output_per_mtok) : 0.0);
   if (!c.stream) {
-    http::Response res = http::json_response(HttpStatus::ok, completion);
+    // The cached bytes are the answer as it was first sent.
+    std::string body;
+    body.reserve(answer->json.size() + 1);
+    body.append(answer->json).push_back('\n');
+    http::Response res = http::text_response(HttpStatus::ok, std::move(body), "application/json");
     res.set("x-spectra-cache", how);
     res.set("x-spectra-provider", c.provider);
     co_await c.ex->respond(std::move(res));
     finish(c);
-    co_return;
+    co_return true;
   }
+  auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
+  bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
   http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
   head.set(http::bhttp::field::content_type, "text/event-stream");
   head.set(http::bhttp::field::cache_control, "no-cache");
@@ -310,6 +307,7 @@ asio::awaitable<void> Gateway::answer_from_cache(Call& c, const std::string& cac
     if (co_await c.ex->write(out)) co_await c.ex->finish();
   }
   finish(c);
+  co_return true;
 }
 
 void Gateway::finish(Call& c) {

@@ -77,7 +77,8 @@ class Gateway {
   boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model, bool& retry);
   boost::asio::awaitable<void> fail(Call& c, unsigned status, const std::string& type,
                                     const std::string& message, const std::string& code);
-  boost::asio::awaitable<void> answer_from_cache(Call& c, const std::string& cached, const char* how);
+  // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
+  boost::asio::awaitable<bool> answer_from_cache(Call& c, const std::string& cached, const char* how);
   void finish(Call& c);
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable

@@ -43,6 +43,7 @@ struct Gateway::Call {
   bool finished = false;  // audited once
   std::string error;
   std::string stored;  // completion JSON to cache
+  std::string cached;  // `stored` encoded for the caches (encode_cached_answer)
   // semantic cache
   std::string partition;
   std::vector<float> embedding;

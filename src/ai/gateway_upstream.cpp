@@ -201,7 +201,10 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
     c.status = 200;
     remember(c);
-    http::Response res = http::json_response(HttpStatus::ok, *completion);
+    std::string out;
+    out.reserve(c.stored.size() + 1);
+    out.append(c.stored).push_back('\n');
+    http::Response res = http::text_response(HttpStatus::ok, std::move(out), "application/json");
     res.set("x-spectra-cache", c.cache_result);
     res.set("x-spectra-provider", p.name);
     co_await c.ex->respond(std::move(res));

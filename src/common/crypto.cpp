@@ -26,9 +26,22 @@ const unsigned char* u8(std::string_view s) {
 }  // namespace
 
 Sha256Digest sha256(std::string_view data) {
+  // OpenSSL 3 looks the algorithm up on every EVP_Digest(EVP_sha256())
+  // call and allocates a context each time; on the gateway's request path
+  // (key lookup, cache key, audit chain) fetch once and reuse one context
+  // per thread.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx t;
   Sha256Digest out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  if (!md || !t.ctx || EVP_DigestInit_ex2(t.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(t.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(t.ctx, out.data(), &len) != 1) {
+    std::abort();  // only on allocation failure inside OpenSSL
+  }
   return out;
 }
 
@@ -54,11 +67,11 @@ std::string random_token(std::size_t bytes) { return base64url(random_bytes(byte
 
 std::string hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  std::string out(bytes.size() * 2, '\0');
+  char* p = out.data();
   for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
+    *p++ = kDigits[c >> 4];
+    *p++ = kDigits[c & 0xf];
   }
   return out;
 }

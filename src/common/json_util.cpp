@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -55,39 +56,74 @@ std::string pointer_join(std::string_view base, std::size_t index) {
 
 namespace {
 
-void canonical_into(const bj::value& v, std::string& out) {
+void canonical_value(const bj::value& v, std::string& out);
+
+void canonical_members(const bj::object& o, std::initializer_list<std::string_view> skip, std::string& out) {
+  // Small objects are the rule (messages, tool schemas): sort pointers on
+  // the stack when they fit.
+  constexpr std::size_t kInline = 16;
+  const bj::key_value_pair* inline_items[kInline];
+  std::vector<const bj::key_value_pair*> heap_items;
+  const bj::key_value_pair** items = inline_items;
+  if (o.size() > kInline) {
+    heap_items.resize(o.size());
+    items = heap_items.data();
+  }
+  std::size_t n = 0;
+  for (const auto& kv : o) {
+    bool skipped = false;
+    for (std::string_view k : skip) skipped = skipped || kv.key() == k;
+    if (!skipped) items[n++] = &kv;
+  }
+  std::sort(items, items + n, [](auto* a, auto* b) { return a->key() < b->key(); });
+  out.push_back('{');
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out.push_back(',');
+    append_string(out, items[i]->key());
+    out.push_back(':');
+    canonical_value(items[i]->value(), out);
+  }
+  out.push_back('}');
+}
+
+void canonical_value(const bj::value& v, std::string& out) {
   switch (v.kind()) {
-    case bj::kind::object: {
-      const auto& o = v.get_object();
-      std::vector<const bj::key_value_pair*> items;
-      items.reserve(o.size());
-      for (const auto& kv : o) items.push_back(&kv);
-      std::sort(items.begin(), items.end(),
-                [](auto* a, auto* b) { return a->key() < b->key(); });
-      out.push_back('{');
-      bool first = true;
-      for (auto* kv : items) {
-        if (!first) out.push_back(',');
-        first = false;
-        out += bj::serialize(bj::value(kv->key()));
-        out.push_back(':');
-        canonical_into(kv->value(), out);
-      }
-      out.push_back('}');
+    case bj::kind::object:
+      canonical_members(v.get_object(), {}, out);
       break;
-    }
     case bj::kind::array: {
       out.push_back('[');
       bool first = true;
       for (const auto& e : v.get_array()) {
         if (!first) out.push_back(',');
         first = false;
-        canonical_into(e, out);
+        canonical_value(e, out);
       }
       out.push_back(']');
       break;
     }
-    default:
+    case bj::kind::string:
+      append_string(out, v.get_string());
+      break;
+    case bj::kind::int64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case bj::kind::uint64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case bj::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case bj::kind::null:
+      out += "null";
+      break;
+    default:  // double: boost's own shortest round-trip formatting
       out += bj::serialize(v);
   }
 }
@@ -151,9 +187,41 @@ std::int64_t to_int(const bj::value& v, std::int64_t fallback) {
   return fallback;
 }
 
+void append_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending unescaped run
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\t': out.push_back('t'); break;
+      case '\n': out.push_back('n'); break;
+      case '\f': out.push_back('f'); break;
+      case '\r': out.push_back('r'); break;
+      default:
+        out += "u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+void canonical_into(const bj::object& o, std::initializer_list<std::string_view> skip, std::string& out) {
+  canonical_members(o, skip, out);
+}
+
 std::string canonical(const bj::value& v) {
   std::string out;
-  canonical_into(v, out);
+  canonical_value(v, out);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Parsing untrusted JSON with explicit limits, and JSON Pointer helpers.
 #include <boost/json/value.hpp>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -25,8 +26,14 @@ std::string pointer_escape(std::string_view token);
 std::string pointer_join(std::string_view base, std::string_view token);
 std::string pointer_join(std::string_view base, std::size_t index);
 
-// Serializes with object keys sorted, for stable hashes and diffs.
+// Serializes with object keys sorted, for stable hashes and diffs. Byte
+// for byte what boost::json::serialize writes, apart from the key order.
 std::string canonical(const bj::value& v);
+// The canonical form of `o` without the top-level members named in `skip`
+// (no copy of the object is made), appended to `out`.
+void canonical_into(const bj::object& o, std::initializer_list<std::string_view> skip, std::string& out);
+// Appends `s` as a JSON string literal, escaped as boost::json does.
+void append_string(std::string& out, std::string_view s);
 
 std::string pretty(const bj::value& v);
 

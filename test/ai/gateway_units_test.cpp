@@ -13,6 +13,7 @@
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
 #include "ai/chat_request.h"
+#include "ai/exact_cache.h"
 #include "ai/limits.h"
 #include "ai/stream_codec.h"
 
@@ -155,6 +156,26 @@ TEST(AuditLog, AFullQueueDropsAndCountsWithoutBlocking) {
   EXPECT_TRUE(v.ok) << v.reason;
   EXPECT_EQ(v.lines, 10u);
   std::filesystem::remove_all(dir);
+}
+
+TEST(CachedAnswer, RoundTripsAndRefusesForeignBytes) {
+  Usage u;
+  u.prompt_tokens = 12;
+  u.completion_tokens = 345;
+  u.cached_prompt_tokens = 6;
+  std::string json = R"({"id":"x","choices":[{"message":{"content":"a\nb"}}]})";
+  std::string enc = encode_cached_answer(u, json);
+  auto d = decode_cached_answer(enc);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->json, json);
+  EXPECT_EQ(d->usage.prompt_tokens, 12);
+  EXPECT_EQ(d->usage.completion_tokens, 345);
+  EXPECT_EQ(d->usage.cached_prompt_tokens, 6);
+  for (std::string bad : {std::string(), json, std::string("a1 1 2\n{}"), std::string("a1 1 2 3\n"),
+                          std::string("a1 -1 2 3\n{}"), std::string("a1 1 2 x\n{}"), std::string("a2 1 2 3\n{}"),
+                          std::string("a1 99999999999999999999 2 3\n{}")}) {
+    EXPECT_FALSE(decode_cached_answer(bad).has_value()) << bad;
+  }
 }
 
 TEST(ChatRequest, RefusalsNameTheParam) {

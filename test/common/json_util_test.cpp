@@ -1,5 +1,6 @@
 #include "common/json_util.h"
 
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 namespace spectra::json {
@@ -28,6 +29,30 @@ TEST(JsonUtil, CanonicalSortsKeys) {
   auto a = parse(R"({"b":1,"a":{"d":[1,{"z":0,"y":1}],"c":null}})");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(canonical(*a), R"({"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1})");
+}
+
+// Cache keys and config blob hashes are taken over canonical(): it must
+// write exactly what boost::json::serialize writes (apart from key order).
+TEST(JsonUtil, CanonicalWritesWhatBoostSerializeWrites) {
+  for (int c = 0; c < 256; ++c) {
+    std::string s = "a" + std::string(1, static_cast<char>(c)) + "b";
+    std::string mine;
+    append_string(mine, s);
+    EXPECT_EQ(mine, bj::serialize(bj::value(s))) << "byte " << c;
+  }
+  auto v = parse(R"({"s":"caf\u00e9 \"q\" \\ \u0001\n","i":-9223372036854775808,"u":18446744073709551615,)"
+                 R"("d":0.1,"e":1e300,"n":null,"t":true,"f":false,"a":[[],{},""]})");
+  ASSERT_TRUE(v.ok());
+  // A one-level object keeps its keys in one order only when sorted: sort
+  // first, then compare with boost's own serialization of the same object.
+  bj::object sorted;
+  for (const char* k : {"a", "d", "e", "f", "i", "n", "s", "t", "u"}) sorted[k] = v->at(k);
+  EXPECT_EQ(canonical(*v), bj::serialize(sorted));
+  std::string without;
+  canonical_into(v->get_object(), {"s", "a", "zz"}, without);
+  bj::object rest;  // (bj::object::erase moves the last member into the gap)
+  for (const char* k : {"d", "e", "f", "i", "n", "t", "u"}) rest[k] = v->at(k);
+  EXPECT_EQ(without, bj::serialize(rest));
 }
 
 TEST(JsonUtil, PointerEscaping) {
