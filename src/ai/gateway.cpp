@@ -300,11 +300,11 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   head.set(http::bhttp::field::cache_control, "no-cache");
   head.set("x-spectra-cache", how);
   head.set("x-spectra-provider", c.provider);
-  if (co_await c.ex->begin_stream(std::move(head))) {
+  if (co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
     std::string out;
     for (const auto& chunk : completion_to_chunks(completion, c.include_usage)) out += sse_data(chunk);
     out += "data: [DONE]\n\n";
-    if (co_await c.ex->write(out)) co_await c.ex->finish();
+    co_await c.ex->finish(out);
   }
   finish(c);
   co_return true;

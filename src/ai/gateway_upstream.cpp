@@ -248,7 +248,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
         head.set("x-spectra-provider", p.name);
         c.status = 200;
         c.started_stream = true;
-        if (!co_await c.ex->begin_stream(std::move(head))) {
+        if (!co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
           call.abort();
           c.error = "client went away";
           co_return false;
@@ -273,7 +273,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     // well-formed error event rather than a silent truncation.
     UpstreamError e = uerr.message.empty() ? UpstreamError{502, "api_error", "upstream stream failed: " + failure, "", false} : uerr;
     std::string ev = sse_data(e.to_openai());
-    if (co_await c.ex->write(ev)) co_await c.ex->finish();
+    co_await c.ex->finish(ev);
     co_return false;
   }
   Usage usage = translator->usage();
@@ -297,11 +297,14 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     head.set("x-spectra-cache", c.cache_result);
     c.status = 200;
     c.started_stream = true;
-    (void)co_await c.ex->begin_stream(std::move(head));
+    (void)co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   }
   if (assembler.has_content()) c.stored = bj::serialize(completion);
   remember(c);
-  if (co_await c.ex->write(tail)) co_await c.ex->finish();
+  co_await c.ex->finish(tail);
+  // The client has its answer; read the upstream body's end so that the
+  // connection goes back to the pool instead of a new one per stream.
+  co_await call.drain(64 << 10, std::chrono::milliseconds(1000));
   co_return true;
 }
 

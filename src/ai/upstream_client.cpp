@@ -254,6 +254,21 @@ asio::awaitable<Status> UpstreamCall::read_all(std::string& out, std::size_t lim
   co_return Status();
 }
 
+asio::awaitable<void> UpstreamCall::drain(std::size_t limit, std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  if (!d.conn || !d.parser || d.parser->is_done()) co_return;
+  d.timeouts.idle = timeout;
+  std::string rest;
+  bool done = false;
+  while (!done) {
+    Status s = co_await read_some(rest, done);
+    if (!s.ok() || rest.size() > limit) {
+      d.reusable = false;
+      co_return;
+    }
+  }
+}
+
 void UpstreamCall::abort() {
   impl_->reusable = false;
   if (impl_->conn) {

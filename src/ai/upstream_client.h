@@ -53,6 +53,12 @@ class UpstreamCall {
   // Reads the rest of the body, at most `limit` bytes.
   boost::asio::awaitable<Status> read_all(std::string& out, std::size_t limit);
 
+  // Reads and discards what is left of the body (at most `limit` bytes,
+  // within `timeout`) so the connection can be reused: a stream's last
+  // event usually arrives before the chunked-body terminator. On any
+  // failure the connection is simply not reused.
+  boost::asio::awaitable<void> drain(std::size_t limit, std::chrono::milliseconds timeout);
+
   // Drops the connection (e.g. the client went away mid-stream).
   void abort();
 

@@ -6,11 +6,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <charconv>
 #include <future>
 #include <random>
 #include <thread>
@@ -193,6 +194,9 @@ asio::awaitable<void> Connection::run() {
       { Response res_ = error_response(HttpStatus::internal_server_error, "internal",
                                          "the request could not be completed"); co_await ex.respond(std::move(res_)); }
     }
+    // A stream the handler left unfinished cannot be followed by another
+    // response on this connection.
+    if (ex.streaming_ && !ex.finished_) ex.failed_ = true;
     if (ex.failed_ || !keep_alive_) break;
   }
   close();
@@ -216,7 +220,7 @@ asio::awaitable<void> Exchange::respond(Response&& res) {
   if (ec) failed_ = true;
 }
 
-asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body>&& head) {
+asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body>&& head, bool send_now) {
   assert(!answered_ && "a request is answered once");
   answered_ = true;
   streaming_ = true;
@@ -226,34 +230,58 @@ asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body>&
   head.keep_alive(keep);
   conn_.keep_alive_ = keep;
   head.set("x-request-id", info_.request_id);
+  // Render the header into pending_; it goes out with the next write.
   bhttp::response_serializer<bhttp::empty_body> sr{head};
   boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
-  co_await bhttp::async_write_header(conn_.stream_, sr, redirect_error(use_awaitable, ec));
+  while (!ec && !sr.is_header_done()) {
+    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      std::size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        pending_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      sr.consume(n);
+    });
+  }
   conn_.count(status_code_);
+  if (ec) {
+    failed_ = true;
+    co_return false;
+  }
+  if (send_now) co_return co_await send_frame("", false);
+  co_return true;
+}
+
+asio::awaitable<bool> Exchange::send_frame(std::string_view data, bool last) {
+  if (failed_) co_return false;
+  std::string frame = std::move(pending_);
+  pending_.clear();
+  if (!data.empty()) {
+    char size[20];
+    auto r = std::to_chars(size, size + sizeof size, data.size(), 16);
+    frame.append(size, r.ptr).append("\r\n").append(data).append("\r\n");
+  }
+  if (last) frame.append("0\r\n\r\n");
+  if (frame.empty()) co_return true;
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
+  co_await asio::async_write(conn_.stream_, asio::buffer(frame), redirect_error(use_awaitable, ec));
+  if (last) {
+    conn_.stream_.expires_never();
+    finished_ = true;
+  }
   if (ec) failed_ = true;
   co_return !failed_;
 }
 
 asio::awaitable<bool> Exchange::write(std::string_view data) {
   if (failed_ || data.empty()) co_return !failed_;
-  boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
-  co_await asio::async_write(conn_.stream_,
-                             bhttp::make_chunk(asio::const_buffer(data.data(), data.size())),
-                             redirect_error(use_awaitable, ec));
-  if (ec) failed_ = true;
-  co_return !failed_;
+  co_return co_await send_frame(data, false);
 }
 
-asio::awaitable<void> Exchange::finish() {
+asio::awaitable<void> Exchange::finish(std::string_view last) {
   if (failed_) co_return;
-  boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
-  co_await asio::async_write(conn_.stream_, bhttp::make_chunk_last(),
-                             redirect_error(use_awaitable, ec));
-  conn_.stream_.expires_never();
-  if (ec) failed_ = true;
+  (void)co_await send_frame(last, true);
 }
 
 Server::Server(IoPool& pool, ServerOptions options, Handler handler, metrics::Registry* metrics)

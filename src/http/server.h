@@ -59,23 +59,32 @@ class Exchange {
   // (double frees under ASan), so callers build the response in a named
   // local first and pass it with std::move.
   asio::awaitable<void> respond(Response&& res);
-  // Starts a chunked response; then write() any number of times, then finish().
-  asio::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body>&& head);
+  // Starts a chunked response; then write() any number of times, then
+  // finish(). With send_now false the header waits and goes out in the same
+  // write as the first chunk (one send instead of two; use it when the
+  // first chunk is ready, so the client sees no later first byte).
+  asio::awaitable<bool> begin_stream(bhttp::response<bhttp::empty_body>&& head, bool send_now = true);
   asio::awaitable<bool> write(std::string_view data);
-  asio::awaitable<void> finish();
+  // Ends the stream; `last` (if any) is sent as a final chunk in the same write.
+  asio::awaitable<void> finish(std::string_view last = {});
 
   bool answered() const { return answered_; }
   unsigned status_code() const { return status_code_; }
 
  private:
   friend class Connection;
+  // Sends pending_ (a held header), `data` as one chunk (if any) and, when
+  // `last`, the terminating chunk, in one write.
+  asio::awaitable<bool> send_frame(std::string_view data, bool last);
   Connection& conn_;
   Request& req_;
   RequestInfo info_;
   bool answered_ = false;
   bool streaming_ = false;
   bool failed_ = false;
+  bool finished_ = false;  // a stream's terminating chunk went out
   unsigned status_code_ = 0;
+  std::string pending_;  // a streamed response's header not sent yet
 };
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;
