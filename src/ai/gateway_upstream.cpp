@@ -46,6 +46,15 @@ bool substantive(const bj::object& chunk) {
   return false;
 }
 
+http::bhttp::response<http::bhttp::empty_body> stream_head(const std::string& cache_result, const std::string& provider) {
+  http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
+  head.set(http::bhttp::field::content_type, "text/event-stream");
+  head.set(http::bhttp::field::cache_control, "no-cache");
+  head.set("x-spectra-cache", cache_result);
+  head.set("x-spectra-provider", provider);
+  return head;
+}
+
 bj::object usage_json(const Usage& u) {
   bj::object o{{"prompt_tokens", u.prompt_tokens},
                {"completion_tokens", u.completion_tokens},
@@ -216,7 +225,8 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   auto translator = adapter.stream_translator(target, "chatcmpl-" + c.ex->info().request_id, created);
   ChunkAssembler assembler;
   std::string buf;
-  std::string held;  // chunks before the first substantive one
+  std::string held;   // chunks before the first substantive one
+  std::string carry;  // ready chunks of the last read, sent with the tail
   bool done = false;
   std::string failure;
   UpstreamError uerr;
@@ -224,7 +234,9 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     buf.clear();
     Status rs = co_await call.read_some(buf, done);
     std::vector<bj::object> chunks;
-    if (rs.ok()) rs = translator->feed(buf, &chunks, &uerr);
+    // Events received before a transport error are still the answer's.
+    Status fs = translator->feed(buf, &chunks, &uerr);
+    if (rs.ok()) rs = fs;
     if (rs.ok() && done) rs = translator->finish(&chunks, &uerr);
     if (!rs.ok()) failure = rs.message();
     std::string out;
@@ -239,13 +251,14 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
       out = held + out;
       held.clear();
     }
+    if (translator->done()) done = true;
+    if (done && failure.empty()) {
+      carry += out;  // the end is here too: it all goes out with the tail, in one write
+      out.clear();
+    }
     if (!out.empty()) {
       if (!c.started_stream) {
-        http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
-        head.set(http::bhttp::field::content_type, "text/event-stream");
-        head.set(http::bhttp::field::cache_control, "no-cache");
-        head.set("x-spectra-cache", c.cache_result);
-        head.set("x-spectra-provider", p.name);
+        http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
         c.status = 200;
         c.started_stream = true;
         if (!co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
@@ -260,7 +273,6 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
         co_return false;
       }
     }
-    if (translator->done()) done = true;
   }
   if (!failure.empty()) {
     call.abort();
@@ -282,7 +294,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // already see it counted.
   meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
   limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
-  std::string tail = held;
+  std::string tail = carry + held;
   bj::object completion = assembler.completion();
   if (usage.reported) completion["usage"] = usage_json(usage);
   if (c.include_usage && usage.reported) {
@@ -292,9 +304,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   }
   tail += "data: [DONE]\n\n";
   if (!c.started_stream) {
-    http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
-    head.set(http::bhttp::field::content_type, "text/event-stream");
-    head.set("x-spectra-cache", c.cache_result);
+    http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
     c.status = 200;
     c.started_stream = true;
     (void)co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);

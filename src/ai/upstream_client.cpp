@@ -40,6 +40,7 @@ struct Conn {
 };
 
 constexpr std::size_t kMaxIdlePerKey = 64;
+constexpr std::size_t kReadBuffer = 16 * 1024;
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 
 // Connections are bound to the io_context of the thread that made them, and
@@ -110,6 +111,10 @@ struct UpstreamCall::Impl {
     parser->body_limit(boost::none);
     co_await bhttp::async_read_header(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
     if (ec) co_return transport_error("reading upstream response header", ec);
+    // Body reads take every chunk already received, not one HTTP chunk per
+    // read: stream events that arrived together are handled (and sent on
+    // to the client) together.
+    parser->eager(true);
     co_return Status();
   }
 
@@ -126,8 +131,10 @@ struct UpstreamCall::Impl {
     conn->lowest().expires_after(timeouts.idle);
     co_await bhttp::async_read_some(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) co_return transport_error("reading upstream body", ec);
+    // An eager read can parse some chunks and then hit the error (e.g. the
+    // upstream dropped the connection): the bytes before it count.
     out.append(buf, sizeof buf - body.size);
+    if (ec) co_return transport_error("reading upstream body", ec);
     done = parser->is_done();
     co_return Status();
   }
@@ -136,6 +143,9 @@ struct UpstreamCall::Impl {
     auto ex = co_await asio::this_coro::executor;
     conn = std::make_unique<Conn>();
     conn->key = (u.tls ? "https://" : "http://") + u.host + ":" + u.port;
+    // Beast reads at most the buffer's free capacity (and at least 512
+    // bytes): without room, a 1 KB answer took three recv() calls.
+    conn->buffer.reserve(kReadBuffer);
     tcp::resolver resolver(ex);
     boost::system::error_code ec;
     auto results = co_await resolver.async_resolve(u.host, u.port, redirect_error(use_awaitable, ec));
