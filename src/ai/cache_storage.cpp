@@ -42,15 +42,29 @@ std::optional<std::string> MemoryCacheStorage::get(const std::string& key) {
 void MemoryCacheStorage::put(const std::string& key, std::string value, std::chrono::seconds ttl) {
   Shard& s = shard(key);
   Entry e{key, std::move(value), clock_->steady_now() + ttl};
-  if (cost(e) > max_bytes_per_shard_) return;  // would evict everything: not worth caching
+  const std::uint64_t budget = max_bytes_per_shard_.load(std::memory_order_relaxed);
+  if (cost(e) > budget) return;  // would evict everything: not worth caching
   std::lock_guard lock(s.mu);
   if (auto it = s.index.find(key); it != s.index.end()) drop(s, it->second);
   s.bytes += cost(e);
   s.lru.push_front(std::move(e));
   s.index.emplace(std::string_view(s.lru.front().key), s.lru.begin());
-  while (s.bytes > max_bytes_per_shard_ && !s.lru.empty()) {
+  while (s.bytes > budget && !s.lru.empty()) {
     drop(s, std::prev(s.lru.end()));
     ++s.stats.evictions;
+  }
+}
+
+void MemoryCacheStorage::set_max_bytes(std::uint64_t max_bytes) {
+  const std::uint64_t budget = max_bytes / n_;
+  max_bytes_per_shard_.store(budget, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n_; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    while (s.bytes > budget && !s.lru.empty()) {
+      drop(s, std::prev(s.lru.end()));
+      ++s.stats.evictions;
+    }
   }
 }
 

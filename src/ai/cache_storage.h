@@ -2,6 +2,7 @@
 // Byte storage under the AI caches. The semantic layers (exact, semantic)
 // sit on this interface; memory is the first backend, Redis (for a fleet)
 // implements the same interface and passes the same conformance suite.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -31,6 +32,9 @@ class CacheStorage {
   virtual void put(const std::string& key, std::string value, std::chrono::seconds ttl) = 0;
   virtual void erase(const std::string& key) = 0;
   virtual CacheStats stats() const = 0;
+  // Changes the byte budget (ai.cache.max_bytes); a smaller one evicts the
+  // least recently used entries at once. 0 stores nothing.
+  virtual void set_max_bytes(std::uint64_t max_bytes) = 0;
 };
 
 // LRU over a byte budget, with per-entry TTL, split into shards so I/O
@@ -43,6 +47,7 @@ class MemoryCacheStorage final : public CacheStorage {
   void put(const std::string& key, std::string value, std::chrono::seconds ttl) override;
   void erase(const std::string& key) override;
   CacheStats stats() const override;
+  void set_max_bytes(std::uint64_t max_bytes) override;
 
  private:
   struct Entry {
@@ -61,7 +66,7 @@ class MemoryCacheStorage final : public CacheStorage {
   static std::uint64_t cost(const Entry& e) { return e.key.size() + e.value.size() + 96; }
   void drop(Shard& s, std::list<Entry>::iterator it);
 
-  std::uint64_t max_bytes_per_shard_;
+  std::atomic<std::uint64_t> max_bytes_per_shard_;
   const Clock* clock_;
   std::unique_ptr<Shard[]> shards_;
   std::size_t n_;

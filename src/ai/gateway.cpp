@@ -85,6 +85,7 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
       }
     }
   }
+  cache_->set_max_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, cfg->cache_max_bytes)));
   std::lock_guard lock(mu_);
   cfg_ = std::move(cfg);
 }

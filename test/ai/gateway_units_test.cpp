@@ -43,6 +43,27 @@ TEST(MemoryCacheStorage, TtlAndLruEvictionUnderTheByteBudget) {
   EXPECT_FALSE(cache.get("huge").has_value());
 }
 
+TEST(MemoryCacheStorage, ABudgetChangeEvictsAtOnceAndZeroStoresNothing) {
+  FakeClock clock;
+  MemoryCacheStorage cache(100 * 1024, &clock, /*shards=*/1);
+  std::string kb(1000, 'x');
+  for (int i = 0; i < 50; ++i) cache.put("k" + std::to_string(i), kb, 60s);
+  EXPECT_EQ(cache.stats().entries, 50u);
+  cache.set_max_bytes(10 * 1024);  // ai.cache.max_bytes lowered at run time
+  auto st = cache.stats();
+  EXPECT_LE(st.bytes, 10u * 1024);
+  EXPECT_GE(st.entries, 5u);
+  EXPECT_TRUE(cache.get("k49").has_value());  // the most recent survive
+  EXPECT_FALSE(cache.get("k0").has_value());
+  cache.set_max_bytes(0);
+  EXPECT_EQ(cache.stats().entries, 0u);
+  cache.put("k", kb, 60s);
+  EXPECT_FALSE(cache.get("k").has_value());
+  cache.set_max_bytes(1 << 20);
+  cache.put("k", kb, 60s);
+  EXPECT_TRUE(cache.get("k").has_value());
+}
+
 TEST(Limiter, RequestsTokensAndBudget) {
   FakeClock clock;
   Limiter l(&clock);
