@@ -343,19 +343,4 @@ void Gateway::finish(Call& c) {
   c.audit->append(std::move(rec));
 }
 
-bool Gateway::acquire_slot(const ProviderConfig& p) {
-  if (p.max_concurrency <= 0) return true;
-  std::lock_guard lock(slots_mu_);
-  auto& n = in_use_[p.name];
-  if (n >= p.max_concurrency) return false;
-  ++n;
-  return true;
-}
-
-void Gateway::release_slot(const std::string& provider) {
-  std::lock_guard lock(slots_mu_);
-  auto it = in_use_.find(provider);
-  if (it != in_use_.end() && it->second > 0) --it->second;
-}
-
 }  // namespace spectra::ai

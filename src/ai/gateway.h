@@ -20,6 +20,7 @@
 #include "ai/adapter.h"
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
+#include "ai/capacity.h"
 #include "ai/exact_cache.h"
 #include "ai/gateway_config.h"
 #include "ai/limits.h"
@@ -83,8 +84,6 @@ class Gateway {
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
   boost::asio::awaitable<void> builtin_embeddings(Call& c);
-  bool acquire_slot(const ProviderConfig& p);
-  void release_slot(const std::string& provider);
 
   GatewayDeps deps_;
   mutable std::mutex mu_;
@@ -101,9 +100,9 @@ class Gateway {
   std::unique_ptr<EmbedBatcher> batcher_;  // guarded by embed_mu_ until set
   std::unique_ptr<SemanticIndex> index_;
   bool embed_failed_ = false;              // guarded by embed_mu_
+  Capacity capacity_;  // concurrency limits and the overflow queue
   std::mutex slots_mu_;
-  std::map<std::string, std::int64_t> in_use_;   // guarded by slots_mu_
-  std::map<std::string, std::size_t> rr_;        // endpoint round-robin; guarded by slots_mu_
+  std::map<std::string, std::size_t> rr_;  // endpoint round-robin; guarded by slots_mu_
 };
 
 }  // namespace spectra::ai

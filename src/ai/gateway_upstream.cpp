@@ -1,9 +1,5 @@
 // The upstream stage of the AI gateway: provider selection, overflow
 // policies for local models, failover before the first token, streaming.
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "ai/gateway.h"
@@ -79,7 +75,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     const ProviderConfig& p = *resolved->first;
     const std::string model = resolved->second;
     // Capacity of local models, and what to do when it is exhausted.
-    if (!acquire_slot(p)) {
+    if (!capacity_.try_acquire(p.name, p.max_concurrency)) {
       const OverflowConfig* ov = route ? &route->overflow : nullptr;
       std::string policy = ov ? ov->policy : "reject";
       if (policy == "spill" && ov && !ov->spill_to.empty() && i + 1 == targets.size()) {
@@ -89,15 +85,10 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
       }
       bool got = false;
       if (policy == "queue" && ov) {
-        // Bounded wait for a free slot; the poll interval bounds the added latency.
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ov->max_wait_ms);
-        asio::steady_timer t(co_await asio::this_coro::executor);
-        while (!got && std::chrono::steady_clock::now() < deadline) {
-          t.expires_after(std::chrono::milliseconds(2));
-          boost::system::error_code ec;
-          co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          got = acquire_slot(p);
-        }
+        // FIFO wait, bounded in length and time; a released slot is handed
+        // straight to the first waiter.
+        got = co_await capacity_.acquire(p.name, p.max_concurrency, std::chrono::milliseconds(ov->max_wait_ms),
+                                         static_cast<std::size_t>(std::max<std::int64_t>(0, ov->max_queue)));
       }
       if (!got) {
         if (i + 1 < targets.size()) {
@@ -112,7 +103,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     }
     bool retry = false;
     bool ok = co_await attempt(c, p, model, retry);
-    release_slot(p.name);
+    if (p.max_concurrency > 0) capacity_.release(p.name);
     if (ok) {
       if (i > 0) c.fallback = p.name + "/" + model;
       co_return true;
