@@ -9,4 +9,15 @@ bj::object UpstreamError::to_openai() const {
   return bj::object{{"error", std::move(err)}};
 }
 
+Result<std::vector<UpstreamRequest>> ProviderAdapter::build_embeddings(const bj::object&,
+                                                                       const ModelTarget& target) const {
+  return Status(Code::kNotFound, "provider kind '" + target.kind + "' has no embeddings through the gateway");
+}
+
+Result<bj::object> ProviderAdapter::parse_embeddings(const std::vector<std::pair<unsigned, std::string>>&,
+                                                     const bj::object&, std::string_view, Usage*,
+                                                     UpstreamError*) const {
+  return Status(Code::kNotFound, "no embeddings for this provider kind");
+}
+
 }  // namespace spectra::ai

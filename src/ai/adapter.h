@@ -97,6 +97,18 @@ class ProviderAdapter {
 
   // Translates a non-2xx upstream body (streamed or not) into an error.
   virtual UpstreamError parse_error(unsigned http_status, std::string_view body) const = 0;
+
+  // OpenAI /v1/embeddings for providers that do not speak it natively
+  // (OpenAI-compatible ones are passed through instead). The upstream calls
+  // to make for one request, in order; the default refuses (kNotFound: the
+  // provider has no embeddings through the gateway).
+  virtual Result<std::vector<UpstreamRequest>> build_embeddings(const bj::object& request,
+                                                                const ModelTarget& target) const;
+  // Their answers (status, body), in the same order -> one OpenAI embeddings
+  // response named `model`. On an upstream error fills *error.
+  virtual Result<bj::object> parse_embeddings(const std::vector<std::pair<unsigned, std::string>>& answers,
+                                              const bj::object& request, std::string_view model, Usage* usage,
+                                              UpstreamError* error) const;
 };
 
 }  // namespace spectra::ai

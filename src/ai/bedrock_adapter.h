@@ -67,6 +67,14 @@ class BedrockAdapter final : public ProviderAdapter {
   // "Message"); the status alone picks the OpenAI type (the exception name is
   // only in a header the adapter does not see).
   UpstreamError parse_error(unsigned http_status, std::string_view body) const override;
+
+  // Titan text embeddings through InvokeModel: one call per input text
+  // (bedrock_embeddings.h), assembled into one OpenAI response.
+  Result<std::vector<UpstreamRequest>> build_embeddings(const bj::object& request,
+                                                        const ModelTarget& target) const override;
+  Result<bj::object> parse_embeddings(const std::vector<std::pair<unsigned, std::string>>& answers,
+                                      const bj::object& request, std::string_view model, Usage* usage,
+                                      UpstreamError* error) const override;
 };
 
 namespace bedrock {

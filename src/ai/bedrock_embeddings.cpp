@@ -154,3 +154,27 @@ bj::object embeddings_response(const std::vector<TitanEmbedding>& items, std::st
 }
 
 }  // namespace spectra::ai::bedrock
+
+namespace spectra::ai {
+
+Result<std::vector<UpstreamRequest>> BedrockAdapter::build_embeddings(const bj::object& request,
+                                                                      const ModelTarget& target) const {
+  return bedrock::build_titan_embeddings(request, target);
+}
+
+Result<bj::object> BedrockAdapter::parse_embeddings(const std::vector<std::pair<unsigned, std::string>>& answers,
+                                                    const bj::object& request, std::string_view model,
+                                                    Usage* usage, UpstreamError* error) const {
+  std::vector<bedrock::TitanEmbedding> items;
+  items.reserve(answers.size());
+  for (const auto& [status, body] : answers) {
+    auto item = bedrock::parse_titan_embedding(status, body, error);
+    if (!item.ok()) return item.status();
+    usage->prompt_tokens += item->input_tokens;
+    items.push_back(std::move(*item));
+  }
+  usage->reported = true;
+  return bedrock::embeddings_response(items, model, bedrock::wants_base64(request));
+}
+
+}  // namespace spectra::ai

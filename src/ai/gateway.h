@@ -48,6 +48,8 @@ struct GatewayDeps {
 // The name under which the built-in embedding model is served.
 inline constexpr const char* kBuiltinEmbeddingModel = "local/all-minilm-l6-v2";
 
+class UpstreamCall;
+
 class Gateway {
  public:
   explicit Gateway(GatewayDeps deps);
@@ -84,6 +86,8 @@ class Gateway {
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
   boost::asio::awaitable<void> builtin_embeddings(Call& c);
+  boost::asio::awaitable<void> relay_stream(Call& c, UpstreamCall& call);
+  boost::asio::awaitable<void> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model);
 
   GatewayDeps deps_;
   mutable std::mutex mu_;

@@ -4,10 +4,12 @@
 
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
+#include "ai/openai_adapter.h"
 #include "ai/upstream_client.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "wire/sse.h"
 
 namespace spectra::ai {
 
@@ -327,6 +329,23 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_return;
   }
   c.requested_model = std::string(m->get_string());
+  // The key's model list and limits hold here as on chat.
+  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
+                  "model_not_allowed");
+    co_return;
+  }
+  auto verdict = limiter_.admit(c.key->name, c.key->rpm, c.key->tpm, c.key->budget_usd, meter_.spent(c.key->name));
+  if (!verdict.allowed) {
+    c.status = 429;
+    c.error = verdict.message;
+    UpstreamError e{429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded", false};
+    http::Response res = http::json_response(HttpStatus::too_many_requests, e.to_openai());
+    res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
+    co_await ex.respond(std::move(res));
+    finish(c);
+    co_return;
+  }
   if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());
     co_await builtin_embeddings(c);
@@ -335,6 +354,12 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   std::string target = c.requested_model;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
   auto resolved = c.cfg->resolve(target);
+  if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" &&
+      std::string_view(path) == "/embeddings") {
+    c.body = std::move(parsed->get_object());
+    co_await translated_embeddings(c, *resolved->first, resolved->second);
+    co_return;
+  }
   if (!resolved.ok() || (resolved->first->kind != "openai" && resolved->first->kind != "vllm")) {
     co_await fail(c, 404, "invalid_request_error",
                   "model '" + c.requested_model + "' has no OpenAI-compatible provider for " + path, "model_not_found");
@@ -358,6 +383,13 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   UpstreamTimeouts t;
   t.first_byte = std::chrono::milliseconds(p.timeout_ms);
   Status st = co_await call.start(req, t);
+  if (st.ok() && call.status() >= 200 && call.status() < 300 &&
+      call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
+    c.provider = p.name;
+    c.model = resolved->second;
+    co_await relay_stream(c, call);
+    co_return;
+  }
   std::string out;
   if (st.ok()) st = co_await call.read_all(out, 64 << 20);
   if (!st.ok()) {
@@ -382,6 +414,126 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", p.name);
   co_await ex.respond(std::move(res));
+  finish(c);
+}
+
+// A streamed pass-through answer (/v1/completions with stream): the events
+// are forwarded as they arrive; the usage event, if the client asked for
+// one, is read on the way for metering.
+asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
+  c.status = call.status();
+  http::bhttp::response<http::bhttp::empty_body> head{static_cast<HttpStatus>(c.status), 11};
+  head.set(http::bhttp::field::content_type, call.headers()[http::bhttp::field::content_type]);
+  head.set(http::bhttp::field::cache_control, "no-cache");
+  head.set("x-spectra-provider", c.provider);
+  bool open = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
+  wire::sse::Parser events;
+  std::vector<wire::sse::Event> batch;
+  std::string piece;
+  bool done = false;
+  Status rs;
+  while (open && !done) {
+    piece.clear();
+    rs = co_await call.read_some(piece, done);
+    batch.clear();
+    if (events.feed(piece, &batch).ok()) {
+      for (const auto& e : batch) {
+        if (e.data.find("\"usage\"") == std::string::npos) continue;  // only the usage event is parsed
+        auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
+        if (v.ok() && v->is_object()) {
+          if (const auto* u = v->get_object().if_contains("usage"); u && u->is_object()) read_openai_usage(*u, &c.usage);
+        }
+      }
+    }
+    if (!piece.empty() && !co_await c.ex->write(piece)) {
+      call.abort();
+      c.error = "client went away";
+      open = false;
+    }
+    if (!rs.ok()) break;
+  }
+  if (!rs.ok()) {
+    // No failover once bytes are out: end with an error event, not a silent cut.
+    call.abort();
+    c.error = c.provider + ": " + rs.message();
+    UpstreamError e{502, "api_error", "upstream stream failed: " + rs.message(), "", false};
+    std::string ev = sse_data(e.to_openai());
+    co_await c.ex->finish(ev);
+  } else if (open) {
+    co_await c.ex->finish();
+  }
+  if (c.usage.reported) {
+    const Price* price = c.cfg->price(c.provider, c.model);
+    meter_.record(c.key->name, c.provider, c.model, c.usage,
+                  price ? cost_of(c.usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+    limiter_.charge_tokens(c.key->name, c.key->tpm, c.usage.prompt_tokens + c.usage.completion_tokens);
+  }
+  finish(c);
+}
+
+// /v1/embeddings on a provider that does not speak it (Bedrock Titan): the
+// adapter says which upstream calls to make and assembles their answers.
+asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model) {
+  auto ait = deps_.adapters.find(p.kind);
+  if (ait == deps_.adapters.end()) {
+    co_await fail(c, 404, "invalid_request_error", "no adapter for provider kind " + p.kind, "model_not_found");
+    co_return;
+  }
+  const ProviderAdapter& adapter = *ait->second;
+  ModelTarget target{p.name, p.kind, model, p.base_url, p.region};
+  auto requests = adapter.build_embeddings(c.body, target);
+  if (!requests.ok()) {
+    const bool unknown = requests.status().code() == Code::kNotFound;
+    const std::string code = unknown ? "model_not_found" : "invalid_input";
+    co_await fail(c, unknown ? 404 : 400, "invalid_request_error", requests.status().message(), code);
+    co_return;
+  }
+  std::vector<std::pair<unsigned, std::string>> answers;
+  answers.reserve(requests->size());
+  for (auto& req : *requests) {
+    if (deps_.authorize) {
+      if (Status s = deps_.authorize(p, req); !s.ok()) {
+        co_await fail(c, 502, "api_error", "cannot authorize the call to " + p.name + ": " + s.message(), "upstream_failed");
+        co_return;
+      }
+    }
+    if (!p.local()) {
+      auto u = parse_url(req.url);
+      c.egress = u.ok() ? u->host : req.url;
+    }
+    UpstreamCall call;
+    UpstreamTimeouts t;
+    t.first_byte = std::chrono::milliseconds(p.timeout_ms);
+    Status st = co_await call.start(req, t);
+    std::string body;
+    if (st.ok()) st = co_await call.read_all(body, 64 << 20);
+    if (!st.ok()) {
+      co_await fail(c, 502, "api_error", p.name + ": " + st.message(), "upstream_failed");
+      co_return;
+    }
+    answers.emplace_back(call.status(), std::move(body));
+  }
+  Usage usage;
+  UpstreamError err;
+  auto out = adapter.parse_embeddings(answers, c.body, c.requested_model, &usage, &err);
+  if (!out.ok()) {
+    if (!err.message.empty()) {
+      co_await fail(c, err.http_status, err.type, p.name + ": " + err.message, err.code);
+    } else {
+      co_await fail(c, 502, "api_error", p.name + ": " + out.status().message(), "bad_upstream_response");
+    }
+    co_return;
+  }
+  c.provider = p.name;
+  c.model = model;
+  c.usage = usage;
+  c.status = 200;
+  const Price* price = c.cfg->price(p.name, model);
+  meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+  limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens);
+  http::Response res = http::json_response(HttpStatus::ok, *out);
+  res.set("x-spectra-provider", p.name);
+  co_await c.ex->respond(std::move(res));
   finish(c);
 }
 

@@ -111,10 +111,6 @@ struct UpstreamCall::Impl {
     parser->body_limit(boost::none);
     co_await bhttp::async_read_header(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
     if (ec) co_return transport_error("reading upstream response header", ec);
-    // Body reads take every chunk already received, not one HTTP chunk per
-    // read: stream events that arrived together are handled (and sent on
-    // to the client) together.
-    parser->eager(true);
     co_return Status();
   }
 
@@ -131,10 +127,23 @@ struct UpstreamCall::Impl {
     conn->lowest().expires_after(timeouts.idle);
     co_await bhttp::async_read_some(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
-    // An eager read can parse some chunks and then hit the error (e.g. the
-    // upstream dropped the connection): the bytes before it count.
     out.append(buf, sizeof buf - body.size);
     if (ec) co_return transport_error("reading upstream body", ec);
+    // Every further HTTP chunk already received is parsed now, without
+    // waiting for more: stream events that arrived together are handled
+    // (and sent on to the client) together. (The parser's eager mode would
+    // do this inside the read, but then waits for the next event before
+    // returning, which holds each event back until the next one arrives.)
+    while (!parser->is_done() && conn->buffer.size() > 0) {
+      body.data = buf;
+      body.size = sizeof buf;
+      const std::size_t used = parser->put(conn->buffer.data(), ec);
+      conn->buffer.consume(used);
+      out.append(buf, sizeof buf - body.size);
+      if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) ec = {};
+      if (ec) co_return transport_error("reading upstream body", ec);  // `out` keeps what came before
+      if (used == 0) break;
+    }
     done = parser->is_done();
     co_return Status();
   }

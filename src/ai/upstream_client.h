@@ -49,7 +49,8 @@ class UpstreamCall {
   const boost::beast::http::fields& headers() const;
 
   // Appends the next piece of the body to `out`; sets *done at the end.
-  // On an error, `out` still has what was received before it.
+  // Every HTTP chunk already received is included; it never waits for more
+  // than the next one. On an error, `out` still has what came before it.
   boost::asio::awaitable<Status> read_some(std::string& out, bool& done);
   // Reads the rest of the body, at most `limit` bytes.
   boost::asio::awaitable<Status> read_all(std::string& out, std::size_t limit);

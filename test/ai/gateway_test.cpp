@@ -3,6 +3,11 @@
 // coalescing), keys and limits, failover before the first token, the error
 // event after it, overflow policies with egress accounting, metering and
 // the audit chain.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -265,6 +270,16 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
   EXPECT_EQ(post(chat("nosuch", "x")).status, 404u);
   EXPECT_EQ(post("{not json").status, 400u);
   EXPECT_EQ(post(R"({"model":"gpt","messages":[]})").status, 400u);
+  // The pass-through routes hold the key's model list and limits too.
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto emb = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"solo","input":"x"})",
+                    {{"Authorization", "Bearer sk-limited"}});
+  ASSERT_TRUE(emb.ok());
+  EXPECT_EQ(emb->status, 403u) << emb->body;
+  auto over = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"gpt","input":"x"})",
+                     {{"Authorization", "Bearer sk-limited"}});  // rpm 2: the refilled request went to "four"
+  ASSERT_TRUE(over.ok());
+  EXPECT_EQ(over->status, 429u) << over->body;
 }
 
 TEST_F(GatewayTest, FailoverBeforeTheFirstToken) {
@@ -420,6 +435,68 @@ TEST_F(GatewayTest, BuiltinEmbeddingsNeverLeaveTheProcess) {
   ASSERT_EQ(j.at("data").as_array().size(), 2u);
   EXPECT_EQ(j.at("data").at(0).at("embedding").as_array().size(), 384u);
   EXPECT_EQ(remote_.request_count() + backup_.request_count() + local_.request_count(), 0u);
+}
+
+// A streamed request over a raw socket, timing when the first event (a
+// body line starting "data: " with content) arrives.
+struct TimedStream {
+  std::string raw;
+  std::chrono::steady_clock::duration first_event{}, total{};
+};
+TimedStream timed_stream(std::uint16_t port, const std::string& path, const std::string& body, const std::string& marker) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  std::string req = "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-team-a\r\n"
+                    "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  TimedStream out;
+  auto t0 = std::chrono::steady_clock::now();
+  asio::write(sock, asio::buffer(req));
+  char buf[4096];
+  boost::system::error_code ec;
+  for (;;) {
+    std::size_t n = sock.read_some(asio::buffer(buf), ec);
+    out.raw.append(buf, n);
+    if (out.first_event.count() == 0 && out.raw.find(marker) != std::string::npos) {
+      out.first_event = std::chrono::steady_clock::now() - t0;
+    }
+    if (ec) break;
+  }
+  out.total = std::chrono::steady_clock::now() - t0;
+  return out;
+}
+
+// Tokens reach the client as the upstream sends them, not when it is done.
+TEST_F(GatewayTest, StreamedTokensAreForwardedAsTheyArrive) {
+  remote_.set_faults({.chunk_interval = 150ms});
+  // "remote says: one two three": five words, four 150 ms gaps after the first.
+  auto s = timed_stream(server_->port(), "/v1/chat/completions", chat("solo", "one two three", true), "\"content\":\"remote\"");
+  EXPECT_NE(s.raw.find("HTTP/1.1 200"), std::string::npos) << s.raw;
+  EXPECT_NE(s.raw.find("data: [DONE]"), std::string::npos) << s.raw;
+  EXPECT_GE(s.total, 550ms);
+  EXPECT_GT(s.first_event.count(), 0);
+  EXPECT_LT(s.first_event, s.total - 300ms) << "the first token waited for later ones";
+}
+
+// /v1/completions with stream: the upstream's events are relayed as they
+// arrive, and the usage event is metered on the way.
+TEST_F(GatewayTest, StreamedPassThroughIsRelayedAsItArrives) {
+  remote_.set_faults({.chunk_interval = 150ms});
+  std::string body = R"({"model":"solo","prompt":"one two three","stream":true,"stream_options":{"include_usage":true}})";
+  auto s = timed_stream(server_->port(), "/v1/completions", body, "data: ");
+  // "remote completes: one two three": five words, four 150 ms gaps.
+  EXPECT_GE(s.total, 550ms);
+  EXPECT_GT(s.first_event.count(), 0);
+  EXPECT_LT(s.first_event, s.total - 300ms) << "the first event waited for the whole answer";
+  EXPECT_NE(s.raw.find("HTTP/1.1 200"), std::string::npos) << s.raw;
+  EXPECT_NE(s.raw.find("text/event-stream"), std::string::npos);
+  EXPECT_NE(s.raw.find("\"text\":\" three\""), std::string::npos) << s.raw;
+  EXPECT_NE(s.raw.find("data: [DONE]"), std::string::npos);
+  auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.prompt_tokens, 3);
+  EXPECT_EQ(t.completion_tokens, 5);
 }
 
 }  // namespace

@@ -134,6 +134,10 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     auto body = bj::parse(ex.request().body());
     std::string prompt = body.at("prompt").is_string() ? std::string(body.at("prompt").as_string()) : "";
     std::string reply = name_ + " completes: " + prompt;
+    if (body.as_object().contains("stream") && body.at("stream").is_bool() && body.at("stream").as_bool()) {
+      co_await stream_completion(ex, body.as_object(), prompt, reply);
+      co_return;
+    }
     bj::object res{{"id", "cmpl-fake"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", body.at("model")},
                    {"choices", bj::array{bj::object{{"text", reply}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}}}},
                    {"usage", bj::object{{"prompt_tokens", fake_word_count(prompt)}, {"completion_tokens", fake_word_count(reply)},
@@ -148,6 +152,45 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     http::Response r = error_json(404, "invalid_request_error", "Unknown request URL: " + target);
     co_await ex.respond(std::move(r));
   }
+}
+
+asio::awaitable<void> FakeOpenAi::stream_completion(http::Exchange& ex, const bj::object& body, const std::string& prompt,
+                                                    const std::string& reply) {
+  FakeOpenAiFaults f;
+  {
+    std::lock_guard lock(mu_);
+    f = faults_;
+  }
+  const bj::value model = body.at("model");
+  auto event = [&](bj::array choices) {
+    bj::object c{{"id", "cmpl-fake"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", model},
+                 {"choices", std::move(choices)}};
+    return "data: " + bj::serialize(c) + "\n\n";
+  };
+  http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
+  head.set(http::bhttp::field::content_type, "text/event-stream");
+  if (!co_await ex.begin_stream(std::move(head))) co_return;
+  std::istringstream words(reply);
+  std::string w;
+  bool first = true;
+  while (words >> w) {
+    if (!first) co_await pause(f.chunk_interval);
+    std::string ev = event(bj::array{bj::object{{"text", (first ? "" : " ") + w}, {"index", 0}, {"logprobs", nullptr},
+                                                {"finish_reason", nullptr}}});
+    first = false;
+    if (!co_await ex.write(ev)) co_return;
+  }
+  std::string last = event(bj::array{bj::object{{"text", ""}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}}});
+  const auto* so = body.if_contains("stream_options");
+  if (so && so->is_object() && so->as_object().contains("include_usage") && so->at("include_usage") == true) {
+    bj::object u{{"id", "cmpl-fake"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", model},
+                 {"choices", bj::array()},
+                 {"usage", bj::object{{"prompt_tokens", fake_word_count(prompt)}, {"completion_tokens", fake_word_count(reply)},
+                                      {"total_tokens", fake_word_count(prompt) + fake_word_count(reply)}}}};
+    last += "data: " + bj::serialize(u) + "\n\n";
+  }
+  last += "data: [DONE]\n\n";
+  co_await ex.finish(last);
 }
 
 asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {

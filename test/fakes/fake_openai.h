@@ -8,6 +8,8 @@
 //   completion = words in the reply
 // Faults can be injected at run time: latency, an HTTP error before the
 // first token, an error event or a dropped connection after N chunks.
+#include <boost/json/object.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -50,6 +52,10 @@ class FakeOpenAi {
  private:
   http::asio::awaitable<void> handle(http::Exchange& ex);
   http::asio::awaitable<void> chat(http::Exchange& ex);
+  // Legacy /v1/completions with stream: text_completion chunks, one per
+  // word (chunk_interval apart), a usage chunk if asked, then [DONE].
+  http::asio::awaitable<void> stream_completion(http::Exchange& ex, const boost::json::object& body, const std::string& prompt,
+                                                const std::string& reply);
 
   std::string name_, api_key_;
   http::IoPool pool_{1};

@@ -194,6 +194,17 @@ test('models and embeddings', async () => {
   const e = await client().embeddings.create({ model: 'openai/text-embedding-3-small', input: 'embed this' });
   assert.equal(e.data[0].embedding.length, 8);
   assert.equal(e.usage.prompt_tokens, 2);
+  // Bedrock Titan through InvokeModel (SigV4): one upstream call per input,
+  // assembled in order; the SDK's default base64 encoding included.
+  const t = await client().embeddings.create({
+    model: 'bedrock/amazon.titan-embed-text-v2:0', input: ['first text here', 'second'], dimensions: 256 });
+  assert.equal(t.data.length, 2);
+  assert.deepEqual(t.data.map((d) => d.index), [0, 1]);
+  assert.equal(t.data[0].embedding.length, 256);
+  assert.notDeepEqual(t.data[0].embedding, t.data[1].embedding);
+  assert.equal(t.usage.prompt_tokens, 4);
+  await assert.rejects(client().embeddings.create({ model: 'anthropic/claude-3-5-sonnet', input: 'x' }),
+    (err) => err instanceof OpenAI.NotFoundError);
 });
 
 test('metering equals what the upstreams reported', async () => {
