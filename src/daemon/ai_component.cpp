@@ -32,6 +32,7 @@ struct AiComponent::Impl {
   http::Router router;
   std::unique_ptr<http::Server> server;
   std::mutex persist_mu;
+  std::string persisted;  // the snapshot last written; guarded by persist_mu
   std::uint64_t generation = 0;
   bool enabled = false;
   std::atomic<bool> uses_bedrock{false};
@@ -168,6 +169,7 @@ Status AiComponent::persist_metering() {
   Impl& d = *impl_;
   std::lock_guard lock(d.persist_mu);
   std::string text = bj::serialize(d.gateway->meter().snapshot());
+  if (d.generation > 0 && text == d.persisted) return {};  // nothing metered since the last write
   std::uint64_t gen = d.generation + 1;
   std::string prefix = std::string(kMeterRoot) + "/" + std::to_string(gen) + "/";
   std::size_t max = d.store.max_value_bytes();
@@ -188,6 +190,7 @@ Status AiComponent::persist_metering() {
     }
   }
   d.generation = gen;
+  d.persisted = std::move(text);
   return {};
 }
 
