@@ -44,6 +44,20 @@ bool substantive(const bj::object& chunk) {
   return false;
 }
 
+// Records where a call to a remote provider goes (the audit's egress); calls
+// to in-account providers leave it "none".
+void note_egress(Gateway::Call& c, const ProviderConfig& p, const std::string& url) {
+  if (p.local()) return;
+  auto u = parse_url(url);
+  c.egress = u.ok() ? u->host : url;
+}
+
+UpstreamTimeouts timeouts_for(const ProviderConfig& p) {
+  UpstreamTimeouts t;
+  t.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  return t;
+}
+
 http::bhttp::response<http::bhttp::empty_body> stream_head(const std::string& cache_result, const std::string& provider) {
   http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
   head.set(http::bhttp::field::content_type, "text/event-stream");
@@ -145,12 +159,8 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
       co_return false;
     }
   }
-  if (!p.local()) {
-    auto u = parse_url(req->url);
-    c.egress = u.ok() ? u->host : req->url;
-  }
-  UpstreamTimeouts timeouts;
-  timeouts.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  note_egress(c, p, req->url);
+  const UpstreamTimeouts timeouts = timeouts_for(p);
   UpstreamCall call;
   Status st = co_await call.start(*req, timeouts);
   if (!st.ok()) {
@@ -374,14 +384,15 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   req.url = base + path;
   req.headers = {{"content-type", "application/json"}};
   req.body = bj::serialize(body);
-  if (deps_.authorize) (void)deps_.authorize(p, req);
-  if (!p.local()) {
-    auto u = parse_url(req.url);
-    c.egress = u.ok() ? u->host : req.url;
+  if (deps_.authorize) {
+    if (Status s = deps_.authorize(p, req); !s.ok()) {
+      co_await fail(c, 502, "api_error", "cannot authorize the call to " + p.name + ": " + s.message(), "upstream_failed");
+      co_return;
+    }
   }
+  note_egress(c, p, req.url);
   UpstreamCall call;
-  UpstreamTimeouts t;
-  t.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  const UpstreamTimeouts t = timeouts_for(p);
   Status st = co_await call.start(req, t);
   if (st.ok() && call.status() >= 200 && call.status() < 300 &&
       call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
@@ -497,13 +508,9 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
         co_return;
       }
     }
-    if (!p.local()) {
-      auto u = parse_url(req.url);
-      c.egress = u.ok() ? u->host : req.url;
-    }
+    note_egress(c, p, req.url);
     UpstreamCall call;
-    UpstreamTimeouts t;
-    t.first_byte = std::chrono::milliseconds(p.timeout_ms);
+    const UpstreamTimeouts t = timeouts_for(p);
     Status st = co_await call.start(req, t);
     std::string body;
     if (st.ok()) st = co_await call.read_all(body, 64 << 20);
