@@ -588,22 +588,15 @@ asio::awaitable<void> Gateway::builtin_embeddings(Call& c) {
     }
     data.push_back(bj::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(e)}});
   }
-  std::int64_t words = 0;
-  for (const auto& t : texts) {
-    bool in = false;
-    for (char ch : t) {
-      bool space = ch == ' ' || ch == '\n' || ch == '\t';
-      if (!space && !in) ++words;
-      in = !space;
-    }
-  }
+  // Usage: the WordPiece tokens the model read (the built-in model is not
+  // billed; the count still shows the work done).
+  std::int64_t tokens = 0;
+  for (const auto& t : texts) tokens += b->token_count(t).value_or(0);
   c.provider = "builtin";
   c.model = "all-minilm-l6-v2";
   c.status = 200;
-  // The token count is the whitespace word count: the built-in model is not
-  // billed, and its WordPiece count is not exposed through the Embedder.
   bj::object body{{"object", "list"}, {"data", std::move(data)}, {"model", kBuiltinEmbeddingModel},
-                  {"usage", bj::object{{"prompt_tokens", words}, {"total_tokens", words}}}};
+                  {"usage", bj::object{{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
   http::Response res = http::json_response(HttpStatus::ok, body);
   res.set("x-spectra-provider", "builtin");
   co_await c.ex->respond(std::move(res));

@@ -42,6 +42,7 @@ class EmbedBatcher {
   // `texts` must stay alive until the co_await completes.
   boost::asio::awaitable<Result<std::vector<std::vector<float>>>> embed(const std::vector<std::string>& texts);
   int dimensions() const { return embedder_->dimensions(); }
+  std::optional<std::int64_t> token_count(std::string_view text) const { return embedder_->token_count(text); }
   std::uint64_t batches() const;
 
   struct Job;

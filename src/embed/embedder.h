@@ -1,7 +1,10 @@
 #pragma once
 // Sentence embeddings for the AI gateway's semantic cache, computed in-process
 // so that prompts never leave the appliance.
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -19,6 +22,13 @@ class Embedder {
       const std::vector<std::string>& texts) const = 0;
 
   virtual int dimensions() const = 0;
+
+  // How many tokens of `text` the model reads (after truncation, without
+  // its special tokens), for usage reporting; nullopt if it cannot say.
+  virtual std::optional<std::int64_t> token_count(std::string_view text) const {
+    (void)text;
+    return std::nullopt;
+  }
 };
 
 }  // namespace spectra::embed

@@ -57,6 +57,11 @@ class MinilmEmbedder final : public Embedder {
 
   int dimensions() const override { return encoder_.config().hidden; }
 
+  std::optional<std::int64_t> token_count(std::string_view text) const override {
+    const auto n = static_cast<std::int64_t>(tokenizer_.encode(text, max_tokens_).size());
+    return n >= 2 ? n - 2 : 0;  // without [CLS] and [SEP]
+  }
+
  private:
   WordPieceTokenizer tokenizer_;
   BertEncoder encoder_;

@@ -434,6 +434,13 @@ TEST_F(GatewayTest, BuiltinEmbeddingsNeverLeaveTheProcess) {
   auto j = bj::parse(r->body);
   ASSERT_EQ(j.at("data").as_array().size(), 2u);
   EXPECT_EQ(j.at("data").at(0).at("embedding").as_array().size(), 384u);
+  // Usage counts the WordPiece tokens the model read: "in-account" alone is
+  // three ("in", "-", "account"), so more than the five words.
+  EXPECT_GT(j.at("usage").at("prompt_tokens").as_int64(), 5);
+  auto one = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"local/all-minilm-l6-v2","input":"second text"})",
+                    {{"Authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(bj::parse(one->body).at("usage").at("prompt_tokens").as_int64(), 2);
   EXPECT_EQ(remote_.request_count() + backup_.request_count() + local_.request_count(), 0u);
 }
 
