@@ -44,14 +44,6 @@ bool substantive(const bj::object& chunk) {
   return false;
 }
 
-// Records where a call to a remote provider goes (the audit's egress); calls
-// to in-account providers leave it "none".
-void note_egress(Gateway::Call& c, const ProviderConfig& p, const std::string& url) {
-  if (p.local()) return;
-  auto u = parse_url(url);
-  c.egress = u.ok() ? u->host : url;
-}
-
 UpstreamTimeouts timeouts_for(const ProviderConfig& p) {
   UpstreamTimeouts t;
   t.first_byte = std::chrono::milliseconds(p.timeout_ms);
@@ -76,6 +68,21 @@ bj::object usage_json(const Usage& u) {
 }
 
 }  // namespace
+
+// Signs `req` for provider `p` and records where it goes (the audit's
+// egress; calls to in-account providers leave it "none").
+Status Gateway::prepare_call(Call& c, const ProviderConfig& p, UpstreamRequest& req) {
+  if (deps_.authorize) {
+    if (Status s = deps_.authorize(p, req); !s.ok()) {
+      return Status(s.code(), "cannot authorize the call to " + p.name + ": " + s.message());
+    }
+  }
+  if (!p.local()) {
+    auto u = parse_url(req.url);
+    c.egress = u.ok() ? u->host : req.url;
+  }
+  return {};
+}
 
 asio::awaitable<bool> Gateway::upstream(Call& c) {
   const GatewayConfig& cfg = *c.cfg;
@@ -152,14 +159,11 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");
     co_return false;
   }
-  if (deps_.authorize) {
-    if (Status s = deps_.authorize(p, *req); !s.ok()) {
-      c.error = "cannot authorize the call to " + p.name + ": " + s.message();
-      retry = true;
-      co_return false;
-    }
+  if (Status s = prepare_call(c, p, *req); !s.ok()) {
+    c.error = s.message();
+    retry = true;
+    co_return false;
   }
-  note_egress(c, p, req->url);
   const UpstreamTimeouts timeouts = timeouts_for(p);
   UpstreamCall call;
   Status st = co_await call.start(*req, timeouts);
@@ -384,13 +388,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   req.url = base + path;
   req.headers = {{"content-type", "application/json"}};
   req.body = bj::serialize(body);
-  if (deps_.authorize) {
-    if (Status s = deps_.authorize(p, req); !s.ok()) {
-      co_await fail(c, 502, "api_error", "cannot authorize the call to " + p.name + ": " + s.message(), "upstream_failed");
-      co_return;
-    }
+  if (Status s = prepare_call(c, p, req); !s.ok()) {
+    co_await fail(c, 502, "api_error", s.message(), "upstream_failed");
+    co_return;
   }
-  note_egress(c, p, req.url);
   UpstreamCall call;
   const UpstreamTimeouts t = timeouts_for(p);
   Status st = co_await call.start(req, t);
@@ -502,13 +503,10 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   std::vector<std::pair<unsigned, std::string>> answers;
   answers.reserve(requests->size());
   for (auto& req : *requests) {
-    if (deps_.authorize) {
-      if (Status s = deps_.authorize(p, req); !s.ok()) {
-        co_await fail(c, 502, "api_error", "cannot authorize the call to " + p.name + ": " + s.message(), "upstream_failed");
-        co_return;
-      }
+    if (Status s = prepare_call(c, p, req); !s.ok()) {
+      co_await fail(c, 502, "api_error", s.message(), "upstream_failed");
+      co_return;
     }
-    note_egress(c, p, req.url);
     UpstreamCall call;
     const UpstreamTimeouts t = timeouts_for(p);
     Status st = co_await call.start(req, t);
