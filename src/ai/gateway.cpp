@@ -236,7 +236,11 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     auto [f, leader] = coalescer_.join(c.cache_key);
     if (!leader) {
       std::optional<std::string> shared = co_await Coalescer::wait(*f);
-      if (shared && co_await answer_from_cache(c, *shared, "hit")) co_return;
+      if (shared) {
+        // (No co_await inside a short-circuit condition: see http/server.h on GCC 12.)
+        bool answered = co_await answer_from_cache(c, *shared, "hit");
+        if (answered) co_return;
+      }
       // The leader failed: this request tries on its own.
     } else {
       flight = f;
