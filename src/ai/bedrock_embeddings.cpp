@@ -85,14 +85,7 @@ Result<std::vector<UpstreamRequest>> build_titan_embeddings(const bj::object& re
 
 Result<TitanEmbedding> parse_titan_embedding(unsigned http_status, std::string_view body,
                                              UpstreamError* error) {
-  auto fail = [error](UpstreamError e) -> Status {
-    Code code = e.retryable            ? Code::kUnavailable
-                : e.http_status == 502 ? Code::kIo
-                                       : Code::kInvalidArgument;
-    std::string msg = e.message;
-    if (error) *error = std::move(e);
-    return Status(code, std::move(msg));
-  };
+  auto fail = [error](UpstreamError e) { return upstream_failure(std::move(e), error); };
   if (http_status < 200 || http_status > 299) {
     return fail(BedrockAdapter().parse_error(http_status, body));
   }

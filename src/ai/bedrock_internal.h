@@ -36,6 +36,11 @@ bj::object usage_json(const Usage& usage);
 // PascalCase form of HTTP error types is accepted too).
 UpstreamError exception_error(std::string_view exception_type, std::string_view message);
 
+// A failed parse: stores `e` in *out (if given) and returns the Status the
+// core reads: kUnavailable when retryable, kIo for a bad gateway answer,
+// kInvalidArgument otherwise.
+Status upstream_failure(UpstreamError e, UpstreamError* out);
+
 // The message of a Bedrock error body, or a fallback naming the status.
 std::string error_message(unsigned http_status, std::string_view body);
 

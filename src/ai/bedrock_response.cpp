@@ -11,6 +11,13 @@ namespace spectra::ai {
 namespace bedrock {
 namespace detail {
 
+Status upstream_failure(UpstreamError e, UpstreamError* out) {
+  Code code = e.retryable ? Code::kUnavailable : e.http_status == 502 ? Code::kIo : Code::kInvalidArgument;
+  std::string msg = e.message;
+  if (out) *out = std::move(e);
+  return Status(code, std::move(msg));
+}
+
 const bj::object* object_at(const bj::object& o, std::string_view key) {
   auto it = o.find(key);
   return it != o.end() && it->value().is_object() ? &it->value().get_object() : nullptr;
@@ -187,14 +194,7 @@ UpstreamError BedrockAdapter::parse_error(unsigned http_status, std::string_view
 Result<bj::object> BedrockAdapter::parse_chat(unsigned http_status, std::string_view body,
                                               const ModelTarget& target, Usage* usage,
                                               UpstreamError* error) const {
-  auto fail = [error](UpstreamError e) -> Status {
-    Code code = e.retryable            ? Code::kUnavailable
-                : e.http_status == 502 ? Code::kIo
-                                       : Code::kInvalidArgument;
-    std::string msg = e.message;
-    if (error) *error = std::move(e);
-    return Status(code, std::move(msg));
-  };
+  auto fail = [error](UpstreamError e) { return upstream_failure(std::move(e), error); };
   if (http_status < 200 || http_status > 299) return fail(parse_error(http_status, body));
 
   auto parsed = json::parse(body, {kMaxResponseBytes, kMaxJsonDepth});
