@@ -87,7 +87,8 @@ class Gateway {
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
   boost::asio::awaitable<void> builtin_embeddings(Call& c);
   boost::asio::awaitable<void> relay_stream(Call& c, UpstreamCall& call);
-  Status prepare_call(Call& c, const ProviderConfig& p, UpstreamRequest& req);  // sign, note egress
+  // Signs, notes the egress and sends `req` on `call` (through the response header).
+  boost::asio::awaitable<Status> open_call(Call& c, const ProviderConfig& p, UpstreamRequest& req, UpstreamCall& call);
   boost::asio::awaitable<void> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model);
 
   GatewayDeps deps_;

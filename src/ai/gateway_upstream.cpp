@@ -44,12 +44,6 @@ bool substantive(const bj::object& chunk) {
   return false;
 }
 
-UpstreamTimeouts timeouts_for(const ProviderConfig& p) {
-  UpstreamTimeouts t;
-  t.first_byte = std::chrono::milliseconds(p.timeout_ms);
-  return t;
-}
-
 http::bhttp::response<http::bhttp::empty_body> stream_head(const std::string& cache_result, const std::string& provider) {
   http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
   head.set(http::bhttp::field::content_type, "text/event-stream");
@@ -69,19 +63,24 @@ bj::object usage_json(const Usage& u) {
 
 }  // namespace
 
-// Signs `req` for provider `p` and records where it goes (the audit's
-// egress; calls to in-account providers leave it "none").
-Status Gateway::prepare_call(Call& c, const ProviderConfig& p, UpstreamRequest& req) {
+// Signs `req` for provider `p`, records where it goes (the audit's egress;
+// calls to in-account providers leave it "none") and sends it on `call`,
+// through the response header. Errors name the provider.
+asio::awaitable<Status> Gateway::open_call(Call& c, const ProviderConfig& p, UpstreamRequest& req, UpstreamCall& call) {
   if (deps_.authorize) {
     if (Status s = deps_.authorize(p, req); !s.ok()) {
-      return Status(s.code(), "cannot authorize the call to " + p.name + ": " + s.message());
+      co_return Status(s.code(), "cannot authorize the call to " + p.name + ": " + s.message());
     }
   }
   if (!p.local()) {
     auto u = parse_url(req.url);
     c.egress = u.ok() ? u->host : req.url;
   }
-  return {};
+  UpstreamTimeouts timeouts;
+  timeouts.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  Status st = co_await call.start(req, timeouts);
+  if (!st.ok()) co_return Status(st.code(), p.name + ": " + st.message());
+  co_return Status();
 }
 
 asio::awaitable<bool> Gateway::upstream(Call& c) {
@@ -159,16 +158,10 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");
     co_return false;
   }
-  if (Status s = prepare_call(c, p, *req); !s.ok()) {
-    c.error = s.message();
-    retry = true;
-    co_return false;
-  }
-  const UpstreamTimeouts timeouts = timeouts_for(p);
   UpstreamCall call;
-  Status st = co_await call.start(*req, timeouts);
+  Status st = co_await open_call(c, p, *req, call);
   if (!st.ok()) {
-    c.error = p.name + ": " + st.message();
+    c.error = st.message();
     retry = true;
     co_return false;
   }
@@ -388,13 +381,8 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   req.url = base + path;
   req.headers = {{"content-type", "application/json"}};
   req.body = bj::serialize(body);
-  if (Status s = prepare_call(c, p, req); !s.ok()) {
-    co_await fail(c, 502, "api_error", s.message(), "upstream_failed");
-    co_return;
-  }
   UpstreamCall call;
-  const UpstreamTimeouts t = timeouts_for(p);
-  Status st = co_await call.start(req, t);
+  Status st = co_await open_call(c, p, req, call);
   if (st.ok() && call.status() >= 200 && call.status() < 300 &&
       call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
     c.provider = p.name;
@@ -403,9 +391,12 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_return;
   }
   std::string out;
-  if (st.ok()) st = co_await call.read_all(out, 64 << 20);
+  if (st.ok()) {
+    Status rs = co_await call.read_all(out, 64 << 20);
+    if (!rs.ok()) st = Status(rs.code(), p.name + ": " + rs.message());
+  }
   if (!st.ok()) {
-    co_await fail(c, 502, "api_error", p.name + ": " + st.message(), "upstream_failed");
+    co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
     co_return;
   }
   c.provider = p.name;
@@ -503,17 +494,15 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   std::vector<std::pair<unsigned, std::string>> answers;
   answers.reserve(requests->size());
   for (auto& req : *requests) {
-    if (Status s = prepare_call(c, p, req); !s.ok()) {
-      co_await fail(c, 502, "api_error", s.message(), "upstream_failed");
-      co_return;
-    }
     UpstreamCall call;
-    const UpstreamTimeouts t = timeouts_for(p);
-    Status st = co_await call.start(req, t);
+    Status st = co_await open_call(c, p, req, call);
     std::string body;
-    if (st.ok()) st = co_await call.read_all(body, 64 << 20);
+    if (st.ok()) {
+      Status rs = co_await call.read_all(body, 64 << 20);
+      if (!rs.ok()) st = Status(rs.code(), p.name + ": " + rs.message());
+    }
     if (!st.ok()) {
-      co_await fail(c, 502, "api_error", p.name + ": " + st.message(), "upstream_failed");
+      co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
       co_return;
     }
     answers.emplace_back(call.status(), std::move(body));
