@@ -1,10 +1,6 @@
 // The Bedrock adapter, the signer and the fake Bedrock together over real
 // loopback HTTP: what the gateway core will do, minus the core.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -17,6 +13,7 @@
 #include "fakes/fake_bedrock.h"
 #include "fakes/fake_bedrock_replies.h"
 #include "http/client.h"
+#include "raw_tcp.h"
 
 namespace spectra::ai {
 namespace {
@@ -66,20 +63,7 @@ class BedrockFakeTest : public ::testing::Test {
     for (const auto& [k, v] : up.headers) req += k + ": " + v + "\r\n";
     req += "content-length: " + std::to_string(up.body.size()) + "\r\nconnection: close\r\n\r\n";
     req += up.body;
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(fake_.port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string raw;
-    char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-      raw.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
+    const std::string raw = spectra::testing::raw_tcp_exchange(fake_.port(), req);
     const auto head_end = raw.find("\r\n\r\n");
     EXPECT_NE(head_end, std::string::npos);
     std::string_view rest = std::string_view(raw).substr(head_end + 4);

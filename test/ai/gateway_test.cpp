@@ -3,11 +3,6 @@
 // coalescing), keys and limits, failover before the first token, the error
 // event after it, overflow policies with egress accounting, metering and
 // the audit chain.
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -21,6 +16,7 @@
 #include "embed/minilm.h"
 #include "fake_openai.h"
 #include "http/client.h"
+#include "raw_tcp.h"
 
 namespace spectra::ai {
 namespace {
@@ -451,26 +447,18 @@ struct TimedStream {
   std::chrono::steady_clock::duration first_event{}, total{};
 };
 TimedStream timed_stream(std::uint16_t port, const std::string& path, const std::string& body, const std::string& marker) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket sock(io);
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
   std::string req = "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-team-a\r\n"
                     "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
   TimedStream out;
   auto t0 = std::chrono::steady_clock::now();
-  asio::write(sock, asio::buffer(req));
-  char buf[4096];
-  boost::system::error_code ec;
-  for (;;) {
-    std::size_t n = sock.read_some(asio::buffer(buf), ec);
-    out.raw.append(buf, n);
-    if (out.first_event.count() == 0 && out.raw.find(marker) != std::string::npos) {
+  spectra::testing::RawTcpOptions opt;
+  opt.on_read = [&](const std::string& so_far) {
+    if (out.first_event.count() == 0 && so_far.find(marker) != std::string::npos) {
       out.first_event = std::chrono::steady_clock::now() - t0;
     }
-    if (ec) break;
-  }
+  };
+  out.raw = spectra::testing::raw_tcp_exchange(port, req, opt);
   out.total = std::chrono::steady_clock::now() - t0;
   return out;
 }

@@ -3,11 +3,7 @@
 // AnthropicAdapter against it, end to end, with usage checked exactly.
 #include "fake_anthropic.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,6 +11,7 @@
 
 #include "ai/anthropic_adapter.h"
 #include "http/client.h"
+#include "raw_tcp.h"
 #include "wire/sse.h"
 
 namespace spectra::fakes {
@@ -67,24 +64,7 @@ class FakeAnthropicTest : public ::testing::Test {
         "x-api-key: test-anthropic-key\r\nanthropic-version: 2023-06-01\r\n"
         "content-type: application/json\r\nContent-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body;
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(fake_.port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return spectra::testing::raw_tcp_exchange(fake_.port(), req);
   }
 
   FakeAnthropic fake_;

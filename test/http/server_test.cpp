@@ -2,11 +2,6 @@
 // streaming and drain. Real loopback sockets, short timeouts.
 #include "http/server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
@@ -15,6 +10,7 @@
 
 #include "http/client.h"
 #include "http/router.h"
+#include "raw_tcp.h"
 
 namespace spectra::http {
 namespace {
@@ -68,25 +64,7 @@ class ServerTest : public ::testing::Test {
 
   // Sends raw bytes; returns everything read until the server closes or `wait` passes.
   std::string raw(const std::string& bytes, std::chrono::milliseconds wait = 2s, bool half_close = false) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server_->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    timeval tv{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (!bytes.empty()) ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (half_close) ::shutdown(fd, SHUT_WR);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return spectra::testing::raw_tcp_exchange(server_->port(), bytes, {.wait = wait, .half_close = half_close});
   }
 
   IoPool pool_{2};
