@@ -20,7 +20,11 @@ void MemoryCacheStorage::drop(Shard& s, std::list<Entry>::iterator it) {
   s.lru.erase(it);
 }
 
-std::optional<std::string> MemoryCacheStorage::get(const std::string& key) {
+boost::asio::awaitable<std::optional<std::string>> MemoryCacheStorage::get(const std::string& key) {
+  co_return lookup(key);
+}
+
+std::optional<std::string> MemoryCacheStorage::lookup(const std::string& key) {
   Shard& s = shard(key);
   std::lock_guard lock(s.mu);
   auto it = s.index.find(key);

@@ -2,6 +2,8 @@
 // Byte storage under the AI caches. The semantic layers (exact, semantic)
 // sit on this interface; memory is the first backend, Redis (for a fleet)
 // implements the same interface and passes the same conformance suite.
+#include <boost/asio/awaitable.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -23,18 +25,31 @@ struct CacheStats {
   std::uint64_t misses = 0;
   std::uint64_t evictions = 0;
   std::uint64_t expirations = 0;
+  std::uint64_t errors = 0;  // a remote backend that failed or timed out (read as misses)
 };
 
+// Contract, for every backend:
+// - The cache never fails a request: a miss, an expired entry and a backend
+//   that is unreachable or too slow all read as nullopt.
+// - get() is a coroutine (a remote backend answers over the network); it
+//   may be awaited from any I/O thread and completes on the caller's
+//   executor. `key` must stay alive until it completes.
+// - put() and erase() never wait on the network: a remote backend stores in
+//   the background (the answer has been sent already; a lost store is a
+//   later miss). All methods are thread-safe.
 class CacheStorage {
  public:
   virtual ~CacheStorage() = default;
-  virtual std::optional<std::string> get(const std::string& key) = 0;
+  virtual boost::asio::awaitable<std::optional<std::string>> get(const std::string& key) = 0;
   virtual void put(const std::string& key, std::string value, std::chrono::seconds ttl) = 0;
   virtual void erase(const std::string& key) = 0;
   virtual CacheStats stats() const = 0;
   // Changes the byte budget (ai.cache.max_bytes); a smaller one evicts the
-  // least recently used entries at once. 0 stores nothing.
+  // least recently used entries at once. 0 stores nothing. Backends that
+  // have their own memory policy (Redis: maxmemory) ignore it.
   virtual void set_max_bytes(std::uint64_t max_bytes) = 0;
+  // "memory", "redis": for metrics and logs.
+  virtual const char* backend() const = 0;
 };
 
 // LRU over a byte budget, with per-entry TTL, split into shards so I/O
@@ -43,11 +58,14 @@ class CacheStorage {
 class MemoryCacheStorage final : public CacheStorage {
  public:
   MemoryCacheStorage(std::uint64_t max_bytes, const Clock* clock, std::size_t shards = 16);
-  std::optional<std::string> get(const std::string& key) override;
+  boost::asio::awaitable<std::optional<std::string>> get(const std::string& key) override;
+  // The synchronous lookup under get().
+  std::optional<std::string> lookup(const std::string& key);
   void put(const std::string& key, std::string value, std::chrono::seconds ttl) override;
   void erase(const std::string& key) override;
   CacheStats stats() const override;
   void set_max_bytes(std::uint64_t max_bytes) override;
+  const char* backend() const override { return "memory"; }
 
  private:
   struct Entry {

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "ai/gateway_call.h"
+#include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -26,21 +27,27 @@ http::Response openai_error(unsigned status, const std::string& type, const std:
 
 Gateway::Gateway(GatewayDeps deps)
     : deps_(std::move(deps)),
-      cache_(std::make_unique<MemoryCacheStorage>(256 << 20, deps_.clock)),
+      cache_(std::make_shared<MemoryCacheStorage>(256 << 20, deps_.clock)),
+      cache_identity_("memory"),
       meter_(deps_.metrics),
       limiter_(deps_.clock) {
   cfg_ = std::make_shared<GatewayConfig>();
   if (deps_.metrics) {
     deps_.metrics->callback_gauge("spectra_ai_cache_entries", "Entries in the exact response cache",
-                                  [this] { return static_cast<double>(cache_->stats().entries); });
+                                  [this] { return static_cast<double>(cache()->stats().entries); });
     deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
-                                  [this] { return static_cast<double>(cache_->stats().bytes); });
+                                  [this] { return static_cast<double>(cache()->stats().bytes); });
+    deps_.metrics->callback_gauge("spectra_ai_cache_backend_errors",
+                                  "Cache operations that failed or timed out at a remote backend (read as misses), current backend",
+                                  [this] { return static_cast<double>(cache()->stats().errors); });
     deps_.metrics->callback_gauge("spectra_ai_audit_dropped_records",
                                   "Audit records dropped because the audit writer fell behind (current log)",
                                   [this] {
                                     AuditLog* a = audit();
                                     return a ? static_cast<double>(a->dropped()) : 0.0;
                                   });
+    embed_failures_ = &deps_.metrics->counter("spectra_ai_semantic_embed_failures_total",
+                                              "Semantic cache lookups skipped because the embedder failed");
     const char* results[] = {"hit", "semantic-hit", "miss", "bypass"};
     for (std::size_t i = 0; i < latency_.size(); ++i) {
       latency_[i] = &deps_.metrics->histogram("spectra_ai_request_seconds", "AI request latency (to the end of the answer)",
@@ -63,6 +70,7 @@ void Gateway::begin(Call& c, http::Exchange& ex) {
   c.t0 = deps_.clock->steady_now();
   std::lock_guard lock(mu_);
   c.cfg = cfg_;
+  c.cache = cache_;
   if (cfg_->audit_enabled) c.audit = audit_;
 }
 
@@ -85,9 +93,43 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
       }
     }
   }
-  cache_->set_max_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, cfg->cache_max_bytes)));
+  configure_cache(*cfg);
   std::lock_guard lock(mu_);
   cfg_ = std::move(cfg);
+}
+
+// A new storage only when the backend settings change: a budget change
+// applies to the memory cache in place, keeping its entries.
+void Gateway::configure_cache(const GatewayConfig& cfg) {
+  std::string identity = cfg.cache_backend;
+  if (cfg.cache_backend == "redis") {
+    identity += '\n' + cfg.redis_url + '\n' + cfg.redis_username + '\n' +
+                crypto::sha256_hex(cfg.redis_password) + '\n' + std::to_string(cfg.redis_timeout_ms);
+  }
+  std::shared_ptr<CacheStorage> storage = cache();
+  if (identity != cache_identity_) {
+    if (cfg.cache_backend == "redis") {
+      RedisCacheOptions o;
+      o.url = cfg.redis_url;
+      o.username = cfg.redis_username;
+      o.password = cfg.redis_password;
+      o.timeout = std::chrono::milliseconds(cfg.redis_timeout_ms);
+      auto made = make_redis_cache_storage(std::move(o));
+      if (!made.ok()) {
+        log::error("cannot use the Redis cache backend; keeping the current cache",
+                   {{"error", made.status().to_string()}, {"backend", storage->backend()}});
+        return;
+      }
+      storage = std::move(*made);
+    } else {
+      storage = std::make_shared<MemoryCacheStorage>(256 << 20, deps_.clock);
+    }
+    log::info("AI cache backend", {{"backend", storage->backend()}});
+    cache_identity_ = identity;
+  }
+  storage->set_max_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, cfg.cache_max_bytes)));
+  std::lock_guard lock(mu_);
+  cache_ = std::move(storage);
 }
 
 void Gateway::register_routes(http::Router& r) {
@@ -207,25 +249,37 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     c.cache_result = no_cache ? "bypass" : "miss";
   }
   if (c.cache_read) {
-    if (auto hit = cache_->get(c.cache_key)) {
-      if (co_await answer_from_cache(c, *hit, "hit")) co_return;
+    std::optional<std::string> hit = co_await c.cache->get(c.cache_key);
+    if (hit) {
+      bool answered = co_await answer_from_cache(c, *hit, "hit");
+      if (answered) co_return;
     }
   }
   // 5b. semantic cache: same partition, close enough meaning
   if (c.cache_read && cfg.semantic_cache) {
-    if (EmbedBatcher* b = batcher()) {
-      std::vector<std::string> texts{last_user_text(c.body)};
-      if (!texts.front().empty()) {
-        auto emb = co_await b->embed(texts);
-        if (emb.ok() && !emb->empty()) {
-          c.partition = semantic_partition_key(c.key->cache_namespace, c.provider, c.model, c.body);
-          c.embedding = std::move(emb->front());
-          auto near = index_->nearest(c.partition, c.embedding);
-          if (near && near->second >= cfg.semantic_threshold) {
-            if (auto hit = cache_->get(near->first)) {
-              if (co_await answer_from_cache(c, *hit, "semantic-hit")) co_return;
-            }
+    std::string text = last_user_text(c.body);
+    if (!text.empty()) {
+      auto emb = co_await embed_for_cache(c, text);
+      if (emb.ok()) {
+        c.partition = cfg.embedder + '\n' + semantic_partition_key(c.key->cache_namespace, c.provider, c.model, c.body);
+        c.embedding = std::move(*emb);
+        auto near = index_.nearest(c.partition, c.embedding);
+        if (near && near->second >= cfg.semantic_threshold) {
+          std::optional<std::string> hit = co_await c.cache->get(near->first);
+          if (hit) {
+            bool answered = co_await answer_from_cache(c, *hit, "semantic-hit");
+            if (answered) co_return;
           }
+        }
+      } else {
+        if (embed_failures_) embed_failures_->inc();
+        // At most one line per 10 s: a down embedder must not flood the log
+        // (the counter has every failure).
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->steady_now().time_since_epoch()).count();
+        std::int64_t last = embed_logged_at_.load(std::memory_order_relaxed);
+        if (now - last >= 10 && embed_logged_at_.compare_exchange_strong(last, now)) {
+          log::warn("semantic cache skipped: the embedder failed",
+                    {{"embedder", cfg.embedder}, {"error", emb.status().to_string()}, {"request_id", ex.info().request_id}});
         }
       }
     }
@@ -255,8 +309,8 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
 void Gateway::remember(Call& c) {
   if (c.cache_write && !c.stored.empty()) {
     c.cached = encode_cached_answer(c.usage, c.stored);
-    cache_->put(c.cache_key, c.cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
-    if (!c.embedding.empty() && index_) index_->add(c.partition, c.embedding, c.cache_key);
+    c.cache->put(c.cache_key, c.cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    if (!c.embedding.empty()) index_.add(c.partition, c.embedding, c.cache_key);
   }
 }
 
@@ -270,7 +324,6 @@ EmbedBatcher* Gateway::batcher() {
                {{"error", model.status().to_string()}});
     return nullptr;
   }
-  index_ = std::make_unique<SemanticIndex>((*model)->dimensions());
   batcher_ = std::make_unique<EmbedBatcher>(std::move(*model));
   return batcher_.get();
 }

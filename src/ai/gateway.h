@@ -60,7 +60,11 @@ class Gateway {
   void register_routes(http::Router& router);
 
   Meter& meter() { return meter_; }
-  CacheStorage& cache() { return *cache_; }
+  // The cache storage in force (requests keep the one they started with).
+  std::shared_ptr<CacheStorage> cache() const {
+    std::lock_guard lock(mu_);
+    return cache_;
+  }
   AuditLog* audit() {
     std::lock_guard lock(mu_);
     return audit_.get();
@@ -72,6 +76,7 @@ class Gateway {
 
  private:
   std::shared_ptr<const GatewayConfig> snapshot() const;
+  void configure_cache(const GatewayConfig& cfg);  // the storage the config asks for
   void begin(Call& c, http::Exchange& ex);  // request start: clock, config and audit log snapshot
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> models(http::Exchange& ex);
@@ -85,6 +90,9 @@ class Gateway {
   void finish(Call& c);
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
+  // The last user turn's embedding for the semantic cache, from the
+  // configured embedder (built-in, or a provider's embeddings model).
+  boost::asio::awaitable<Result<std::vector<float>>> embed_for_cache(Call& c, const std::string& text);
   boost::asio::awaitable<void> builtin_embeddings(Call& c);
   boost::asio::awaitable<void> relay_stream(Call& c, UpstreamCall& call);
   // Signs, notes the egress and sends `req` on `call` (through the response header).
@@ -94,7 +102,8 @@ class Gateway {
   GatewayDeps deps_;
   mutable std::mutex mu_;
   std::shared_ptr<const GatewayConfig> cfg_;  // guarded by mu_
-  std::unique_ptr<CacheStorage> cache_;
+  std::shared_ptr<CacheStorage> cache_;  // guarded by mu_; calls keep theirs alive
+  std::string cache_identity_;           // the settings cache_ was made from
   std::shared_ptr<AuditLog> audit_;  // guarded by mu_; calls keep theirs alive
   std::string audit_path_;
   // spectra_ai_request_seconds by cache result: hit, semantic-hit, miss, bypass.
@@ -104,7 +113,9 @@ class Gateway {
   Coalescer coalescer_;
   std::mutex embed_mu_;
   std::unique_ptr<EmbedBatcher> batcher_;  // guarded by embed_mu_ until set
-  std::unique_ptr<SemanticIndex> index_;
+  SemanticIndex index_;  // partitions are keyed by embedder too: vectors of different models never meet
+  metrics::Counter* embed_failures_ = nullptr;
+  std::atomic<std::int64_t> embed_logged_at_{-1'000'000};  // steady seconds of the last embedder warning
   bool embed_failed_ = false;              // guarded by embed_mu_
   Capacity capacity_;  // concurrency limits and the overflow queue
   std::mutex slots_mu_;

@@ -22,6 +22,7 @@ struct Gateway::Call {
   http::Exchange* ex = nullptr;
   std::shared_ptr<const GatewayConfig> cfg;
   std::shared_ptr<AuditLog> audit;  // null: audit off
+  std::shared_ptr<CacheStorage> cache;
   const VirtualKey* key = nullptr;
   bj::object body;
   std::string requested_model;

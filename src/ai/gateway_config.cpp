@@ -73,6 +73,12 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   if (const auto* t = cache.if_contains("semantic_threshold"); t && t->is_number()) g->semantic_threshold = t->to_number<double>();
   g->cache_ttl_seconds = i(cache, "ttl_seconds", 3600);
   g->cache_max_bytes = i(cache, "max_bytes", 256 << 20);
+  if (std::string e = s(cache, "embedder"); !e.empty()) g->embedder = e;
+  if (std::string be = s(cache, "backend"); !be.empty()) g->cache_backend = be;
+  g->redis_url = s(cache, "redis_url");
+  g->redis_username = s(cache, "redis_username");
+  g->redis_password = s(cache, "redis_password");
+  g->redis_timeout_ms = i(cache, "redis_timeout_ms", 50);
   const auto& audit = obj(ai, "audit");
   g->audit_enabled = b(audit, "enabled", true);
   g->audit_path = s(audit, "path");

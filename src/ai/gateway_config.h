@@ -57,6 +57,12 @@ struct GatewayConfig {
   double semantic_threshold = 0.998;
   std::int64_t cache_ttl_seconds = 3600;
   std::int64_t cache_max_bytes = 256 << 20;
+  // The semantic cache's embedder: "builtin", or provider/model of a
+  // configured provider's embeddings model.
+  std::string embedder = "builtin";
+  std::string cache_backend = "memory";  // memory | redis
+  std::string redis_url, redis_username, redis_password;
+  std::int64_t redis_timeout_ms = 50;
   bool audit_enabled = true;
   std::string audit_path;
   std::int64_t audit_max_file_bytes = 100 << 20;

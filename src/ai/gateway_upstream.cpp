@@ -73,8 +73,15 @@ asio::awaitable<Status> Gateway::open_call(Call& c, const ProviderConfig& p, Ups
     }
   }
   if (!p.local()) {
+    // Every remote destination of the request is named (the semantic
+    // cache's embedder and the chat upstream can be two).
     auto u = parse_url(req.url);
-    c.egress = u.ok() ? u->host : req.url;
+    std::string host = u.ok() ? u->host : req.url;
+    if (c.egress == "none") {
+      c.egress = host;
+    } else if (("," + c.egress + ",").find("," + host + ",") == std::string::npos) {
+      c.egress += "," + host;
+    }
   }
   UpstreamTimeouts timeouts;
   timeouts.first_byte = std::chrono::milliseconds(p.timeout_ms);

@@ -98,15 +98,15 @@ void EmbedBatcher::run() {
 // ---- index -----------------------------------------------------------------
 
 struct SemanticIndex::Partition {
-  explicit Partition(int dims) : space(static_cast<std::size_t>(dims)) {}
+  explicit Partition(std::size_t dims) : dims(dims), space(dims) {}
+  const std::size_t dims;  // of its first vector: one embedder per partition
   std::mutex mu;
   hnswlib::InnerProductSpace space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index;  // guarded by mu
   std::vector<std::string> labels;                         // guarded by mu
 };
 
-SemanticIndex::SemanticIndex(int dims, std::size_t max_per_partition)
-    : dims_(dims), max_per_partition_(max_per_partition) {}
+SemanticIndex::SemanticIndex(std::size_t max_per_partition) : max_per_partition_(max_per_partition) {}
 
 SemanticIndex::~SemanticIndex() = default;
 
@@ -120,7 +120,8 @@ std::optional<std::pair<std::string, float>> SemanticIndex::nearest(const std::s
     p = it->second;
   }
   std::lock_guard lock(p->mu);
-  if (!p->index || p->labels.empty()) return std::nullopt;
+  // A vector of another length is another embedding space: never comparable.
+  if (!p->index || p->labels.empty() || v.size() != p->dims) return std::nullopt;
   auto found = p->index->searchKnn(v.data(), 1);
   if (found.empty()) return std::nullopt;
   auto [dist, label] = found.top();
@@ -128,15 +129,16 @@ std::optional<std::pair<std::string, float>> SemanticIndex::nearest(const std::s
 }
 
 void SemanticIndex::add(const std::string& partition, const std::vector<float>& v, const std::string& label) {
-  if (static_cast<int>(v.size()) != dims_) return;
+  if (v.empty()) return;
   std::shared_ptr<Partition> p;
   {
     std::lock_guard lock(mu_);
     auto& slot = parts_[partition];
-    if (!slot) slot = std::make_shared<Partition>(dims_);
+    if (!slot) slot = std::make_shared<Partition>(v.size());
     p = slot;
   }
   std::lock_guard lock(p->mu);
+  if (v.size() != p->dims) return;
   if (p->labels.size() >= max_per_partition_) return;  // full: newer prompts are not indexed
   if (!p->index) p->index = std::make_unique<hnswlib::HierarchicalNSW<float>>(&p->space, 64, 16, 100);
   if (p->labels.size() == p->index->max_elements_) p->index->resizeIndex(p->index->max_elements_ * 2);

@@ -7,7 +7,8 @@
 // false hits are impossible by construction, not filtered afterwards.
 //
 // Embeddings come from the built-in model (in-process, so prompts never
-// leave the account), batched on a worker thread off the I/O threads.
+// leave the account), batched on a worker thread off the I/O threads, or
+// from a configured provider's embeddings model (ai.cache.embedder).
 // Nearest neighbours: hnswlib (inner product on unit vectors) per partition.
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -61,7 +62,9 @@ class EmbedBatcher {
 
 class SemanticIndex {
  public:
-  explicit SemanticIndex(int dims, std::size_t max_per_partition = 100'000);
+  // Each partition takes the dimensions of its first vector; vectors of
+  // another length are neither added to it nor compared with it.
+  explicit SemanticIndex(std::size_t max_per_partition = 100'000);
   ~SemanticIndex();
   // The closest entry in `partition`, if any: (label, cosine similarity).
   std::optional<std::pair<std::string, float>> nearest(const std::string& partition,
@@ -71,7 +74,6 @@ class SemanticIndex {
 
  private:
   struct Partition;
-  int dims_;
   std::size_t max_per_partition_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Partition>> parts_;  // guarded by mu_

@@ -262,9 +262,12 @@ NodePtr ai_node() {
                       .field("ttl_seconds", integer(1, 31536000), 3600)
                       .field("max_bytes", integer(0, 1LL << 40), 256LL << 20)
                       .field("semantic_threshold", number(0.5, 1.0).desc("Cosine similarity for a semantic hit; 0.998 from docs/semantic-cache-threshold.md"), 0.998)
-                      .field("embedder", str().max_length(256).desc("builtin or provider/model"), "builtin")
-                      .field("backend", str().one_of({"memory", "redis"}), "memory")
-                      .field("redis_url", str().max_length(1024));
+                      .field("embedder", str().max_length(256).desc("builtin (in the gateway: prompts stay in the account) or provider/model of a configured provider's embeddings model (the last user turn is sent to it)"), "builtin")
+                      .field("backend", str().one_of({"memory", "redis"}).desc("memory: this instance; redis: shared by a fleet"), "memory")
+                      .field("redis_url", str().max_length(1024).desc("redis://host[:port][/db] or rediss:// (TLS); no credentials here"))
+                      .field("redis_username", str().max_length(256).desc("Redis ACL user; empty: AUTH with the password only"))
+                      .field("redis_password", str().secret().max_length(1024).desc("Write-only; reads return ***"))
+                      .field("redis_timeout_ms", integer(1, 60000).desc("Bound on each cache operation; a slower Redis reads as a miss"), 50);
   NodePtr audit = object()
                       .ref("AiAudit")
                       .field("enabled", boolean(), true)
@@ -330,8 +333,19 @@ NodePtr ai_node() {
           }
         }
         const auto& cache = o.at("cache").get_object();
-        if (cache.at("backend").get_string() == "redis" && cache.at("redis_url").get_string().empty()) {
-          e.push_back({json::pointer_join(json::pointer_join(path, "cache"), "redis_url"), "is required when backend is redis"});
+        std::string cp = json::pointer_join(path, "cache");
+        if (cache.at("backend").get_string() == "redis") {
+          auto url = cache.at("redis_url").get_string();
+          if (url.empty()) {
+            e.push_back({json::pointer_join(cp, "redis_url"), "is required when backend is redis"});
+          } else if (!url.starts_with("redis://") && !url.starts_with("rediss://")) {
+            e.push_back({json::pointer_join(cp, "redis_url"), "must start with redis:// or rediss://"});
+          } else if (url.find('@') != std::string_view::npos) {
+            e.push_back({json::pointer_join(cp, "redis_url"), "must not carry credentials; use redis_username and redis_password"});
+          }
+        }
+        if (auto emb = cache.at("embedder").get_string(); emb != "builtin") {
+          check_target(emb, json::pointer_join(cp, "embedder"));
         }
       });
 }

@@ -17,6 +17,7 @@
 #include "fake_openai.h"
 #include "http/client.h"
 #include "raw_tcp.h"
+#include "redis_server.h"
 
 namespace spectra::ai {
 namespace {
@@ -63,13 +64,15 @@ class GatewayTest : public ::testing::Test {
   }
 
   // The ai section; `extra_route` is spliced into the routes array.
+  // `cache_extra` is spliced into the cache object (", \"embedder\": ...").
   void configure(const std::string& overflow_policy, const std::string& audit_bodies = "false",
-                 const std::string& semantic = "false") {
+                 const std::string& semantic = "false", const std::string& cache_extra = "") {
     std::string ai = R"({"enabled": true,
       "providers": [
         {"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("},
         {"name": "backup", "kind": "openai", "base_url": ")" + backup_.base_url() + R"("},
-        {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("], "max_concurrency": 1}],
+        {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("], "max_concurrency": 1},
+        {"name": "dead", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"}],
       "routes": [
         {"alias": "gpt", "target": "remote/gpt-4o", "fallbacks": ["backup/gpt-4o"]},
         {"alias": "solo", "target": "remote/gpt-4o"},
@@ -79,10 +82,11 @@ class GatewayTest : public ::testing::Test {
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "team-b", "key": "sk-team-b"},
         {"name": "limited", "key": "sk-limited", "rpm": 2, "allowed_models": ["gpt"]}],
-      "cache": {"exact_enabled": true, "ttl_seconds": 60, "semantic_enabled": )" + semantic + R"(, "semantic_threshold": 0.97},
+      "cache": {"exact_enabled": true, "ttl_seconds": 60, "semantic_enabled": )" + semantic + R"(, "semantic_threshold": 0.97)" + cache_extra + R"(},
       "audit": {"enabled": true, "path": "audit.jsonl", "log_bodies": )" + audit_bodies + R"(},
       "prices": [{"model": "remote/gpt-4o", "input_per_mtok_usd": 2.5, "output_per_mtok_usd": 10}]})";
     gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
+    last_ai_ = ai;
   }
 
   http::ClientResponse post(const std::string& body, const std::string& key = "sk-team-a",
@@ -153,6 +157,7 @@ class GatewayTest : public ::testing::Test {
   fakes::FakeOpenAi remote_{"remote"}, backup_{"backup"}, local_{"local"};
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
+  std::string last_ai_;  // the ai section configure() applied last
   http::Router router_;
   http::IoPool pool_{2};
   std::unique_ptr<http::Server> server_;
@@ -418,6 +423,109 @@ TEST_F(GatewayTest, SemanticCacheHitsOnlyInsideItsPartition) {
                 .header("x-spectra-cache"), "miss");
   auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
   EXPECT_EQ(t.semantic_hits, 1);
+}
+
+TEST_F(GatewayTest, SemanticCacheWithAProviderEmbedderNamesItsEgress) {
+  // The chat goes to the in-account vLLM model, the embedding of the prompt
+  // to an OpenAI-compatible provider: the prompt has left the account, and
+  // the audit record must say so.
+  configure("", "false", "true", R"(, "embedder": "backup/text-embedding-3-small")");
+  auto first = post(chat("llama", "What is the capital of France?"));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-spectra-cache"), "miss");
+  EXPECT_EQ(local_.request_count(), 1u);
+  EXPECT_EQ(backup_.request_count(), 1u);  // the embeddings call
+  // Not the same bytes (an exact miss), the same embedding from this
+  // provider's model: a semantic hit, answered without the chat upstream.
+  auto again = post(chat("llama", "what is the capital of france?"));
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.header("x-spectra-cache"), "semantic-hit");
+  EXPECT_EQ(bj::parse(again.body).at("choices").at(0).at("message").at("content").as_string(),
+            bj::parse(first.body).at("choices").at(0).at("message").at("content").as_string());
+  EXPECT_EQ(local_.request_count(), 1u);
+  EXPECT_EQ(backup_.request_count(), 2u);
+  EXPECT_EQ(remote_.request_count(), 0u);
+  auto recs = audit_records(2);
+  ASSERT_EQ(recs.size(), 2u);
+  for (const auto& rec : recs) EXPECT_EQ(rec.at("egress").as_string(), "127.0.0.1") << bj::serialize(rec);
+  // The embedding calls are metered on the key, under the embeddings model.
+  auto t = gw_->meter().totals("team-a", "backup", "text-embedding-3-small");
+  EXPECT_EQ(t.requests, 2);
+  EXPECT_EQ(t.prompt_tokens, 2 * fakes::fake_word_count("What is the capital of France?"));
+  // The same words in another partition (another tenant) stay a miss.
+  EXPECT_EQ(post(chat("llama", "what is the capital of france?"), "sk-team-b").header("x-spectra-cache"), "miss");
+}
+
+TEST_F(GatewayTest, AFailingEmbedderOnlySkipsTheSemanticCache) {
+  configure("", "false", "true", R"(, "embedder": "dead/text-embedding-3-small")");
+  auto r = post(chat("solo", "Is the embedder down?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("x-spectra-cache"), "miss");
+  auto again = post(chat("solo", "is the embedder down?"));
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.header("x-spectra-cache"), "miss");
+  EXPECT_EQ(remote_.request_count(), 2u);
+  // Still an exact hit for the same bytes.
+  EXPECT_EQ(post(chat("solo", "Is the embedder down?")).header("x-spectra-cache"), "hit");
+}
+
+// A fleet: two gateways on one Redis. An answer one of them got from the
+// upstream is a hit on the other, and a Redis that goes away costs requests
+// nothing but their hits.
+TEST_F(GatewayTest, TwoGatewaysShareOneRedisCache) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_timeout_ms": 200)");
+  GatewayDeps deps;
+  deps.clock = &clock_;
+  auto oa = std::make_shared<OpenAiAdapter>();
+  deps.adapters["openai"] = oa;
+  deps.adapters["vllm"] = oa;
+  deps.state_dir = (dir_ / "second").string();
+  std::filesystem::create_directories(deps.state_dir);
+  Gateway second(std::move(deps));
+  second.configure(make_gateway_config(bj::parse(last_ai_).as_object()));
+  http::Router routes;
+  second.register_routes(routes);
+  http::Server server(pool_, {}, [&routes](http::Exchange& ex) { return routes.dispatch(ex); }, nullptr);
+  ASSERT_TRUE(server.start().ok());
+  struct Stop {
+    http::Server& s;
+    ~Stop() { s.stop(1s); }
+  } stop{server};
+  auto post_second = [&](const std::string& body) {
+    http::Client c({"127.0.0.1", server.port(), ""}, 10s);
+    auto r = c.send(http::Verb::post, "/v1/chat/completions", body, {{"Authorization", "Bearer sk-team-a"}});
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+
+  auto first = post(chat("gpt", "Shared across the fleet?"));
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-spectra-cache"), "miss");
+  EXPECT_EQ(gw_->cache()->backend(), std::string("redis"));
+  // The store is asynchronous: wait (bounded) until the entry is in Redis.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (redis.command({"DBSIZE"}) == ":0\r\n" && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(redis.command({"DBSIZE"}), ":1\r\n");
+  auto other = post_second(chat("gpt", "Shared across the fleet?"));
+  ASSERT_EQ(other.status, 200u) << other.body;
+  EXPECT_EQ(other.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(other.body, first.body);
+  EXPECT_EQ(remote_.request_count(), 1u);
+  EXPECT_EQ(second.meter().totals("team-a", "remote", "gpt-4o").exact_hits, 1);
+  // Streamed from the shared entry as well.
+  auto streamed = post_second(chat("gpt", "Shared across the fleet?", true));
+  EXPECT_EQ(streamed.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(sse_content(streamed.body), bj::parse(first.body).at("choices").at(0).at("message").at("content").as_string());
+
+  // Redis goes away: requests are answered from the upstream, as misses.
+  redis.stop();
+  auto without = post_second(chat("gpt", "Shared across the fleet?"));
+  ASSERT_EQ(without.status, 200u) << without.body;
+  EXPECT_EQ(without.header("x-spectra-cache"), "miss");
+  EXPECT_EQ(remote_.request_count(), 2u);
+  EXPECT_GE(second.cache()->stats().errors, 1u);
 }
 
 TEST_F(GatewayTest, BuiltinEmbeddingsNeverLeaveTheProcess) {

@@ -28,19 +28,19 @@ TEST(MemoryCacheStorage, TtlAndLruEvictionUnderTheByteBudget) {
   MemoryCacheStorage cache(10 * 1024, &clock, /*shards=*/1);
   std::string kb(1000, 'x');
   for (int i = 0; i < 9; ++i) cache.put("k" + std::to_string(i), kb, 60s);
-  ASSERT_TRUE(cache.get("k0").has_value());  // k0 is now the most recent
+  ASSERT_TRUE(cache.lookup("k0").has_value());  // k0 is now the most recent
   for (int i = 9; i < 12; ++i) cache.put("k" + std::to_string(i), kb, 60s);
   auto st = cache.stats();
   EXPECT_LE(st.bytes, 10u * 1024);
   EXPECT_GT(st.evictions, 0u);
-  EXPECT_TRUE(cache.get("k0").has_value());   // recently used: kept
-  EXPECT_FALSE(cache.get("k1").has_value());  // least recently used: evicted
-  EXPECT_TRUE(cache.get("k11").has_value());
+  EXPECT_TRUE(cache.lookup("k0").has_value());   // recently used: kept
+  EXPECT_FALSE(cache.lookup("k1").has_value());  // least recently used: evicted
+  EXPECT_TRUE(cache.lookup("k11").has_value());
   clock.advance(61s);
-  EXPECT_FALSE(cache.get("k11").has_value());  // expired
+  EXPECT_FALSE(cache.lookup("k11").has_value());  // expired
   EXPECT_GT(cache.stats().expirations, 0u);
   cache.put("huge", std::string(20 * 1024, 'y'), 60s);  // larger than the budget: not stored
-  EXPECT_FALSE(cache.get("huge").has_value());
+  EXPECT_FALSE(cache.lookup("huge").has_value());
 }
 
 TEST(MemoryCacheStorage, ABudgetChangeEvictsAtOnceAndZeroStoresNothing) {
@@ -53,15 +53,15 @@ TEST(MemoryCacheStorage, ABudgetChangeEvictsAtOnceAndZeroStoresNothing) {
   auto st = cache.stats();
   EXPECT_LE(st.bytes, 10u * 1024);
   EXPECT_GE(st.entries, 5u);
-  EXPECT_TRUE(cache.get("k49").has_value());  // the most recent survive
-  EXPECT_FALSE(cache.get("k0").has_value());
+  EXPECT_TRUE(cache.lookup("k49").has_value());  // the most recent survive
+  EXPECT_FALSE(cache.lookup("k0").has_value());
   cache.set_max_bytes(0);
   EXPECT_EQ(cache.stats().entries, 0u);
   cache.put("k", kb, 60s);
-  EXPECT_FALSE(cache.get("k").has_value());
+  EXPECT_FALSE(cache.lookup("k").has_value());
   cache.set_max_bytes(1 << 20);
   cache.put("k", kb, 60s);
-  EXPECT_TRUE(cache.get("k").has_value());
+  EXPECT_TRUE(cache.lookup("k").has_value());
 }
 
 TEST(Limiter, RequestsTokensAndBudget) {

@@ -76,6 +76,24 @@ TEST(Schema, AiRoutesMustNameConfiguredProviders) {
   EXPECT_TRUE(has(e, "/ai/providers/2/endpoints"));
 }
 
+TEST(Schema, AiCacheBackendAndEmbedderAreChecked) {
+  auto e = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}],
+    "cache": {"backend": "redis", "embedder": "nope/text-embedding-3-small"}})");
+  EXPECT_TRUE(has(e, "/ai/cache/redis_url", "required when backend is redis"));
+  EXPECT_TRUE(has(e, "/ai/cache/embedder", "not configured"));
+  auto creds = check("ai", R"({"cache": {"backend": "redis", "redis_url": "redis://user:pw@cache.internal:6379"}})");
+  EXPECT_TRUE(has(creds, "/ai/cache/redis_url", "redis_password"));
+  auto scheme = check("ai", R"({"cache": {"backend": "redis", "redis_url": "http://cache.internal"}})");
+  EXPECT_TRUE(has(scheme, "/ai/cache/redis_url", "redis://"));
+  auto ok = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}],
+    "cache": {"backend": "redis", "redis_url": "rediss://cache.internal:6379/2", "redis_password": "s3cret",
+              "embedder": "oa/text-embedding-3-small"}})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  bj::object comps;
+  (void)to_json_schema(config_schema(), comps);
+  EXPECT_TRUE(comps.at("AiCache").at("properties").at("redis_password").at("x-spectra-secret").as_bool());
+}
+
 TEST(Schema, Formats) {
   std::string why;
   EXPECT_TRUE(matches_format(Format::kCidr, "fd00::/8", &why));
