@@ -15,7 +15,10 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <map>
+#include <type_traits>
 #include <vector>
+
+#include "http/write_now.h"
 
 namespace spectra::ai {
 
@@ -104,9 +107,16 @@ struct UpstreamCall::Impl {
   template <class S>
   asio::awaitable<Status> exchange(S& s, const bhttp::request<bhttp::string_body>& req) {
     boost::system::error_code ec;
-    conn->lowest().expires_after(timeouts.first_byte);
-    co_await bhttp::async_write(s, req, redirect_error(use_awaitable, ec));
+    if constexpr (std::is_same_v<S, beast::tcp_stream>) {
+      // Usually written at once, without a trip through the I/O loop.
+      bhttp::request_serializer<bhttp::string_body> sr{req};
+      ec = co_await http::write_now(s, sr, timeouts.first_byte);
+    } else {
+      conn->lowest().expires_after(timeouts.first_byte);
+      co_await bhttp::async_write(s, req, redirect_error(use_awaitable, ec));
+    }
     if (ec) co_return transport_error("sending to upstream", ec);
+    conn->lowest().expires_after(timeouts.first_byte);
     parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
     parser->body_limit(boost::none);
     co_await bhttp::async_read_header(s, conn->buffer, *parser, redirect_error(use_awaitable, ec));
@@ -114,10 +124,39 @@ struct UpstreamCall::Impl {
     co_return Status();
   }
 
+  // Parses body bytes already received (with the header, or with an
+  // earlier chunk) into `out`, without touching the socket. False on a
+  // malformed body (`st` says why).
+  bool parse_buffered(std::string& out, Status& st) {
+    auto& body = parser->get().body();
+    boost::system::error_code ec;
+    while (!parser->is_done() && conn->buffer.size() > 0) {
+      body.data = buf;
+      body.size = sizeof buf;
+      const std::size_t used = parser->put(conn->buffer.data(), ec);
+      conn->buffer.consume(used);
+      out.append(buf, sizeof buf - body.size);
+      if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        st = transport_error("reading upstream body", ec);  // `out` keeps what came before
+        return false;
+      }
+      if (used == 0) break;
+    }
+    return true;
+  }
+
   template <class S>
   asio::awaitable<Status> read_piece(S& s, std::string& out, bool& done) {
-    if (parser->is_done()) {
-      done = true;
+    // What is buffered already is the next piece: a small answer usually
+    // came whole with its header, and stream events arrive together. Only
+    // when nothing is buffered does this wait on the socket (and arm the
+    // idle deadline).
+    Status st;
+    const std::size_t before = out.size();
+    if (!parse_buffered(out, st)) co_return st;
+    if (parser->is_done() || out.size() > before) {
+      done = parser->is_done();
       co_return Status();
     }
     auto& body = parser->get().body();
@@ -134,16 +173,7 @@ struct UpstreamCall::Impl {
     // (and sent on to the client) together. (The parser's eager mode would
     // do this inside the read, but then waits for the next event before
     // returning, which holds each event back until the next one arrives.)
-    while (!parser->is_done() && conn->buffer.size() > 0) {
-      body.data = buf;
-      body.size = sizeof buf;
-      const std::size_t used = parser->put(conn->buffer.data(), ec);
-      conn->buffer.consume(used);
-      out.append(buf, sizeof buf - body.size);
-      if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) ec = {};
-      if (ec) co_return transport_error("reading upstream body", ec);  // `out` keeps what came before
-      if (used == 0) break;
-    }
+    if (!parse_buffered(out, st)) co_return st;
     done = parser->is_done();
     co_return Status();
   }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "http/write_now.h"
 
 namespace spectra::http {
 
@@ -78,6 +79,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class Exchange;
   // Takes the response by reference: see the note on Exchange::respond.
   asio::awaitable<bool> send_error(Response& res);
+  // Feeds `parser` what is in buffer_ (up to the end of the header, or of
+  // the message), without touching the socket. `ec` is set only on a parse
+  // error (limits included); running out of bytes is not one.
+  void parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, bool header_only,
+                      boost::system::error_code& ec);
   void count(unsigned status);
 
   Server& server_;
@@ -87,6 +93,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool idle_ = true;
   bool keep_alive_ = true;
 };
+
+void Connection::parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, bool header_only,
+                                boost::system::error_code& ec) {
+  while (buffer_.size() > 0 && !(header_only ? parser.is_header_done() : parser.is_done())) {
+    const std::size_t used = parser.put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      return;
+    }
+    if (ec || used == 0) return;
+  }
+}
 
 void Connection::count(unsigned status) {
   unsigned cls = status / 100;
@@ -122,8 +141,13 @@ asio::awaitable<void> Connection::run() {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
     parser.body_limit(opt.body_limit);
-    stream_.expires_after(opt.header_timeout);
-    co_await bhttp::async_read_header(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
+    // The header (often the whole request) came with the first read: parse
+    // it from the buffer, and wait on the socket only for what is missing.
+    parse_buffered(parser, /*header_only=*/true, ec);
+    if (!ec && !parser.is_header_done()) {
+      stream_.expires_after(opt.header_timeout);
+      co_await bhttp::async_read_header(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
+    }
     if (ec == bhttp::error::header_limit) {
       {
         Response e_ = error_response(HttpStatus::request_header_fields_too_large, "header_too_large",
@@ -160,8 +184,11 @@ asio::awaitable<void> Connection::run() {
       co_await bhttp::async_write(stream_, cont, redirect_error(use_awaitable, ec));
       if (ec) break;
     }
-    stream_.expires_after(opt.body_timeout);
-    co_await bhttp::async_read(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
+    parse_buffered(parser, /*header_only=*/false, ec);
+    if (!ec && !parser.is_done()) {
+      stream_.expires_after(opt.body_timeout);
+      co_await bhttp::async_read(stream_, buffer_, parser, redirect_error(use_awaitable, ec));
+    }
     if (ec == bhttp::error::body_limit) {
       {
         Response e_ = error_response(HttpStatus::payload_too_large, "body_too_large",
@@ -212,9 +239,8 @@ asio::awaitable<void> Exchange::respond(Response&& res) {
   conn_.keep_alive_ = keep;
   res.set("x-request-id", info_.request_id);
   if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
-  boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
-  co_await bhttp::async_write(conn_.stream_, res, redirect_error(use_awaitable, ec));
+  bhttp::response_serializer<bhttp::string_body> sr{res};
+  boost::system::error_code ec = co_await write_now(conn_.stream_, sr, conn_.server_.options_.write_timeout);
   conn_.stream_.expires_never();
   conn_.count(status_code_);
   if (ec) failed_ = true;
@@ -263,9 +289,7 @@ asio::awaitable<bool> Exchange::send_frame(std::string_view data, bool last) {
   }
   if (last) frame.append("0\r\n\r\n");
   if (frame.empty()) co_return true;
-  boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options_.write_timeout);
-  co_await asio::async_write(conn_.stream_, asio::buffer(frame), redirect_error(use_awaitable, ec));
+  boost::system::error_code ec = co_await write_now(conn_.stream_, frame, conn_.server_.options_.write_timeout);
   if (last) {
     conn_.stream_.expires_never();
     finished_ = true;

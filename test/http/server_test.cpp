@@ -17,6 +17,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Larger than any socket send buffer: the write cannot complete at once.
+std::string big_body(std::size_t n) {
+  std::string b(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+  return b;
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -41,6 +48,17 @@ class ServerTest : public ::testing::Test {
         if (!co_await ex.write(ev)) co_return;
       }
       co_await ex.finish();
+    });
+    router_.add(Verb::get, "/big", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      Response r = text_response(HttpStatus::ok, big_body(8 << 20));
+      co_await ex.respond(std::move(r));
+    });
+    router_.add(Verb::get, "/bigstream", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      bhttp::response<bhttp::empty_body> head{HttpStatus::ok, 11};
+      if (!co_await ex.begin_stream(std::move(head), /*send_now=*/false)) co_return;
+      std::string chunk = big_body(4 << 20);
+      if (!co_await ex.write(chunk)) co_return;
+      co_await ex.finish("tail");
     });
     router_.add(Verb::get, "/throws", [](Exchange&, const Params&) -> asio::awaitable<void> {
       throw std::runtime_error("boom");
@@ -83,6 +101,30 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_FALSE(r->header("x-request-id").empty());
   }
   EXPECT_EQ(metrics_.counter("spectra_http_connections_accepted_total", "", {{"server", "http"}}).value(), 1u);
+}
+
+// Answers are written at once when the socket takes them; what it does not
+// take goes out asynchronously. A client that pauses after its first read
+// forces that path: every byte must still arrive, in order.
+TEST_F(ServerTest, AnswersLargerThanTheSocketBufferArriveWhole) {
+  auto pause_once = [paused = false](const std::string&) mutable {
+    if (!paused) std::this_thread::sleep_for(300ms);
+    paused = true;
+  };
+  std::string resp = spectra::testing::raw_tcp_exchange(
+      server_->port(), "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {.wait = 5s, .on_read = pause_once});
+  auto body_at = resp.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos);
+  EXPECT_NE(resp.find("Content-Length: 8388608"), std::string::npos);
+  EXPECT_TRUE(resp.substr(body_at + 4) == big_body(8 << 20)) << "got " << resp.size() - body_at - 4 << " body bytes";
+
+  std::string streamed = spectra::testing::raw_tcp_exchange(
+      server_->port(), "GET /bigstream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {.wait = 5s, .on_read = pause_once});
+  auto at = streamed.find("\r\n\r\n400000\r\n");  // the 4 MiB chunk's size line, right after the header
+  ASSERT_NE(at, std::string::npos) << streamed.substr(0, 300);
+  const std::size_t data = at + 4 + 8;
+  EXPECT_TRUE(streamed.compare(data, 4 << 20, big_body(4 << 20)) == 0);
+  EXPECT_EQ(streamed.substr(data + (4 << 20)), "\r\n4\r\ntail\r\n0\r\n\r\n");
 }
 
 TEST_F(ServerTest, NotFoundAndMethodNotAllowed) {
