@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,4 +215,78 @@ test('metering equals what the upstreams reported', async () => {
   assert.ok(gpt, JSON.stringify(r.json));
   assert.ok(gpt.prompt_tokens > 0 && gpt.completion_tokens > 0);
   assert.ok(gpt.exact_hits >= 2);
+});
+
+// A RESP exchange with Redis on loopback: sends the commands, resolves with
+// the raw replies once `count` of them arrived (bounded).
+function redisCommands(port, cmds, count) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`redis: no answer; got ${JSON.stringify(buf)}`)); }, 5000);
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('data', (d) => {
+      buf += d;
+      if (buf.split('\r\n').filter((l) => /^[+:\-$*]/.test(l)).length >= count) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(buf);
+      }
+    });
+    s.write(cmds.map((c) => `*${c.length}\r\n` + c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')).join(''));
+  });
+}
+
+// The fleet cache, configured as an operator would: backend, URL and a
+// password through the config API (the password sealed in the store, never
+// read back), answers shared through a real redis-server.
+test('the Redis cache backend, set through the config API', async () => {
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+  });
+  const password = 'redis-s3cret';
+  start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--requirepass', password]);
+  const auth = ['AUTH', password];
+  const end = Date.now() + 10000;
+  for (;;) {
+    try {
+      if ((await redisCommands(port, [auth, ['PING']], 2)).includes('+PONG')) break;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await sleep(50);
+    }
+  }
+  const cur = await configApi('GET', '/api/v1/config/ai');
+  assert.equal(cur.status, 200);
+  const value = { ...cur.json.value };
+  // Secrets read back as ***: send the real keys again with the change.
+  value.providers = value.providers.map((p) => ({ ...p, api_key: p.name === 'openai' ? 'sk-upstream' : p.name === 'anthropic' ? urls.anthropic_key : undefined }));
+  value.virtual_keys = [{ name: 'sdk', key: KEY }];
+  value.cache = { ...value.cache, backend: 'redis', redis_url: `redis://127.0.0.1:${port}/0`, redis_password: password,
+    redis_timeout_ms: 500 };
+  const put = await configApi('PUT', '/api/v1/config/ai', { value }, cur.json.revision);
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+  const read = await configApi('GET', '/api/v1/config/ai');
+  assert.equal(read.json.value.cache.redis_password, '***');
+  assert.equal(read.json.value.cache.backend, 'redis');
+
+  const req = { model: 'gpt', messages: [{ role: 'user', content: 'kept in the fleet cache' }] };
+  const first = await client().chat.completions.create(req).withResponse();
+  assert.equal(first.response.headers.get('x-spectra-cache'), 'miss');
+  // Stored in Redis, under the gateway's prefix (the store is asynchronous).
+  let keys = '';
+  const until = Date.now() + 5000;
+  while (!keys.includes('spectra:ai:cache:') && Date.now() < until) {
+    keys = await redisCommands(port, [auth, ['KEYS', 'spectra:ai:cache:*']], 2);
+    if (!keys.includes('spectra:ai:cache:')) await sleep(20);
+  }
+  assert.match(keys, /spectra:ai:cache:[0-9a-f]{64}/);
+  const second = await client().chat.completions.create(req).withResponse();
+  assert.equal(second.response.headers.get('x-spectra-cache'), 'hit');
+  assert.deepEqual(second.data, first.data);
+  // Emptied behind the gateway's back: the next answer is a miss again.
+  await redisCommands(port, [auth, ['FLUSHALL']], 2);
+  const third = await client().chat.completions.create(req).withResponse();
+  assert.equal(third.response.headers.get('x-spectra-cache'), 'miss');
 });
