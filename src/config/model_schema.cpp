@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/json_util.h"
+#include "common/redis_url.h"
 
 namespace spectra::config {
 namespace {
@@ -338,10 +339,11 @@ NodePtr ai_node() {
           auto url = cache.at("redis_url").get_string();
           if (url.empty()) {
             e.push_back({json::pointer_join(cp, "redis_url"), "is required when backend is redis"});
-          } else if (!url.starts_with("redis://") && !url.starts_with("rediss://")) {
-            e.push_back({json::pointer_join(cp, "redis_url"), "must start with redis:// or rediss://"});
-          } else if (url.find('@') != std::string_view::npos) {
-            e.push_back({json::pointer_join(cp, "redis_url"), "must not carry credentials; use redis_username and redis_password"});
+          } else if (auto ep = parse_redis_url(url); !ep.ok()) {
+            e.push_back({json::pointer_join(cp, "redis_url"), ep.status().message()});
+          }
+          if (!cache.at("redis_username").get_string().empty() && cache.at("redis_password").get_string().empty()) {
+            e.push_back({json::pointer_join(cp, "redis_password"), "is required with redis_username"});
           }
         }
         if (auto emb = cache.at("embedder").get_string(); emb != "builtin") {

@@ -85,6 +85,12 @@ TEST(Schema, AiCacheBackendAndEmbedderAreChecked) {
   EXPECT_TRUE(has(creds, "/ai/cache/redis_url", "redis_password"));
   auto scheme = check("ai", R"({"cache": {"backend": "redis", "redis_url": "http://cache.internal"}})");
   EXPECT_TRUE(has(scheme, "/ai/cache/redis_url", "redis://"));
+  // The backend's own URL parser runs when the config is written, not only
+  // when the gateway connects.
+  auto port = check("ai", R"({"cache": {"backend": "redis", "redis_url": "redis://cache.internal:99999/0",
+                                        "redis_username": "spectra"}})");
+  EXPECT_TRUE(has(port, "/ai/cache/redis_url", "port must be a number"));
+  EXPECT_TRUE(has(port, "/ai/cache/redis_password", "required with redis_username"));
   auto ok = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}],
     "cache": {"backend": "redis", "redis_url": "rediss://cache.internal:6379/2", "redis_password": "s3cret",
               "embedder": "oa/text-embedding-3-small"}})");
