@@ -71,6 +71,7 @@ void Gateway::begin(Call& c, http::Exchange& ex) {
   std::lock_guard lock(mu_);
   c.cfg = cfg_;
   c.cache = cache_;
+  c.fleet = fleet_;
   if (cfg_->audit_enabled) c.audit = audit_;
 }
 
@@ -128,7 +129,19 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
     cache_identity_ = identity;
   }
   storage->set_max_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, cfg.cache_max_bytes)));
+  // Limits count across the fleet when the fleet shares a Redis (unless
+  // turned off); the counter keeps the storage (its connection) alive.
+  std::shared_ptr<FleetLimits> fleet;
+  if (cfg.cache_backend == "redis" && cfg.redis_fleet_limits && redis_commands(*storage)) {
+    {
+      std::lock_guard lock(mu_);
+      if (fleet_storage_ == storage.get()) fleet = fleet_;  // same connection: keep its counts
+    }
+    if (!fleet) fleet = std::make_shared<FleetLimits>(storage, deps_.clock);
+  }
   std::lock_guard lock(mu_);
+  fleet_storage_ = fleet ? storage.get() : nullptr;
+  fleet_ = std::move(fleet);
   cache_ = std::move(storage);
 }
 
@@ -212,16 +225,8 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     co_return;
   }
   // 3. limits
-  auto verdict = limiter_.admit(c.key->name, c.key->rpm, c.key->tpm, c.key->budget_usd, meter_.spent(c.key->name));
-  if (!verdict.allowed) {
-    c.status = 429;
-    c.error = verdict.message;
-    http::Response res = openai_error(429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded");
-    res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
-    co_await ex.respond(std::move(res));
-    finish(c);
-    co_return;
-  }
+  bool admitted = co_await admit(c);
+  if (!admitted) co_return;
   // 4. route
   if (auto rit = cfg.routes.find(c.requested_model); rit != cfg.routes.end()) {
     c.route = rit->first;
@@ -304,6 +309,39 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   bool ok = co_await upstream(c);
   if (flight) coalescer_.complete(c.cache_key, flight, ok && !c.cached.empty() ? std::optional<std::string>(c.cached) : std::nullopt);
   finish(c);
+}
+
+// This instance's buckets first, then the fleet's counts (Redis backend):
+// a refusal is a 429 naming the limit, with Retry-After.
+asio::awaitable<bool> Gateway::admit(Call& c) {
+  const VirtualKey& k = *c.key;
+  LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, meter_.spent(k.name));
+  if (verdict.allowed && c.fleet) verdict = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd);
+  if (verdict.allowed) {
+    if (c.fleet) c.fleet->add_request(k.name);
+    co_return true;
+  }
+  c.status = 429;
+  c.error = verdict.message;
+  http::Response res = openai_error(429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded");
+  res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
+  co_await c.ex->respond(std::move(res));
+  finish(c);
+  co_return false;
+}
+
+// An upstream's usage: metered on the key, provider and model, and charged
+// to the key's token rate and budget, here and across the fleet.
+void Gateway::charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage) {
+  const Price* price = c.cfg->price(provider, model);
+  const double cost = price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0;
+  const std::int64_t tokens = usage.prompt_tokens + usage.completion_tokens;
+  meter_.record(c.key->name, provider, model, usage, cost);
+  limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);
+  if (c.fleet) {
+    c.fleet->add_tokens(c.key->name, tokens);
+    c.fleet->add_spend(c.key->name, cost);
+  }
 }
 
 void Gateway::remember(Call& c) {

@@ -20,6 +20,7 @@
 #include "ai/adapter.h"
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
+#include "ai/fleet_limits.h"
 #include "ai/capacity.h"
 #include "ai/exact_cache.h"
 #include "ai/gateway_config.h"
@@ -88,6 +89,9 @@ class Gateway {
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
   boost::asio::awaitable<bool> answer_from_cache(Call& c, const std::string& cached, const char* how);
   void finish(Call& c);
+  // The key's limits; false after answering 429.
+  boost::asio::awaitable<bool> admit(Call& c);
+  void charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage);
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
   // The last user turn's embedding for the semantic cache, from the
@@ -104,6 +108,8 @@ class Gateway {
   std::shared_ptr<const GatewayConfig> cfg_;  // guarded by mu_
   std::shared_ptr<CacheStorage> cache_;  // guarded by mu_; calls keep theirs alive
   std::string cache_identity_;           // the settings cache_ was made from
+  std::shared_ptr<FleetLimits> fleet_;   // guarded by mu_; null: limits per instance only
+  const CacheStorage* fleet_storage_ = nullptr;  // the storage fleet_ counts through
   std::shared_ptr<AuditLog> audit_;  // guarded by mu_; calls keep theirs alive
   std::string audit_path_;
   // spectra_ai_request_seconds by cache result: hit, semantic-hit, miss, bypass.

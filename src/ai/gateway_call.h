@@ -23,6 +23,7 @@ struct Gateway::Call {
   std::shared_ptr<const GatewayConfig> cfg;
   std::shared_ptr<AuditLog> audit;  // null: audit off
   std::shared_ptr<CacheStorage> cache;
+  std::shared_ptr<FleetLimits> fleet;  // null: limits per instance only
   const VirtualKey* key = nullptr;
   bj::object body;
   std::string requested_model;

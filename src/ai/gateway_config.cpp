@@ -79,6 +79,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   g->redis_username = s(cache, "redis_username");
   g->redis_password = s(cache, "redis_password");
   g->redis_timeout_ms = i(cache, "redis_timeout_ms", 50);
+  g->redis_fleet_limits = b(cache, "redis_fleet_limits", true);
   const auto& audit = obj(ai, "audit");
   g->audit_enabled = b(audit, "enabled", true);
   g->audit_path = s(audit, "path");

@@ -63,6 +63,7 @@ struct GatewayConfig {
   std::string cache_backend = "memory";  // memory | redis
   std::string redis_url, redis_username, redis_password;
   std::int64_t redis_timeout_ms = 50;
+  bool redis_fleet_limits = true;  // RPM/TPM/budget counted across the fleet in that Redis
   bool audit_enabled = true;
   std::string audit_path;
   std::int64_t audit_max_file_bytes = 100 << 20;

@@ -117,8 +117,7 @@ asio::awaitable<Result<std::vector<float>>> Gateway::embed_for_cache(Call& c, co
   auto v = first_embedding(response);
   if (!v.ok()) co_return Status(v.status().code(), p.name + ": " + v.status().message());
   // The embedding call is spent on the key like any other.
-  const Price* price = c.cfg->price(p.name, model);
-  meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+  charge(c, p.name, model, usage);
   co_return v;
 }
 

@@ -187,7 +187,6 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   }
   c.provider = p.name;
   c.model = model;
-  const Price* price = c.cfg->price(p.name, model);
   if (!c.stream) {
     std::string body;
     Status rs = co_await call.read_all(body, 64 << 20);
@@ -213,8 +212,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
       (*completion)["created"] = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
     }
     c.stored = bj::serialize(*completion);
-    meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
-    limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
+    charge(c, p.name, model, usage);
     c.status = 200;
     remember(c);
     std::string out;
@@ -299,8 +297,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   c.usage = usage;
   // Meter before the last bytes go out, so a client that has its answer can
   // already see it counted.
-  meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
-  limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens + usage.completion_tokens);
+  charge(c, p.name, model, usage);
   std::string tail = carry + held;
   bj::object completion = assembler.completion();
   if (usage.reported) completion["usage"] = usage_json(usage);
@@ -349,17 +346,8 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
                   "model_not_allowed");
     co_return;
   }
-  auto verdict = limiter_.admit(c.key->name, c.key->rpm, c.key->tpm, c.key->budget_usd, meter_.spent(c.key->name));
-  if (!verdict.allowed) {
-    c.status = 429;
-    c.error = verdict.message;
-    UpstreamError e{429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded", false};
-    http::Response res = http::json_response(HttpStatus::too_many_requests, e.to_openai());
-    res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
-    co_await ex.respond(std::move(res));
-    finish(c);
-    co_return;
-  }
+  bool admitted = co_await admit(c);
+  if (!admitted) co_return;
   if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());
     co_await builtin_embeddings(c);
@@ -416,8 +404,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
       c.usage.prompt_tokens = uo.contains("prompt_tokens") ? json::to_int(uo.at("prompt_tokens")) : 0;
       c.usage.completion_tokens = uo.contains("completion_tokens") ? json::to_int(uo.at("completion_tokens")) : 0;
       c.usage.reported = true;
-      const Price* price = c.cfg->price(p.name, c.model);
-      meter_.record(c.key->name, p.name, c.model, c.usage, price ? cost_of(c.usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
+      charge(c, p.name, c.model, c.usage);
     }
   }
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
@@ -472,12 +459,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   } else if (open) {
     co_await c.ex->finish();
   }
-  if (c.usage.reported) {
-    const Price* price = c.cfg->price(c.provider, c.model);
-    meter_.record(c.key->name, c.provider, c.model, c.usage,
-                  price ? cost_of(c.usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
-    limiter_.charge_tokens(c.key->name, c.key->tpm, c.usage.prompt_tokens + c.usage.completion_tokens);
-  }
+  if (c.usage.reported) charge(c, c.provider, c.model, c.usage);
   finish(c);
 }
 
@@ -529,9 +511,7 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   c.model = model;
   c.usage = usage;
   c.status = 200;
-  const Price* price = c.cfg->price(p.name, model);
-  meter_.record(c.key->name, p.name, model, usage, price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0);
-  limiter_.charge_tokens(c.key->name, c.key->tpm, usage.prompt_tokens);
+  charge(c, p.name, model, usage);
   http::Response res = http::json_response(HttpStatus::ok, *out);
   res.set("x-spectra-provider", p.name);
   co_await c.ex->respond(std::move(res));

@@ -17,9 +17,11 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 #include <climits>
 #include <deque>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -51,7 +53,7 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
-class RedisCacheStorage final : public CacheStorage {
+class RedisCacheStorage final : public CacheStorage, public RedisCommands {
  public:
   RedisCacheStorage(RedisCacheOptions options, Endpoint endpoint,
                     std::unique_ptr<asio::ssl::context> tls);
@@ -63,6 +65,7 @@ class RedisCacheStorage final : public CacheStorage {
   CacheStats stats() const override;
   void set_max_bytes(std::uint64_t) override {}  // Redis's maxmemory governs
   const char* backend() const override { return "redis"; }
+  std::vector<std::optional<std::string>> run(const std::vector<Command>& commands) override;
 
  private:
   // One command. User commands count in pending_ until finished; AUTH and
@@ -102,6 +105,8 @@ class RedisCacheStorage final : public CacheStorage {
   void send_in_background(resp::Command command, std::string bytes);
   // Backend thread only, from here on.
   void submit(const std::shared_ptr<Op>& op);
+  // Until `op` is answered, failed or past its deadline (then it fails).
+  asio::awaitable<void> wait_for(Op& op);
   void finish(Op& op, std::optional<std::string> value, bool failed);
   std::shared_ptr<Conn> open_connection();
   asio::awaitable<void> connect(const std::shared_ptr<Conn>& c);
@@ -191,23 +196,7 @@ asio::awaitable<std::optional<std::string>> RedisCacheStorage::get(const std::st
   // temporaries of a co_await full expression twice.)
   auto on_backend = [this, op]() -> asio::awaitable<std::optional<std::string>> {
     submit(op);
-    if (!op->done) {
-      // A timer as the wake-up: finish() cancels it. It also expires at
-      // the deadline, in case the connection's watchdog has not fired yet.
-      asio::steady_timer wake(ioc_, op->deadline);
-      op->waiter = &wake;
-      error_code ec;
-      co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      op->waiter = nullptr;
-      if (!op->done) {
-        if (SteadyClock::now() >= op->deadline) {
-          if (conn_) fail(conn_, "timed out");  // the connection is stuck: it holds this op
-          finish(*op, std::nullopt, true);
-        } else {
-          finish(*op, std::nullopt, false);  // the caller cancelled: a plain miss
-        }
-      }
-    }
+    co_await wait_for(*op);
     std::optional<std::string> result = std::move(op->value);
     co_return result;
   };
@@ -215,6 +204,59 @@ asio::awaitable<std::optional<std::string>> RedisCacheStorage::get(const std::st
       asio::co_spawn(ioc_.get_executor(), std::move(on_backend), asio::use_awaitable);
   std::optional<std::string> value = co_await std::move(hop);
   co_return value;
+}
+
+std::vector<std::optional<std::string>> RedisCacheStorage::run(const std::vector<Command>& commands) {
+  std::vector<std::shared_ptr<Op>> ops;
+  ops.reserve(commands.size());
+  for (const Command& c : commands) {
+    if (!admit(false)) {
+      ops.push_back(nullptr);  // refused (back-off, max_pending): a failed command
+      continue;
+    }
+    std::vector<std::string_view> args(c.args.begin(), c.args.end());
+    ops.push_back(make_op(c.kind, resp::format_command(args)));
+  }
+  // On the backend thread: all are sent (pipelined), then each awaited as
+  // get() awaits its one.
+  auto on_backend = [this, ops]() -> asio::awaitable<std::vector<std::optional<std::string>>> {
+    for (const auto& op : ops) {
+      if (op) submit(op);
+    }
+    std::vector<std::optional<std::string>> values;
+    values.reserve(ops.size());
+    for (const auto& op : ops) {
+      if (op) co_await wait_for(*op);
+      values.push_back(op ? std::move(op->value) : std::nullopt);
+    }
+    co_return values;
+  };
+  std::future<std::vector<std::optional<std::string>>> done =
+      asio::co_spawn(ioc_.get_executor(), std::move(on_backend), asio::use_future);
+  // Every op ends by its deadline (or the destructor); the margin only
+  // guards against a stuck backend thread.
+  if (done.wait_for(options_.timeout * 2 + std::chrono::seconds(1)) != std::future_status::ready) {
+    return std::vector<std::optional<std::string>>(commands.size());
+  }
+  return done.get();
+}
+
+asio::awaitable<void> RedisCacheStorage::wait_for(Op& op) {
+  if (op.done) co_return;
+  // A timer as the wake-up: finish() cancels it. It also expires at the
+  // deadline, in case the connection's watchdog has not fired yet.
+  asio::steady_timer wake(ioc_, op.deadline);
+  op.waiter = &wake;
+  error_code ec;
+  co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  op.waiter = nullptr;
+  if (op.done) co_return;
+  if (SteadyClock::now() >= op.deadline) {
+    if (conn_) fail(conn_, "timed out");  // the connection is stuck: it holds this op
+    finish(op, std::nullopt, true);
+  } else {
+    finish(op, std::nullopt, false);  // the caller cancelled: a plain miss
+  }
 }
 
 void RedisCacheStorage::send_in_background(resp::Command command, std::string bytes) {
@@ -280,8 +322,8 @@ void RedisCacheStorage::finish(Op& op, std::optional<std::string> value, bool fa
       } else {
         ++misses_;
       }
-      op.value = std::move(value);
     }
+    op.value = std::move(value);
   }
   if (op.waiter) op.waiter->cancel();
 }
@@ -482,6 +524,10 @@ void RedisCacheStorage::shutdown() {
 }
 
 }  // namespace
+
+RedisCommands* redis_commands(CacheStorage& storage) {
+  return dynamic_cast<RedisCacheStorage*>(&storage);
+}
 
 Result<std::unique_ptr<CacheStorage>> make_redis_cache_storage(RedisCacheOptions options) {
   Result<Endpoint> endpoint = parse_redis_url(options.url);

@@ -23,9 +23,12 @@
 // stored (a reply is capped at 64 MiB, against a server sending garbage).
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ai/cache_storage.h"
+#include "ai/resp_codec.h"
 #include "common/result.h"
 
 namespace spectra::ai {
@@ -44,6 +47,27 @@ struct RedisCacheOptions {
   // certificate either way.
   std::string ca_file;
 };
+
+// Commands on the Redis backend's connection besides the cache's own: the
+// fleet's shared limit counters (ai/fleet_limits.h) use them. Blocking:
+// call from a thread that may wait (never an I/O thread); every command is
+// bounded by the backend's timeout and fails as the cache's do (back-off,
+// max_pending).
+class RedisCommands {
+ public:
+  virtual ~RedisCommands() = default;
+  struct Command {
+    resp::Command kind;
+    std::vector<std::string> args;  // the whole command, name first
+  };
+  // Each command's result as resp::interpret gives it (an INCRBY's new
+  // value as text), nullopt when the command failed.
+  virtual std::vector<std::optional<std::string>> run(const std::vector<Command>& commands) = 0;
+};
+
+// The commands side of a storage made by make_redis_cache_storage; null for
+// any other backend. Lives as long as the storage.
+RedisCommands* redis_commands(CacheStorage& storage);
 
 // Validates the options (the URL above all: redis://host[:port][/db] or
 // rediss://..., IPv6 literals in brackets, default port 6379, db 0) and

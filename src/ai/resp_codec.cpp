@@ -67,6 +67,10 @@ const char* type_name(Reply::Type type) {
 }
 
 std::string format_command(std::initializer_list<std::string_view> args) {
+  return format_command(std::span<const std::string_view>(args.begin(), args.size()));
+}
+
+std::string format_command(std::span<const std::string_view> args) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
   argv.reserve(args.size());
@@ -164,6 +168,18 @@ Result<std::optional<std::string>> interpret(Command command, Reply reply) {
     case Command::kDel:
       name = "DEL";
       if (reply.type == T::kInteger) return std::optional<std::string>();
+      break;
+    case Command::kExpire:
+      name = "EXPIRE";
+      if (reply.type == T::kInteger) return std::optional<std::string>();
+      break;
+    case Command::kIncrBy:
+      name = "INCRBY";
+      if (reply.type == T::kInteger) return std::optional<std::string>(std::to_string(reply.integer));
+      break;
+    case Command::kIncrByFloat:
+      name = "INCRBYFLOAT";
+      if (reply.type == T::kString) return std::optional<std::string>(std::move(reply.str));
       break;
     case Command::kSet:
     case Command::kAuth:

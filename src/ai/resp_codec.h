@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,11 +17,13 @@ struct redisReader;
 
 namespace spectra::ai::resp {
 
-// The commands the cache sends. Each expects its own kind of reply.
-enum class Command { kGet, kSet, kDel, kAuth, kSelect };
+// The commands the backend sends. Each expects its own kind of reply.
+// kIncrBy, kIncrByFloat and kExpire carry the fleet's shared limit counters.
+enum class Command { kGet, kSet, kDel, kAuth, kSelect, kIncrBy, kIncrByFloat, kExpire };
 
 // One command as an array of bulk strings: binary-safe, any bytes.
 std::string format_command(std::initializer_list<std::string_view> args);
+std::string format_command(std::span<const std::string_view> args);
 
 // A reply, flattened: the cache never sends a command that answers with an
 // array, so an array is kept only as its type (and read as an error).
@@ -62,8 +65,9 @@ class ReplyReader {
 };
 
 // What `reply` means for the `command` it answers: for kGet the value, or
-// nullopt for a miss; for the others nullopt when the command succeeded.
-// An error reply or a reply of the wrong type is an error.
+// nullopt for a miss; for kIncrBy and kIncrByFloat the new value as text;
+// for the others nullopt when the command succeeded. An error reply is
+// kUnavailable; a reply of the wrong type is another error.
 Result<std::optional<std::string>> interpret(Command command, Reply reply);
 
 }  // namespace spectra::ai::resp

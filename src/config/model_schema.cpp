@@ -268,7 +268,8 @@ NodePtr ai_node() {
                       .field("redis_url", str().max_length(1024).desc("redis://host[:port][/db] or rediss:// (TLS); no credentials here"))
                       .field("redis_username", str().max_length(256).desc("Redis ACL user; empty: AUTH with the password only"))
                       .field("redis_password", str().secret().max_length(1024).desc("Write-only; reads return ***"))
-                      .field("redis_timeout_ms", integer(1, 60000).desc("Bound on each cache operation; a slower Redis reads as a miss"), 50);
+                      .field("redis_timeout_ms", integer(1, 60000).desc("Bound on each cache operation; a slower Redis reads as a miss"), 50)
+                      .field("redis_fleet_limits", boolean().desc("With backend redis: virtual keys' RPM, TPM and budget count across every gateway sharing it"), true);
   NodePtr audit = object()
                       .ref("AiAudit")
                       .field("enabled", boolean(), true)

@@ -469,6 +469,37 @@ TEST_F(GatewayTest, AFailingEmbedderOnlySkipsTheSemanticCache) {
   EXPECT_EQ(post(chat("solo", "Is the embedder down?")).header("x-spectra-cache"), "hit");
 }
 
+// Another gateway of the same fleet: same config (the last configure()),
+// its own state, server and metering, on the fixture's I/O pool.
+struct SecondGateway {
+  SecondGateway(http::IoPool& pool, const Clock& clock, const std::filesystem::path& dir, const std::string& ai) {
+    GatewayDeps deps;
+    deps.clock = &clock;
+    auto oa = std::make_shared<OpenAiAdapter>();
+    deps.adapters["openai"] = oa;
+    deps.adapters["vllm"] = oa;
+    deps.state_dir = (dir / "second").string();
+    std::filesystem::create_directories(deps.state_dir);
+    gw = std::make_unique<Gateway>(std::move(deps));
+    gw->configure(make_gateway_config(bj::parse(ai).as_object()));
+    gw->register_routes(routes);
+    server = std::make_unique<http::Server>(pool, http::ServerOptions{}, [this](http::Exchange& ex) { return routes.dispatch(ex); },
+                                            nullptr);
+    started = server->start().ok();
+  }
+  ~SecondGateway() { server->stop(1s); }
+  http::ClientResponse post(const std::string& body, const std::string& key = "sk-team-a") {
+    http::Client c({"127.0.0.1", server->port(), ""}, 10s);
+    auto r = c.send(http::Verb::post, "/v1/chat/completions", body, {{"Authorization", "Bearer " + key}});
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+  std::unique_ptr<Gateway> gw;
+  http::Router routes;
+  std::unique_ptr<http::Server> server;
+  bool started = false;
+};
+
 // A fleet: two gateways on one Redis. An answer one of them got from the
 // upstream is a hit on the other, and a Redis that goes away costs requests
 // nothing but their hits.
@@ -476,29 +507,8 @@ TEST_F(GatewayTest, TwoGatewaysShareOneRedisCache) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.start());
   configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_timeout_ms": 200)");
-  GatewayDeps deps;
-  deps.clock = &clock_;
-  auto oa = std::make_shared<OpenAiAdapter>();
-  deps.adapters["openai"] = oa;
-  deps.adapters["vllm"] = oa;
-  deps.state_dir = (dir_ / "second").string();
-  std::filesystem::create_directories(deps.state_dir);
-  Gateway second(std::move(deps));
-  second.configure(make_gateway_config(bj::parse(last_ai_).as_object()));
-  http::Router routes;
-  second.register_routes(routes);
-  http::Server server(pool_, {}, [&routes](http::Exchange& ex) { return routes.dispatch(ex); }, nullptr);
-  ASSERT_TRUE(server.start().ok());
-  struct Stop {
-    http::Server& s;
-    ~Stop() { s.stop(1s); }
-  } stop{server};
-  auto post_second = [&](const std::string& body) {
-    http::Client c({"127.0.0.1", server.port(), ""}, 10s);
-    auto r = c.send(http::Verb::post, "/v1/chat/completions", body, {{"Authorization", "Bearer sk-team-a"}});
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? *r : http::ClientResponse{};
-  };
+  SecondGateway second(pool_, clock_, dir_, last_ai_);
+  ASSERT_TRUE(second.started);
 
   auto first = post(chat("gpt", "Shared across the fleet?"));
   ASSERT_EQ(first.status, 200u) << first.body;
@@ -508,24 +518,65 @@ TEST_F(GatewayTest, TwoGatewaysShareOneRedisCache) {
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (redis.command({"DBSIZE"}) == ":0\r\n" && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(redis.command({"DBSIZE"}), ":1\r\n");
-  auto other = post_second(chat("gpt", "Shared across the fleet?"));
+  auto other = second.post(chat("gpt", "Shared across the fleet?"));
   ASSERT_EQ(other.status, 200u) << other.body;
   EXPECT_EQ(other.header("x-spectra-cache"), "hit");
   EXPECT_EQ(other.body, first.body);
   EXPECT_EQ(remote_.request_count(), 1u);
-  EXPECT_EQ(second.meter().totals("team-a", "remote", "gpt-4o").exact_hits, 1);
+  EXPECT_EQ(second.gw->meter().totals("team-a", "remote", "gpt-4o").exact_hits, 1);
   // Streamed from the shared entry as well.
-  auto streamed = post_second(chat("gpt", "Shared across the fleet?", true));
+  auto streamed = second.post(chat("gpt", "Shared across the fleet?", true));
   EXPECT_EQ(streamed.header("x-spectra-cache"), "hit");
   EXPECT_EQ(sse_content(streamed.body), bj::parse(first.body).at("choices").at(0).at("message").at("content").as_string());
 
   // Redis goes away: requests are answered from the upstream, as misses.
   redis.stop();
-  auto without = post_second(chat("gpt", "Shared across the fleet?"));
+  auto without = second.post(chat("gpt", "Shared across the fleet?"));
   ASSERT_EQ(without.status, 200u) << without.body;
   EXPECT_EQ(without.header("x-spectra-cache"), "miss");
   EXPECT_EQ(remote_.request_count(), 2u);
-  EXPECT_GE(second.cache()->stats().errors, 1u);
+  EXPECT_GE(second.gw->cache()->stats().errors, 1u);
+}
+
+// A key's RPM holds for the fleet: one request on each gateway uses up a
+// limit of two, although each gateway alone has one left.
+TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_timeout_ms": 500)");
+  SecondGateway second(pool_, clock_, dir_, last_ai_);
+  ASSERT_TRUE(second.started);
+  ASSERT_EQ(post(chat("gpt", "first", false), "sk-limited").status, 200u);
+  ASSERT_EQ(second.post(chat("gpt", "second", false), "sk-limited").status, 200u);
+  // Both counts reach Redis within a sync interval (250 ms) or two...
+  // (The fixture's clock stands still: no minute boundary can move the window.)
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(clock_.system_now().time_since_epoch()).count();
+  const std::string window = "spectra:ai:limit:limited:req:" + std::to_string(minute);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (redis.command({"GET", window}) != "$1\r\n2\r\n" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(redis.command({"GET", window}), "$1\r\n2\r\n");
+  // ...and this gateway reads the fleet's total at its next sync.
+  std::this_thread::sleep_for(1s);
+  auto third = post(chat("gpt", "third", false), "sk-limited");
+  EXPECT_EQ(third.status, 429u) << third.body;
+  EXPECT_NE(third.body.find("across the fleet"), std::string::npos) << third.body;
+  EXPECT_FALSE(third.header("retry-after").empty());
+}
+
+// Without fleet limits (redis_fleet_limits: false) each gateway counts alone.
+TEST_F(GatewayTest, FleetLimitsCanBeTurnedOff) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_fleet_limits": false)");
+  SecondGateway second(pool_, clock_, dir_, last_ai_);
+  ASSERT_TRUE(second.started);
+  ASSERT_EQ(post(chat("gpt", "one", false), "sk-limited").status, 200u);
+  ASSERT_EQ(second.post(chat("gpt", "two", false), "sk-limited").status, 200u);
+  std::this_thread::sleep_for(600ms);  // longer than a sync interval would be
+  EXPECT_EQ(post(chat("gpt", "three", false), "sk-limited").status, 200u);
+  EXPECT_EQ(redis.command({"KEYS", "spectra:ai:limit:*"}), "*0\r\n");
 }
 
 TEST_F(GatewayTest, BuiltinEmbeddingsNeverLeaveTheProcess) {

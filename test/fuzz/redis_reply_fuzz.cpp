@@ -52,12 +52,18 @@ void check_meaning(const resp::Reply& reply) {
   } else {
     check(!get.ok());
   }
-  for (auto command :
-       {resp::Command::kSet, resp::Command::kDel, resp::Command::kAuth, resp::Command::kSelect}) {
+  for (auto command : {resp::Command::kSet, resp::Command::kDel, resp::Command::kAuth,
+                       resp::Command::kSelect, resp::Command::kExpire}) {
     auto r = resp::interpret(command, reply);
-    check(!r.ok() || !r->has_value());  // only a GET carries a value
+    check(!r.ok() || !r->has_value());  // only GET and the counters carry a value
     if (reply.type == T::kError) check(!r.ok());
   }
+  // Counters: an integer (INCRBY) or its text (INCRBYFLOAT), nothing else.
+  auto incr = resp::interpret(resp::Command::kIncrBy, reply);
+  check(incr.ok() == (reply.type == T::kInteger));
+  if (incr.ok()) check(incr->has_value() && **incr == std::to_string(reply.integer));
+  auto incr_float = resp::interpret(resp::Command::kIncrByFloat, reply);
+  check(incr_float.ok() == (reply.type == T::kString));
 }
 
 }  // namespace

@@ -1,0 +1,188 @@
+#include "ai/fleet_limits.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "common/log.h"
+
+namespace spectra::ai {
+
+namespace {
+
+constexpr std::chrono::minutes kForgetAfter{3};  // keys idle this long are no longer synced
+constexpr const char* kWindowTtl = "120";        // a minute window's key outlives its minute
+
+std::string window_key(const std::string& key, const char* what, std::int64_t minute) {
+  return "spectra:ai:limit:" + key + ":" + what + ":" + std::to_string(minute);
+}
+
+std::optional<std::int64_t> to_int(const std::optional<std::string>& s) {
+  if (!s) return std::nullopt;
+  char* end = nullptr;
+  long long v = std::strtoll(s->c_str(), &end, 10);
+  if (end == s->c_str() || *end != '\0') return std::nullopt;
+  return v;
+}
+
+std::optional<double> to_double(const std::optional<std::string>& s) {
+  if (!s) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(s->c_str(), &end);
+  if (end == s->c_str() || *end != '\0') return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+FleetLimits::FleetLimits(std::shared_ptr<CacheStorage> storage, const Clock* clock,
+                         std::chrono::milliseconds interval)
+    : storage_(std::move(storage)),
+      redis_(storage_ ? redis_commands(*storage_) : nullptr),
+      clock_(clock),
+      interval_(interval) {
+  if (redis_) thread_ = std::thread([this] { run(); });
+}
+
+FleetLimits::~FleetLimits() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::int64_t FleetLimits::minute_now() const {
+  return std::chrono::duration_cast<std::chrono::minutes>(clock_->system_now().time_since_epoch()).count();
+}
+
+FleetLimits::Counts& FleetLimits::counts(const std::string& key) {
+  Counts& c = keys_[key];
+  const std::int64_t m = minute_now();
+  if (c.minute != m) {
+    // A new window: its counts start at zero (what was not pushed of the
+    // last one no longer matters for admission).
+    c.minute = m;
+    c.requests = c.tokens = 0;
+    c.new_requests = c.new_tokens = 0;
+  }
+  c.last_used = clock_->steady_now();
+  return c;
+}
+
+LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd) {
+  LimitVerdict v;
+  std::lock_guard lock(mu_);
+  Counts& c = counts(key);
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
+  const std::int64_t to_next_minute = 60 - secs % 60;
+  if (budget_usd > 0 && c.spend + c.new_spend >= budget_usd) {
+    v.allowed = false;
+    v.limit = "budget";
+    v.message = "budget of $" + std::to_string(budget_usd) + " for key '" + key + "' is spent across the fleet";
+    v.retry_after_seconds = 3600;
+  } else if (tpm > 0 && c.tokens + c.new_tokens >= tpm) {
+    v.allowed = false;
+    v.limit = "tpm";
+    v.message = "rate limit reached: tpm " + std::to_string(tpm) + " for key '" + key + "' across the fleet";
+    v.retry_after_seconds = to_next_minute;
+  } else if (rpm > 0 && c.requests + c.new_requests >= rpm) {
+    v.allowed = false;
+    v.limit = "rpm";
+    v.message = "rate limit reached: rpm " + std::to_string(rpm) + " for key '" + key + "' across the fleet";
+    v.retry_after_seconds = to_next_minute;
+  }
+  return v;
+}
+
+void FleetLimits::add_request(const std::string& key) {
+  std::lock_guard lock(mu_);
+  ++counts(key).new_requests;
+}
+
+void FleetLimits::add_tokens(const std::string& key, std::int64_t tokens) {
+  if (tokens <= 0) return;
+  std::lock_guard lock(mu_);
+  counts(key).new_tokens += tokens;
+}
+
+void FleetLimits::add_spend(const std::string& key, double usd) {
+  if (!(usd > 0)) return;
+  std::lock_guard lock(mu_);
+  counts(key).new_spend += usd;
+}
+
+bool FleetLimits::sync() {
+  if (!redis_) return false;
+  std::lock_guard one(sync_mu_);
+  struct Push {
+    std::string key;
+    std::int64_t minute, requests, tokens;
+    double spend;
+  };
+  std::vector<Push> pushes;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = clock_->steady_now();
+    for (auto it = keys_.begin(); it != keys_.end();) {
+      Counts& c = it->second;
+      if (now - c.last_used > kForgetAfter && c.new_requests == 0 && c.new_tokens == 0 && c.new_spend == 0) {
+        it = keys_.erase(it);
+        continue;
+      }
+      pushes.push_back({it->first, c.minute, c.new_requests, c.new_tokens, c.new_spend});
+      c.new_requests = c.new_tokens = 0;
+      c.new_spend = 0;
+      ++it;
+    }
+  }
+  if (pushes.empty()) return true;
+  // Per key: INCRBY (the answer is the fleet's total with ours in it) and
+  // EXPIRE for both windows, INCRBYFLOAT for the spend. Zero increments
+  // still read the totals.
+  std::vector<RedisCommands::Command> cmds;
+  cmds.reserve(pushes.size() * 5);
+  for (const Push& p : pushes) {
+    const std::string req = window_key(p.key, "req", p.minute), tok = window_key(p.key, "tok", p.minute);
+    cmds.push_back({resp::Command::kIncrBy, {"INCRBY", req, std::to_string(p.requests)}});
+    cmds.push_back({resp::Command::kExpire, {"EXPIRE", req, kWindowTtl}});
+    cmds.push_back({resp::Command::kIncrBy, {"INCRBY", tok, std::to_string(p.tokens)}});
+    cmds.push_back({resp::Command::kExpire, {"EXPIRE", tok, kWindowTtl}});
+    char spend[64];
+    std::snprintf(spend, sizeof spend, "%.17g", p.spend);
+    cmds.push_back({resp::Command::kIncrByFloat, {"INCRBYFLOAT", "spectra:ai:spend:" + p.key, spend}});
+  }
+  std::vector<std::optional<std::string>> replies = redis_->run(cmds);
+  bool all = true;
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < pushes.size(); ++i) {
+    const Push& p = pushes[i];
+    Counts& c = keys_[p.key];
+    auto req = to_int(replies[i * 5]);
+    auto tok = to_int(replies[i * 5 + 2]);
+    auto spend = to_double(replies[i * 5 + 4]);
+    // A push that got no answer may or may not have landed: count it again
+    // next time (a fleet would rather refuse early than overspend).
+    if (c.minute == p.minute) {
+      if (req) c.requests = *req; else c.new_requests += p.requests;
+      if (tok) c.tokens = *tok; else c.new_tokens += p.tokens;
+    }
+    if (spend) c.spend = *spend; else c.new_spend += p.spend;
+    all = all && req && tok && spend;
+  }
+  return all;
+}
+
+void FleetLimits::run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, interval_, [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    sync();
+    lock.lock();
+  }
+}
+
+}  // namespace spectra::ai

@@ -1,0 +1,83 @@
+#pragma once
+// Rate limits and spend budgets that hold for a fleet, not per instance.
+//
+// Each virtual key's RPM and TPM are also counted in Redis, in fixed
+// one-minute windows shared by every gateway of the fleet, and its spend in
+// one running total; the per-instance token buckets (ai/limits.h) stay in
+// force as well. The request path does no I/O: a background thread pushes
+// what this instance added since the last sync (INCRBY / INCRBYFLOAT, which
+// answer with the fleet's new totals) every `interval`, and admission
+// compares the last totals plus what this instance added since with the
+// limit. So the fleet can overshoot a limit by what its instances admit
+// within one interval; a Redis that is down leaves the last totals (and the
+// local buckets) in force.
+//
+// Redis keys: spectra:ai:limit:<key>:req:<minute>, ...:tok:<minute> (expire
+// after two minutes), spectra:ai:spend:<key> (kept: a budget is for the
+// key's life, like the local meter's).
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "ai/cache_storage.h"
+#include "ai/limits.h"
+#include "ai/redis_cache_storage.h"
+#include "common/clock.h"
+
+namespace spectra::ai {
+
+class FleetLimits {
+ public:
+  // `storage` must be the Redis backend (redis_commands() is not null); it
+  // is kept alive by this object.
+  FleetLimits(std::shared_ptr<CacheStorage> storage, const Clock* clock,
+              std::chrono::milliseconds interval = std::chrono::milliseconds(250));
+  ~FleetLimits();
+  FleetLimits(const FleetLimits&) = delete;
+  FleetLimits& operator=(const FleetLimits&) = delete;
+
+  // No I/O. Refuses when the fleet's count for this minute (as last
+  // synced, plus this instance's since) reached rpm or tpm, or its spend
+  // reached the budget. 0 means unlimited.
+  LimitVerdict check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd);
+  // What this instance admitted and spent, counted toward the fleet's totals.
+  void add_request(const std::string& key);
+  void add_tokens(const std::string& key, std::int64_t tokens);
+  void add_spend(const std::string& key, double usd);
+
+  // One push-and-pull now (the background thread calls it every interval;
+  // tests call it to see the fleet's totals at once). False if Redis did
+  // not answer.
+  bool sync();
+
+ private:
+  struct Counts {
+    std::int64_t minute = 0;  // the window the counts below belong to
+    std::int64_t requests = 0, tokens = 0;
+    double spend = 0;
+    // Added here since the last sync (pending push).
+    std::int64_t new_requests = 0, new_tokens = 0;
+    double new_spend = 0;
+    std::chrono::steady_clock::time_point last_used;
+  };
+  std::int64_t minute_now() const;
+  Counts& counts(const std::string& key);  // mu_ held; rolls the window
+  void run();
+
+  std::shared_ptr<CacheStorage> storage_;
+  RedisCommands* redis_;
+  const Clock* clock_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::map<std::string, Counts> keys_;  // guarded by mu_
+  std::mutex sync_mu_;                  // one sync at a time
+  bool stop_ = false;                   // guarded by mu_
+  std::condition_variable cv_;
+  std::thread thread_;
+};
+
+}  // namespace spectra::ai

@@ -1,0 +1,115 @@
+// Limits across a fleet: two gateways' counters on one real redis-server.
+#include "ai/fleet_limits.h"
+
+#include <gtest/gtest.h>
+
+#include "ai/redis_cache_storage.h"
+#include "cache_test_util.h"
+#include "common/clock.h"
+#include "redis_server.h"
+
+namespace spectra::ai {
+namespace {
+
+using namespace std::chrono_literals;
+using spectra::testing::RedisServer;
+
+std::shared_ptr<CacheStorage> storage_for(const RedisServer& redis) {
+  RedisCacheOptions o;
+  o.url = redis.url();
+  o.timeout = 1s;
+  auto s = make_redis_cache_storage(std::move(o));
+  EXPECT_TRUE(s.ok()) << s.status().to_string();
+  return s.ok() ? std::shared_ptr<CacheStorage>(std::move(*s)) : nullptr;
+}
+
+// Two instances, each well under the key's limits on its own, together over
+// them: after a sync both refuse, naming the limit.
+TEST(FleetLimits, CountsRequestsTokensAndSpendAcrossInstances) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  // A long interval: the test syncs by hand, so what it sees is exact.
+  FleetLimits a(storage_for(redis), &SystemClock::instance(), 1h);
+  FleetLimits b(storage_for(redis), &SystemClock::instance(), 1h);
+  const std::int64_t rpm = 10;
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(a.check("team", rpm, 0, 0).allowed);
+    a.add_request("team");
+  }
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(b.check("team", rpm, 0, 0).allowed);
+    b.add_request("team");
+  }
+  // Alone, each is under 10; neither knows the other's yet.
+  EXPECT_TRUE(a.check("team", rpm, 0, 0).allowed);
+  ASSERT_TRUE(a.sync());
+  ASSERT_TRUE(b.sync());
+  ASSERT_TRUE(a.sync());  // a learns b's four
+  for (FleetLimits* f : {&a, &b}) {
+    LimitVerdict v = f->check("team", rpm, 0, 0);
+    EXPECT_FALSE(v.allowed);
+    EXPECT_EQ(v.limit, "rpm");
+    EXPECT_NE(v.message.find("across the fleet"), std::string::npos) << v.message;
+    EXPECT_GE(v.retry_after_seconds, 1);
+    EXPECT_LE(v.retry_after_seconds, 60);
+  }
+  // Another key is not affected.
+  EXPECT_TRUE(a.check("other", rpm, 0, 0).allowed);
+
+  // Tokens and spend, the same way.
+  a.add_tokens("team", 700);
+  b.add_tokens("team", 400);
+  a.add_spend("team", 0.6);
+  b.add_spend("team", 0.5);
+  ASSERT_TRUE(a.sync());
+  ASSERT_TRUE(b.sync());
+  ASSERT_TRUE(a.sync());
+  EXPECT_EQ(a.check("team", 0, 1000, 0).limit, "tpm");
+  EXPECT_EQ(b.check("team", 0, 1000, 0).limit, "tpm");
+  EXPECT_TRUE(b.check("team", 0, 2000, 0).allowed);
+  EXPECT_EQ(a.check("team", 0, 0, 1.0).limit, "budget");
+  EXPECT_TRUE(a.check("team", 0, 0, 1.2).allowed);
+  // What Redis holds: the fleet's totals.
+  const std::string spend = redis.command({"GET", "spectra:ai:spend:team"});  // "$<n>\r\n<number>\r\n"
+  const auto body = spend.find("\r\n");
+  ASSERT_NE(body, std::string::npos) << spend;
+  EXPECT_NEAR(std::stod(spend.substr(body + 2)), 1.1, 1e-9) << spend;
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string req = redis.command({"GET", "spectra:ai:limit:team:req:" + std::to_string(minute)});
+  const std::string ttl = redis.command({"TTL", "spectra:ai:limit:team:req:" + std::to_string(minute)});
+  // (A minute boundary during the test moves the window; then the key is empty.)
+  if (req != "$-1\r\n") {
+    EXPECT_EQ(req, "$2\r\n10\r\n");
+    EXPECT_TRUE(ttl == ":120\r\n" || ttl == ":119\r\n") << ttl;
+  }
+}
+
+// A Redis that is gone: syncs fail, admission goes on from what is known
+// (and this instance's own counts), nothing blocks.
+TEST(FleetLimits, ARedisThatIsDownLeavesTheLastTotalsInForce) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  FleetLimits a(storage_for(redis), &SystemClock::instance(), 1h);
+  a.add_spend("team", 2.0);
+  ASSERT_TRUE(a.sync());
+  redis.stop();
+  a.add_request("team");
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(a.sync());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(a.check("team", 0, 0, 1.5).limit, "budget");  // the last known spend
+  EXPECT_TRUE(a.check("team", 100, 0, 0).allowed);
+}
+
+// The background thread syncs by itself.
+TEST(FleetLimits, SyncsInTheBackground) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  FleetLimits a(storage_for(redis), &SystemClock::instance(), 20ms);
+  FleetLimits b(storage_for(redis), &SystemClock::instance(), 20ms);
+  for (int i = 0; i < 3; ++i) a.add_request("team");
+  EXPECT_TRUE(test::eventually([&] { return !b.check("team", 3, 0, 0).allowed; }, 5s));
+}
+
+}  // namespace
+}  // namespace spectra::ai
