@@ -8,8 +8,11 @@ export CCACHE_NOHASHDIR := true
 JOBS ?= $(shell nproc)
 STATE_DIR ?= $(CURDIR)/state
 FUZZ_SECONDS ?= 30
+# The suites with threads of their own (I/O pools, the audit writer, the
+# Redis backend, fleet limits), run once more under ThreadSanitizer.
+TSAN_TESTS := http_test gateway_units_test capacity_test cache_storage_test gateway_test
 
-.PHONY: run test deps build-debug build-release build-fuzz unit fuzz api-check bench bench-ai clean
+.PHONY: run test deps build-debug build-release build-fuzz build-tsan unit fuzz api-check bench bench-ai clean
 
 deps:
 	@scripts/install-deps
@@ -26,6 +29,9 @@ build-release: deps build/release/build.ninja
 build-fuzz: deps build/fuzz/build.ninja
 	cmake --build --preset fuzz -j $(JOBS)
 
+build-tsan: deps build/tsan/build.ninja
+	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)
+
 run: build-release
 	@scripts/run-standalone "$(CURDIR)/build/release" "$(STATE_DIR)"
 
@@ -38,8 +44,8 @@ fuzz: build-fuzz
 api-check: build-debug
 	@scripts/run-schemathesis "$(CURDIR)/build/debug"
 
-test: build-debug build-fuzz
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-all-tests
+test: build-debug build-fuzz build-tsan
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) TSAN_TESTS="$(TSAN_TESTS)" scripts/run-all-tests
 
 # Benchmarks: the AI gateway (below); the network data plane needs root and
 # namespaces: sudo bench/net_bench.sh (docs/network-benchmark.md).
