@@ -25,6 +25,37 @@ namespace {
 namespace bj = boost::json;
 using namespace std::chrono_literals;
 
+// Another gateway of the same fleet: same config (the last configure()),
+// its own state, server and metering, on the fixture's I/O pool.
+struct SecondGateway {
+  SecondGateway(http::IoPool& pool, const Clock& clock, const std::filesystem::path& dir, const std::string& ai) {
+    GatewayDeps deps;
+    deps.clock = &clock;
+    auto oa = std::make_shared<OpenAiAdapter>();
+    deps.adapters["openai"] = oa;
+    deps.adapters["vllm"] = oa;
+    deps.state_dir = (dir / "second").string();
+    std::filesystem::create_directories(deps.state_dir);
+    gw = std::make_unique<Gateway>(std::move(deps));
+    gw->configure(make_gateway_config(bj::parse(ai).as_object()));
+    gw->register_routes(routes);
+    server = std::make_unique<http::Server>(pool, http::ServerOptions{}, [this](http::Exchange& ex) { return routes.dispatch(ex); },
+                                            nullptr);
+    started = server->start().ok();
+  }
+  ~SecondGateway() { server->stop(1s); }
+  http::ClientResponse post(const std::string& body, const std::string& key = "sk-team-a") {
+    http::Client c({"127.0.0.1", server->port(), ""}, 10s);
+    auto r = c.send(http::Verb::post, "/v1/chat/completions", body, {{"Authorization", "Bearer " + key}});
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+  std::unique_ptr<Gateway> gw;
+  http::Router routes;
+  std::unique_ptr<http::Server> server;
+  bool started = false;
+};
+
 class GatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -157,6 +188,22 @@ class GatewayTest : public ::testing::Test {
   fakes::FakeOpenAi remote_{"remote"}, backup_{"backup"}, local_{"local"};
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
+  // A fleet: a real Redis as the cache backend (plus `cache_extra` in the
+  // cache section) and a second gateway configured the same; null (with
+  // the failure recorded) if either cannot start.
+  struct Fleet {
+    testing::RedisServer redis;
+    std::unique_ptr<SecondGateway> second;
+  };
+  std::unique_ptr<Fleet> start_fleet(const std::string& cache_extra) {
+    auto f = std::make_unique<Fleet>();
+    if (!f->redis.start()) return nullptr;
+    configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + f->redis.url() + "\"" + cache_extra);
+    f->second = std::make_unique<SecondGateway>(pool_, clock_, dir_, last_ai_);
+    EXPECT_TRUE(f->second->started);
+    return f->second->started ? std::move(f) : nullptr;
+  }
+
   std::string last_ai_;  // the ai section configure() applied last
   http::Router router_;
   http::IoPool pool_{2};
@@ -469,46 +516,14 @@ TEST_F(GatewayTest, AFailingEmbedderOnlySkipsTheSemanticCache) {
   EXPECT_EQ(post(chat("solo", "Is the embedder down?")).header("x-spectra-cache"), "hit");
 }
 
-// Another gateway of the same fleet: same config (the last configure()),
-// its own state, server and metering, on the fixture's I/O pool.
-struct SecondGateway {
-  SecondGateway(http::IoPool& pool, const Clock& clock, const std::filesystem::path& dir, const std::string& ai) {
-    GatewayDeps deps;
-    deps.clock = &clock;
-    auto oa = std::make_shared<OpenAiAdapter>();
-    deps.adapters["openai"] = oa;
-    deps.adapters["vllm"] = oa;
-    deps.state_dir = (dir / "second").string();
-    std::filesystem::create_directories(deps.state_dir);
-    gw = std::make_unique<Gateway>(std::move(deps));
-    gw->configure(make_gateway_config(bj::parse(ai).as_object()));
-    gw->register_routes(routes);
-    server = std::make_unique<http::Server>(pool, http::ServerOptions{}, [this](http::Exchange& ex) { return routes.dispatch(ex); },
-                                            nullptr);
-    started = server->start().ok();
-  }
-  ~SecondGateway() { server->stop(1s); }
-  http::ClientResponse post(const std::string& body, const std::string& key = "sk-team-a") {
-    http::Client c({"127.0.0.1", server->port(), ""}, 10s);
-    auto r = c.send(http::Verb::post, "/v1/chat/completions", body, {{"Authorization", "Bearer " + key}});
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? *r : http::ClientResponse{};
-  }
-  std::unique_ptr<Gateway> gw;
-  http::Router routes;
-  std::unique_ptr<http::Server> server;
-  bool started = false;
-};
-
 // A fleet: two gateways on one Redis. An answer one of them got from the
 // upstream is a hit on the other, and a Redis that goes away costs requests
 // nothing but their hits.
 TEST_F(GatewayTest, TwoGatewaysShareOneRedisCache) {
-  testing::RedisServer redis;
-  ASSERT_TRUE(redis.start());
-  configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_timeout_ms": 200)");
-  SecondGateway second(pool_, clock_, dir_, last_ai_);
-  ASSERT_TRUE(second.started);
+  auto fleet = start_fleet(R"(, "redis_timeout_ms": 200)");
+  ASSERT_TRUE(fleet);
+  testing::RedisServer& redis = fleet->redis;
+  SecondGateway& second = *fleet->second;
 
   auto first = post(chat("gpt", "Shared across the fleet?"));
   ASSERT_EQ(first.status, 200u) << first.body;
@@ -541,11 +556,10 @@ TEST_F(GatewayTest, TwoGatewaysShareOneRedisCache) {
 // A key's RPM holds for the fleet: one request on each gateway uses up a
 // limit of two, although each gateway alone has one left.
 TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
-  testing::RedisServer redis;
-  ASSERT_TRUE(redis.start());
-  configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_timeout_ms": 500)");
-  SecondGateway second(pool_, clock_, dir_, last_ai_);
-  ASSERT_TRUE(second.started);
+  auto fleet = start_fleet(R"(, "redis_timeout_ms": 500)");
+  ASSERT_TRUE(fleet);
+  testing::RedisServer& redis = fleet->redis;
+  SecondGateway& second = *fleet->second;
   ASSERT_EQ(post(chat("gpt", "first", false), "sk-limited").status, 200u);
   ASSERT_EQ(second.post(chat("gpt", "second", false), "sk-limited").status, 200u);
   // Both counts reach Redis within a sync interval (250 ms) or two...
@@ -567,11 +581,10 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
 
 // Without fleet limits (redis_fleet_limits: false) each gateway counts alone.
 TEST_F(GatewayTest, FleetLimitsCanBeTurnedOff) {
-  testing::RedisServer redis;
-  ASSERT_TRUE(redis.start());
-  configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + redis.url() + R"(", "redis_fleet_limits": false)");
-  SecondGateway second(pool_, clock_, dir_, last_ai_);
-  ASSERT_TRUE(second.started);
+  auto fleet = start_fleet(R"(, "redis_fleet_limits": false)");
+  ASSERT_TRUE(fleet);
+  testing::RedisServer& redis = fleet->redis;
+  SecondGateway& second = *fleet->second;
   ASSERT_EQ(post(chat("gpt", "one", false), "sk-limited").status, 200u);
   ASSERT_EQ(second.post(chat("gpt", "two", false), "sk-limited").status, 200u);
   std::this_thread::sleep_for(600ms);  // longer than a sync interval would be
