@@ -66,6 +66,11 @@ class Gateway {
     std::lock_guard lock(mu_);
     return cache_;
   }
+  // The fleet's limit counters in force; null when limits are per instance.
+  std::shared_ptr<FleetLimits> fleet_limits() const {
+    std::lock_guard lock(mu_);
+    return fleet_;
+  }
   AuditLog* audit() {
     std::lock_guard lock(mu_);
     return audit_.get();

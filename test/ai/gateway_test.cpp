@@ -17,6 +17,7 @@
 #include "fake_openai.h"
 #include "http/client.h"
 #include "raw_tcp.h"
+#include "cache_test_util.h"
 #include "redis_server.h"
 
 namespace spectra::ai {
@@ -571,8 +572,11 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
     std::this_thread::sleep_for(20ms);
   }
   ASSERT_EQ(redis.command({"GET", window}), "$1\r\n2\r\n");
-  // ...and this gateway reads the fleet's total at its next sync.
-  std::this_thread::sleep_for(1s);
+  // ...and this gateway reads the fleet's total at its next sync (check()
+  // has no side effects: it only shows what the next request would get).
+  auto fleet_limits = gw_->fleet_limits();
+  ASSERT_TRUE(fleet_limits);
+  EXPECT_TRUE(test::eventually([&] { return !fleet_limits->check("limited", 2, 0, 0).allowed; }, 5s));
   auto third = post(chat("gpt", "third", false), "sk-limited");
   EXPECT_EQ(third.status, 429u) << third.body;
   EXPECT_NE(third.body.find("across the fleet"), std::string::npos) << third.body;
@@ -585,9 +589,10 @@ TEST_F(GatewayTest, FleetLimitsCanBeTurnedOff) {
   ASSERT_TRUE(fleet);
   testing::RedisServer& redis = fleet->redis;
   SecondGateway& second = *fleet->second;
+  EXPECT_FALSE(gw_->fleet_limits());
+  EXPECT_FALSE(second.gw->fleet_limits());
   ASSERT_EQ(post(chat("gpt", "one", false), "sk-limited").status, 200u);
   ASSERT_EQ(second.post(chat("gpt", "two", false), "sk-limited").status, 200u);
-  std::this_thread::sleep_for(600ms);  // longer than a sync interval would be
   EXPECT_EQ(post(chat("gpt", "three", false), "sk-limited").status, 200u);
   EXPECT_EQ(redis.command({"KEYS", "spectra:ai:limit:*"}), "*0\r\n");
 }
