@@ -225,8 +225,11 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     co_return;
   }
   // 3. limits
-  bool admitted = co_await admit(c);
-  if (!admitted) co_return;
+  const LimitVerdict verdict = admit(c);
+  if (!verdict.allowed) {
+    co_await refuse(c, verdict);
+    co_return;
+  }
   // 4. route
   if (auto rit = cfg.routes.find(c.requested_model); rit != cfg.routes.end()) {
     c.route = rit->first;
@@ -311,23 +314,24 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   finish(c);
 }
 
-// This instance's buckets first, then the fleet's counts (Redis backend):
-// a refusal is a 429 naming the limit, with Retry-After.
-asio::awaitable<bool> Gateway::admit(Call& c) {
+// This instance's buckets first, then the fleet's counts (Redis backend).
+// No I/O: a refusal is answered by refuse().
+LimitVerdict Gateway::admit(Call& c) {
   const VirtualKey& k = *c.key;
   LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, meter_.spent(k.name));
   if (verdict.allowed && c.fleet) verdict = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd);
-  if (verdict.allowed) {
-    if (c.fleet) c.fleet->add_request(k.name);
-    co_return true;
-  }
+  if (verdict.allowed && c.fleet) c.fleet->add_request(k.name);
+  return verdict;
+}
+
+// A 429 naming the limit, with Retry-After.
+asio::awaitable<void> Gateway::refuse(Call& c, const LimitVerdict& verdict) {
   c.status = 429;
   c.error = verdict.message;
   http::Response res = openai_error(429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded");
   res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
   co_await c.ex->respond(std::move(res));
   finish(c);
-  co_return false;
 }
 
 // An upstream's usage: metered on the key, provider and model, and charged

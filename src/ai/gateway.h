@@ -94,8 +94,10 @@ class Gateway {
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
   boost::asio::awaitable<bool> answer_from_cache(Call& c, const std::string& cached, const char* how);
   void finish(Call& c);
-  // The key's limits; false after answering 429.
-  boost::asio::awaitable<bool> admit(Call& c);
+  // The key's limits (this instance's, then the fleet's); counts the request
+  // when it is admitted. refuse() answers a refusal with 429.
+  LimitVerdict admit(Call& c);
+  boost::asio::awaitable<void> refuse(Call& c, const LimitVerdict& verdict);
   void charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage);
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable
@@ -106,6 +108,9 @@ class Gateway {
   boost::asio::awaitable<void> relay_stream(Call& c, UpstreamCall& call);
   // Signs, notes the egress and sends `req` on `call` (through the response header).
   boost::asio::awaitable<Status> open_call(Call& c, const ProviderConfig& p, UpstreamRequest& req, UpstreamCall& call);
+  // open_call for each request in turn, each answer read whole.
+  boost::asio::awaitable<Status> call_each(Call& c, const ProviderConfig& p, std::vector<UpstreamRequest>& requests,
+                                           std::size_t limit, std::vector<std::pair<unsigned, std::string>>& answers);
   boost::asio::awaitable<void> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model);
 
   GatewayDeps deps_;

@@ -93,6 +93,12 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   return g;
 }
 
+std::string ProviderConfig::openai_base_url() const {
+  std::string base = !endpoints.empty() ? endpoints.front() : base_url.empty() ? "https://api.openai.com/v1" : base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
 Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(const std::string& target) const {
   auto slash = target.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {

@@ -20,6 +20,9 @@ struct ProviderConfig {
   std::int64_t max_concurrency = 0;    // vllm; 0 = unlimited
   std::int64_t timeout_ms = 120000;
   bool local() const { return kind == "vllm"; }
+  // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
+  // OpenAI's own; without a trailing slash.
+  std::string openai_base_url() const;
 };
 
 struct OverflowConfig {

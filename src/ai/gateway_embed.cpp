@@ -68,9 +68,7 @@ asio::awaitable<Result<std::vector<float>>> Gateway::embed_for_cache(Call& c, co
   std::vector<UpstreamRequest> requests;
   if (p.kind == "openai" || p.kind == "vllm") {
     UpstreamRequest req;
-    std::string base = !p.endpoints.empty() ? p.endpoints.front() : p.base_url.empty() ? "https://api.openai.com/v1" : p.base_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    req.url = base + "/embeddings";
+    req.url = p.openai_base_url() + "/embeddings";
     req.headers = {{"content-type", "application/json"}, {"accept", "application/json"}};
     req.body = bj::serialize(request);
     requests.push_back(std::move(req));
@@ -83,15 +81,8 @@ asio::awaitable<Result<std::vector<float>>> Gateway::embed_for_cache(Call& c, co
     requests = std::move(*built);
   }
   std::vector<std::pair<unsigned, std::string>> answers;
-  for (auto& req : requests) {
-    UpstreamCall call;
-    Status st = co_await open_call(c, p, req, call);
-    if (!st.ok()) co_return st;
-    std::string body;
-    Status rs = co_await call.read_all(body, kMaxEmbeddingAnswer);
-    if (!rs.ok()) co_return Status(rs.code(), p.name + ": " + rs.message());
-    answers.emplace_back(call.status(), std::move(body));
-  }
+  Status st = co_await call_each(c, p, requests, kMaxEmbeddingAnswer, answers);
+  if (!st.ok()) co_return st;
   Usage usage;
   bj::object response;
   if (adapter) {

@@ -90,6 +90,23 @@ asio::awaitable<Status> Gateway::open_call(Call& c, const ProviderConfig& p, Ups
   co_return Status();
 }
 
+// Each request in turn, through open_call, each answer read whole (at most
+// `limit` bytes): their statuses and bodies, in order. Errors name the provider.
+asio::awaitable<Status> Gateway::call_each(Call& c, const ProviderConfig& p, std::vector<UpstreamRequest>& requests,
+                                           std::size_t limit, std::vector<std::pair<unsigned, std::string>>& answers) {
+  answers.reserve(answers.size() + requests.size());
+  for (auto& req : requests) {
+    UpstreamCall call;
+    Status st = co_await open_call(c, p, req, call);
+    if (!st.ok()) co_return st;
+    std::string body;
+    Status rs = co_await call.read_all(body, limit);
+    if (!rs.ok()) co_return Status(rs.code(), p.name + ": " + rs.message());
+    answers.emplace_back(call.status(), std::move(body));
+  }
+  co_return Status();
+}
+
 asio::awaitable<bool> Gateway::upstream(Call& c) {
   const GatewayConfig& cfg = *c.cfg;
   const RouteConfig* route = nullptr;
@@ -346,8 +363,11 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
                   "model_not_allowed");
     co_return;
   }
-  bool admitted = co_await admit(c);
-  if (!admitted) co_return;
+  const LimitVerdict verdict = admit(c);
+  if (!verdict.allowed) {
+    co_await refuse(c, verdict);
+    co_return;
+  }
   if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());
     co_await builtin_embeddings(c);
@@ -371,9 +391,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   bj::object body = parsed->get_object();
   body["model"] = resolved->second;
   UpstreamRequest req;
-  std::string base = p.endpoints.empty() ? (p.base_url.empty() ? "https://api.openai.com/v1" : p.base_url) : p.endpoints.front();
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.url = base + path;
+  req.url = p.openai_base_url() + path;
   req.headers = {{"content-type", "application/json"}};
   req.body = bj::serialize(body);
   UpstreamCall call;
@@ -481,20 +499,10 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
     co_return;
   }
   std::vector<std::pair<unsigned, std::string>> answers;
-  answers.reserve(requests->size());
-  for (auto& req : *requests) {
-    UpstreamCall call;
-    Status st = co_await open_call(c, p, req, call);
-    std::string body;
-    if (st.ok()) {
-      Status rs = co_await call.read_all(body, 64 << 20);
-      if (!rs.ok()) st = Status(rs.code(), p.name + ": " + rs.message());
-    }
-    if (!st.ok()) {
-      co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
-      co_return;
-    }
-    answers.emplace_back(call.status(), std::move(body));
+  Status st = co_await call_each(c, p, *requests, 64 << 20, answers);
+  if (!st.ok()) {
+    co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
+    co_return;
   }
   Usage usage;
   UpstreamError err;

@@ -531,8 +531,7 @@ TEST_F(GatewayTest, TwoGatewaysShareOneRedisCache) {
   EXPECT_EQ(first.header("x-spectra-cache"), "miss");
   EXPECT_EQ(gw_->cache()->backend(), std::string("redis"));
   // The store is asynchronous: wait (bounded) until the entry is in Redis.
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (redis.command({"DBSIZE"}) == ":0\r\n" && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  test::eventually([&] { return redis.command({"DBSIZE"}) != ":0\r\n"; }, 5s);
   ASSERT_EQ(redis.command({"DBSIZE"}), ":1\r\n");
   auto other = second.post(chat("gpt", "Shared across the fleet?"));
   ASSERT_EQ(other.status, 200u) << other.body;
@@ -567,10 +566,7 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
   // (The fixture's clock stands still: no minute boundary can move the window.)
   const auto minute = std::chrono::duration_cast<std::chrono::minutes>(clock_.system_now().time_since_epoch()).count();
   const std::string window = "spectra:ai:limit:limited:req:" + std::to_string(minute);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (redis.command({"GET", window}) != "$1\r\n2\r\n" && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
+  test::eventually([&] { return redis.command({"GET", window}) == "$1\r\n2\r\n"; }, 5s);
   ASSERT_EQ(redis.command({"GET", window}), "$1\r\n2\r\n");
   // ...and this gateway reads the fleet's total at its next sync (check()
   // has no side effects: it only shows what the next request would get).
