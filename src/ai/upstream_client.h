@@ -33,6 +33,15 @@ struct ParsedUrl {
 };
 Result<ParsedUrl> parse_url(std::string_view url);
 
+// The HTTP/1.1 request head for `r` as it goes on the wire, ending with the
+// blank line. The caller's headers keep their order; a later header
+// replaces an earlier one of the same name, and a caller's Host the
+// default one (a signed request names its own). Content-Length is computed
+// (a caller's Content-Length, Transfer-Encoding and Connection are
+// dropped). A method or header name that is not an HTTP token, or a value
+// with CR, LF or NUL, is refused: it would let a value split the request.
+Result<std::string> render_request_head(const UpstreamRequest& r, const ParsedUrl& u);
+
 // One exchange with an upstream. Not thread-safe; lives on one io_context.
 class UpstreamCall {
  public:

@@ -13,10 +13,13 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <string_view>
 
@@ -50,23 +53,29 @@ boost::asio::awaitable<boost::system::error_code> write_now(
   co_return ec;
 }
 
+// Sends all of `parts`, in one gather write when the socket takes them
+// (the bytes must stay alive until this completes).
+template <std::size_t N>
+boost::asio::awaitable<boost::system::error_code> write_now(boost::beast::tcp_stream& stream,
+                                                            std::array<boost::asio::const_buffer, N> parts,
+                                                            std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  detail::make_non_blocking(stream, ec);
+  boost::beast::buffers_suffix<std::array<boost::asio::const_buffer, N>> rest(parts);
+  while (!ec && boost::beast::buffer_bytes(rest) > 0) rest.consume(stream.socket().write_some(rest, ec));
+  if (detail::would_block(ec)) {
+    ec = {};
+    stream.expires_after(timeout);
+    co_await boost::asio::async_write(stream, rest, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+  co_return ec;
+}
+
 // Sends all of `data` (which must stay alive until this completes).
 inline boost::asio::awaitable<boost::system::error_code> write_now(boost::beast::tcp_stream& stream,
                                                                    std::string_view data,
                                                                    std::chrono::milliseconds timeout) {
-  boost::system::error_code ec;
-  detail::make_non_blocking(stream, ec);
-  std::size_t done = 0;
-  while (!ec && done < data.size()) {
-    done += stream.socket().write_some(boost::asio::buffer(data.substr(done)), ec);
-  }
-  if (detail::would_block(ec)) {
-    ec = {};
-    stream.expires_after(timeout);
-    co_await boost::asio::async_write(stream, boost::asio::buffer(data.substr(done)),
-                                      boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-  }
-  co_return ec;
+  return write_now(stream, std::array<boost::asio::const_buffer, 1>{boost::asio::buffer(data)}, timeout);
 }
 
 }  // namespace spectra::http

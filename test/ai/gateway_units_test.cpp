@@ -1,6 +1,8 @@
 // Unit tests of the gateway's parts: cache storage (TTL, LRU eviction under
 // a byte budget), limits (RPM, TPM, budget), audit rotation, the request
 // parser, and the whole<->stream conversion.
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -16,6 +18,7 @@
 #include "ai/exact_cache.h"
 #include "ai/limits.h"
 #include "ai/stream_codec.h"
+#include "ai/upstream_client.h"
 
 namespace spectra::ai {
 namespace {
@@ -158,6 +161,38 @@ TEST(AuditLog, GroupCommitFromManyThreadsKeepsOneChain) {
   std::filesystem::remove_all(dir);
 }
 
+// Records arrive as text serialized by the caller: only a non-empty JSON
+// object can be chained; anything else is refused and counted as dropped.
+TEST(AuditLog, TextRecordsMustBeNonEmptyObjects) {
+  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-text-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string path = (dir / "a.jsonl").string();
+  AuditLog log({path, 1 << 20, 5});
+  ASSERT_TRUE(log.open().ok());
+  log.append(std::string("[1]"));
+  log.append(std::string("{}"));
+  log.append(std::string(""));
+  log.append(std::string(R"({"n":1,"s":"x"})"));
+  log.append(bj::object{{"n", 2}, {"prev", "forged"}, {"hash", "forged"}});
+  log.flush();
+  EXPECT_EQ(log.dropped(), 3u);
+  EXPECT_EQ(log.written(), 2u);
+  auto v = verify_audit(audit_files(path));
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_EQ(v.lines, 2u);
+  std::ifstream in(path);
+  std::string first, second;
+  std::getline(in, first);
+  std::getline(in, second);
+  auto a = bj::parse(first).as_object();
+  EXPECT_EQ(a.at("n").as_int64(), 1);
+  EXPECT_EQ(a.at("s").as_string(), "x");
+  EXPECT_EQ(a.at("prev").as_string().size(), 64u);
+  auto b = bj::parse(second).as_object();
+  EXPECT_EQ(b.at("prev").as_string(), a.at("hash").as_string());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AuditLog, AFullQueueDropsAndCountsWithoutBlocking) {
   auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-full-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -245,6 +280,69 @@ TEST(StreamCodec, WholeToChunksAndBack) {
   EXPECT_EQ(back.at("choices").at(0).at("finish_reason"), "tool_calls");
   EXPECT_EQ(back.at("usage"), completion.at("usage"));
   EXPECT_TRUE(back.at("choices").at(0).at("message").at("content").is_null());
+}
+
+
+// The upstream request head is written by hand (no header container per
+// request): it must be what an HTTP parser reads back, with the framing
+// ours and nothing a header value could smuggle in.
+TEST(UpstreamRequestHead, ParsesBackWithOurFramingAndRefusesSplitting) {
+  auto url = parse_url("http://127.0.0.1:8000/v1/chat/completions?x=1");
+  ASSERT_TRUE(url.ok());
+  UpstreamRequest r;
+  r.method = "POST";
+  r.url = "http://127.0.0.1:8000/v1/chat/completions?x=1";
+  r.headers = {{"content-type", "text/plain"}, {"Accept", "a"}, {"Content-Length", "999"},
+               {"connection", "close"}, {"CONTENT-TYPE", "application/json"}};
+  r.body = R"({"model":"m"})";
+  auto head = render_request_head(r, *url);
+  ASSERT_TRUE(head.ok()) << head.status().to_string();
+  boost::beast::http::request_parser<boost::beast::http::string_body> p;
+  boost::system::error_code ec;
+  std::string wire = *head + r.body;
+  std::size_t used = 0;
+  while (!ec && !p.is_done() && used < wire.size()) used += p.put(boost::asio::buffer(wire.data() + used, wire.size() - used), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(p.is_done());
+  EXPECT_EQ(used, wire.size());
+  const auto& m = p.get();
+  EXPECT_EQ(m.method_string(), "POST");
+  EXPECT_EQ(m.target(), "/v1/chat/completions?x=1");
+  EXPECT_EQ(m[boost::beast::http::field::host], "127.0.0.1:8000");
+  EXPECT_EQ(m[boost::beast::http::field::content_type], "application/json");  // the later one
+  EXPECT_EQ(std::distance(m.equal_range("content-type").first, m.equal_range("content-type").second), 1);
+  EXPECT_EQ(m[boost::beast::http::field::content_length], std::to_string(r.body.size()));
+  EXPECT_TRUE(m.keep_alive());
+  EXPECT_EQ(m.body(), r.body);
+
+  // A caller's Host (a signed request's) replaces the default; port 80 and
+  // IPv6 literals are written as HTTP wants them.
+  r.headers = {{"host", "signed.example"}};
+  EXPECT_NE(render_request_head(r, *url)->find("\r\nhost: signed.example\r\n"), std::string::npos);
+  EXPECT_EQ(render_request_head(r, *url)->find("Host: 127.0.0.1"), std::string::npos);
+  r.headers = {};
+  EXPECT_NE(render_request_head(r, *parse_url("http://example.test/v1"))->find("\r\nHost: example.test\r\n"), std::string::npos);
+  EXPECT_NE(render_request_head(r, *parse_url("http://[::1]:9000/v1"))->find("\r\nHost: [::1]:9000\r\n"), std::string::npos);
+
+  // GET without a body has no Content-Length; POST without one says 0.
+  r.body.clear();
+  r.method = "GET";
+  EXPECT_EQ(render_request_head(r, *url)->find("Content-Length"), std::string::npos);
+  r.method = "POST";
+  EXPECT_NE(render_request_head(r, *url)->find("\r\nContent-Length: 0\r\n"), std::string::npos);
+
+  // Nothing that would split the request goes out.
+  r.headers = {{"x-evil", "a\r\nX-Injected: 1"}};
+  EXPECT_EQ(render_request_head(r, *url).status().code(), Code::kInvalidArgument);
+  r.headers = {{"x-evil", std::string("a\0b", 3)}};
+  EXPECT_EQ(render_request_head(r, *url).status().code(), Code::kInvalidArgument);
+  r.headers = {{"bad name", "v"}};
+  EXPECT_EQ(render_request_head(r, *url).status().code(), Code::kInvalidArgument);
+  r.headers = {{"x:y", "v"}};
+  EXPECT_EQ(render_request_head(r, *url).status().code(), Code::kInvalidArgument);
+  r.headers = {};
+  r.method = "PO ST";
+  EXPECT_EQ(render_request_head(r, *url).status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace
