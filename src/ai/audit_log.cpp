@@ -76,6 +76,17 @@ Status AuditLog::open() {
 }
 
 void AuditLog::append(boost::json::object record) {
+  record.erase("hash");
+  record.erase("prev");
+  append(boost::json::serialize(record));
+}
+
+void AuditLog::append(std::string record) {
+  if (record.size() < 3 || record.front() != '{' || record.back() != '}') {
+    log::error("audit record is not a non-empty JSON object; not written", {{"path", opt_.path}});
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   bool wake = false;
   {
     std::lock_guard lock(mu_);
@@ -139,12 +150,17 @@ Status AuditLog::write_all(std::string_view bytes) {
   return {};
 }
 
-void AuditLog::add_line(boost::json::object& record, std::string& out) {
-  record.erase("hash");
-  record["prev"] = prev_hash_;
-  std::string text = boost::json::serialize(record);  // "{...}"
-  std::string hash = crypto::sha256_hex(prev_hash_ + text);
-  std::size_t line_size = kPrefix.size() + hash.size() + 2 + text.size();  // "...",  + text[1:] + \n
+// The hashed body is the record with `"prev":"<previous hash>"` as its last
+// member; the line is that body with `"hash":"<its hash>"` as the first.
+void AuditLog::add_line(const std::string& record, std::string& out) {
+  std::string body;
+  body.reserve(record.size() + 12 + prev_hash_.size());
+  body.append(record, 0, record.size() - 1);
+  body += ",\"prev\":\"";
+  body += prev_hash_;
+  body += "\"}";
+  std::string hash = crypto::sha256_hex(prev_hash_ + body);
+  std::size_t line_size = kPrefix.size() + hash.size() + 2 + body.size();  // "...",  + body[1:] + \n
   if (size_ + out.size() > 0 && size_ + out.size() + line_size > opt_.max_file_bytes) {
     // The batch so far belongs to the current file; the new line starts the next.
     Status s = write_all(out);
@@ -155,13 +171,13 @@ void AuditLog::add_line(boost::json::object& record, std::string& out) {
   out += kPrefix;
   out += hash;
   out += "\",";
-  out.append(text, 1);
+  out.append(body, 1);
   out += '\n';
   prev_hash_ = std::move(hash);
 }
 
 void AuditLog::run() {
-  std::deque<boost::json::object> batch;
+  std::vector<std::string> batch;
   std::string buf;
   for (;;) {
     bool stopping = false;

@@ -47,8 +47,12 @@ class AuditLog {
 
   // Resumes the chain from the newest line on disk.
   Status open();
-  // Queues a record; returns at once. Drops (and counts) it when the
-  // queue is full.
+  // Queues a record, a serialized non-empty JSON object without "hash" or
+  // "prev" members (the writer adds them); returns at once. Drops (and
+  // counts) it when the queue is full. Callers serialize on their own
+  // thread: the writer only chains, hashes and writes.
+  void append(std::string record);
+  // The same for a record as an object (its "hash" and "prev" are replaced).
   void append(boost::json::object record);
   // Waits until everything queued so far is written and fsynced.
   void flush();
@@ -61,7 +65,7 @@ class AuditLog {
   void run();
   // Appends the chained line for `record` to `out` (rotating first when the
   // file would outgrow its limit).
-  void add_line(boost::json::object& record, std::string& out);
+  void add_line(const std::string& record, std::string& out);
   Status write_all(std::string_view bytes);
   Status rotate();
 
@@ -71,7 +75,7 @@ class AuditLog {
   std::string prev_hash_;
   mutable std::mutex mu_;
   std::condition_variable cv_, flushed_;
-  std::deque<boost::json::object> queue_;  // guarded by mu_
+  std::vector<std::string> queue_;  // guarded by mu_
   std::uint64_t queued_ = 0, written_ = 0;  // guarded by mu_
   std::uint64_t flush_target_ = 0;          // guarded by mu_; flush() waits for this
   bool stop_ = false;                       // guarded by mu_

@@ -419,26 +419,33 @@ void Gateway::finish(Call& c) {
     latency_[i]->observe(latency / 1000.0);
   }
   if (!c.audit) return;
+  // Written straight to text on this thread (no DOM): the writer thread
+  // only chains and hashes it.
   auto now = deps_.clock->system_now();
-  bj::object rec{{"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()},
-                 {"request_id", c.ex ? c.ex->info().request_id : ""},
-                 {"key", c.key ? c.key->name : ""},
-                 {"requested_model", c.requested_model},
-                 {"resolved", c.provider.empty() ? std::string() : c.provider + "/" + c.model},
-                 {"route", c.route},
-                 {"fallback", c.fallback.empty() ? bj::value(nullptr) : bj::value(c.fallback)},
-                 {"cache", c.cache_result},
-                 {"stream", c.stream},
-                 {"prompt_tokens", c.usage.prompt_tokens},
-                 {"completion_tokens", c.usage.completion_tokens},
-                 {"latency_ms", latency},
-                 {"status", c.status},
-                 {"egress", c.egress}};
-  if (!c.error.empty()) rec["error"] = c.error;
+  std::string rec;
+  rec.reserve(384 + (c.cfg->audit_bodies ? c.stored.size() + 1024 : 0));
+  json::ObjectWriter w(rec);
+  w.num("time_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()))
+      .str("request_id", c.ex ? c.ex->info().request_id : "")
+      .str("key", c.key ? c.key->name : "")
+      .str("requested_model", c.requested_model)
+      .str("resolved", c.provider.empty() ? std::string() : c.provider + "/" + c.model)
+      .str("route", c.route);
+  if (c.fallback.empty()) w.null("fallback");
+  else w.str("fallback", c.fallback);
+  w.str("cache", c.cache_result)
+      .boolean("stream", c.stream)
+      .num("prompt_tokens", c.usage.prompt_tokens)
+      .num("completion_tokens", c.usage.completion_tokens)
+      .num("latency_ms", latency)
+      .num("status", static_cast<std::int64_t>(c.status))
+      .str("egress", c.egress);
+  if (!c.error.empty()) w.str("error", c.error);
   if (c.cfg->audit_bodies) {
-    rec["request"] = c.body;
-    if (!c.stored.empty()) rec["response"] = c.stored;
+    w.raw("request", bj::serialize(c.body));
+    if (!c.stored.empty()) w.str("response", c.stored);
   }
+  w.close();
   c.audit->append(std::move(rec));
 }
 

@@ -232,4 +232,55 @@ std::string pretty(const bj::value& v) {
   return out;
 }
 
+void ObjectWriter::key(std::string_view k) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  append_string(out_, k);
+  out_.push_back(':');
+}
+
+ObjectWriter& ObjectWriter::str(std::string_view k, std::string_view value) {
+  key(k);
+  append_string(out_, value);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::num(std::string_view k, std::int64_t value) {
+  key(k);
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::num(std::string_view k, double value) {
+  key(k);
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::boolean(std::string_view k, bool value) {
+  key(k);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::raw(std::string_view k, std::string_view json) {
+  key(k);
+  out_ += json;
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::null(std::string_view k) {
+  key(k);
+  out_ += "null";
+  return *this;
+}
+
 }  // namespace spectra::json

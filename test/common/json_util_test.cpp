@@ -1,3 +1,4 @@
+#include <limits>
 #include "common/json_util.h"
 
 #include <boost/json/serialize.hpp>
@@ -53,6 +54,37 @@ TEST(JsonUtil, CanonicalWritesWhatBoostSerializeWrites) {
   bj::object rest;  // (bj::object::erase moves the last member into the gap)
   for (const char* k : {"d", "e", "f", "i", "n", "t", "u"}) rest[k] = v->at(k);
   EXPECT_EQ(without, bj::serialize(rest));
+}
+
+// The audit line of every request is written with ObjectWriter: what it
+// writes must parse back to the same members, escapes and all.
+TEST(JsonUtil, ObjectWriterWritesWhatParsesBack) {
+  std::string out;
+  ObjectWriter w(out);
+  w.str("s", "caf\u00e9 \"q\" \\ \x01\n")
+      .num("i", std::int64_t{-9223372036854775807 - 1})
+      .num("d", 0.125)
+      .num("inf", std::numeric_limits<double>::infinity())
+      .boolean("t", true)
+      .null("n")
+      .raw("o", R"({"a":[1,2]})")
+      .str("k\"ey", "");
+  w.close();
+  auto v = parse(out);
+  ASSERT_TRUE(v.ok()) << out;
+  const auto& o = v->get_object();
+  EXPECT_EQ(o.at("s").as_string(), "caf\u00e9 \"q\" \\ \x01\n");
+  EXPECT_EQ(o.at("i").as_int64(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(o.at("d").as_double(), 0.125);
+  EXPECT_TRUE(o.at("inf").is_null());
+  EXPECT_TRUE(o.at("t").as_bool());
+  EXPECT_TRUE(o.at("n").is_null());
+  EXPECT_EQ(o.at("o").at("a").as_array().size(), 2u);
+  EXPECT_EQ(o.at("k\"ey").as_string(), "");
+  EXPECT_EQ(o.size(), 8u);
+  std::string empty;
+  ObjectWriter(empty).close();
+  EXPECT_EQ(empty, "{}");
 }
 
 TEST(JsonUtil, PointerEscaping) {
