@@ -90,6 +90,11 @@ class ProviderAdapter {
                                         const ModelTarget& target, Usage* usage,
                                         UpstreamError* error) const = 0;
 
+  // True when parse_chat's result is the upstream body itself (an OpenAI
+  // chat completion, not a translation): the gateway may then send and
+  // cache the body's bytes as they came instead of serializing the object.
+  virtual bool answers_verbatim() const { return false; }
+
   // For a 2xx streamed answer. `request_id` and `created` go into every chunk.
   virtual std::unique_ptr<StreamTranslator> stream_translator(const ModelTarget& target,
                                                               std::string request_id,

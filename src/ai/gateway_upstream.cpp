@@ -225,10 +225,20 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     }
     c.usage = usage;
     // Adapters have no clock: stamp answers that came without a time.
+    bool stamped = true;
     if (const auto* cr = completion->if_contains("created"); !cr || !cr->is_number() || json::to_int(*cr) == 0) {
       (*completion)["created"] = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
+      stamped = false;
     }
-    c.stored = bj::serialize(*completion);
+    if (adapter.answers_verbatim() && stamped) {
+      // The upstream's bytes (parsed and checked above) as they came.
+      std::string_view text = body;
+      const auto first = text.find_first_not_of(" \t\r\n");
+      const auto last = text.find_last_not_of(" \t\r\n");
+      c.stored.assign(first == std::string_view::npos ? std::string_view() : text.substr(first, last - first + 1));
+    } else {
+      c.stored = bj::serialize(*completion);
+    }
     charge(c, p.name, model, usage);
     c.status = 200;
     remember(c);

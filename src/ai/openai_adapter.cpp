@@ -63,25 +63,50 @@ void read_openai_usage(const bj::value& usage, Usage* u) {
   u->reported = true;
 }
 
+// The client's request as it is, with the resolved model, the stream flag
+// and (streaming) include_usage: written member by member, without copying
+// the request's DOM first.
 Result<UpstreamRequest> OpenAiAdapter::build_chat(const bj::object& request, const ModelTarget& target,
                                                   bool stream) const {
-  bj::object body = request;
-  body["model"] = target.model;
-  body["stream"] = stream;
-  if (stream) {
-    bj::object so;
-    if (const auto* s = body.if_contains("stream_options"); s && s->is_object()) so = s->get_object();
-    so["include_usage"] = true;
-    body["stream_options"] = std::move(so);
-  } else {
-    body.erase("stream_options");
+  std::string out;
+  out.reserve(512);
+  json::ObjectWriter w(out);
+  bool model = false, flag = false, options = false;
+  for (const auto& kv : request) {
+    const std::string_view k = kv.key();
+    if (k == "model") {
+      w.str(k, target.model);
+      model = true;
+    } else if (k == "stream") {
+      w.boolean(k, stream);
+      flag = true;
+    } else if (k == "stream_options") {
+      if (!stream) continue;  // OpenAI refuses stream_options without stream
+      std::string so;
+      json::ObjectWriter sw(so);
+      if (const auto* o = kv.value().if_object()) {
+        for (const auto& m : *o) {
+          if (m.key() != "include_usage") sw.raw(m.key(), bj::serialize(m.value()));
+        }
+      }
+      sw.boolean("include_usage", true);
+      sw.close();
+      w.raw(k, so);
+      options = true;
+    } else {
+      w.raw(k, bj::serialize(kv.value()));
+    }
   }
+  if (!model) w.str("model", target.model);
+  if (!flag) w.boolean("stream", stream);
+  if (stream && !options) w.raw("stream_options", R"({"include_usage":true})");
+  w.close();
   UpstreamRequest r;
   std::string base = target.base_url.empty() ? "https://api.openai.com/v1" : target.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   r.url = base + "/chat/completions";
   r.headers = {{"content-type", "application/json"}, {"accept", stream ? "text/event-stream" : "application/json"}};
-  r.body = bj::serialize(body);
+  r.body = std::move(out);
   return r;
 }
 

@@ -14,6 +14,7 @@ class OpenAiAdapter final : public ProviderAdapter {
   Result<bj::object> parse_chat(unsigned http_status, std::string_view body,
                                 const ModelTarget& target, Usage* usage,
                                 UpstreamError* error) const override;
+  bool answers_verbatim() const override { return true; }
   std::unique_ptr<StreamTranslator> stream_translator(const ModelTarget& target,
                                                       std::string request_id,
                                                       std::int64_t created) const override;

@@ -17,6 +17,7 @@
 #include "ai/chat_request.h"
 #include "ai/exact_cache.h"
 #include "ai/limits.h"
+#include "ai/openai_adapter.h"
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
 
@@ -343,6 +344,39 @@ TEST(UpstreamRequestHead, ParsesBackWithOurFramingAndRefusesSplitting) {
   r.headers = {};
   r.method = "PO ST";
   EXPECT_EQ(render_request_head(r, *url).status().code(), Code::kInvalidArgument);
+}
+
+// The OpenAI-compatible request is the client's, member for member, with
+// the resolved model, our stream flag and (streaming) include_usage.
+TEST(OpenAiRequest, KeepsTheClientsMembersAndSetsModelStreamAndUsage) {
+  OpenAiAdapter a;
+  ModelTarget t{"openai", "openai", "gpt-4o", "http://127.0.0.1:9/v1/", ""};
+  auto req = bj::parse(R"({"model":"gpt","messages":[{"role":"user","content":"h\u00e9 \"x\""}],"temperature":0.5,)"
+                       R"("tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"stream":false,)"
+                       R"("stream_options":{"include_usage":false,"x":1},"seed":7})").as_object();
+  auto s = a.build_chat(req, t, true);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->url, "http://127.0.0.1:9/v1/chat/completions");
+  auto body = bj::parse(s->body).as_object();
+  EXPECT_EQ(body.at("model").as_string(), "gpt-4o");
+  EXPECT_EQ(body.at("stream").as_bool(), true);
+  EXPECT_EQ(body.at("stream_options").as_object(), (bj::object{{"x", 1}, {"include_usage", true}}));
+  for (const char* k : {"messages", "temperature", "tools", "seed"}) EXPECT_EQ(body.at(k), req.at(k)) << k;
+  EXPECT_EQ(body.size(), req.size());
+
+  auto n = a.build_chat(req, t, false);
+  ASSERT_TRUE(n.ok());
+  auto nb = bj::parse(n->body).as_object();
+  EXPECT_EQ(nb.at("stream").as_bool(), false);
+  EXPECT_FALSE(nb.contains("stream_options"));  // OpenAI refuses it without stream
+  EXPECT_EQ(nb.size(), req.size() - 1);
+
+  // Members the client left out are added.
+  auto bare = bj::parse(R"({"messages":[{"role":"user","content":"h"}]})").as_object();
+  auto b = bj::parse(a.build_chat(bare, t, true)->body).as_object();
+  EXPECT_EQ(b.at("model").as_string(), "gpt-4o");
+  EXPECT_EQ(b.at("stream").as_bool(), true);
+  EXPECT_EQ(b.at("stream_options").as_object(), (bj::object{{"include_usage", true}}));
 }
 
 }  // namespace
