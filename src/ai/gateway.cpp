@@ -5,6 +5,7 @@
 #include "ai/gateway_call.h"
 #include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
+#include "common/reaper.h"
 #include "common/json_util.h"
 #include "common/log.h"
 
@@ -27,7 +28,7 @@ http::Response openai_error(unsigned status, const std::string& type, const std:
 
 Gateway::Gateway(GatewayDeps deps)
     : deps_(std::move(deps)),
-      cache_(std::make_shared<MemoryCacheStorage>(256 << 20, deps_.clock)),
+      cache_(reaped(new MemoryCacheStorage(256 << 20, deps_.clock))),
       cache_identity_("memory"),
       meter_(deps_.metrics),
       limiter_(deps_.clock) {
@@ -85,7 +86,7 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
         std::shared_ptr<AuditLog> old;
         {
           std::lock_guard lock(mu_);
-          old = std::exchange(audit_, std::move(log));
+          old = std::exchange(audit_, reaped(std::move(log)));
         }
         if (old) old->flush();  // requests still holding it finish with it
         audit_path_ = path;
@@ -121,9 +122,9 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
                    {{"error", made.status().to_string()}, {"backend", storage->backend()}});
         return;
       }
-      storage = std::move(*made);
+      storage = reaped(std::move(*made));
     } else {
-      storage = std::make_shared<MemoryCacheStorage>(256 << 20, deps_.clock);
+      storage = reaped(new MemoryCacheStorage(256 << 20, deps_.clock));
     }
     log::info("AI cache backend", {{"backend", storage->backend()}});
     cache_identity_ = identity;
@@ -137,7 +138,7 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
       std::lock_guard lock(mu_);
       if (fleet_storage_ == storage.get()) fleet = fleet_;  // same connection: keep its counts
     }
-    if (!fleet) fleet = std::make_shared<FleetLimits>(storage, deps_.clock);
+    if (!fleet) fleet = reaped(new FleetLimits(storage, deps_.clock));
   }
   std::lock_guard lock(mu_);
   fleet_storage_ = fleet ? storage.get() : nullptr;

@@ -1,5 +1,7 @@
 #include "http/io_pool.h"
 
+#include "common/reaper.h"
+
 namespace spectra::http {
 
 IoPool::IoPool(std::size_t threads) {
@@ -19,7 +21,11 @@ void IoPool::start() {
   if (!threads_.empty()) return;
   for (auto& ctx : contexts_) guards_.emplace_back(ctx->get_executor());
   for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+    threads_.emplace_back([c = ctx.get()] {
+      // Shared state released here is destroyed on the reaper thread.
+      mark_nonblocking_thread();
+      c->run();
+    });
   }
 }
 
