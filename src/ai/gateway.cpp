@@ -47,6 +47,18 @@ Gateway::Gateway(GatewayDeps deps)
                                     AuditLog* a = audit();
                                     return a ? static_cast<double>(a->dropped()) : 0.0;
                                   });
+    deps_.metrics->callback_gauge("spectra_ai_semantic_fleet_received",
+                                  "Semantic cache entries other gateways published in Redis and this one indexed (current backend)",
+                                  [this] {
+                                    auto s = semantic_share();
+                                    return s ? static_cast<double>(s->stats().received) : 0.0;
+                                  });
+    deps_.metrics->callback_gauge("spectra_ai_semantic_fleet_rejected",
+                                  "Shared semantic cache records in Redis that did not decode and were skipped (current backend)",
+                                  [this] {
+                                    auto s = semantic_share();
+                                    return s ? static_cast<double>(s->stats().rejected) : 0.0;
+                                  });
     embed_failures_ = &deps_.metrics->counter("spectra_ai_semantic_embed_failures_total",
                                               "Semantic cache lookups skipped because the embedder failed");
     const char* results[] = {"hit", "semantic-hit", "miss", "bypass"};
@@ -73,6 +85,7 @@ void Gateway::begin(Call& c, http::Exchange& ex) {
   c.cfg = cfg_;
   c.cache = cache_;
   c.fleet = fleet_;
+  c.share = share_;
   if (cfg_->audit_enabled) c.audit = audit_;
 }
 
@@ -140,9 +153,21 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
     }
     if (!fleet) fleet = reaped(new FleetLimits(storage, deps_.clock));
   }
+  // With a shared Redis the fleet shares its semantic index too (an entry
+  // points at an answer every instance can read).
+  std::shared_ptr<SemanticShare> share;
+  if (cfg.cache_backend == "redis" && cfg.semantic_cache && redis_commands(*storage)) {
+    {
+      std::lock_guard lock(mu_);
+      if (share_storage_ == storage.get()) share = share_;
+    }
+    if (!share) share = reaped(new SemanticShare(storage, index_, SemanticShare::Options{}));
+  }
   std::lock_guard lock(mu_);
   fleet_storage_ = fleet ? storage.get() : nullptr;
   fleet_ = std::move(fleet);
+  share_storage_ = share ? storage.get() : nullptr;
+  share_ = std::move(share);
   cache_ = std::move(storage);
 }
 
@@ -272,7 +297,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
       if (emb.ok()) {
         c.partition = cfg.embedder + '\n' + semantic_partition_key(c.key->cache_namespace, c.provider, c.model, c.body);
         c.embedding = std::move(*emb);
-        auto near = index_.nearest(c.partition, c.embedding);
+        auto near = index_->nearest(c.partition, c.embedding);
         if (near && near->second >= cfg.semantic_threshold) {
           std::optional<std::string> hit = co_await c.cache->get(near->first);
           if (hit) {
@@ -353,7 +378,10 @@ void Gateway::remember(Call& c) {
   if (c.cache_write && !c.stored.empty()) {
     c.cached = encode_cached_answer(c.usage, c.stored);
     c.cache->put(c.cache_key, c.cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
-    if (!c.embedding.empty()) index_.add(c.partition, c.embedding, c.cache_key);
+    if (!c.embedding.empty()) {
+      index_->add(c.partition, c.embedding, c.cache_key);
+      if (c.share) c.share->publish(c.partition, c.embedding, c.cache_key, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    }
   }
 }
 

@@ -21,6 +21,7 @@
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
 #include "ai/fleet_limits.h"
+#include "ai/semantic_share.h"
 #include "ai/capacity.h"
 #include "ai/exact_cache.h"
 #include "ai/gateway_config.h"
@@ -71,6 +72,12 @@ class Gateway {
     std::lock_guard lock(mu_);
     return fleet_;
   }
+  // The fleet's shared semantic index; null unless the Redis backend and
+  // the semantic cache are both on.
+  std::shared_ptr<SemanticShare> semantic_share() const {
+    std::lock_guard lock(mu_);
+    return share_;
+  }
   AuditLog* audit() {
     std::lock_guard lock(mu_);
     return audit_.get();
@@ -120,6 +127,8 @@ class Gateway {
   std::string cache_identity_;           // the settings cache_ was made from
   std::shared_ptr<FleetLimits> fleet_;   // guarded by mu_; null: limits per instance only
   const CacheStorage* fleet_storage_ = nullptr;  // the storage fleet_ counts through
+  std::shared_ptr<SemanticShare> share_;  // guarded by mu_; null: the semantic index is this instance's
+  const CacheStorage* share_storage_ = nullptr;  // the storage share_ publishes through
   std::shared_ptr<AuditLog> audit_;  // guarded by mu_; calls keep theirs alive
   std::string audit_path_;
   // spectra_ai_request_seconds by cache result: hit, semantic-hit, miss, bypass.
@@ -129,7 +138,9 @@ class Gateway {
   Coalescer coalescer_;
   std::mutex embed_mu_;
   std::unique_ptr<EmbedBatcher> batcher_;  // guarded by embed_mu_ until set
-  SemanticIndex index_;  // partitions are keyed by embedder too: vectors of different models never meet
+  // Partitions are keyed by embedder too: vectors of different models never
+  // meet. Shared with share_, which adds the fleet's entries.
+  std::shared_ptr<SemanticIndex> index_ = std::make_shared<SemanticIndex>();
   metrics::Counter* embed_failures_ = nullptr;
   std::atomic<std::int64_t> embed_logged_at_{-1'000'000};  // steady seconds of the last embedder warning
   bool embed_failed_ = false;              // guarded by embed_mu_

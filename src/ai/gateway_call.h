@@ -24,6 +24,7 @@ struct Gateway::Call {
   std::shared_ptr<AuditLog> audit;  // null: audit off
   std::shared_ptr<CacheStorage> cache;
   std::shared_ptr<FleetLimits> fleet;  // null: limits per instance only
+  std::shared_ptr<SemanticShare> share;  // null: semantic entries stay in this instance
   const VirtualKey* key = nullptr;
   bj::object body;
   std::string requested_model;

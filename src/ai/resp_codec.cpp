@@ -174,7 +174,8 @@ Result<std::optional<std::string>> interpret(Command command, Reply reply) {
       if (reply.type == T::kInteger) return std::optional<std::string>();
       break;
     case Command::kIncrBy:
-      name = "INCRBY";
+    case Command::kEval:
+      name = command == Command::kEval ? "EVAL" : "INCRBY";
       if (reply.type == T::kInteger) return std::optional<std::string>(std::to_string(reply.integer));
       break;
     case Command::kIncrByFloat:

@@ -18,8 +18,10 @@ struct redisReader;
 namespace spectra::ai::resp {
 
 // The commands the backend sends. Each expects its own kind of reply.
-// kIncrBy, kIncrByFloat and kExpire carry the fleet's shared limit counters.
-enum class Command { kGet, kSet, kDel, kAuth, kSelect, kIncrBy, kIncrByFloat, kExpire };
+// kIncrBy, kIncrByFloat and kExpire carry the fleet's shared limit counters;
+// kEval runs a script that answers with an integer (the shared semantic
+// index numbers its entries with one).
+enum class Command { kGet, kSet, kDel, kAuth, kSelect, kIncrBy, kIncrByFloat, kExpire, kEval };
 
 // One command as an array of bulk strings: binary-safe, any bytes.
 std::string format_command(std::initializer_list<std::string_view> args);
@@ -65,7 +67,8 @@ class ReplyReader {
 };
 
 // What `reply` means for the `command` it answers: for kGet the value, or
-// nullopt for a miss; for kIncrBy and kIncrByFloat the new value as text;
+// nullopt for a miss; for kIncrBy and kIncrByFloat the new value as text
+// (kEval: the script's integer);
 // for the others nullopt when the command succeeded. An error reply is
 // kUnavailable; a reply of the wrong type is another error.
 Result<std::optional<std::string>> interpret(Command command, Reply reply);

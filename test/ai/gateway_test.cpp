@@ -28,6 +28,13 @@ using namespace std::chrono_literals;
 
 // Another gateway of the same fleet: same config (the last configure()),
 // its own state, server and metering, on the fixture's I/O pool.
+// The built-in sentence model the tests embed with (fetched by install-deps).
+Result<std::shared_ptr<const embed::Embedder>> load_test_embedder() {
+  auto m = embed::load_minilm(std::string(SPECTRA_BINARY_DIR) + "/../models/all-minilm-l6-v2");
+  if (!m.ok()) return m.status();
+  return std::shared_ptr<const embed::Embedder>(std::move(*m));
+}
+
 struct SecondGateway {
   SecondGateway(http::IoPool& pool, const Clock& clock, const std::filesystem::path& dir, const std::string& ai) {
     GatewayDeps deps;
@@ -36,6 +43,7 @@ struct SecondGateway {
     deps.adapters["openai"] = oa;
     deps.adapters["vllm"] = oa;
     deps.state_dir = (dir / "second").string();
+    deps.load_embedder = load_test_embedder;
     std::filesystem::create_directories(deps.state_dir);
     gw = std::make_unique<Gateway>(std::move(deps));
     gw->configure(make_gateway_config(bj::parse(ai).as_object()));
@@ -73,11 +81,7 @@ class GatewayTest : public ::testing::Test {
     deps.adapters["openai"] = oa;
     deps.adapters["vllm"] = oa;
     deps.state_dir = dir_.string();
-    deps.load_embedder = []() -> Result<std::shared_ptr<const embed::Embedder>> {
-      auto m = embed::load_minilm(std::string(SPECTRA_BINARY_DIR) + "/../models/all-minilm-l6-v2");
-      if (!m.ok()) return m.status();
-      return std::shared_ptr<const embed::Embedder>(std::move(*m));
-    };
+    deps.load_embedder = load_test_embedder;
     gw_ = std::make_unique<Gateway>(std::move(deps));
     configure("");
     gw_->register_routes(router_);
@@ -190,16 +194,17 @@ class GatewayTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
   // A fleet: a real Redis as the cache backend (plus `cache_extra` in the
-  // cache section) and a second gateway configured the same; null (with
+  // cache section, and the semantic cache on if `semantic`) and a second
+  // gateway configured the same; null (with
   // the failure recorded) if either cannot start.
   struct Fleet {
     testing::RedisServer redis;
     std::unique_ptr<SecondGateway> second;
   };
-  std::unique_ptr<Fleet> start_fleet(const std::string& cache_extra) {
+  std::unique_ptr<Fleet> start_fleet(const std::string& cache_extra, const std::string& semantic = "false") {
     auto f = std::make_unique<Fleet>();
     if (!f->redis.start()) return nullptr;
-    configure("", "false", "false", R"(, "backend": "redis", "redis_url": ")" + f->redis.url() + "\"" + cache_extra);
+    configure("", "false", semantic, R"(, "backend": "redis", "redis_url": ")" + f->redis.url() + "\"" + cache_extra);
     f->second = std::make_unique<SecondGateway>(pool_, clock_, dir_, last_ai_);
     EXPECT_TRUE(f->second->started);
     return f->second->started ? std::move(f) : nullptr;
@@ -577,6 +582,32 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
   EXPECT_EQ(third.status, 429u) << third.body;
   EXPECT_NE(third.body.find("across the fleet"), std::string::npos) << third.body;
   EXPECT_FALSE(third.header("retry-after").empty());
+}
+
+// With the Redis backend the fleet shares its semantic index: a paraphrase
+// of what this gateway answered is a semantic hit on the other one, served
+// from the shared answer without the upstream.
+TEST_F(GatewayTest, TheFleetSharesItsSemanticIndex) {
+  auto fleet = start_fleet("", "true");
+  ASSERT_TRUE(fleet);
+  SecondGateway& second = *fleet->second;
+  ASSERT_TRUE(gw_->semantic_share());
+  auto first = post(chat("gpt", "What is the capital of France?"));
+  ASSERT_EQ(first.header("x-spectra-cache"), "miss") << first.body;
+  // Published within a sync interval (250 ms), read by the other gateway at its next one.
+  auto share = second.gw->semantic_share();
+  ASSERT_TRUE(share);
+  ASSERT_TRUE(test::eventually([&] { return share->stats().received >= 1; }, 5s));
+  auto again = second.post(chat("gpt", "what is the capital of  France ?"));
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.header("x-spectra-cache"), "semantic-hit") << again.body;
+  EXPECT_EQ(bj::parse(again.body).at("choices").at(0).at("message").at("content").as_string(),
+            "remote says: What is the capital of France?");
+  EXPECT_EQ(remote_.request_count(), 1u);
+  // Partitions hold across the fleet too: another system prompt is a miss.
+  EXPECT_EQ(second.post(chat("gpt", "what is the capital of  France ?", false, "Answer in French"))
+                .header("x-spectra-cache"), "miss");
+  EXPECT_EQ(gw_->semantic_share()->stats().rejected, 0u);
 }
 
 // Without fleet limits (redis_fleet_limits: false) each gateway counts alone.

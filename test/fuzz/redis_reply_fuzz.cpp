@@ -59,9 +59,11 @@ void check_meaning(const resp::Reply& reply) {
     if (reply.type == T::kError) check(!r.ok());
   }
   // Counters: an integer (INCRBY) or its text (INCRBYFLOAT), nothing else.
-  auto incr = resp::interpret(resp::Command::kIncrBy, reply);
-  check(incr.ok() == (reply.type == T::kInteger));
-  if (incr.ok()) check(incr->has_value() && **incr == std::to_string(reply.integer));
+  for (auto command : {resp::Command::kIncrBy, resp::Command::kEval}) {
+    auto incr = resp::interpret(command, reply);
+    check(incr.ok() == (reply.type == T::kInteger));
+    if (incr.ok()) check(incr->has_value() && **incr == std::to_string(reply.integer));
+  }
   auto incr_float = resp::interpret(resp::Command::kIncrByFloat, reply);
   check(incr_float.ok() == (reply.type == T::kString));
 }
