@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "ai/cache_storage.h"
+#include "ai/redis_cache_storage.h"
+#include "redis_server.h"
 
 namespace spectra::ai::test {
 
@@ -28,6 +30,16 @@ inline std::optional<std::string> get_now(CacheStorage& s, const std::string& ke
     return std::nullopt;
   }
   return result.get();
+}
+
+// A Redis backend on `redis` (1 s timeout), shared as the gateway holds it.
+inline std::shared_ptr<CacheStorage> redis_storage_for(const spectra::testing::RedisServer& redis) {
+  RedisCacheOptions o;
+  o.url = redis.url();
+  o.timeout = std::chrono::seconds(1);
+  auto s = make_redis_cache_storage(std::move(o));
+  EXPECT_TRUE(s.ok()) << s.status().to_string();
+  return s.ok() ? std::shared_ptr<CacheStorage>(std::move(*s)) : nullptr;
 }
 
 // Polls `cond` until it holds or `within` passes.

@@ -14,23 +14,14 @@ namespace {
 using namespace std::chrono_literals;
 using spectra::testing::RedisServer;
 
-std::shared_ptr<CacheStorage> storage_for(const RedisServer& redis) {
-  RedisCacheOptions o;
-  o.url = redis.url();
-  o.timeout = 1s;
-  auto s = make_redis_cache_storage(std::move(o));
-  EXPECT_TRUE(s.ok()) << s.status().to_string();
-  return s.ok() ? std::shared_ptr<CacheStorage>(std::move(*s)) : nullptr;
-}
-
 // Two instances, each well under the key's limits on its own, together over
 // them: after a sync both refuse, naming the limit.
 TEST(FleetLimits, CountsRequestsTokensAndSpendAcrossInstances) {
   RedisServer redis;
   ASSERT_TRUE(redis.start());
   // A long interval: the test syncs by hand, so what it sees is exact.
-  FleetLimits a(storage_for(redis), &SystemClock::instance(), 1h);
-  FleetLimits b(storage_for(redis), &SystemClock::instance(), 1h);
+  FleetLimits a(test::redis_storage_for(redis), &SystemClock::instance(), 1h);
+  FleetLimits b(test::redis_storage_for(redis), &SystemClock::instance(), 1h);
   const std::int64_t rpm = 10;
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(a.check("team", rpm, 0, 0).allowed);
@@ -89,7 +80,7 @@ TEST(FleetLimits, CountsRequestsTokensAndSpendAcrossInstances) {
 TEST(FleetLimits, ARedisThatIsDownLeavesTheLastTotalsInForce) {
   RedisServer redis;
   ASSERT_TRUE(redis.start());
-  FleetLimits a(storage_for(redis), &SystemClock::instance(), 1h);
+  FleetLimits a(test::redis_storage_for(redis), &SystemClock::instance(), 1h);
   a.add_spend("team", 2.0);
   ASSERT_TRUE(a.sync());
   redis.stop();
@@ -105,8 +96,8 @@ TEST(FleetLimits, ARedisThatIsDownLeavesTheLastTotalsInForce) {
 TEST(FleetLimits, SyncsInTheBackground) {
   RedisServer redis;
   ASSERT_TRUE(redis.start());
-  FleetLimits a(storage_for(redis), &SystemClock::instance(), 20ms);
-  FleetLimits b(storage_for(redis), &SystemClock::instance(), 20ms);
+  FleetLimits a(test::redis_storage_for(redis), &SystemClock::instance(), 20ms);
+  FleetLimits b(test::redis_storage_for(redis), &SystemClock::instance(), 20ms);
   for (int i = 0; i < 3; ++i) a.add_request("team");
   EXPECT_TRUE(test::eventually([&] { return !b.check("team", 3, 0, 0).allowed; }, 5s));
 }

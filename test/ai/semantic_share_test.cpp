@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ai/redis_cache_storage.h"
+#include "cache_test_util.h"
 #include "redis_server.h"
 
 namespace spectra::ai {
@@ -16,15 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using spectra::testing::RedisServer;
-
-std::shared_ptr<CacheStorage> storage_for(const RedisServer& redis) {
-  RedisCacheOptions o;
-  o.url = redis.url();
-  o.timeout = 1s;
-  auto s = make_redis_cache_storage(std::move(o));
-  EXPECT_TRUE(s.ok()) << s.status().to_string();
-  return s.ok() ? std::shared_ptr<CacheStorage>(std::move(*s)) : nullptr;
-}
 
 // A unit vector pointing mostly along axis `axis` of `dims`.
 std::vector<float> unit(std::size_t dims, std::size_t axis) {
@@ -76,8 +67,8 @@ TEST(SemanticShare, EntriesReachTheOtherInstancesAndALateStarter) {
   ASSERT_TRUE(redis.start());
   auto index_a = std::make_shared<SemanticIndex>();
   auto index_b = std::make_shared<SemanticIndex>();
-  SemanticShare a(storage_for(redis), index_a, manual());
-  SemanticShare b(storage_for(redis), index_b, manual());
+  SemanticShare a(test::redis_storage_for(redis), index_a, manual());
+  SemanticShare b(test::redis_storage_for(redis), index_b, manual());
   EXPECT_NE(a.instance(), b.instance());
 
   const auto v = unit(16, 2);
@@ -102,7 +93,7 @@ TEST(SemanticShare, EntriesReachTheOtherInstancesAndALateStarter) {
   b.publish("part", unit(16, 5), "answer-2", 60s);
   ASSERT_TRUE(b.sync());
   auto index_c = std::make_shared<SemanticIndex>();
-  SemanticShare c(storage_for(redis), index_c, manual(/*catch_up=*/1));
+  SemanticShare c(test::redis_storage_for(redis), index_c, manual(/*catch_up=*/1));
   ASSERT_TRUE(c.sync());
   EXPECT_EQ(c.stats().received, 1u);
   auto newest = index_c->nearest("part", unit(16, 5));
@@ -120,7 +111,7 @@ TEST(SemanticShare, ForeignRecordsAreSkippedAndCounted) {
   RedisServer redis;
   ASSERT_TRUE(redis.start());
   auto index = std::make_shared<SemanticIndex>();
-  SemanticShare reader(storage_for(redis), index, manual());
+  SemanticShare reader(test::redis_storage_for(redis), index, manual());
   ASSERT_TRUE(reader.sync());
   ASSERT_EQ(redis.command({"SET", "spectra:ai:sem:1", "not a record"}), "+OK\r\n");
   ASSERT_EQ(redis.command({"SET", "spectra:ai:sem:2", "s1 1:x1:p1:k" + std::string(8, '\xff')}), "+OK\r\n");
@@ -141,7 +132,7 @@ TEST(SemanticShare, ARedisThatIsDownFailsTheSyncOnly) {
   RedisServer redis;
   ASSERT_TRUE(redis.start());
   auto index = std::make_shared<SemanticIndex>();
-  SemanticShare a(storage_for(redis), index, manual());
+  SemanticShare a(test::redis_storage_for(redis), index, manual());
   redis.stop();
   a.publish("part", unit(8, 0), "k", 60s);
   EXPECT_FALSE(a.sync());
