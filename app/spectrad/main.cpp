@@ -6,6 +6,7 @@
 
 #include "ai/audit_log.h"
 #include "api/config_api.h"
+#include "common/file_util.h"
 #include "common/json_util.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -47,6 +48,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   daemon::Daemon::block_signals();
+  if (auto files = fs::raise_open_file_limit(); files.ok()) {
+    if (*files < 16384) log::warn("open file limit is low for a gateway", {{"limit", *files}});
+  } else {
+    log::warn("cannot raise the open file limit", {{"error", files.status().to_string()}});
+  }
   daemon::Daemon d(*opts);
   if (Status s = d.start(); !s.ok()) {
     log::error("spectrad failed to start", {{"error", s.to_string()}});

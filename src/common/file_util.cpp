@@ -1,6 +1,7 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,16 @@ Status make_dirs(const std::string& path, unsigned mode) {
 bool exists(const std::string& path) {
   struct stat st{};
   return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<std::uint64_t> raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return io_error(std::string("getrlimit: ") + std::strerror(errno));
+  if (lim.rlim_cur != lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return io_error(std::string("setrlimit: ") + std::strerror(errno));
+  }
+  return static_cast<std::uint64_t>(lim.rlim_cur);
 }
 
 }  // namespace spectra::fs

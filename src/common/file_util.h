@@ -1,6 +1,7 @@
 #pragma once
 // File helpers with the durability contract spelled out (LevelDB's
 // SetCurrentFile): write temp, fsync, rename, fsync the directory.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,11 @@ Status write_file_atomic(const std::string& path, std::string_view data, unsigne
 Status make_dirs(const std::string& path, unsigned mode = 0755);
 
 bool exists(const std::string& path);
+
+// Raises this process's soft limit on open files to its hard limit and
+// returns the new soft limit. A gateway holds two sockets per proxied
+// request in flight plus its idle upstream connections, and systemd starts
+// services with a soft limit of 1024.
+Result<std::uint64_t> raise_open_file_limit();
 
 }  // namespace spectra::fs
