@@ -5,9 +5,9 @@
 #include "ai/gateway_call.h"
 #include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
-#include "common/reaper.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/reaper.h"
 
 namespace spectra::ai {
 

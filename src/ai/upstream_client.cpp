@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <type_traits>
 #include <vector>
@@ -56,7 +57,9 @@ constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 
 // Connections are bound to the io_context of the thread that made them, and
 // each io_context runs on one thread, so a thread-local pool needs no lock.
-thread_local std::map<std::string, std::vector<std::unique_ptr<Conn>>> t_idle;
+// Oldest at the front: release() closes those idle past kMaxIdleAge, so a
+// burst's connections do not linger once the load is gone.
+thread_local std::map<std::string, std::deque<std::unique_ptr<Conn>>> t_idle;
 
 asio::ssl::context& tls_context() {
   static asio::ssl::context ctx = [] {
@@ -286,8 +289,10 @@ struct UpstreamCall::Impl {
     if (!conn) return;
     if (reusable && parser && parser->is_done() && parser->get().keep_alive()) {
       auto& idle = t_idle[conn->key];
+      const auto now = std::chrono::steady_clock::now();
+      while (!idle.empty() && now - idle.front()->idle_since >= kMaxIdleAge) idle.pop_front();
       if (idle.size() < kMaxIdlePerKey) {
-        conn->idle_since = std::chrono::steady_clock::now();
+        conn->idle_since = now;
         conn->lowest().expires_never();
         idle.push_back(std::move(conn));
       }
