@@ -56,6 +56,14 @@ std::string pointer_join(std::string_view base, std::size_t index) {
 
 namespace {
 
+// The shortest text that reads back as `v` (to_chars), appended.
+template <class T>
+void append_number(std::string& out, T v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
 void canonical_value(const bj::value& v, std::string& out);
 
 void canonical_members(const bj::object& o, std::initializer_list<std::string_view> skip, std::string& out) {
@@ -105,18 +113,12 @@ void canonical_value(const bj::value& v, std::string& out) {
     case bj::kind::string:
       append_string(out, v.get_string());
       break;
-    case bj::kind::int64: {
-      char buf[24];
-      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
-      out.append(buf, r.ptr);
+    case bj::kind::int64:
+      append_number(out, v.get_int64());
       break;
-    }
-    case bj::kind::uint64: {
-      char buf[24];
-      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
-      out.append(buf, r.ptr);
+    case bj::kind::uint64:
+      append_number(out, v.get_uint64());
       break;
-    }
     case bj::kind::bool_:
       out += v.get_bool() ? "true" : "false";
       break;
@@ -247,21 +249,14 @@ ObjectWriter& ObjectWriter::str(std::string_view k, std::string_view value) {
 
 ObjectWriter& ObjectWriter::num(std::string_view k, std::int64_t value) {
   key(k);
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
+  append_number(out_, value);
   return *this;
 }
 
 ObjectWriter& ObjectWriter::num(std::string_view k, double value) {
   key(k);
-  if (!std::isfinite(value)) {
-    out_ += "null";
-    return *this;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
+  if (std::isfinite(value)) append_number(out_, value);
+  else out_ += "null";
   return *this;
 }
 
