@@ -47,17 +47,17 @@ struct Conn {
 };
 
 // Idle connections kept per upstream and I/O thread (each closes after
-// kMaxIdleAge unused). Enough for a burst's worth of concurrency: with too few,
-// every request beyond the pool paid a connect, an accept upstream and a
-// close, and under load that extra cost fed the backlog that caused it
-// (at 64, 12.5k req/s on two cores collapsed to 11k with a second of p50).
+// UpstreamTimeouts::keepalive unused). Enough for a burst's worth of
+// concurrency: with too few, every request beyond the pool paid a connect,
+// an accept upstream and a close, and under load that extra cost fed the
+// backlog that caused it (at 64, 12.5k req/s on two cores collapsed to 11k
+// with a second of p50).
 constexpr std::size_t kMaxIdlePerKey = 512;
 constexpr std::size_t kReadBuffer = 16 * 1024;
-constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 
 // Connections are bound to the io_context of the thread that made them, and
 // each io_context runs on one thread, so a thread-local pool needs no lock.
-// Oldest at the front: release() closes those idle past kMaxIdleAge, so a
+// Oldest at the front: release() closes those idle past the keep-alive, so a
 // burst's connections do not linger once the load is gone.
 thread_local std::map<std::string, std::deque<std::unique_ptr<Conn>>> t_idle;
 
@@ -290,7 +290,7 @@ struct UpstreamCall::Impl {
     if (reusable && parser && parser->is_done() && parser->get().keep_alive()) {
       auto& idle = t_idle[conn->key];
       const auto now = std::chrono::steady_clock::now();
-      while (!idle.empty() && now - idle.front()->idle_since >= kMaxIdleAge) idle.pop_front();
+      while (!idle.empty() && now - idle.front()->idle_since >= timeouts.keepalive) idle.pop_front();
       if (idle.size() < kMaxIdlePerKey) {
         conn->idle_since = now;
         conn->lowest().expires_never();
@@ -320,7 +320,7 @@ asio::awaitable<Status> UpstreamCall::start(const UpstreamRequest& r, const Upst
     while (it != t_idle.end() && !it->second.empty()) {
       auto c = std::move(it->second.back());
       it->second.pop_back();
-      if (std::chrono::steady_clock::now() - c->idle_since < kMaxIdleAge) {
+      if (std::chrono::steady_clock::now() - c->idle_since < t.keepalive) {
         d.conn = std::move(c);
         reused = true;
         break;

@@ -23,6 +23,9 @@ struct UpstreamTimeouts {
   std::chrono::milliseconds connect{5'000};
   std::chrono::milliseconds first_byte{60'000};  // until the response header
   std::chrono::milliseconds idle{120'000};       // between body reads
+  // A kept-alive connection idle longer than this is closed, not reused
+  // (checked when a call takes one and when one is returned).
+  std::chrono::milliseconds keepalive{30'000};
 };
 
 struct ParsedUrl {

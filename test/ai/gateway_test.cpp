@@ -3,6 +3,9 @@
 // coalescing), keys and limits, failover before the first token, the error
 // event after it, overflow policies with egress accounting, metering and
 // the audit chain.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -13,6 +16,7 @@
 
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
+#include "ai/upstream_client.h"
 #include "embed/minilm.h"
 #include "fake_openai.h"
 #include "http/client.h"
@@ -64,6 +68,49 @@ struct SecondGateway {
   std::unique_ptr<http::Server> server;
   bool started = false;
 };
+
+// Kept-alive upstream connections: a burst's worth stays for reuse, the
+// newest is reused first, and those idle past the keep-alive are closed
+// when the next call returns although the newest keep being used.
+TEST(UpstreamPool, ClosesConnectionsIdlePastTheKeepAlive) {
+  fakes::FakeOpenAi up{"up"};
+  ASSERT_TRUE(up.start().ok());
+  // The pool is per thread and its connections belong to this io_context:
+  // the thread (and its pool) ends before the context does.
+  boost::asio::io_context io;
+  UpstreamTimeouts t;
+  t.keepalive = 1000ms;
+  UpstreamRequest req;
+  req.method = "POST";
+  req.url = up.base_url() + "/chat/completions";
+  req.headers = {{"content-type", "application/json"}};
+  req.body = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+  auto call = [&]() -> boost::asio::awaitable<void> {
+    UpstreamCall c;
+    Status s = co_await c.start(req, t);
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    std::string body;
+    if (s.ok()) s = co_await c.read_all(body, 1 << 20);
+    EXPECT_TRUE(s.ok()) << s.to_string();
+  };
+  auto run = [&](int n) {
+    for (int i = 0; i < n; ++i) boost::asio::co_spawn(io, call(), boost::asio::detached);
+    io.run();
+    io.restart();
+  };
+  std::thread io_thread([&] {
+    run(5);  // five at once: five connections, all idle afterwards
+    EXPECT_EQ(idle_upstream_connections(), 5u);
+    std::this_thread::sleep_for(600ms);
+    run(1);  // reuses the newest; nothing is past the keep-alive yet
+    EXPECT_EQ(idle_upstream_connections(), 5u);
+    std::this_thread::sleep_for(600ms);
+    run(1);  // the newest again (600 ms idle); the other four (1,200 ms) are closed
+    EXPECT_EQ(idle_upstream_connections(), 1u);
+  });
+  io_thread.join();
+  EXPECT_EQ(up.request_count(), 7u);
+}
 
 class GatewayTest : public ::testing::Test {
  protected:
