@@ -92,10 +92,21 @@ TEST(Limiter, RequestsTokensAndBudget) {
   EXPECT_TRUE(l.admit("third", 1, 0, 0, 0).allowed);
 }
 
+// A scratch directory for one test's files, removed however the test ends
+// (an ASSERT that fails returns before the test's last line).
+struct ScratchDir {
+  explicit ScratchDir(const std::string& name)
+      : dir(std::filesystem::temp_directory_path() / ("spectra-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(dir);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(dir); }
+  std::string file(const char* name) const { return (dir / name).string(); }
+  std::filesystem::path dir;
+};
+
 TEST(AuditLog, RotatesBySizeAndTheChainSpansFiles) {
-  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::string path = (dir / "a.jsonl").string();
+  ScratchDir scratch("audit");
+  const std::string path = scratch.file("a.jsonl");
   {
     AuditLog log({path, 2048, 5});
     ASSERT_TRUE(log.open().ok());
@@ -121,16 +132,14 @@ TEST(AuditLog, RotatesBySizeAndTheChainSpansFiles) {
   std::filesystem::remove(files[1]);
   files.erase(files.begin() + 1);
   EXPECT_FALSE(verify_audit(files).ok);
-  std::filesystem::remove_all(dir);
 }
 
 // Group commit: records from many threads land in one chain, each within
 // about one sync interval even without flush(); a full queue drops and
 // counts instead of blocking the caller.
 TEST(AuditLog, GroupCommitFromManyThreadsKeepsOneChain) {
-  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-gc-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::string path = (dir / "a.jsonl").string();
+  ScratchDir scratch("audit-gc");
+  const std::string path = scratch.file("a.jsonl");
   AuditOptions opt{path, 64 << 20, 5};  // one file: the order check reads it
   opt.sync_interval = 20ms;
   AuditLog log(opt);
@@ -159,15 +168,13 @@ TEST(AuditLog, GroupCommitFromManyThreadsKeepsOneChain) {
     int t = static_cast<int>(o.at("t").as_int64());
     EXPECT_EQ(o.at("n").as_int64(), next[static_cast<std::size_t>(t)]++);
   }
-  std::filesystem::remove_all(dir);
 }
 
 // Records arrive as text serialized by the caller: only a non-empty JSON
 // object can be chained; anything else is refused and counted as dropped.
 TEST(AuditLog, TextRecordsMustBeNonEmptyObjects) {
-  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-text-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::string path = (dir / "a.jsonl").string();
+  ScratchDir scratch("audit-text");
+  const std::string path = scratch.file("a.jsonl");
   AuditLog log({path, 1 << 20, 5});
   ASSERT_TRUE(log.open().ok());
   log.append(std::string("[1]"));
@@ -191,13 +198,11 @@ TEST(AuditLog, TextRecordsMustBeNonEmptyObjects) {
   EXPECT_EQ(a.at("prev").as_string().size(), 64u);
   auto b = bj::parse(second).as_object();
   EXPECT_EQ(b.at("prev").as_string(), a.at("hash").as_string());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(AuditLog, AFullQueueDropsAndCountsWithoutBlocking) {
-  auto dir = std::filesystem::temp_directory_path() / ("spectra-audit-full-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::string path = (dir / "a.jsonl").string();
+  ScratchDir scratch("audit-full");
+  const std::string path = scratch.file("a.jsonl");
   AuditOptions opt{path, 1 << 20, 5};
   opt.sync_interval = 30s;  // the writer gathers for 30 s unless flushed
   opt.max_queue = 10;
@@ -212,7 +217,6 @@ TEST(AuditLog, AFullQueueDropsAndCountsWithoutBlocking) {
   auto v = verify_audit(audit_files(path));
   EXPECT_TRUE(v.ok) << v.reason;
   EXPECT_EQ(v.lines, 10u);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CachedAnswer, RoundTripsAndRefusesForeignBytes) {
