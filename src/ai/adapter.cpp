@@ -4,6 +4,7 @@ namespace spectra::ai {
 
 bj::object UpstreamError::to_openai() const {
   bj::object err{{"message", message}, {"type", type.empty() ? "api_error" : type}, {"param", nullptr}};
+  if (!param.empty()) err["param"] = param;
   if (code.empty()) err["code"] = nullptr;
   else err["code"] = code;
   return bj::object{{"error", std::move(err)}};

@@ -53,7 +53,8 @@ struct UpstreamError {
   std::string message;
   std::string code;            // optional OpenAI error code
   bool retryable = false;      // 429/5xx/overloaded: eligible for failover before the first token
-  bj::object to_openai() const;  // {"error": {"message", "type", "param": null, "code"}}
+  std::string param;           // the request field at fault, if any
+  bj::object to_openai() const;  // {"error": {"message", "type", "param", "code"}}, null when empty
 };
 
 // Incremental translation of a streamed upstream response into OpenAI

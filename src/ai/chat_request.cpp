@@ -39,7 +39,14 @@ bool check_number(const bj::object& o, const char* k, double lo, double hi, Requ
   if (!v || v->is_null()) return true;
   if (!v->is_number()) return fail(e, k, std::string("'") + k + "' must be a number");
   double d = v->to_number<double>();
-  if (!(d >= lo && d <= hi)) return fail(e, k, std::string("'") + k + "' must be between " + json::canonical(bj::value(lo)) + " and " + json::canonical(bj::value(hi)));
+  if (!(d >= lo && d <= hi)) {
+    // Bounds as people write them: 1 and 1000000000, not 1E0 and 1E9.
+    auto text = [](double x) {
+      return x == static_cast<double>(static_cast<long long>(x)) ? std::to_string(static_cast<long long>(x))
+                                                               : json::canonical(bj::value(x));
+    };
+    return fail(e, k, std::string("'") + k + "' must be between " + text(lo) + " and " + text(hi));
+  }
   return true;
 }
 

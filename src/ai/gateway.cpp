@@ -18,13 +18,18 @@ using http::HttpStatus;
 namespace {
 
 http::Response openai_error(unsigned status, const std::string& type, const std::string& message,
-                            const std::string& code) {
-  UpstreamError e{status, type, message, code, false};
+                            const std::string& code, const std::string& param = {}) {
+  UpstreamError e{status, type, message, code, false, param};
   http::Response r = http::json_response(static_cast<HttpStatus>(status), e.to_openai());
   return r;
 }
 
 }  // namespace
+
+http::Response openai_http_error(http::HttpStatus status, std::string_view code, std::string_view message) {
+  const unsigned s = static_cast<unsigned>(status);
+  return openai_error(s, s >= 500 ? "server_error" : "invalid_request_error", std::string(message), std::string(code));
+}
 
 Gateway::Gateway(GatewayDeps deps)
     : deps_(std::move(deps)),
@@ -172,6 +177,7 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
 }
 
 void Gateway::register_routes(http::Router& r) {
+  r.set_error_format(&openai_http_error);
   r.add(http::Verb::post, "/v1/chat/completions",
         [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await chat(ex); });
   r.add(http::Verb::get, "/v1/models",
@@ -192,7 +198,7 @@ asio::awaitable<void> Gateway::fail(Call& c, unsigned status, const std::string&
                                     const std::string& code) {
   c.status = status;
   c.error = message;
-  http::Response res = openai_error(status, type, message, code);
+  http::Response res = openai_error(status, type, message, code, c.error_param);
   if (status == 429 || status == 503) res.set(http::bhttp::field::retry_after, "1");
   co_await c.ex->respond(std::move(res));
   finish(c);
@@ -239,6 +245,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   RequestError rerr;
   auto req = parse_chat_request(ex.request().body(), &rerr);
   if (!req.ok()) {
+    c.error_param = rerr.param;
     co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
     co_return;
   }

@@ -52,6 +52,13 @@ inline constexpr const char* kBuiltinEmbeddingModel = "local/all-minilm-l6-v2";
 
 class UpstreamCall;
 
+// The errors the HTTP layer answers by itself on the AI port (unknown path,
+// wrong method, header or body over its limit, malformed HTTP) in OpenAI's
+// shape, {"error": {"message", "type", "param", "code"}}, so that SDKs read
+// them as they read the gateway's own. For ServerOptions::error_format;
+// register_routes() sets it on the router.
+http::Response openai_http_error(http::HttpStatus status, std::string_view code, std::string_view message);
+
 class Gateway {
  public:
   explicit Gateway(GatewayDeps deps);
@@ -59,6 +66,7 @@ class Gateway {
 
   // Swaps in a new config snapshot (from a committed revision).
   void configure(std::shared_ptr<const GatewayConfig> cfg);
+  // Also makes the router answer 404/405 in OpenAI's shape.
   void register_routes(http::Router& router);
 
   Meter& meter() { return meter_; }

@@ -45,6 +45,7 @@ struct Gateway::Call {
   bool started_stream = false;
   bool finished = false;  // audited once
   std::string error;
+  std::string error_param;  // the request field an error names (OpenAI's `param`), if any
   std::string stored;  // completion JSON to cache
   std::string cached;  // `stored` encoded for the caches (encode_cached_answer)
   // semantic cache

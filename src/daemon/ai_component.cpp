@@ -112,6 +112,7 @@ Status AiComponent::start() {
     so.port = cfg.ok() ? static_cast<std::uint16_t>(json::to_int(cfg->at("ai").at("listen_port"), 8090)) : 8090;
   }
   so.body_limit = 8 << 20;
+  so.error_format = &ai::openai_http_error;
   so.idle_timeout = std::chrono::seconds(120);
   so.max_requests_per_connection = 1'000'000;
   d.server = std::make_unique<http::Server>(

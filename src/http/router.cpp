@@ -48,14 +48,14 @@ asio::awaitable<void> Router::dispatch(Exchange& ex) const {
     allow += std::string(bhttp::to_string(r.method));
   }
   if (!allow.empty()) {
-    Response res = error_response(HttpStatus::method_not_allowed, "method_not_allowed",
+    Response res = format_(HttpStatus::method_not_allowed, "method_not_allowed",
                                   "method " + std::string(ex.request().method_string()) +
                                       " is not allowed on " + std::string(path));
     res.set(bhttp::field::allow, allow);
     co_await ex.respond(std::move(res));
     co_return;
   }
-  { Response res_ = error_response(HttpStatus::not_found, "not_found",
+  { Response res_ = format_(HttpStatus::not_found, "not_found",
                                      "no such resource: " + std::string(path)); co_await ex.respond(std::move(res_)); }
 }
 

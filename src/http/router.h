@@ -20,6 +20,9 @@ struct RouteInfo {
 
 class Router {
  public:
+  // 404 and 405 are rendered with `format`: the API's own error shape.
+  explicit Router(ErrorFormat format = &plain_error) : format_(format) {}
+  void set_error_format(ErrorFormat format) { format_ = format; }
   void add(Verb method, std::string pattern, RouteHandler handler);
   asio::awaitable<void> dispatch(Exchange& ex) const;
   std::vector<RouteInfo> routes() const;
@@ -34,6 +37,7 @@ class Router {
     RouteHandler handler;
   };
   std::vector<Route> routes_;
+  ErrorFormat format_;
 };
 
 // Splits "/a/b?x=1&y=2" into path and decoded query parameters.

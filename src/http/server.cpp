@@ -150,7 +150,7 @@ asio::awaitable<void> Connection::run() {
     }
     if (ec == bhttp::error::header_limit) {
       {
-        Response e_ = error_response(HttpStatus::request_header_fields_too_large, "header_too_large",
+        Response e_ = server_.options_.error_format(HttpStatus::request_header_fields_too_large, "header_too_large",
                           "request header exceeds " + std::to_string(opt.header_limit) + " bytes");
         co_await send_error(e_);
       }
@@ -158,7 +158,7 @@ asio::awaitable<void> Connection::run() {
     }
     if (ec == bhttp::error::body_limit) {
       {
-        Response e_ = error_response(HttpStatus::payload_too_large, "body_too_large",
+        Response e_ = server_.options_.error_format(HttpStatus::payload_too_large, "body_too_large",
                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
         co_await send_error(e_);
       }
@@ -172,7 +172,7 @@ asio::awaitable<void> Connection::run() {
     }
     if (ec) {
       {
-        Response e_ = error_response(HttpStatus::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+        Response e_ = server_.options_.error_format(HttpStatus::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
         co_await send_error(e_);
       }
       break;
@@ -191,7 +191,7 @@ asio::awaitable<void> Connection::run() {
     }
     if (ec == bhttp::error::body_limit) {
       {
-        Response e_ = error_response(HttpStatus::payload_too_large, "body_too_large",
+        Response e_ = server_.options_.error_format(HttpStatus::payload_too_large, "body_too_large",
                           "request body exceeds " + std::to_string(opt.body_limit) + " bytes");
         co_await send_error(e_);
       }
@@ -218,7 +218,7 @@ asio::awaitable<void> Connection::run() {
       }
     }
     if (!ex.answered_) {
-      { Response res_ = error_response(HttpStatus::internal_server_error, "internal",
+      { Response res_ = opt.error_format(HttpStatus::internal_server_error, "internal",
                                          "the request could not be completed"); co_await ex.respond(std::move(res_)); }
     }
     // A stream the handler left unfinished cannot be followed by another

@@ -41,6 +41,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 10'000;
   std::size_t max_requests_per_connection = 10'000;
+  // The shape of the errors the server answers by itself (431, 413, 400 for
+  // malformed HTTP, 500 when a handler did not answer).
+  ErrorFormat error_format = &plain_error;
 };
 
 class Connection;

@@ -30,4 +30,8 @@ Response error_response(HttpStatus status, std::string_view code, std::string_vi
   return json_response(status, boost::json::object{{"error", std::move(err)}});
 }
 
+Response plain_error(HttpStatus status, std::string_view code, std::string_view message) {
+  return error_response(status, code, message);
+}
+
 }  // namespace spectra::http

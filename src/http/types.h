@@ -31,4 +31,11 @@ Response text_response(HttpStatus status, std::string body, std::string content_
 Response error_response(HttpStatus status, std::string_view code, std::string_view message,
                         boost::json::object extra = {});
 
+// Renders an error the HTTP layer answers by itself (unknown path, wrong
+// method, header or body over its limit, malformed HTTP, a handler that
+// failed): each server answers in its own API's error shape.
+using ErrorFormat = Response (*)(HttpStatus status, std::string_view code, std::string_view message);
+// error_response() without extras: the config API's shape, the default.
+Response plain_error(HttpStatus status, std::string_view code, std::string_view message);
+
 }  // namespace spectra::http

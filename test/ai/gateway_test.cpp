@@ -134,6 +134,7 @@ class GatewayTest : public ::testing::Test {
     gw_->register_routes(router_);
     http::ServerOptions o;
     o.body_limit = 8 << 20;
+    o.error_format = &openai_http_error;  // as the daemon's AI port
     server_ = std::make_unique<http::Server>(pool_, o, [this](http::Exchange& ex) { return router_.dispatch(ex); }, nullptr);
     ASSERT_TRUE(server_->start().ok());
     pool_.start();
@@ -371,6 +372,11 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
   EXPECT_EQ(post(chat("nosuch", "x")).status, 404u);
   EXPECT_EQ(post("{not json").status, 400u);
   EXPECT_EQ(post(R"({"model":"gpt","messages":[]})").status, 400u);
+  // A refused request names the field at fault, as OpenAI's `param`.
+  auto bad_role = post(R"({"model":"gpt","messages":[{"role":"wizard","content":"x"}]})");
+  EXPECT_EQ(bad_role.status, 400u);
+  EXPECT_EQ(bj::parse(bad_role.body).at("error").at("param").as_string(), "messages[0].role") << bad_role.body;
+  EXPECT_TRUE(bj::parse(post(chat("nosuch", "x")).body).at("error").at("param").is_null());
   // The pass-through routes hold the key's model list and limits too.
   http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
   auto emb = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"solo","input":"x"})",
@@ -381,6 +387,28 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
                      {{"Authorization", "Bearer sk-limited"}});  // rpm 2: the refilled request went to "four"
   ASSERT_TRUE(over.ok());
   EXPECT_EQ(over->status, 429u) << over->body;
+}
+
+// What the HTTP layer answers by itself on the AI port (no such path, wrong
+// method, a header over the limit) is in OpenAI's error shape too.
+TEST_F(GatewayTest, ErrorsOfTheHttpLayerAreInOpenAiShape) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto expect_openai = [](const Result<http::ClientResponse>& r, unsigned status, std::string_view code) {
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->status, status) << r->body;
+    auto err = bj::parse(r->body).at("error").as_object();
+    EXPECT_EQ(err.at("type").as_string(), status >= 500 ? "server_error" : "invalid_request_error") << r->body;
+    EXPECT_EQ(err.at("code").as_string(), code) << r->body;
+    EXPECT_TRUE(err.at("param").is_null()) << r->body;
+    EXPECT_FALSE(err.at("message").as_string().empty()) << r->body;
+  };
+  expect_openai(c.send(http::Verb::post, "/v1/no/such/path", "{}"), 404, "not_found");
+  expect_openai(c.send(http::Verb::get, "/v1/chat/completions"), 405, "method_not_allowed");
+  http::Client big({"127.0.0.1", server_->port(), ""}, 10s);
+  expect_openai(big.send(http::Verb::get, "/v1/models", "", {{"X-Big", std::string(20000, 'a')}}), 431,
+                "header_too_large");
+  auto five = openai_http_error(http::HttpStatus::internal_server_error, "internal", "boom");
+  EXPECT_EQ(bj::parse(five.body()).at("error").at("type").as_string(), "server_error");
 }
 
 TEST_F(GatewayTest, FailoverBeforeTheFirstToken) {

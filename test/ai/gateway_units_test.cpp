@@ -245,6 +245,11 @@ TEST(ChatRequest, RefusalsNameTheParam) {
   EXPECT_EQ(e.param, "model");
   EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})", &e).ok());
   EXPECT_EQ(e.param, "temperature");
+  EXPECT_EQ(e.message, "'temperature' must be between 0 and 2");
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-5})", &e).ok());
+  EXPECT_EQ(e.message, "'max_tokens' must be between 1 and 1000000000");
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"top_p":1.5})", &e).ok());
+  EXPECT_EQ(e.message, "'top_p' must be between 0 and 1");
   EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"tool","content":"x"}]})", &e).ok());
   EXPECT_EQ(e.param, "messages[0].tool_call_id");
   EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]})", &e).ok());

@@ -158,6 +158,53 @@ TEST_F(ServerTest, MalformedRequestIs400) {
   EXPECT_NE(resp.find("400"), std::string::npos);
 }
 
+// Every error the HTTP layer answers by itself is rendered by the server's
+// and the router's ErrorFormat, so each port answers in its API's shape
+// (the AI port in OpenAI's).
+Response tagged_error(HttpStatus status, std::string_view code, std::string_view message) {
+  return text_response(status, "tagged " + std::string(code) + ": " + std::string(message));
+}
+
+TEST(ServerErrorFormat, EveryErrorOfTheLayerUsesTheConfiguredFormat) {
+  IoPool pool{1};
+  Router router(&tagged_error);
+  router.add(Verb::post, "/echo", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+    Response r = text_response(HttpStatus::ok, ex.request().body());
+    co_await ex.respond(std::move(r));
+  });
+  router.add(Verb::get, "/silent", [](Exchange&, const Params&) -> asio::awaitable<void> { co_return; });
+  ServerOptions o;
+  o.body_limit = 1024;
+  o.header_limit = 2048;
+  o.error_format = &tagged_error;
+  Server server(pool, o, [&router](Exchange& ex) { return router.dispatch(ex); }, nullptr);
+  ASSERT_TRUE(server.start().ok());
+  pool.start();
+  auto raw = [&](const std::string& bytes) {
+    return spectra::testing::raw_tcp_exchange(server.port(), bytes, {.wait = 2s});
+  };
+  struct Case {
+    std::string request, status, body;
+  };
+  const Case cases[] = {
+      {"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404", "tagged not_found: no such resource: /nope"},
+      {"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "405", "tagged method_not_allowed: method GET is not allowed on /echo"},
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n", "413", "tagged body_too_large: request body exceeds 1024 bytes"},
+      {"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n", "431",
+       "tagged header_too_large: request header exceeds 2048 bytes"},
+      {"GARBAGE\r\n\r\n", "400", "tagged bad_request: malformed HTTP request"},
+      {"GET /silent HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "500", "tagged internal: the request could not be completed"},
+  };
+  for (const Case& c : cases) {
+    std::string resp = raw(c.request);
+    EXPECT_EQ(resp.substr(0, 12), "HTTP/1.1 " + c.status) << resp;
+    EXPECT_NE(resp.find("\r\n\r\n" + c.body), std::string::npos) << resp;
+  }
+  server.stop(1s);
+  pool.stop();
+  pool.join();
+}
+
 // A client that never finishes its header or body is disconnected at the
 // phase deadline (300 ms here), not held open by trickled bytes.
 TEST_F(ServerTest, SlowHeaderIsDisconnectedAtTheDeadline) {

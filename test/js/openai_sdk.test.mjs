@@ -185,7 +185,15 @@ test('errors arrive as the SDK error classes', async () => {
   await assert.rejects(client().chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e instanceof OpenAI.NotFoundError && e.status === 404 && /no-such-model/.test(e.message));
   await assert.rejects(client().chat.completions.create({ model: 'gpt', messages: [] }),
-    (e) => e instanceof OpenAI.BadRequestError);
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'messages');
+  await assert.rejects(client().chat.completions.create({ model: 'gpt', temperature: 3, messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature' && /between 0 and 2/.test(e.message));
+  // Errors the HTTP layer answers by itself come in the same shape.
+  await assert.rejects(client().post('/no/such/path', { body: {} }),
+    (e) => e instanceof OpenAI.NotFoundError && e.type === 'invalid_request_error' && e.code === 'not_found' &&
+      e.param === null && /\/v1\/no\/such\/path/.test(e.message));
+  await assert.rejects(client().get('/chat/completions'),
+    (e) => e.status === 405 && e.type === 'invalid_request_error' && e.code === 'method_not_allowed');
 });
 
 test('models and embeddings', async () => {
