@@ -36,6 +36,9 @@ struct UpstreamRequest {
   std::string url;  // absolute: scheme://host[:port]/path?query
   std::vector<std::pair<std::string, std::string>> headers;  // no auth: the core adds it
   std::string body;
+  // https only: a PEM file of the CAs to trust instead of the system store
+  // (the provider's ca_file: an in-account endpoint behind a private CA).
+  std::string ca_file;
 };
 
 // Token usage as the upstream reported it (never estimated).

@@ -19,6 +19,7 @@ struct ProviderConfig {
   std::vector<std::string> endpoints;  // vllm
   std::int64_t max_concurrency = 0;    // vllm; 0 = unlimited
   std::int64_t timeout_ms = 120000;
+  std::string ca_file;  // https: PEM file of the CAs to trust instead of the system store
   bool local() const { return kind == "vllm"; }
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
   // OpenAI's own; without a trailing slash.

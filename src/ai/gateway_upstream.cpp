@@ -83,6 +83,7 @@ asio::awaitable<Status> Gateway::open_call(Call& c, const ProviderConfig& p, Ups
       c.egress += "," + host;
     }
   }
+  req.ca_file = p.ca_file;
   UpstreamTimeouts timeouts;
   timeouts.first_byte = std::chrono::milliseconds(p.timeout_ms);
   Status st = co_await call.start(req, timeouts);

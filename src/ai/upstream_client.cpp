@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -61,14 +62,41 @@ constexpr std::size_t kReadBuffer = 16 * 1024;
 // burst's connections do not linger once the load is gone.
 thread_local std::map<std::string, std::deque<std::unique_ptr<Conn>>> t_idle;
 
-asio::ssl::context& tls_context() {
-  static asio::ssl::context ctx = [] {
-    asio::ssl::context c(asio::ssl::context::tls_client);
-    c.set_default_verify_paths();
-    c.set_verify_mode(asio::ssl::verify_peer);
-    return c;
-  }();
-  return ctx;
+// One TLS client context per trust store: the system's (ca_file empty) or
+// a provider's PEM file, loaded on first use and kept for the process (a
+// changed file is read again under another path, or after a restart).
+// Peer verification is always on; only the trusted CAs differ.
+Result<asio::ssl::context*> tls_context(const std::string& ca_file) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<asio::ssl::context>> contexts;
+  std::lock_guard lock(mu);
+  auto& slot = contexts[ca_file];
+  if (!slot) {
+    auto c = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
+    boost::system::error_code ec;
+    if (ca_file.empty()) {
+      c->set_default_verify_paths(ec);
+    } else {
+      c->load_verify_file(ca_file, ec);
+    }
+    if (ec) {
+      contexts.erase(ca_file);  // tried again on the next call: the file may appear
+      return unavailable("cannot load the CA certificates" + (ca_file.empty() ? std::string() : " from " + ca_file) +
+                         ": " + ec.message());
+    }
+    c->set_verify_mode(asio::ssl::verify_peer);
+    slot = std::move(c);
+  }
+  return slot.get();
+}
+
+// Connections are pooled by destination and trust store: one verified
+// against a private CA is never handed to a call that trusts another.
+std::string pool_key(const ParsedUrl& u, const std::string& ca_file) {
+  std::string key = (u.tls ? "https://" : "http://") + u.host + ":" + u.port;
+  if (u.tls && !ca_file.empty()) key.append(" ca=").append(ca_file);
+  return key;
 }
 
 Status transport_error(const char* what, const boost::system::error_code& ec) {
@@ -242,10 +270,16 @@ struct UpstreamCall::Impl {
     co_return Status();
   }
 
-  asio::awaitable<Status> connect(const ParsedUrl& u) {
+  asio::awaitable<Status> connect(const ParsedUrl& u, const std::string& ca_file, const std::string& key) {
     auto ex = co_await asio::this_coro::executor;
+    asio::ssl::context* tls_ctx = nullptr;
+    if (u.tls) {
+      Result<asio::ssl::context*> ctx = tls_context(ca_file);
+      if (!ctx.ok()) co_return ctx.status();
+      tls_ctx = *ctx;
+    }
     conn = std::make_unique<Conn>();
-    conn->key = (u.tls ? "https://" : "http://") + u.host + ":" + u.port;
+    conn->key = key;
     // Beast reads at most the buffer's free capacity (and at least 512
     // bytes): without room, a 1 KB answer took three recv() calls.
     conn->buffer.reserve(kReadBuffer);
@@ -266,7 +300,7 @@ struct UpstreamCall::Impl {
       if (ec) co_return unavailable("cannot resolve upstream " + u.host + ": " + ec.message());
     }
     if (u.tls) {
-      conn->tls = std::make_unique<TlsStream>(ex, tls_context());
+      conn->tls = std::make_unique<TlsStream>(ex, *tls_ctx);
       if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), u.host.c_str())) {
         co_return unavailable("cannot set TLS server name");
       }
@@ -311,7 +345,7 @@ asio::awaitable<Status> UpstreamCall::start(const UpstreamRequest& r, const Upst
   if (!url.ok()) co_return url.status();
   auto head = render_request_head(r, *url);
   if (!head.ok()) co_return head.status();
-  std::string key = (url->tls ? "https://" : "http://") + url->host + ":" + url->port;
+  const std::string key = pool_key(*url, r.ca_file);
   // A reused connection may have been closed by the upstream meanwhile; then
   // retry once on a fresh one (safe: nothing was answered).
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -327,7 +361,7 @@ asio::awaitable<Status> UpstreamCall::start(const UpstreamRequest& r, const Upst
       }
     }
     if (!reused) {
-      Status s = co_await d.connect(*url);
+      Status s = co_await d.connect(*url, r.ca_file, key);
       if (!s.ok()) co_return s;
     }
     Status s;

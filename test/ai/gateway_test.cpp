@@ -6,6 +6,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -23,11 +28,13 @@
 #include "raw_tcp.h"
 #include "cache_test_util.h"
 #include "redis_server.h"
+#include "test_pki.h"
 
 namespace spectra::ai {
 namespace {
 
 namespace bj = boost::json;
+namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 // Another gateway of the same fleet: same config (the last configure()),
@@ -67,6 +74,76 @@ struct SecondGateway {
   http::Router routes;
   std::unique_ptr<http::Server> server;
   bool started = false;
+};
+
+// TLS in front of a plain upstream, as a TLS-terminating proxy in front of
+// an in-account vLLM: accepts on 127.0.0.1, handshakes with `cert`, and
+// pipes bytes both ways to 127.0.0.1:`target`. Its own thread.
+class TlsFront {
+ public:
+  TlsFront(const std::string& cert, const std::string& key, std::uint16_t target) : target_(target) {
+    ctx_.use_certificate_chain_file(cert);
+    ctx_.use_private_key_file(key, asio::ssl::context::pem);
+    acceptor_.open(asio::ip::tcp::v4());
+    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~TlsFront() {
+    ioc_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  struct Session {
+    Session(asio::io_context& ioc, asio::ssl::context& ctx) : client(ioc, ctx), upstream(ioc) {}
+    asio::ssl::stream<asio::ip::tcp::socket> client;
+    asio::ip::tcp::socket upstream;
+    void close() {
+      boost::system::error_code ec;
+      client.next_layer().close(ec);
+      upstream.close(ec);
+    }
+  };
+  template <class From, class To>
+  static asio::awaitable<void> pump(From& from, To& to, Session& s) {
+    std::array<char, 16384> buf;
+    for (;;) {
+      boost::system::error_code ec;
+      std::size_t n = co_await from.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      co_await asio::async_write(to, asio::buffer(buf.data(), n), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    s.close();
+  }
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto s = std::make_shared<Session>(ioc_, ctx_);
+      boost::system::error_code ec;
+      co_await acceptor_.async_accept(s->client.next_layer(), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      asio::co_spawn(ioc_, [this, s]() -> asio::awaitable<void> {
+        boost::system::error_code ec;
+        co_await s->client.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) s->upstream.connect({asio::ip::make_address("127.0.0.1"), target_}, ec);
+        if (ec) {
+          s->close();  // the client refused our certificate, or no upstream
+          co_return;
+        }
+        asio::co_spawn(ioc_, [s]() -> asio::awaitable<void> { co_await pump(s->upstream, s->client, *s); }, asio::detached);
+        co_await pump(s->client, s->upstream, *s);
+      }, asio::detached);
+    }
+  }
+
+  asio::ssl::context ctx_{asio::ssl::context::tls_server};
+  std::uint16_t target_;
+  asio::io_context ioc_{1};
+  asio::ip::tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
 };
 
 // Kept-alive upstream connections: a burst's worth stays for reuse, the
@@ -409,6 +486,47 @@ TEST_F(GatewayTest, ErrorsOfTheHttpLayerAreInOpenAiShape) {
                 "header_too_large");
   auto five = openai_http_error(http::HttpStatus::internal_server_error, "internal", "boom");
   EXPECT_EQ(bj::parse(five.body()).at("error").at("type").as_string(), "server_error");
+}
+
+// An https upstream behind a private CA (an in-account endpoint): trusted
+// through the provider's ca_file; without it, or for a certificate of
+// another name, the call fails at the handshake and nothing is sent.
+TEST_F(GatewayTest, HttpsUpstreamTrustedThroughTheProvidersCaFile) {
+  const auto pki = spectra::testing::make_test_pki(dir_ / "pki", {{"good", "IP:127.0.0.1"}, {"other", "DNS:other.example"}});
+  ASSERT_TRUE(pki.ok) << "openssl failed; see " << pki.log();
+  TlsFront good(pki.cert("good"), pki.key("good"), remote_.port());
+  TlsFront other(pki.cert("other"), pki.key("other"), remote_.port());
+  auto provider = [&](const std::string& name, const TlsFront& front, const std::string& ca) {
+    return R"({"name": ")" + name + R"(", "kind": "openai", "base_url": "https://127.0.0.1:)" +
+           std::to_string(front.port()) + R"(/v1")" + (ca.empty() ? "" : R"(, "ca_file": ")" + ca + "\"") + "}";
+  };
+  const std::string ai = R"({"enabled": true, "providers": [)" + provider("private", good, pki.ca()) + ", " +
+                         provider("system", good, "") + ", " + provider("misnamed", other, pki.ca()) + R"(],
+      "routes": [{"alias": "private", "target": "private/gpt-4o"}, {"alias": "system", "target": "system/gpt-4o"},
+                 {"alias": "misnamed", "target": "misnamed/gpt-4o"}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}], "cache": {"exact_enabled": false}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  for (int i = 0; i < 2; ++i) {  // the second over the kept-alive TLS connection
+    auto r = gw.post(chat("private", "over tls " + std::to_string(i)));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string(),
+              "remote says: over tls " + std::to_string(i));
+  }
+  EXPECT_EQ(remote_.request_count(), 2u);
+  for (const char* alias : {"system", "misnamed"}) {
+    auto r = gw.post(chat(alias, "must not arrive"));
+    EXPECT_EQ(r.status, 502u) << alias << ": " << r.body;
+    EXPECT_NE(r.body.find("certificate verify failed"), std::string::npos) << alias << ": " << r.body;
+  }
+  EXPECT_EQ(remote_.request_count(), 2u);
+  // A CA file that cannot be read fails the call with a message that says so.
+  auto broken = ai;
+  broken.replace(broken.find(pki.ca()), pki.ca().size(), (dir_ / "no-such-ca.pem").string());
+  gw.gw->configure(make_gateway_config(bj::parse(broken).as_object()));
+  auto r = gw.post(chat("private", "no ca"));
+  EXPECT_EQ(r.status, 502u) << r.body;
+  EXPECT_NE(r.body.find("cannot load the CA certificates from"), std::string::npos) << r.body;
 }
 
 TEST_F(GatewayTest, FailoverBeforeTheFirstToken) {

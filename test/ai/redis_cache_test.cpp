@@ -17,7 +17,6 @@
 #include <boost/asio/use_future.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -28,6 +27,7 @@
 #include "ai/redis_cache_storage.h"
 #include "cache_test_util.h"
 #include "redis_server.h"
+#include "test_pki.h"
 
 namespace spectra::ai {
 namespace {
@@ -479,22 +479,9 @@ class RedisCacheTls : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::filesystem::temp_directory_path() /
            ("spectra-redis-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    const std::string d = dir_.string();
-    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    std::ofstream(dir_ / "good.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
-    std::ofstream(dir_ / "other.ext") << "subjectAltName=DNS:other.example\n";
-    std::string script = "set -e; cd " + d + "; " + "timeout 30 openssl req -x509 " + key +
-                         " -keyout ca.key -out ca.crt -days 2 -subj '/CN=spectra test CA'; ";
-    for (const char* name : {"good", "other"}) {
-      const std::string n = name;
-      script += "timeout 30 openssl req " + key + " -keyout " + n + ".key -out " + n +
-                ".csr -subj '/CN=" + n + "'; " + "timeout 30 openssl x509 -req -in " + n +
-                ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -out " + n +
-                ".crt -days 2 -extfile " + n + ".ext; ";
-    }
-    const std::string cmd = "sh -c \"" + script + "\" >" + d + "/openssl.log 2>&1";
-    ok_ = std::system(cmd.c_str()) == 0;
+    ok_ = spectra::testing::make_test_pki(dir_, {{"good", "DNS:localhost,IP:127.0.0.1"},
+                                                 {"other", "DNS:other.example"}})
+              .ok;
   }
   static void TearDownTestSuite() {
     std::error_code ec;
