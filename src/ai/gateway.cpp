@@ -39,6 +39,12 @@ Gateway::Gateway(GatewayDeps deps)
       limiter_(deps_.clock) {
   cfg_ = std::make_shared<GatewayConfig>();
   if (deps_.metrics) {
+    deps_.metrics->callback_gauge("spectra_ai_upstream_endpoints_ejected",
+                                  "Upstream endpoints skipped now after repeated failures (outlier ejection)",
+                                  [this] { return static_cast<double>(health_.ejected_now()); });
+    deps_.metrics->callback_gauge("spectra_ai_upstream_ejections",
+                                  "Upstream endpoints ejected since start (a count)",
+                                  [this] { return static_cast<double>(health_.ejections()); });
     deps_.metrics->callback_gauge("spectra_ai_cache_entries", "Entries in the exact response cache",
                                   [this] { return static_cast<double>(cache()->stats().entries); });
     deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
@@ -114,6 +120,7 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
     }
   }
   configure_cache(*cfg);
+  health_.set_options(cfg->upstream_health);
   std::lock_guard lock(mu_);
   cfg_ = std::move(cfg);
 }

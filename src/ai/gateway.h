@@ -70,6 +70,7 @@ class Gateway {
   void register_routes(http::Router& router);
 
   Meter& meter() { return meter_; }
+  const UpstreamHealth& upstream_health() const { return health_; }
   // The cache storage in force (requests keep the one they started with).
   std::shared_ptr<CacheStorage> cache() const {
     std::lock_guard lock(mu_);
@@ -103,7 +104,19 @@ class Gateway {
   boost::asio::awaitable<void> models(http::Exchange& ex);
   boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
   boost::asio::awaitable<bool> upstream(Call& c);
-  boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model, bool& retry);
+  // One try of `model` at provider `p`, through `endpoint` (its base URL).
+  boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model,
+                                       const std::string& endpoint, bool& retry);
+  // The endpoint of `p` to try next: round-robin over those not ejected
+  // (sets *ejected when every one is, and returns one anyway).
+  std::string pick_endpoint(const ProviderConfig& p, bool* ejected);
+  // The endpoint of `p` after `after` (in list order) that is not
+  // ejected; empty when there is none.
+  std::string next_endpoint(const ProviderConfig& p, const std::string& after);
+  void note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry);
+  static std::string health_key(const std::string& provider, const std::string& endpoint) {
+    return provider + ' ' + endpoint;
+  }
   boost::asio::awaitable<void> fail(Call& c, unsigned status, const std::string& type,
                                     const std::string& message, const std::string& code);
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
@@ -153,6 +166,7 @@ class Gateway {
   std::atomic<std::int64_t> embed_logged_at_{-1'000'000};  // steady seconds of the last embedder warning
   bool embed_failed_ = false;              // guarded by embed_mu_
   Capacity capacity_;  // concurrency limits and the overflow queue
+  UpstreamHealth health_{deps_.clock};  // outlier ejection, by provider and endpoint
   std::mutex slots_mu_;
   std::map<std::string, std::size_t> rr_;  // endpoint round-robin; guarded by slots_mu_
 };

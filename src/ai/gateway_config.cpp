@@ -91,6 +91,10 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     const auto& p = pv.as_object();
     g->prices[s(p, "model")] = {d(p, "input_per_mtok_usd"), d(p, "output_per_mtok_usd")};
   }
+  const auto& health = obj(ai, "upstream_health");
+  g->upstream_health.max_failures = static_cast<int>(i(health, "max_failures", 3));
+  g->upstream_health.ejection = std::chrono::milliseconds(i(health, "ejection_ms", 5000));
+  g->upstream_health.max_ejection = std::chrono::milliseconds(i(health, "max_ejection_ms", 60000));
   return g;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ai/upstream_health.h"
 #include "common/result.h"
 
 namespace spectra::ai {
@@ -74,6 +75,7 @@ struct GatewayConfig {
   std::int64_t audit_keep_files = 10;
   bool audit_bodies = false;
   std::map<std::string, Price> prices;  // by "provider/model" or "model"
+  UpstreamHealthOptions upstream_health;
 
   // Resolves a client's model name to (provider, model): a route alias, or
   // "<provider name>/<model>", or "<kind>/<model>" when exactly one provider

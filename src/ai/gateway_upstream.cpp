@@ -121,6 +121,15 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     }
     const ProviderConfig& p = *resolved->first;
     const std::string model = resolved->second;
+    // An endpoint ejected after repeated failures is skipped while a later
+    // target remains (it would only cost this request the failure first);
+    // the last target is tried whatever its state.
+    bool ejected = false;
+    const std::string endpoint = pick_endpoint(p, &ejected);
+    if (ejected && i + 1 < targets.size()) {
+      c.error = p.name + ": skipped: ejected after repeated failures";
+      continue;
+    }
     // Capacity of local models, and what to do when it is exhausted.
     if (!capacity_.try_acquire(p.name, p.max_concurrency)) {
       const OverflowConfig* ov = route ? &route->overflow : nullptr;
@@ -148,8 +157,23 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
         co_return false;
       }
     }
+    // A failure that may fail over tries the provider's other endpoints
+    // (not ejected, each once) before the next target.
+    std::string ep = endpoint;
     bool retry = false;
-    bool ok = co_await attempt(c, p, model, retry);
+    bool ok = false;
+    for (std::size_t tries = 1;; ++tries) {
+      retry = false;
+      ok = co_await attempt(c, p, model, ep, retry);
+      note_outcome(p, ep, ok, retry);
+      if (ok || !retry || c.started_stream || c.status != 0 || tries >= p.endpoints.size()) break;
+      std::string next = next_endpoint(p, ep);
+      if (next.empty()) break;
+      log::warn("upstream endpoint failed; trying another endpoint of the provider",
+                {{"provider", p.name}, {"endpoint", ep}, {"next", next}, {"error", c.error},
+                 {"request_id", c.ex->info().request_id}});
+      ep = std::move(next);
+    }
     if (p.max_concurrency > 0) capacity_.release(p.name);
     if (ok) {
       if (i > 0) c.fallback = p.name + "/" + model;
@@ -163,7 +187,53 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
   co_return false;
 }
 
-asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const std::string& model, bool& retry) {
+std::string Gateway::pick_endpoint(const ProviderConfig& p, bool* ejected) {
+  *ejected = false;
+  if (p.endpoints.empty()) {
+    *ejected = !health_.available(health_key(p.name, p.base_url));
+    return p.base_url;
+  }
+  std::size_t start = 0;
+  {
+    std::lock_guard lock(slots_mu_);
+    start = rr_[p.name]++;
+  }
+  const std::size_t n = p.endpoints.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::string& e = p.endpoints[(start + k) % n];
+    if (health_.available(health_key(p.name, e))) return e;
+  }
+  *ejected = true;
+  return p.endpoints[start % n];
+}
+
+std::string Gateway::next_endpoint(const ProviderConfig& p, const std::string& after) {
+  const std::size_t n = p.endpoints.size();
+  std::size_t at = 0;
+  while (at < n && p.endpoints[at] != after) ++at;
+  for (std::size_t k = 1; k < n; ++k) {
+    const std::string& e = p.endpoints[(at + k) % n];
+    if (e != after && health_.available(health_key(p.name, e))) return e;
+  }
+  return {};
+}
+
+// A call that failed in a way another target could fix (no connection, a
+// timeout, 5xx/429, a broken answer) counts against the endpoint; one that
+// succeeded clears it. Other outcomes (the client's error, a stream broken
+// after its first token) say nothing either way.
+void Gateway::note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry) {
+  const std::string key = health_key(p.name, endpoint);
+  if (ok) {
+    health_.success(key);
+  } else if (retry && health_.failure(key)) {
+    log::warn("upstream endpoint ejected after repeated failures; other targets first until its cool-down ends",
+              {{"provider", p.name}, {"endpoint", endpoint.empty() ? std::string("(provider default)") : endpoint}});
+  }
+}
+
+asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const std::string& model,
+                                       const std::string& endpoint, bool& retry) {
   std::string kind = p.kind == "vllm" ? "vllm" : p.kind;
   auto ait = deps_.adapters.find(kind);
   if (ait == deps_.adapters.end()) ait = kind == "vllm" ? deps_.adapters.find("openai") : ait;
@@ -173,11 +243,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     co_return false;
   }
   const ProviderAdapter& adapter = *ait->second;
-  ModelTarget target{p.name, p.kind, model, p.base_url, p.region};
-  if (!p.endpoints.empty()) {
-    std::lock_guard lock(slots_mu_);
-    target.base_url = p.endpoints[rr_[p.name]++ % p.endpoints.size()];
-  }
+  ModelTarget target{p.name, p.kind, model, endpoint, p.region};
   auto req = adapter.build_chat(c.body, target, c.stream);
   if (!req.ok()) {
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");

@@ -278,6 +278,12 @@ NodePtr ai_node() {
                       .field("max_file_bytes", integer(1 << 16, 1LL << 40), 100LL << 20)
                       .field("keep_files", integer(1, 10000), 10)
                       .field("log_bodies", boolean(), false);
+  NodePtr health = object()
+                       .ref("AiUpstreamHealth")
+                       .desc("Outlier ejection: an upstream endpoint that fails max_failures times in a row is skipped for a cool-down while other targets remain")
+                       .field("max_failures", integer(0, 1000).desc("Failures in a row (no connection, timeout, 5xx, 429) that eject; 0 turns ejection off"), 3)
+                       .field("ejection_ms", integer(100, 3600000).desc("First cool-down; doubles with each ejection in a row"), 5000)
+                       .field("max_ejection_ms", integer(100, 86400000).desc("Longest cool-down"), 60000);
   NodePtr price = object()
                       .ref("ModelPrice")
                       .required("model", str().max_length(256))
@@ -293,6 +299,7 @@ NodePtr ai_node() {
       .field("virtual_keys", array(vkey).max_items(10000).unique("name"))
       .field("cache", cache)
       .field("audit", audit)
+      .field("upstream_health", health)
       .field("prices", array(price).max_items(1024).unique("model"))
       .check([](const bj::value& v, const std::string& path, Errors& e) {
         const auto& o = v.get_object();

@@ -529,6 +529,56 @@ TEST_F(GatewayTest, HttpsUpstreamTrustedThroughTheProvidersCaFile) {
   EXPECT_NE(r.body.find("cannot load the CA certificates from"), std::string::npos) << r.body;
 }
 
+// A target that keeps failing is ejected after three failures in a row:
+// later requests go straight to its fallback (it is not asked at all)
+// until the cool-down ends; a route with nothing else still tries it; a
+// success after the cool-down restores it.
+TEST_F(GatewayTest, AFailingTargetIsSkippedUntilItsCoolDownEnds) {
+  remote_.set_faults({.error_status = 503});
+  for (int i = 0; i < 3; ++i) {
+    auto r = post(chat("gpt", "eject " + std::to_string(i)));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-spectra-provider"), "backup");
+  }
+  EXPECT_EQ(remote_.request_count(), 3u);
+  EXPECT_EQ(gw_->upstream_health().ejected_now(), 1u);
+  auto skipped = post(chat("gpt", "eject 3"));
+  ASSERT_EQ(skipped.status, 200u) << skipped.body;
+  EXPECT_EQ(skipped.header("x-spectra-provider"), "backup");
+  EXPECT_EQ(remote_.request_count(), 3u);  // not asked
+  // "solo" has no fallback: the ejected target is tried anyway.
+  EXPECT_EQ(post(chat("solo", "nothing else")).status, 502u);
+  EXPECT_EQ(remote_.request_count(), 4u);
+  clock_.advance(5s);
+  remote_.set_faults({});
+  auto back = post(chat("gpt", "eject 4"));
+  ASSERT_EQ(back.status, 200u) << back.body;
+  EXPECT_EQ(back.header("x-spectra-provider"), "remote");
+  EXPECT_EQ(gw_->upstream_health().ejected_now(), 0u);
+  EXPECT_EQ(gw_->upstream_health().ejections(), 1u);
+}
+
+// A vLLM provider with a dead replica: a failed call goes to the provider's
+// next endpoint (the client never sees the failure), and after three
+// failures the dead one is not tried any more.
+TEST_F(GatewayTest, ADeadVllmEndpointIsRetriedElsewhereThenSkipped) {
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "pool", "kind": "vllm", "endpoints": ["http://127.0.0.1:1/v1", ")" + local_.base_url() + R"("]}],
+      "routes": [{"alias": "pool", "target": "pool/llama-3"}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}], "cache": {"exact_enabled": false}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  for (int i = 0; i < 8; ++i) {
+    auto r = gw.post(chat("pool", "replica " + std::to_string(i)));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string(),
+              "local says: replica " + std::to_string(i));
+  }
+  EXPECT_EQ(local_.request_count(), 8u);
+  EXPECT_EQ(gw.gw->upstream_health().ejected_now(), 1u);
+  EXPECT_EQ(gw.gw->upstream_health().ejections(), 1u);
+}
+
 TEST_F(GatewayTest, FailoverBeforeTheFirstToken) {
   remote_.set_faults({.error_status = 503});
   auto r = post(chat("gpt", "fail over please"));

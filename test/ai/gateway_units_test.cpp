@@ -20,6 +20,7 @@
 #include "ai/openai_adapter.h"
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
+#include "ai/upstream_health.h"
 
 namespace spectra::ai {
 namespace {
@@ -386,6 +387,49 @@ TEST(OpenAiRequest, KeepsTheClientsMembersAndSetsModelStreamAndUsage) {
   EXPECT_EQ(b.at("model").as_string(), "gpt-4o");
   EXPECT_EQ(b.at("stream").as_bool(), true);
   EXPECT_EQ(b.at("stream_options").as_object(), (bj::object{{"include_usage", true}}));
+}
+
+// Outlier ejection: three failures in a row eject for the cool-down; after
+// it, one failure ejects again for twice as long (capped); a success
+// clears; failures of calls that started before the ejection do not
+// extend it; max_failures 0 turns it off.
+TEST(UpstreamHealth, EjectsAfterFailuresInARowWithADoublingCoolDown) {
+  FakeClock clock;
+  UpstreamHealth h(&clock);
+  h.set_options({.max_failures = 3, .ejection = std::chrono::milliseconds(1000), .max_ejection = std::chrono::milliseconds(3000)});
+  const std::string a = "p http://a", b = "p http://b";
+  EXPECT_FALSE(h.failure(a));
+  EXPECT_FALSE(h.failure(a));
+  h.success(a);  // not in a row any more
+  EXPECT_FALSE(h.failure(a));
+  EXPECT_FALSE(h.failure(a));
+  EXPECT_TRUE(h.available(a));
+  EXPECT_TRUE(h.failure(a));
+  EXPECT_FALSE(h.available(a));
+  EXPECT_TRUE(h.available(b));
+  EXPECT_EQ(h.ejected_now(), 1u);
+  EXPECT_FALSE(h.failure(a));  // a call from before the ejection: no longer
+  clock.advance(std::chrono::milliseconds(999));
+  EXPECT_FALSE(h.available(a));
+  clock.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(h.available(a));
+  EXPECT_TRUE(h.failure(a));  // one failure after a cool-down is enough
+  clock.advance(std::chrono::milliseconds(1999));
+  EXPECT_FALSE(h.available(a));  // 2 s this time
+  clock.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(h.available(a));
+  EXPECT_TRUE(h.failure(a));
+  clock.advance(std::chrono::milliseconds(2999));
+  EXPECT_FALSE(h.available(a));  // 4 s, capped at 3 s
+  clock.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(h.available(a));
+  h.success(a);
+  EXPECT_FALSE(h.failure(a));  // restored: three in a row again
+  EXPECT_EQ(h.ejections(), 3u);
+
+  h.set_options({.max_failures = 0});
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(h.failure(b));
+  EXPECT_TRUE(h.available(b));
 }
 
 }  // namespace

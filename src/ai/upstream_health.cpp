@@ -1,0 +1,55 @@
+#include "ai/upstream_health.h"
+
+#include <algorithm>
+
+namespace spectra::ai {
+
+void UpstreamHealth::set_options(const UpstreamHealthOptions& o) {
+  std::lock_guard lock(mu_);
+  opt_ = o;
+}
+
+bool UpstreamHealth::available(const std::string& endpoint) const {
+  std::lock_guard lock(mu_);
+  auto it = states_.find(endpoint);
+  return it == states_.end() || clock_->steady_now() >= it->second.until;
+}
+
+void UpstreamHealth::success(const std::string& endpoint) {
+  std::lock_guard lock(mu_);
+  if (states_.empty()) return;  // the common case: nothing has failed
+  states_.erase(endpoint);
+}
+
+bool UpstreamHealth::failure(const std::string& endpoint) {
+  std::lock_guard lock(mu_);
+  if (opt_.max_failures <= 0) return false;
+  const auto now = clock_->steady_now();
+  State& s = states_[endpoint];
+  if (now < s.until) return false;  // a call that started before the ejection
+  // After a cool-down one failure is enough: the endpoint has not answered
+  // since it was ejected.
+  const int needed = s.ejections > 0 ? 1 : opt_.max_failures;
+  if (++s.failures < needed) return false;
+  s.failures = 0;
+  const int shift = std::min(s.ejections, 16);
+  auto cool_down = opt_.ejection * (std::int64_t{1} << shift);
+  s.until = now + std::min<std::chrono::milliseconds>(cool_down, std::max(opt_.max_ejection, opt_.ejection));
+  ++s.ejections;
+  ++ejections_total_;
+  return true;
+}
+
+std::size_t UpstreamHealth::ejected_now() const {
+  std::lock_guard lock(mu_);
+  const auto now = clock_->steady_now();
+  return static_cast<std::size_t>(
+      std::count_if(states_.begin(), states_.end(), [&](const auto& kv) { return now < kv.second.until; }));
+}
+
+std::uint64_t UpstreamHealth::ejections() const {
+  std::lock_guard lock(mu_);
+  return ejections_total_;
+}
+
+}  // namespace spectra::ai

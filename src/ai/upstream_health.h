@@ -1,0 +1,64 @@
+#pragma once
+// Passive health of upstream endpoints (outlier ejection, as Envoy's
+// consecutive gateway failures or LiteLLM's cool-downs). An endpoint that
+// failed `max_failures` times in a row (no connection, a timeout, a 5xx or
+// 429, a broken answer) is ejected for a cool-down; while it lasts, requests
+// go to the provider's other endpoints or to the route's next target
+// instead of paying the failure (a blackholed host costs the whole connect
+// timeout) before failing over. Cool-downs double with each ejection in a
+// row, up to `max_ejection`. When one ends the endpoint is tried again: a
+// success restores it, one more failure ejects it again for longer.
+//
+// An ejected endpoint is still used when nothing else is left (the
+// caller's decision; see Gateway::upstream): ejection reorders, it never
+// refuses a request that could have been tried.
+//
+// Endpoints are keyed by base URL. Thread-safe; cheap enough to call on
+// every request (one short lock).
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+
+namespace spectra::ai {
+
+struct UpstreamHealthOptions {
+  int max_failures = 3;  // in a row; 0 turns ejection off
+  std::chrono::milliseconds ejection{5'000};
+  std::chrono::milliseconds max_ejection{60'000};
+};
+
+class UpstreamHealth {
+ public:
+  explicit UpstreamHealth(const Clock* clock) : clock_(clock) {}
+
+  // Takes effect for later failures; endpoints ejected now stay so.
+  void set_options(const UpstreamHealthOptions& o);
+
+  // False while `endpoint` is ejected.
+  bool available(const std::string& endpoint) const;
+  // The outcome of a call to `endpoint`.
+  void success(const std::string& endpoint);
+  // True when this failure ejected the endpoint.
+  bool failure(const std::string& endpoint);
+
+  std::size_t ejected_now() const;
+  std::uint64_t ejections() const;
+
+ private:
+  struct State {
+    int failures = 0;   // in a row
+    int ejections = 0;  // in a row, for the back-off
+    std::chrono::steady_clock::time_point until{};
+  };
+  const Clock* clock_;
+  mutable std::mutex mu_;
+  UpstreamHealthOptions opt_;                      // guarded by mu_
+  std::unordered_map<std::string, State> states_;  // guarded by mu_; only endpoints that failed
+  std::uint64_t ejections_total_ = 0;              // guarded by mu_
+};
+
+}  // namespace spectra::ai
