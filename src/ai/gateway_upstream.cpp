@@ -468,11 +468,29 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   bj::object body = parsed->get_object();
   body["model"] = resolved->second;
   UpstreamRequest req;
-  req.url = p.openai_base_url() + path;
   req.headers = {{"content-type", "application/json"}};
   req.body = bj::serialize(body);
-  UpstreamCall call;
-  Status st = co_await open_call(c, p, req, call);
+  // vLLM replicas as for chat: round-robin over those not ejected, and a
+  // failure that may fail over (no connection, 5xx, 429) tries the others
+  // once each. The last answer, whatever it is, goes to the client.
+  bool ejected = false;
+  std::string ep = p.endpoints.empty() ? p.openai_base_url() : pick_endpoint(p, &ejected);
+  std::unique_ptr<UpstreamCall> upstream_call;
+  Status st;
+  for (std::size_t tries = 1;; ++tries) {
+    std::string_view base = ep;
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    req.url = std::string(base) + path;
+    upstream_call = std::make_unique<UpstreamCall>();
+    st = co_await open_call(c, p, req, *upstream_call);
+    const bool failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
+    if (!p.endpoints.empty()) note_outcome(p, ep, !failed, failed);
+    if (!failed || tries >= p.endpoints.size()) break;
+    std::string next = next_endpoint(p, ep);
+    if (next.empty()) break;
+    ep = std::move(next);
+  }
+  UpstreamCall& call = *upstream_call;
   if (st.ok() && call.status() >= 200 && call.status() < 300 &&
       call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
     c.provider = p.name;

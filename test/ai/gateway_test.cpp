@@ -559,8 +559,9 @@ TEST_F(GatewayTest, AFailingTargetIsSkippedUntilItsCoolDownEnds) {
 }
 
 // A vLLM provider with a dead replica: a failed call goes to the provider's
-// next endpoint (the client never sees the failure), and after three
-// failures the dead one is not tried any more.
+// next endpoint (the client never sees the failure; chat and the
+// pass-through routes alike), and after three failures the dead one is not
+// tried any more.
 TEST_F(GatewayTest, ADeadVllmEndpointIsRetriedElsewhereThenSkipped) {
   const std::string ai = R"({"enabled": true,
       "providers": [{"name": "pool", "kind": "vllm", "endpoints": ["http://127.0.0.1:1/v1", ")" + local_.base_url() + R"("]}],
@@ -568,13 +569,21 @@ TEST_F(GatewayTest, ADeadVllmEndpointIsRetriedElsewhereThenSkipped) {
       "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}], "cache": {"exact_enabled": false}})";
   SecondGateway gw(pool_, clock_, dir_, ai);
   ASSERT_TRUE(gw.started);
+  http::Client c({"127.0.0.1", gw.server->port(), ""}, 10s);
+  for (const char* path : {"/v1/embeddings", "/v1/completions"}) {  // round-robin: one of them meets the dead one
+    auto r = c.send(http::Verb::post, path, R"({"model":"pool","input":"x","prompt":"x"})",
+                    {{"Authorization", "Bearer sk-team-a"}});
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->status, 200u) << path << ": " << r->body;
+  }
+  EXPECT_EQ(local_.request_count(), 2u);
   for (int i = 0; i < 8; ++i) {
     auto r = gw.post(chat("pool", "replica " + std::to_string(i)));
     ASSERT_EQ(r.status, 200u) << r.body;
     EXPECT_EQ(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string(),
               "local says: replica " + std::to_string(i));
   }
-  EXPECT_EQ(local_.request_count(), 8u);
+  EXPECT_EQ(local_.request_count(), 10u);
   EXPECT_EQ(gw.gw->upstream_health().ejected_now(), 1u);
   EXPECT_EQ(gw.gw->upstream_health().ejections(), 1u);
 }
