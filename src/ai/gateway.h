@@ -71,6 +71,10 @@ class Gateway {
 
   Meter& meter() { return meter_; }
   const UpstreamHealth& upstream_health() const { return health_; }
+  // Every configured upstream endpoint (a provider's endpoints, or its base
+  // URL) with its health, for the config API: state healthy | failing |
+  // ejected, failures and ejections in a row, cool-down left, last error.
+  boost::json::array upstream_status() const;
   // The cache storage in force (requests keep the one they started with).
   std::shared_ptr<CacheStorage> cache() const {
     std::lock_guard lock(mu_);
@@ -113,7 +117,8 @@ class Gateway {
   // The endpoint of `p` after `after` (in list order) that is not
   // ejected; empty when there is none.
   std::string next_endpoint(const ProviderConfig& p, const std::string& after);
-  void note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry);
+  void note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry,
+                    std::string_view error);
   static std::string health_key(const std::string& provider, const std::string& endpoint) {
     return provider + ' ' + endpoint;
   }

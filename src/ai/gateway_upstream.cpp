@@ -165,7 +165,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     for (std::size_t tries = 1;; ++tries) {
       retry = false;
       ok = co_await attempt(c, p, model, ep, retry);
-      note_outcome(p, ep, ok, retry);
+      note_outcome(p, ep, ok, retry, c.error);
       if (ok || !retry || c.started_stream || c.status != 0 || tries >= p.endpoints.size()) break;
       std::string next = next_endpoint(p, ep);
       if (next.empty()) break;
@@ -207,6 +207,27 @@ std::string Gateway::pick_endpoint(const ProviderConfig& p, bool* ejected) {
   return p.endpoints[start % n];
 }
 
+bj::array Gateway::upstream_status() const {
+  bj::array out;
+  const auto cfg = snapshot();
+  for (const auto& [name, p] : cfg->providers) {
+    std::vector<std::string> endpoints = p.endpoints;
+    if (endpoints.empty()) endpoints.push_back(p.base_url);
+    for (const auto& e : endpoints) {
+      auto st = health_.state(health_key(name, e));
+      bj::object row{{"provider", name},
+                     {"endpoint", e.empty() ? std::string("(provider default)") : e},
+                     {"state", !st ? "healthy" : st->ejected_for.count() > 0 ? "ejected" : "failing"},
+                     {"failures_in_a_row", st ? st->failures : 0},
+                     {"ejections_in_a_row", st ? st->ejections : 0},
+                     {"ejected_for_ms", st ? st->ejected_for.count() : 0}};
+      if (st && !st->last_error.empty()) row["last_error"] = st->last_error;
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
 std::string Gateway::next_endpoint(const ProviderConfig& p, const std::string& after) {
   const std::size_t n = p.endpoints.size();
   std::size_t at = 0;
@@ -222,11 +243,12 @@ std::string Gateway::next_endpoint(const ProviderConfig& p, const std::string& a
 // timeout, 5xx/429, a broken answer) counts against the endpoint; one that
 // succeeded clears it. Other outcomes (the client's error, a stream broken
 // after its first token) say nothing either way.
-void Gateway::note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry) {
+void Gateway::note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry,
+                           std::string_view error) {
   const std::string key = health_key(p.name, endpoint);
   if (ok) {
     health_.success(key);
-  } else if (retry && health_.failure(key)) {
+  } else if (retry && health_.failure(key, error)) {
     log::warn("upstream endpoint ejected after repeated failures; other targets first until its cool-down ends",
               {{"provider", p.name}, {"endpoint", endpoint.empty() ? std::string("(provider default)") : endpoint}});
   }
@@ -484,7 +506,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     upstream_call = std::make_unique<UpstreamCall>();
     st = co_await open_call(c, p, req, *upstream_call);
     const bool failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
-    if (!p.endpoints.empty()) note_outcome(p, ep, !failed, failed);
+    if (!p.endpoints.empty()) {
+      const std::string why = st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message();
+      note_outcome(p, ep, !failed, failed, why);
+    }
     if (!failed || tries >= p.endpoints.size()) break;
     std::string next = next_endpoint(p, ep);
     if (next.empty()) break;

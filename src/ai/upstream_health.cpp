@@ -21,11 +21,12 @@ void UpstreamHealth::success(const std::string& endpoint) {
   states_.erase(endpoint);
 }
 
-bool UpstreamHealth::failure(const std::string& endpoint) {
+bool UpstreamHealth::failure(const std::string& endpoint, std::string_view error) {
   std::lock_guard lock(mu_);
   if (opt_.max_failures <= 0) return false;
   const auto now = clock_->steady_now();
   State& s = states_[endpoint];
+  s.last_error.assign(error.substr(0, 512));
   if (now < s.until) return false;  // a call that started before the ejection
   // After a cool-down one failure is enough: the endpoint has not answered
   // since it was ejected.
@@ -38,6 +39,20 @@ bool UpstreamHealth::failure(const std::string& endpoint) {
   ++s.ejections;
   ++ejections_total_;
   return true;
+}
+
+std::optional<UpstreamHealth::EndpointState> UpstreamHealth::state(const std::string& endpoint) const {
+  std::lock_guard lock(mu_);
+  auto it = states_.find(endpoint);
+  if (it == states_.end()) return std::nullopt;
+  const State& s = it->second;
+  EndpointState out;
+  out.failures = s.failures;
+  out.ejections = s.ejections;
+  const auto now = clock_->steady_now();
+  if (now < s.until) out.ejected_for = std::chrono::ceil<std::chrono::milliseconds>(s.until - now);
+  out.last_error = s.last_error;
+  return out;
 }
 
 std::size_t UpstreamHealth::ejected_now() const {

@@ -18,7 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "common/clock.h"
@@ -42,8 +44,19 @@ class UpstreamHealth {
   bool available(const std::string& endpoint) const;
   // The outcome of a call to `endpoint`.
   void success(const std::string& endpoint);
-  // True when this failure ejected the endpoint.
-  bool failure(const std::string& endpoint);
+  // True when this failure ejected the endpoint. `error` is kept for
+  // state() (the last one).
+  bool failure(const std::string& endpoint, std::string_view error = {});
+
+  // What is known of an endpoint that failed since its last success;
+  // nullopt for a healthy one.
+  struct EndpointState {
+    int failures = 0;   // in a row, since the last ejection
+    int ejections = 0;  // in a row
+    std::chrono::milliseconds ejected_for{0};  // left of the cool-down; 0 when not ejected
+    std::string last_error;
+  };
+  std::optional<EndpointState> state(const std::string& endpoint) const;
 
   std::size_t ejected_now() const;
   std::uint64_t ejections() const;
@@ -53,6 +66,7 @@ class UpstreamHealth {
     int failures = 0;   // in a row
     int ejections = 0;  // in a row, for the back-off
     std::chrono::steady_clock::time_point until{};
+    std::string last_error;
   };
   const Clock* clock_;
   mutable std::mutex mu_;

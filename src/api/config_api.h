@@ -32,6 +32,8 @@ struct ApiContext {
   std::function<bool()> ready;  // for /readyz
   // AI token metering rows for /api/v1/ai/usage.
   std::function<boost::json::array()> ai_usage;
+  // The AI gateway's upstream endpoints and their health (outlier ejection).
+  std::function<boost::json::array()> ai_upstreams;
 };
 
 // Registers every route (health, metrics, OpenAPI and /api/v1/...).

@@ -187,6 +187,17 @@ bj::object openapi_document(const std::string& version) {
       bj::object{{"200", response("Usage", bj::object{{"type", "object"}, {"required", bj::array{"usage"}},
                                                       {"properties", bj::object{{"usage", bj::object{{"type", "array"}, {"items", usage_row}}}}}})}})}};
 
+  bj::object upstream_row{
+      {"type", "object"},
+      {"required", bj::array{"provider", "endpoint", "state", "failures_in_a_row", "ejections_in_a_row", "ejected_for_ms"}},
+      {"properties", bj::object{{"provider", str}, {"endpoint", str},
+                                {"state", bj::object{{"type", "string"}, {"enum", bj::array{"healthy", "failing", "ejected"}}}},
+                                {"failures_in_a_row", integer}, {"ejections_in_a_row", integer},
+                                {"ejected_for_ms", integer}, {"last_error", str}}}};
+  paths["/api/v1/ai/upstreams"] = bj::object{{"get", op("AI upstream endpoints and their health (outlier ejection)",
+      bj::object{{"200", response("Upstreams", bj::object{{"type", "object"}, {"required", bj::array{"upstreams"}},
+                                                          {"properties", bj::object{{"upstreams", bj::object{{"type", "array"}, {"items", upstream_row}}}}}})}})}};
+
   bj::object token_body{{"required", true},
                         {"content", json_content(bj::object{{"type", "object"}, {"required", bj::array{"name"}}, {"additionalProperties", false},
                                                             {"properties", bj::object{{"name", bj::object{{"type", "string"}, {"pattern", "^[a-z][a-z0-9_-]{0,62}$"}}},

@@ -35,6 +35,7 @@ class AiComponent {
   std::uint16_t port() const;
   boost::json::object status() const;
   boost::json::array usage() const;
+  boost::json::array upstreams() const;
   Status persist_metering();
   // Refreshes AWS credentials off the I/O threads when a Bedrock provider is
   // configured, so signing on the request path never waits for IMDS.

@@ -542,6 +542,18 @@ TEST_F(GatewayTest, AFailingTargetIsSkippedUntilItsCoolDownEnds) {
   }
   EXPECT_EQ(remote_.request_count(), 3u);
   EXPECT_EQ(gw_->upstream_health().ejected_now(), 1u);
+  auto state_of = [&](const std::string& provider) {
+    for (const auto& row : gw_->upstream_status()) {
+      if (row.at("provider") == provider.c_str()) return row.as_object();
+    }
+    return bj::object();
+  };
+  const bj::object ejected = state_of("remote");
+  EXPECT_EQ(ejected.at("state"), "ejected") << bj::serialize(ejected);
+  EXPECT_EQ(ejected.at("ejections_in_a_row").as_int64(), 1);
+  EXPECT_EQ(ejected.at("ejected_for_ms").as_int64(), 5000);
+  EXPECT_NE(ejected.at("last_error").as_string().find("remote"), std::string::npos) << bj::serialize(ejected);
+  EXPECT_EQ(state_of("backup").at("state"), "healthy");
   auto skipped = post(chat("gpt", "eject 3"));
   ASSERT_EQ(skipped.status, 200u) << skipped.body;
   EXPECT_EQ(skipped.header("x-spectra-provider"), "backup");
@@ -556,6 +568,7 @@ TEST_F(GatewayTest, AFailingTargetIsSkippedUntilItsCoolDownEnds) {
   EXPECT_EQ(back.header("x-spectra-provider"), "remote");
   EXPECT_EQ(gw_->upstream_health().ejected_now(), 0u);
   EXPECT_EQ(gw_->upstream_health().ejections(), 1u);
+  EXPECT_EQ(state_of("remote").at("state"), "healthy");
 }
 
 // A vLLM provider with a dead replica: a failed call goes to the provider's

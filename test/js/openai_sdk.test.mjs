@@ -225,6 +225,17 @@ test('metering equals what the upstreams reported', async () => {
   assert.ok(gpt.exact_hits >= 2);
 });
 
+test('the config API lists the upstream endpoints and their health', async () => {
+  const r = await configApi('GET', '/api/v1/ai/upstreams');
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const providers = new Set(r.json.upstreams.map((u) => u.provider));
+  for (const p of ['openai', 'anthropic', 'bedrock', 'local']) assert.ok(providers.has(p), JSON.stringify(r.json));
+  for (const u of r.json.upstreams) {
+    assert.equal(u.state, 'healthy', JSON.stringify(u));
+    assert.equal(u.ejected_for_ms, 0);
+  }
+});
+
 // A RESP exchange with Redis on loopback: sends the commands, resolves with
 // the raw replies once `count` of them arrived (bounded).
 function redisCommands(port, cmds, count) {
