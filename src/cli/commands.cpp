@@ -3,6 +3,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <cstdio>
+
 #include "cli/diff_format.h"
 #include "cli/table.h"
 #include "cli/yaml_json.h"
@@ -281,6 +283,42 @@ int cmd_rollback(CommandContext& c, std::int64_t target, const std::optional<std
   return kExitOk;
 }
 
+namespace {
+
+// Dollars with six decimals: metering is per token, so cents hide it.
+std::string usd(const bj::value* v) {
+  if (!v || !v->is_number()) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v->to_number<double>());
+  return buf;
+}
+
+// GET `path` and print its `list` member as a table of `columns` (header,
+// cell) or, with json/yaml, the raw answer; `empty` when there are no rows.
+template <class Cells>
+int list_command(CommandContext& c, OutputFormat format, const std::string& path, const char* list,
+                 std::vector<std::string> header, const char* empty, Cells cells) {
+  auto r = c.api.call(Verb::get, path);
+  if (auto* e = std::get_if<ApiError>(&r)) return fail(c, *e);
+  const bj::value& body = std::get<ApiReply>(r).body;
+  if (format != OutputFormat::kTable) {
+    print_raw(c, body, format);
+    return kExitOk;
+  }
+  const bj::array* rows = array_field(body, list);
+  if (!rows) return protocol_error(c, "GET " + path + " carries no \"" + list + "\" list");
+  if (rows->empty()) {
+    c.out << empty << "\n";
+    return kExitOk;
+  }
+  Table t(std::move(header));
+  for (const auto& row : *rows) t.add_row(cells(row));
+  c.out << t.render();
+  return kExitOk;
+}
+
+}  // namespace
+
 int cmd_token_create(CommandContext& c, const std::string& name, const std::string& role,
                      OutputFormat format) {
   const bj::value body(bj::object{{"name", name}, {"role", role}});
@@ -302,26 +340,35 @@ int cmd_token_create(CommandContext& c, const std::string& name, const std::stri
 }
 
 int cmd_token_list(CommandContext& c, OutputFormat format) {
-  auto r = c.api.call(Verb::get, "/api/v1/tokens");
-  if (auto* e = std::get_if<ApiError>(&r)) return fail(c, *e);
-  const bj::value& body = std::get<ApiReply>(r).body;
-  if (format != OutputFormat::kTable) {
-    print_raw(c, body, format);
-    return kExitOk;
-  }
-  const bj::array* tokens = array_field(body, "tokens");
-  if (!tokens) return protocol_error(c, "GET /api/v1/tokens carries no \"tokens\" list");
-  if (tokens->empty()) {
-    c.out << "no tokens\n";
-    return kExitOk;
-  }
-  Table t({"ID", "NAME", "ROLE", "CREATED"});
-  for (const auto& tok : *tokens) {
-    t.add_row({as_text(field(tok, "id"), "?"), as_text(field(tok, "name")),
-               as_text(field(tok, "role")), as_text(field(tok, "created_at"))});
-  }
-  c.out << t.render();
-  return kExitOk;
+  return list_command(c, format, "/api/v1/tokens", "tokens", {"ID", "NAME", "ROLE", "CREATED"}, "no tokens",
+                      [](const bj::value& tok) -> std::vector<std::string> {
+                        return {as_text(field(tok, "id"), "?"), as_text(field(tok, "name")),
+                                as_text(field(tok, "role")), as_text(field(tok, "created_at"))};
+                      });
+}
+
+int cmd_ai_usage(CommandContext& c, OutputFormat format) {
+  return list_command(c, format, "/api/v1/ai/usage", "usage",
+                      {"KEY", "PROVIDER", "MODEL", "REQUESTS", "PROMPT", "COMPLETION", "CACHE HITS", "COST USD",
+                       "SAVED USD"},
+                      "nothing metered yet", [](const bj::value& u) -> std::vector<std::string> {
+                        auto n = [&](const char* k) { return as_text(field(u, k), "0"); };
+                        return {as_text(field(u, "key")), as_text(field(u, "provider")), as_text(field(u, "model")),
+                                n("requests"), n("prompt_tokens"), n("completion_tokens"),
+                                n("exact_hits") + " exact, " + n("semantic_hits") + " semantic",
+                                usd(field(u, "cost_usd")), usd(field(u, "saved_usd"))};
+                      });
+}
+
+int cmd_ai_upstreams(CommandContext& c, OutputFormat format) {
+  return list_command(c, format, "/api/v1/ai/upstreams", "upstreams",
+                      {"PROVIDER", "ENDPOINT", "STATE", "FAILURES", "EJECTED FOR", "LAST ERROR"},
+                      "no upstreams configured", [](const bj::value& u) -> std::vector<std::string> {
+                        const auto ms = as_int(field(u, "ejected_for_ms")).value_or(0);
+                        return {as_text(field(u, "provider")), as_text(field(u, "endpoint")),
+                                as_text(field(u, "state")), as_text(field(u, "failures_in_a_row"), "0"),
+                                ms > 0 ? format_duration((ms + 999) / 1000) : "-", as_text(field(u, "last_error"), "-")};
+                      });
 }
 
 int cmd_token_revoke(CommandContext& c, const std::string& id) {

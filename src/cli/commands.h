@@ -45,6 +45,10 @@ int cmd_token_create(CommandContext& c, const std::string& name, const std::stri
                      OutputFormat format);
 int cmd_token_list(CommandContext& c, OutputFormat format);
 int cmd_token_revoke(CommandContext& c, const std::string& id);
+// The AI gateway's token metering (per key, provider and model) and its
+// upstream endpoints' health.
+int cmd_ai_usage(CommandContext& c, OutputFormat format);
+int cmd_ai_upstreams(CommandContext& c, OutputFormat format);
 
 // "3d 4h 5m 6s"; leading zero units are left out; "0s" for zero.
 std::string format_duration(std::int64_t seconds);

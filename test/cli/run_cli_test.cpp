@@ -1,5 +1,6 @@
 // run_cli: argument handling, token and URL resolution, read commands and
 // exit codes, against a fake config API.
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "cli/yaml_json.h"
@@ -269,6 +270,39 @@ TEST(RunCliTokens, ListAndRevoke) {
   EXPECT_EQ(revoke.code, 0) << revoke.err;
   EXPECT_EQ(revoke.out, "revoked token t2\n");
   EXPECT_EQ(api.requests().back().verb, Verb::delete_);
+}
+
+TEST(RunCliAi, UsageAndUpstreamHealthAsTables) {
+  FakeApi api;
+  api.on(Verb::get, "/api/v1/ai/usage", json_answer(200, R"({"usage":[
+    {"key":"web","provider":"openai","model":"gpt-4o","requests":12,"prompt_tokens":340,"completion_tokens":1200,
+     "cached_prompt_tokens":0,"exact_hits":3,"semantic_hits":1,"saved_tokens":400,"cost_usd":0.012850,"saved_usd":0.0041}]})"));
+  auto usage = run(api.env(), {"ai", "usage"});
+  EXPECT_EQ(usage.code, 0) << usage.err;
+  EXPECT_EQ(usage.out,
+            "KEY  PROVIDER  MODEL   REQUESTS  PROMPT  COMPLETION  CACHE HITS           COST USD  SAVED USD\n"
+            "web  openai    gpt-4o  12        340     1200        3 exact, 1 semantic  0.012850  0.004100\n");
+
+  api.on(Verb::get, "/api/v1/ai/upstreams", json_answer(200, R"({"upstreams":[
+    {"provider":"local","endpoint":"http://10.0.3.10:8000/v1","state":"ejected","failures_in_a_row":0,
+     "ejections_in_a_row":2,"ejected_for_ms":9500,"last_error":"local: connecting to upstream: Connection refused"},
+    {"provider":"local","endpoint":"http://10.0.3.11:8000/v1","state":"healthy","failures_in_a_row":0,
+     "ejections_in_a_row":0,"ejected_for_ms":0}]})"));
+  auto up = run(api.env(), {"ai", "upstreams"});
+  EXPECT_EQ(up.code, 0) << up.err;
+  EXPECT_EQ(up.out,
+            "PROVIDER  ENDPOINT                  STATE    FAILURES  EJECTED FOR  LAST ERROR\n"
+            "local     http://10.0.3.10:8000/v1  ejected  0         10s          local: connecting to upstream: Connection refused\n"
+            "local     http://10.0.3.11:8000/v1  healthy  0         -            -\n");
+  auto raw = run(api.env(), {"ai", "upstreams", "-o", "json"});
+  EXPECT_EQ(raw.code, 0);
+  EXPECT_EQ(bj::parse(raw.out).at("upstreams").at(0).at("ejected_for_ms").as_int64(), 9500) << raw.out;
+
+  api.on(Verb::get, "/api/v1/ai/usage", json_answer(200, R"({"usage":[]})"));
+  EXPECT_EQ(run(api.env(), {"ai", "usage"}).out, "nothing metered yet\n");
+  api.on(Verb::get, "/api/v1/ai/upstreams", json_answer(200, R"({"nope":1})"));
+  EXPECT_EQ(run(api.env(), {"ai", "upstreams"}).code, 1);
+  EXPECT_EQ(run(api.env(), {"ai"}).code, 2);  // a subcommand is required
 }
 
 TEST(RunCliExitCodes, UnreachableIsThree) {
