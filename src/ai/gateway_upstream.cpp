@@ -337,6 +337,9 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     http::Response res = http::text_response(HttpStatus::ok, std::move(out), "application/json");
     res.set("x-spectra-cache", c.cache_result);
     res.set("x-spectra-provider", p.name);
+    // A good answer restores the endpoint before the client sees it (so
+    // whoever reads the answer then reads the endpoint healthy).
+    health_.success(health_key(p.name, endpoint));
     co_await c.ex->respond(std::move(res));
     co_return true;
   }
@@ -382,6 +385,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
         http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
         c.status = 200;
         c.started_stream = true;
+        health_.success(health_key(p.name, endpoint));  // its first token: it answers
         if (!co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
           call.abort();
           c.error = "client went away";
@@ -427,6 +431,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
     c.status = 200;
     c.started_stream = true;
+    health_.success(health_key(p.name, endpoint));
     (void)co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   }
   if (assembler.has_content()) c.stored = bj::serialize(completion);

@@ -1,5 +1,7 @@
 #include "ai/upstream_client.h"
 
+#include <sys/stat.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -16,7 +18,9 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -63,32 +67,47 @@ constexpr std::size_t kReadBuffer = 16 * 1024;
 thread_local std::map<std::string, std::deque<std::unique_ptr<Conn>>> t_idle;
 
 // One TLS client context per trust store: the system's (ca_file empty) or
-// a provider's PEM file, loaded on first use and kept for the process (a
-// changed file is read again under another path, or after a restart).
-// Peer verification is always on; only the trusted CAs differ.
+// a provider's PEM file. A file is read again when it changes (its size,
+// modification time or inode), so a CA bundle rotated in place applies to
+// the next new connection; kept-alive connections stay as verified. Peer
+// verification is always on; only the trusted CAs differ.
 Result<asio::ssl::context*> tls_context(const std::string& ca_file) {
+  struct Entry {
+    std::unique_ptr<asio::ssl::context> ctx;
+    struct stat st {};
+  };
   static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<asio::ssl::context>> contexts;
-  std::lock_guard lock(mu);
-  auto& slot = contexts[ca_file];
-  if (!slot) {
-    auto c = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
-    boost::system::error_code ec;
-    if (ca_file.empty()) {
-      c->set_default_verify_paths(ec);
-    } else {
-      c->load_verify_file(ca_file, ec);
-    }
-    if (ec) {
-      contexts.erase(ca_file);  // tried again on the next call: the file may appear
-      return unavailable("cannot load the CA certificates" + (ca_file.empty() ? std::string() : " from " + ca_file) +
-                         ": " + ec.message());
-    }
-    c->set_verify_mode(asio::ssl::verify_peer);
-    slot = std::move(c);
+  static std::map<std::string, Entry> contexts;
+  // Replaced contexts are kept: a TLS stream being set up may still use one.
+  static std::vector<std::unique_ptr<asio::ssl::context>> retired;
+  struct stat st {};
+  if (!ca_file.empty() && ::stat(ca_file.c_str(), &st) != 0) {
+    return unavailable("cannot load the CA certificates from " + ca_file + ": " + std::strerror(errno));
   }
-  return slot.get();
+  auto same = [](const struct stat& a, const struct stat& b) {
+    return a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+           a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+  };
+  std::lock_guard lock(mu);
+  Entry& e = contexts[ca_file];
+  if (e.ctx && (ca_file.empty() || same(e.st, st))) return e.ctx.get();
+  auto c = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(c->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  if (ca_file.empty()) {
+    c->set_default_verify_paths(ec);
+  } else {
+    c->load_verify_file(ca_file, ec);
+  }
+  if (ec) {
+    return unavailable("cannot load the CA certificates" + (ca_file.empty() ? std::string() : " from " + ca_file) +
+                       ": " + ec.message());
+  }
+  c->set_verify_mode(asio::ssl::verify_peer);
+  if (e.ctx) retired.push_back(std::move(e.ctx));
+  e.ctx = std::move(c);
+  e.st = st;
+  return e.ctx.get();
 }
 
 // Connections are pooled by destination and trust store: one verified

@@ -520,6 +520,20 @@ TEST_F(GatewayTest, HttpsUpstreamTrustedThroughTheProvidersCaFile) {
     EXPECT_NE(r.body.find("certificate verify failed"), std::string::npos) << alias << ": " << r.body;
   }
   EXPECT_EQ(remote_.request_count(), 2u);
+  // The bundle rotated in place (a new CA, a new certificate, same paths):
+  // the next new connection trusts the new file without a restart.
+  const auto rotated = spectra::testing::make_test_pki(dir_ / "pki", {{"good", "IP:127.0.0.1"}});
+  ASSERT_TRUE(rotated.ok) << "openssl failed; see " << rotated.log();
+  TlsFront renewed(rotated.cert("good"), rotated.key("good"), remote_.port());
+  std::string moved = ai;
+  const std::string old_port = ":" + std::to_string(good.port()) + "/", new_port = ":" + std::to_string(renewed.port()) + "/";
+  for (auto at = moved.find(old_port); at != std::string::npos; at = moved.find(old_port, at + new_port.size())) {
+    moved.replace(at, old_port.size(), new_port);
+  }
+  gw.gw->configure(make_gateway_config(bj::parse(moved).as_object()));
+  auto after = gw.post(chat("private", "after rotation"));
+  EXPECT_EQ(after.status, 200u) << after.body;
+  EXPECT_EQ(remote_.request_count(), 3u);
   // A CA file that cannot be read fails the call with a message that says so.
   auto broken = ai;
   broken.replace(broken.find(pki.ca()), pki.ca().size(), (dir_ / "no-such-ca.pem").string());
