@@ -119,9 +119,6 @@ class Gateway {
   std::string next_endpoint(const ProviderConfig& p, const std::string& after);
   void note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry,
                     std::string_view error);
-  static std::string health_key(const std::string& provider, const std::string& endpoint) {
-    return provider + ' ' + endpoint;
-  }
   boost::asio::awaitable<void> fail(Call& c, unsigned status, const std::string& type,
                                     const std::string& message, const std::string& code);
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.

@@ -190,7 +190,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
 std::string Gateway::pick_endpoint(const ProviderConfig& p, bool* ejected) {
   *ejected = false;
   if (p.endpoints.empty()) {
-    *ejected = !health_.available(health_key(p.name, p.base_url));
+    *ejected = !health_.available(p.name, p.base_url);
     return p.base_url;
   }
   std::size_t start = 0;
@@ -201,7 +201,7 @@ std::string Gateway::pick_endpoint(const ProviderConfig& p, bool* ejected) {
   const std::size_t n = p.endpoints.size();
   for (std::size_t k = 0; k < n; ++k) {
     const std::string& e = p.endpoints[(start + k) % n];
-    if (health_.available(health_key(p.name, e))) return e;
+    if (health_.available(p.name, e)) return e;
   }
   *ejected = true;
   return p.endpoints[start % n];
@@ -214,7 +214,7 @@ bj::array Gateway::upstream_status() const {
     std::vector<std::string> endpoints = p.endpoints;
     if (endpoints.empty()) endpoints.push_back(p.base_url);
     for (const auto& e : endpoints) {
-      auto st = health_.state(health_key(name, e));
+      auto st = health_.state(name, e);
       bj::object row{{"provider", name},
                      {"endpoint", e.empty() ? std::string("(provider default)") : e},
                      {"state", !st ? "healthy" : st->ejected_for.count() > 0 ? "ejected" : "failing"},
@@ -234,7 +234,7 @@ std::string Gateway::next_endpoint(const ProviderConfig& p, const std::string& a
   while (at < n && p.endpoints[at] != after) ++at;
   for (std::size_t k = 1; k < n; ++k) {
     const std::string& e = p.endpoints[(at + k) % n];
-    if (e != after && health_.available(health_key(p.name, e))) return e;
+    if (e != after && health_.available(p.name, e)) return e;
   }
   return {};
 }
@@ -245,10 +245,9 @@ std::string Gateway::next_endpoint(const ProviderConfig& p, const std::string& a
 // after its first token) say nothing either way.
 void Gateway::note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry,
                            std::string_view error) {
-  const std::string key = health_key(p.name, endpoint);
   if (ok) {
-    health_.success(key);
-  } else if (retry && health_.failure(key, error)) {
+    health_.success(p.name, endpoint);
+  } else if (retry && health_.failure(p.name, endpoint, error)) {
     log::warn("upstream endpoint ejected after repeated failures; other targets first until its cool-down ends",
               {{"provider", p.name}, {"endpoint", endpoint.empty() ? std::string("(provider default)") : endpoint}});
   }
@@ -339,7 +338,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     res.set("x-spectra-provider", p.name);
     // A good answer restores the endpoint before the client sees it (so
     // whoever reads the answer then reads the endpoint healthy).
-    health_.success(health_key(p.name, endpoint));
+    health_.success(p.name, endpoint);
     co_await c.ex->respond(std::move(res));
     co_return true;
   }
@@ -385,7 +384,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
         http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
         c.status = 200;
         c.started_stream = true;
-        health_.success(health_key(p.name, endpoint));  // its first token: it answers
+        health_.success(p.name, endpoint);  // its first token: it answers
         if (!co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
           call.abort();
           c.error = "client went away";
@@ -431,7 +430,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
     c.status = 200;
     c.started_stream = true;
-    health_.success(health_key(p.name, endpoint));
+    health_.success(p.name, endpoint);
     (void)co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   }
   if (assembler.has_content()) c.stored = bj::serialize(completion);

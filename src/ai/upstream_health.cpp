@@ -9,23 +9,26 @@ void UpstreamHealth::set_options(const UpstreamHealthOptions& o) {
   opt_ = o;
 }
 
-bool UpstreamHealth::available(const std::string& endpoint) const {
+bool UpstreamHealth::available(std::string_view provider, std::string_view endpoint) const {
+  if (tracked_.load(std::memory_order_relaxed) == 0) return true;
   std::lock_guard lock(mu_);
-  auto it = states_.find(endpoint);
+  auto it = states_.find(key(provider, endpoint));
   return it == states_.end() || clock_->steady_now() >= it->second.until;
 }
 
-void UpstreamHealth::success(const std::string& endpoint) {
+void UpstreamHealth::success(std::string_view provider, std::string_view endpoint) {
+  if (tracked_.load(std::memory_order_relaxed) == 0) return;  // the common case: nothing has failed
   std::lock_guard lock(mu_);
-  if (states_.empty()) return;  // the common case: nothing has failed
-  states_.erase(endpoint);
+  states_.erase(key(provider, endpoint));
+  tracked_.store(states_.size(), std::memory_order_relaxed);
 }
 
-bool UpstreamHealth::failure(const std::string& endpoint, std::string_view error) {
+bool UpstreamHealth::failure(std::string_view provider, std::string_view endpoint, std::string_view error) {
   std::lock_guard lock(mu_);
   if (opt_.max_failures <= 0) return false;
   const auto now = clock_->steady_now();
-  State& s = states_[endpoint];
+  State& s = states_[key(provider, endpoint)];
+  tracked_.store(states_.size(), std::memory_order_relaxed);
   s.last_error.assign(error.substr(0, 512));
   if (now < s.until) return false;  // a call that started before the ejection
   // After a cool-down one failure is enough: the endpoint has not answered
@@ -41,9 +44,10 @@ bool UpstreamHealth::failure(const std::string& endpoint, std::string_view error
   return true;
 }
 
-std::optional<UpstreamHealth::EndpointState> UpstreamHealth::state(const std::string& endpoint) const {
+std::optional<UpstreamHealth::EndpointState> UpstreamHealth::state(std::string_view provider,
+                                                                    std::string_view endpoint) const {
   std::lock_guard lock(mu_);
-  auto it = states_.find(endpoint);
+  auto it = states_.find(key(provider, endpoint));
   if (it == states_.end()) return std::nullopt;
   const State& s = it->second;
   EndpointState out;

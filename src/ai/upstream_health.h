@@ -13,8 +13,9 @@
 // caller's decision; see Gateway::upstream): ejection reorders, it never
 // refuses a request that could have been tried.
 //
-// Endpoints are keyed by base URL. Thread-safe; cheap enough to call on
-// every request (one short lock).
+// Endpoints are keyed by provider name and base URL. Thread-safe; while
+// nothing has failed (the usual state) every call is one atomic load.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -40,13 +41,13 @@ class UpstreamHealth {
   // Takes effect for later failures; endpoints ejected now stay so.
   void set_options(const UpstreamHealthOptions& o);
 
-  // False while `endpoint` is ejected.
-  bool available(const std::string& endpoint) const;
-  // The outcome of a call to `endpoint`.
-  void success(const std::string& endpoint);
+  // False while the endpoint is ejected.
+  bool available(std::string_view provider, std::string_view endpoint) const;
+  // The outcome of a call to the endpoint.
+  void success(std::string_view provider, std::string_view endpoint);
   // True when this failure ejected the endpoint. `error` is kept for
   // state() (the last one).
-  bool failure(const std::string& endpoint, std::string_view error = {});
+  bool failure(std::string_view provider, std::string_view endpoint, std::string_view error = {});
 
   // What is known of an endpoint that failed since its last success;
   // nullopt for a healthy one.
@@ -56,7 +57,7 @@ class UpstreamHealth {
     std::chrono::milliseconds ejected_for{0};  // left of the cool-down; 0 when not ejected
     std::string last_error;
   };
-  std::optional<EndpointState> state(const std::string& endpoint) const;
+  std::optional<EndpointState> state(std::string_view provider, std::string_view endpoint) const;
 
   std::size_t ejected_now() const;
   std::uint64_t ejections() const;
@@ -68,7 +69,13 @@ class UpstreamHealth {
     std::chrono::steady_clock::time_point until{};
     std::string last_error;
   };
+  static std::string key(std::string_view provider, std::string_view endpoint) {
+    std::string k;
+    k.reserve(provider.size() + 1 + endpoint.size());
+    return k.append(provider).append(1, ' ').append(endpoint);
+  }
   const Clock* clock_;
+  std::atomic<std::size_t> tracked_{0};  // states_.size(): the lock-free "all healthy"
   mutable std::mutex mu_;
   UpstreamHealthOptions opt_;                      // guarded by mu_
   std::unordered_map<std::string, State> states_;  // guarded by mu_; only endpoints that failed

@@ -397,39 +397,39 @@ TEST(UpstreamHealth, EjectsAfterFailuresInARowWithADoublingCoolDown) {
   FakeClock clock;
   UpstreamHealth h(&clock);
   h.set_options({.max_failures = 3, .ejection = std::chrono::milliseconds(1000), .max_ejection = std::chrono::milliseconds(3000)});
-  const std::string a = "p http://a", b = "p http://b";
-  EXPECT_FALSE(h.failure(a));
-  EXPECT_FALSE(h.failure(a));
-  h.success(a);  // not in a row any more
-  EXPECT_FALSE(h.failure(a));
-  EXPECT_FALSE(h.failure(a));
-  EXPECT_TRUE(h.available(a));
-  EXPECT_TRUE(h.failure(a));
-  EXPECT_FALSE(h.available(a));
-  EXPECT_TRUE(h.available(b));
+  const std::string p = "p", a = "http://a", b = "http://b";
+  EXPECT_FALSE(h.failure(p, a));
+  EXPECT_FALSE(h.failure(p, a));
+  h.success(p, a);  // not in a row any more
+  EXPECT_FALSE(h.failure(p, a));
+  EXPECT_FALSE(h.failure(p, a));
+  EXPECT_TRUE(h.available(p, a));
+  EXPECT_TRUE(h.failure(p, a));
+  EXPECT_FALSE(h.available(p, a));
+  EXPECT_TRUE(h.available(p, b));
   EXPECT_EQ(h.ejected_now(), 1u);
-  EXPECT_FALSE(h.failure(a));  // a call from before the ejection: no longer
+  EXPECT_FALSE(h.failure(p, a));  // a call from before the ejection: no longer
   clock.advance(std::chrono::milliseconds(999));
-  EXPECT_FALSE(h.available(a));
+  EXPECT_FALSE(h.available(p, a));
   clock.advance(std::chrono::milliseconds(1));
-  EXPECT_TRUE(h.available(a));
-  EXPECT_TRUE(h.failure(a));  // one failure after a cool-down is enough
+  EXPECT_TRUE(h.available(p, a));
+  EXPECT_TRUE(h.failure(p, a));  // one failure after a cool-down is enough
   clock.advance(std::chrono::milliseconds(1999));
-  EXPECT_FALSE(h.available(a));  // 2 s this time
+  EXPECT_FALSE(h.available(p, a));  // 2 s this time
   clock.advance(std::chrono::milliseconds(1));
-  EXPECT_TRUE(h.available(a));
-  EXPECT_TRUE(h.failure(a));
+  EXPECT_TRUE(h.available(p, a));
+  EXPECT_TRUE(h.failure(p, a));
   clock.advance(std::chrono::milliseconds(2999));
-  EXPECT_FALSE(h.available(a));  // 4 s, capped at 3 s
+  EXPECT_FALSE(h.available(p, a));  // 4 s, capped at 3 s
   clock.advance(std::chrono::milliseconds(1));
-  EXPECT_TRUE(h.available(a));
-  h.success(a);
-  EXPECT_FALSE(h.failure(a));  // restored: three in a row again
+  EXPECT_TRUE(h.available(p, a));
+  h.success(p, a);
+  EXPECT_FALSE(h.failure(p, a));  // restored: three in a row again
   EXPECT_EQ(h.ejections(), 3u);
 
   h.set_options({.max_failures = 0});
-  for (int i = 0; i < 10; ++i) EXPECT_FALSE(h.failure(b));
-  EXPECT_TRUE(h.available(b));
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(h.failure(p, b));
+  EXPECT_TRUE(h.available(p, b));
 }
 
 }  // namespace
