@@ -5,6 +5,8 @@
 #include <cassert>
 #include <map>
 #include <set>
+#include <string_view>
+#include <vector>
 
 #include "common/json_util.h"
 #include "common/redis_url.h"
@@ -340,6 +342,22 @@ NodePtr ai_node() {
           }
           if (kind == "bedrock" && p.at("region").get_string().empty()) {
             e.push_back({json::pointer_join(pp, "region"), "is required for kind bedrock"});
+          }
+          // A private CA only makes sense for https, and the daemon's working
+          // directory is no place to resolve a relative path against.
+          const auto* ca = p.if_contains("ca_file");
+          if (ca && ca->is_string() && !ca->get_string().empty()) {
+            const std::string where = json::pointer_join(pp, "ca_file");
+            if (ca->get_string().front() != '/') e.push_back({where, "must be an absolute path"});
+            std::vector<std::string_view> urls;
+            if (!p.at("base_url").get_string().empty()) urls.push_back(p.at("base_url").get_string());
+            for (const auto& ep : p.at("endpoints").get_array()) urls.push_back(ep.get_string());
+            for (auto u : urls) {
+              if (u.rfind("https://", 0) != 0) {
+                e.push_back({where, "applies to https:// upstreams; " + std::string(u) + " is not one"});
+                break;
+              }
+            }
           }
         }
         const auto& cache = o.at("cache").get_object();

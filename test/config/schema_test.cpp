@@ -76,6 +76,19 @@ TEST(Schema, AiRoutesMustNameConfiguredProviders) {
   EXPECT_TRUE(has(e, "/ai/providers/2/endpoints"));
 }
 
+TEST(Schema, AiProviderCaFileIsAbsoluteAndForHttpsOnly) {
+  auto e = check("ai", R"({"providers": [
+    {"name": "a", "kind": "vllm", "endpoints": ["https://vllm.internal/v1", "http://10.0.3.10:8000/v1"], "ca_file": "/etc/ca.pem"},
+    {"name": "b", "kind": "openai", "base_url": "https://llm.internal/v1", "ca_file": "certs/ca.pem"}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/ca_file", "http://10.0.3.10:8000/v1 is not one"));
+  EXPECT_TRUE(has(e, "/ai/providers/1/ca_file", "absolute path"));
+  // The default URL of a kind is https: a CA of a TLS-inspecting egress proxy.
+  auto ok = check("ai", R"({"providers": [
+    {"name": "a", "kind": "vllm", "endpoints": ["https://vllm.internal/v1"], "ca_file": "/etc/ca.pem"},
+    {"name": "b", "kind": "openai", "ca_file": "/etc/corp-ca.pem"}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+}
+
 TEST(Schema, AiCacheBackendAndEmbedderAreChecked) {
   auto e = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}],
     "cache": {"backend": "redis", "embedder": "nope/text-embedding-3-small"}})");
