@@ -45,6 +45,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     ProviderConfig pc{s(p, "name"), s(p, "kind"), s(p, "base_url"), s(p, "api_key"), s(p, "region"), {},
                       i(p, "max_concurrency"), i(p, "timeout_ms", 120000)};
     pc.ca_file = s(p, "ca_file");
+    pc.connect_timeout_ms = i(p, "connect_timeout_ms", 5000);
     for (const auto& e : arr(p, "endpoints")) pc.endpoints.emplace_back(e.as_string());
     if (pc.base_url.empty() && !pc.endpoints.empty()) pc.base_url = pc.endpoints.front();
     g->providers[pc.name] = std::move(pc);

@@ -19,7 +19,8 @@ struct ProviderConfig {
   std::string name, kind, base_url, api_key, region;
   std::vector<std::string> endpoints;  // vllm
   std::int64_t max_concurrency = 0;    // vllm; 0 = unlimited
-  std::int64_t timeout_ms = 120000;
+  std::int64_t timeout_ms = 120000;        // to the response header (a stream's first byte)
+  std::int64_t connect_timeout_ms = 5000;  // TCP connect, TLS handshake included
   std::string ca_file;  // https: PEM file of the CAs to trust instead of the system store
   bool local() const { return kind == "vllm"; }
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or

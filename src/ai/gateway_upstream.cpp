@@ -86,6 +86,7 @@ asio::awaitable<Status> Gateway::open_call(Call& c, const ProviderConfig& p, Ups
   req.ca_file = p.ca_file;
   UpstreamTimeouts timeouts;
   timeouts.first_byte = std::chrono::milliseconds(p.timeout_ms);
+  timeouts.connect = std::chrono::milliseconds(p.connect_timeout_ms);
   Status st = co_await call.start(req, timeouts);
   if (!st.ok()) co_return Status(st.code(), p.name + ": " + st.message());
   co_return Status();

@@ -236,7 +236,8 @@ NodePtr ai_node() {
                          .field("region", str().max_length(32).desc("AWS region for bedrock"))
                          .field("endpoints", array(str().format(Format::kUrl).max_length(2048)).max_items(64).desc("vllm: OpenAI-compatible endpoints, load-balanced"))
                          .field("max_concurrency", integer(0, 100000).desc("vllm: requests in flight per model; 0 = unlimited"), 0)
-                         .field("timeout_ms", integer(100, 3600000), 120000)
+                         .field("timeout_ms", integer(100, 3600000).desc("Until the upstream's response header (a stream's first byte)"), 120000)
+                         .field("connect_timeout_ms", integer(50, 60000).desc("TCP connect and TLS handshake; an in-account endpoint that does not answer a SYN costs each request this long before failing over"), 5000)
                          .field("ca_file", str().max_length(1024).desc("https upstreams: a PEM file of the CAs to trust instead of the system store (an endpoint behind a private CA)"));
   NodePtr overflow = object()
                          .ref("OverflowPolicy")

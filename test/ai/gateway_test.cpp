@@ -3,6 +3,11 @@
 // coalescing), keys and limits, failover before the first token, the error
 // event after it, overflow policies with egress accounting, metering and
 // the audit chain.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -613,6 +618,71 @@ TEST_F(GatewayTest, ADeadVllmEndpointIsRetriedElsewhereThenSkipped) {
   EXPECT_EQ(local_.request_count(), 10u);
   EXPECT_EQ(gw.gw->upstream_health().ejected_now(), 1u);
   EXPECT_EQ(gw.gw->upstream_health().ejections(), 1u);
+}
+
+// A listener whose accept queue is full and never drained: the kernel
+// drops further SYNs, so a connect to it hangs, as to a blackholed host.
+class Blackhole {
+ public:
+  Blackhole() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ok_ = listener_ >= 0 && ::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+          ::listen(listener_, 0) == 0 && ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+    port_ = ntohs(a.sin_port);
+    // Fill the queue (backlog 0 holds one): these are never accepted.
+    for (int i = 0; ok_ && i < 2; ++i) {
+      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      (void)::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      fillers_.push_back(c);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ~Blackhole() {
+    for (int c : fillers_) ::close(c);
+    if (listener_ >= 0) ::close(listener_);
+  }
+  bool ok() const { return ok_; }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  std::vector<int> fillers_;
+  std::uint16_t port_ = 0;
+  bool ok_ = false;
+};
+
+// An endpoint that never answers a SYN costs a request the provider's
+// connect_timeout_ms, not the default 5 s, before the fallback answers; and
+// once ejected, nothing.
+TEST_F(GatewayTest, AnUnansweredConnectFailsOverAfterTheProvidersConnectTimeout) {
+  Blackhole hole;
+  ASSERT_TRUE(hole.ok());
+  const std::string ai = R"({"enabled": true, "providers": [
+      {"name": "hole", "kind": "vllm", "endpoints": ["http://127.0.0.1:)" + std::to_string(hole.port()) +
+                         R"(/v1"], "connect_timeout_ms": 200},
+      {"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("}],
+      "routes": [{"alias": "gpt", "target": "hole/llama-3", "fallbacks": ["remote/gpt-4o"]}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}], "cache": {"exact_enabled": false}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  for (int i = 0; i < 4; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = gw.post(chat("gpt", "through the hole " + std::to_string(i)));
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-spectra-provider"), "remote");
+    if (i < 3) {
+      EXPECT_GE(took, 150ms) << i;  // it waited for the connect
+      EXPECT_LT(took, 2s) << i;     // not the default 5 s
+    } else {
+      EXPECT_LT(took, 150ms);  // ejected: not tried
+    }
+  }
+  EXPECT_EQ(gw.gw->upstream_health().ejected_now(), 1u);
 }
 
 TEST_F(GatewayTest, FailoverBeforeTheFirstToken) {
