@@ -227,62 +227,6 @@ int cmd_diff_revisions(CommandContext& c, std::int64_t from, std::int64_t to, Ou
   return kExitOk;
 }
 
-int cmd_history(CommandContext& c, int limit, std::optional<std::int64_t> before,
-                OutputFormat format) {
-  std::string target = "/api/v1/revisions?limit=" + std::to_string(limit);
-  if (before) target += "&before=" + std::to_string(*before);
-  auto r = c.api.call(Verb::get, target);
-  if (auto* e = std::get_if<ApiError>(&r)) return fail(c, *e);
-  const bj::value& body = std::get<ApiReply>(r).body;
-  if (format != OutputFormat::kTable) {
-    print_raw(c, body, format);
-    return kExitOk;
-  }
-  const bj::array* revisions = array_field(body, "revisions");
-  if (!revisions) return protocol_error(c, "GET /api/v1/revisions carries no \"revisions\" list");
-  if (revisions->empty()) {
-    c.out << "no revisions\n";
-    return kExitOk;
-  }
-  Table t({"REV", "AT", "AUTHOR", "CHANGED", "MESSAGE"});
-  for (const auto& rev : *revisions) {
-    t.add_row({as_text(field(rev, "revision"), "?"), as_text(field(rev, "at")),
-               as_text(field(rev, "author")), join(array_field(rev, "changed")),
-               as_text(field(rev, "message"))});
-  }
-  c.out << t.render();
-  return kExitOk;
-}
-
-int cmd_rollback(CommandContext& c, std::int64_t target, const std::optional<std::string>& message,
-                 OutputFormat format) {
-  int code = kExitOk;
-  auto head = read_head(c, code);
-  if (!head) return code;
-  std::optional<bj::value> body;
-  if (message) body = bj::object{{"message", *message}};
-  auto r = c.api.call(Verb::post, "/api/v1/revisions/" + std::to_string(target) + "/rollback",
-                      body ? &*body : nullptr, head);
-  if (auto* e = std::get_if<ApiError>(&r)) return fail(c, *e);
-  const bj::value& ans = std::get<ApiReply>(r).body;
-  if (format != OutputFormat::kTable) {
-    print_raw(c, ans, format);
-    return kExitOk;
-  }
-  auto rev = as_int(field(ans, "revision"));
-  if (!rev) return protocol_error(c, "the rollback answer carries no revision");
-  const bj::array* diff = array_field(ans, "diff");
-  if (*rev == *head && (!diff || diff->empty())) {
-    c.out << "revision " << target
-          << " has the same content as the head; the config stays at revision " << *rev << "\n";
-    return kExitOk;
-  }
-  c.out << "rolled back to the content of revision " << target << " as new revision " << *rev
-        << " (based on " << *head << ")\n";
-  if (diff && !diff->empty()) c.out << format_diff(*diff);
-  return kExitOk;
-}
-
 namespace {
 
 // Dollars with six decimals: metering is per token, so cents hide it.
@@ -318,6 +262,48 @@ int list_command(CommandContext& c, OutputFormat format, const std::string& path
 }
 
 }  // namespace
+
+int cmd_history(CommandContext& c, int limit, std::optional<std::int64_t> before,
+                OutputFormat format) {
+  std::string target = "/api/v1/revisions?limit=" + std::to_string(limit);
+  if (before) target += "&before=" + std::to_string(*before);
+  return list_command(c, format, target, "revisions", {"REV", "AT", "AUTHOR", "CHANGED", "MESSAGE"}, "no revisions",
+                      [](const bj::value& rev) -> std::vector<std::string> {
+                        return {as_text(field(rev, "revision"), "?"), as_text(field(rev, "at")),
+                                as_text(field(rev, "author")), join(array_field(rev, "changed")),
+                                as_text(field(rev, "message"))};
+                      });
+}
+
+int cmd_rollback(CommandContext& c, std::int64_t target, const std::optional<std::string>& message,
+                 OutputFormat format) {
+  int code = kExitOk;
+  auto head = read_head(c, code);
+  if (!head) return code;
+  std::optional<bj::value> body;
+  if (message) body = bj::object{{"message", *message}};
+  auto r = c.api.call(Verb::post, "/api/v1/revisions/" + std::to_string(target) + "/rollback",
+                      body ? &*body : nullptr, head);
+  if (auto* e = std::get_if<ApiError>(&r)) return fail(c, *e);
+  const bj::value& ans = std::get<ApiReply>(r).body;
+  if (format != OutputFormat::kTable) {
+    print_raw(c, ans, format);
+    return kExitOk;
+  }
+  auto rev = as_int(field(ans, "revision"));
+  if (!rev) return protocol_error(c, "the rollback answer carries no revision");
+  const bj::array* diff = array_field(ans, "diff");
+  if (*rev == *head && (!diff || diff->empty())) {
+    c.out << "revision " << target
+          << " has the same content as the head; the config stays at revision " << *rev << "\n";
+    return kExitOk;
+  }
+  c.out << "rolled back to the content of revision " << target << " as new revision " << *rev
+        << " (based on " << *head << ")\n";
+  if (diff && !diff->empty()) c.out << format_diff(*diff);
+  return kExitOk;
+}
+
 
 int cmd_token_create(CommandContext& c, const std::string& name, const std::string& role,
                      OutputFormat format) {
