@@ -5,6 +5,7 @@
 // the audit chain.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -633,16 +634,17 @@ class Blackhole {
     ok_ = listener_ >= 0 && ::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
           ::listen(listener_, 0) == 0 && ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
     port_ = ntohs(a.sin_port);
-    // Fill the queue (backlog 0 holds one): these are never accepted.
-    for (int i = 0; ok_ && i < 2; ++i) {
-      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      (void)::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fillers_.push_back(c);
+    // Fill the queue: backlog 0 holds one connection, never accepted; once
+    // its handshake is done, the kernel drops every further SYN.
+    if (ok_) {
+      filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      (void)::connect(filler_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      pollfd p{filler_, POLLOUT, 0};
+      ok_ = ::poll(&p, 1, 2000) == 1;
     }
-    std::this_thread::sleep_for(100ms);
   }
   ~Blackhole() {
-    for (int c : fillers_) ::close(c);
+    if (filler_ >= 0) ::close(filler_);
     if (listener_ >= 0) ::close(listener_);
   }
   bool ok() const { return ok_; }
@@ -650,7 +652,7 @@ class Blackhole {
 
  private:
   int listener_ = -1;
-  std::vector<int> fillers_;
+  int filler_ = -1;
   std::uint16_t port_ = 0;
   bool ok_ = false;
 };
