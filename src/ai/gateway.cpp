@@ -134,7 +134,10 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
                 crypto::sha256_hex(cfg.redis_password) + '\n' + std::to_string(cfg.redis_timeout_ms);
   }
   std::shared_ptr<CacheStorage> storage = cache();
-  if (identity != cache_identity_) {
+  // The syncers below run on the storage's connection: while it stays, so
+  // do they (and the fleet counts they hold).
+  const bool same_storage = identity == cache_identity_;
+  if (!same_storage) {
     if (cfg.cache_backend == "redis") {
       RedisCacheOptions o;
       o.url = cfg.redis_url;
@@ -159,9 +162,9 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
   // turned off); the counter keeps the storage (its connection) alive.
   std::shared_ptr<FleetLimits> fleet;
   if (cfg.cache_backend == "redis" && cfg.redis_fleet_limits && redis_commands(*storage)) {
-    {
+    if (same_storage) {
       std::lock_guard lock(mu_);
-      if (fleet_storage_ == storage.get()) fleet = fleet_;  // same connection: keep its counts
+      fleet = fleet_;
     }
     if (!fleet) fleet = reaped(new FleetLimits(storage, deps_.clock));
   }
@@ -169,16 +172,14 @@ void Gateway::configure_cache(const GatewayConfig& cfg) {
   // points at an answer every instance can read).
   std::shared_ptr<SemanticShare> share;
   if (cfg.cache_backend == "redis" && cfg.semantic_cache && redis_commands(*storage)) {
-    {
+    if (same_storage) {
       std::lock_guard lock(mu_);
-      if (share_storage_ == storage.get()) share = share_;
+      share = share_;
     }
     if (!share) share = reaped(new SemanticShare(storage, index_, SemanticShare::Options{}));
   }
   std::lock_guard lock(mu_);
-  fleet_storage_ = fleet ? storage.get() : nullptr;
   fleet_ = std::move(fleet);
-  share_storage_ = share ? storage.get() : nullptr;
   share_ = std::move(share);
   cache_ = std::move(storage);
 }

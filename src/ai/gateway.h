@@ -149,9 +149,7 @@ class Gateway {
   std::shared_ptr<CacheStorage> cache_;  // guarded by mu_; calls keep theirs alive
   std::string cache_identity_;           // the settings cache_ was made from
   std::shared_ptr<FleetLimits> fleet_;   // guarded by mu_; null: limits per instance only
-  const CacheStorage* fleet_storage_ = nullptr;  // the storage fleet_ counts through
   std::shared_ptr<SemanticShare> share_;  // guarded by mu_; null: the semantic index is this instance's
-  const CacheStorage* share_storage_ = nullptr;  // the storage share_ publishes through
   std::shared_ptr<AuditLog> audit_;  // guarded by mu_; calls keep theirs alive
   std::string audit_path_;
   // spectra_ai_request_seconds by cache result: hit, semantic-hit, miss, bypass.

@@ -933,6 +933,15 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
   EXPECT_EQ(third.status, 429u) << third.body;
   EXPECT_NE(third.body.find("across the fleet"), std::string::npos) << third.body;
   EXPECT_FALSE(third.header("retry-after").empty());
+  // A revision that leaves the Redis settings alone keeps the counter (and
+  // its counts); one that changes them starts a new one on a new connection.
+  gw_->configure(make_gateway_config(bj::parse(last_ai_).as_object()));
+  EXPECT_EQ(gw_->fleet_limits(), fleet_limits);
+  std::string slower = last_ai_;
+  slower.replace(slower.find(R"("redis_timeout_ms": 500)"), 23, R"("redis_timeout_ms": 600)");
+  gw_->configure(make_gateway_config(bj::parse(slower).as_object()));
+  ASSERT_TRUE(gw_->fleet_limits());
+  EXPECT_NE(gw_->fleet_limits(), fleet_limits);
 }
 
 // With the Redis backend the fleet shares its semantic index: a paraphrase
