@@ -20,6 +20,7 @@
 #include "ai/adapter.h"
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
+#include "ai/endpoint_walk.h"
 #include "ai/fleet_limits.h"
 #include "ai/semantic_share.h"
 #include "ai/capacity.h"
@@ -111,14 +112,6 @@ class Gateway {
   // One try of `model` at provider `p`, through `endpoint` (its base URL).
   boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model,
                                        const std::string& endpoint, bool& retry);
-  // The endpoint of `p` to try next: round-robin over those not ejected
-  // (sets *ejected when every one is, and returns one anyway).
-  std::string pick_endpoint(const ProviderConfig& p, bool* ejected);
-  // The endpoint of `p` after `after` (in list order) that is not
-  // ejected; empty when there is none.
-  std::string next_endpoint(const ProviderConfig& p, const std::string& after);
-  void note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry,
-                    std::string_view error);
   boost::asio::awaitable<void> fail(Call& c, unsigned status, const std::string& type,
                                     const std::string& message, const std::string& code);
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
@@ -167,8 +160,7 @@ class Gateway {
   bool embed_failed_ = false;              // guarded by embed_mu_
   Capacity capacity_;  // concurrency limits and the overflow queue
   UpstreamHealth health_{deps_.clock};  // outlier ejection, by provider and endpoint
-  std::mutex slots_mu_;
-  std::map<std::string, std::size_t> rr_;  // endpoint round-robin; guarded by slots_mu_
+  RoundRobin rr_;  // where each provider's endpoint rotation stands
 };
 
 }  // namespace spectra::ai

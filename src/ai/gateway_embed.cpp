@@ -4,6 +4,7 @@
 // sent to that provider, and the audit record's egress says so).
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "ai/gateway.h"
@@ -65,24 +66,38 @@ asio::awaitable<Result<std::vector<float>>> Gateway::embed_for_cache(Call& c, co
   const std::string model = resolved->second;
   bj::object request{{"model", model}, {"input", text}};
   const ProviderAdapter* adapter = nullptr;  // null: the provider speaks OpenAI embeddings
-  std::vector<UpstreamRequest> requests;
-  if (p.kind == "openai" || p.kind == "vllm") {
-    UpstreamRequest req;
-    req.url = p.openai_base_url() + "/embeddings";
-    req.headers = {{"content-type", "application/json"}, {"accept", "application/json"}};
-    req.body = bj::serialize(request);
-    requests.push_back(std::move(req));
-  } else {
+  if (p.kind != "openai" && p.kind != "vllm") {
     auto ait = deps_.adapters.find(p.kind);
     if (ait == deps_.adapters.end()) co_return not_found("no adapter for provider kind " + p.kind);
     adapter = ait->second.get();
-    auto built = adapter->build_embeddings(request, ModelTarget{p.name, p.kind, model, p.base_url, p.region});
-    if (!built.ok()) co_return built.status();
-    requests = std::move(*built);
   }
+  // The provider's endpoints as for chat: round-robin over those not
+  // ejected, a failure that may fail over tried on the others.
+  EndpointWalk walk(health_, rr_, p);
   std::vector<std::pair<unsigned, std::string>> answers;
-  Status st = co_await call_each(c, p, requests, kMaxEmbeddingAnswer, answers);
-  if (!st.ok()) co_return st;
+  for (;;) {
+    std::vector<UpstreamRequest> requests;
+    if (adapter) {
+      auto built = adapter->build_embeddings(request, ModelTarget{p.name, p.kind, model, walk.endpoint(), p.region});
+      if (!built.ok()) co_return built.status();
+      requests = std::move(*built);
+    } else {
+      UpstreamRequest req;
+      req.url = walk.openai_base() + "/embeddings";
+      req.headers = {{"content-type", "application/json"}, {"accept", "application/json"}};
+      req.body = bj::serialize(request);
+      requests.push_back(std::move(req));
+    }
+    answers.clear();
+    Status st = co_await call_each(c, p, requests, kMaxEmbeddingAnswer, answers);
+    unsigned status = st.ok() ? 200 : 0;
+    for (const auto& a : answers) status = std::max(status, a.first);
+    const bool failed = !st.ok() || status >= 500 || status == 429;
+    walk.record(!failed && status < 300, failed, st.ok() ? "status " + std::to_string(status) : st.message());
+    if (failed && walk.advance()) continue;
+    if (!st.ok()) co_return st;
+    break;
+  }
   Usage usage;
   bj::object response;
   if (adapter) {

@@ -2,6 +2,7 @@
 // policies for local models, failover before the first token, streaming.
 #include <boost/json/serialize.hpp>
 
+#include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/openai_adapter.h"
@@ -125,9 +126,8 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     // An endpoint ejected after repeated failures is skipped while a later
     // target remains (it would only cost this request the failure first);
     // the last target is tried whatever its state.
-    bool ejected = false;
-    const std::string endpoint = pick_endpoint(p, &ejected);
-    if (ejected && i + 1 < targets.size()) {
+    EndpointWalk walk(health_, rr_, p);
+    if (walk.all_ejected() && i + 1 < targets.size()) {
       c.error = p.name + ": skipped: ejected after repeated failures";
       continue;
     }
@@ -160,20 +160,18 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     }
     // A failure that may fail over tries the provider's other endpoints
     // (not ejected, each once) before the next target.
-    std::string ep = endpoint;
     bool retry = false;
     bool ok = false;
-    for (std::size_t tries = 1;; ++tries) {
+    for (;;) {
       retry = false;
-      ok = co_await attempt(c, p, model, ep, retry);
-      note_outcome(p, ep, ok, retry, c.error);
-      if (ok || !retry || c.started_stream || c.status != 0 || tries >= p.endpoints.size()) break;
-      std::string next = next_endpoint(p, ep);
-      if (next.empty()) break;
+      ok = co_await attempt(c, p, model, walk.endpoint(), retry);
+      walk.record(ok, retry, c.error);
+      if (ok || !retry || c.started_stream || c.status != 0) break;
+      const std::string failed = walk.endpoint();
+      if (!walk.advance()) break;
       log::warn("upstream endpoint failed; trying another endpoint of the provider",
-                {{"provider", p.name}, {"endpoint", ep}, {"next", next}, {"error", c.error},
+                {{"provider", p.name}, {"endpoint", failed}, {"next", walk.endpoint()}, {"error", c.error},
                  {"request_id", c.ex->info().request_id}});
-      ep = std::move(next);
     }
     if (p.max_concurrency > 0) capacity_.release(p.name);
     if (ok) {
@@ -186,26 +184,6 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
   }
   co_await fail(c, 502, "api_error", "every upstream for '" + c.requested_model + "' failed: " + c.error, "upstream_failed");
   co_return false;
-}
-
-std::string Gateway::pick_endpoint(const ProviderConfig& p, bool* ejected) {
-  *ejected = false;
-  if (p.endpoints.empty()) {
-    *ejected = !health_.available(p.name, p.base_url);
-    return p.base_url;
-  }
-  std::size_t start = 0;
-  {
-    std::lock_guard lock(slots_mu_);
-    start = rr_[p.name]++;
-  }
-  const std::size_t n = p.endpoints.size();
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::string& e = p.endpoints[(start + k) % n];
-    if (health_.available(p.name, e)) return e;
-  }
-  *ejected = true;
-  return p.endpoints[start % n];
 }
 
 bj::array Gateway::upstream_status() const {
@@ -227,31 +205,6 @@ bj::array Gateway::upstream_status() const {
     }
   }
   return out;
-}
-
-std::string Gateway::next_endpoint(const ProviderConfig& p, const std::string& after) {
-  const std::size_t n = p.endpoints.size();
-  std::size_t at = 0;
-  while (at < n && p.endpoints[at] != after) ++at;
-  for (std::size_t k = 1; k < n; ++k) {
-    const std::string& e = p.endpoints[(at + k) % n];
-    if (e != after && health_.available(p.name, e)) return e;
-  }
-  return {};
-}
-
-// A call that failed in a way another target could fix (no connection, a
-// timeout, 5xx/429, a broken answer) counts against the endpoint; one that
-// succeeded clears it. Other outcomes (the client's error, a stream broken
-// after its first token) say nothing either way.
-void Gateway::note_outcome(const ProviderConfig& p, const std::string& endpoint, bool ok, bool retry,
-                           std::string_view error) {
-  if (ok) {
-    health_.success(p.name, endpoint);
-  } else if (retry && health_.failure(p.name, endpoint, error)) {
-    log::warn("upstream endpoint ejected after repeated failures; other targets first until its cool-down ends",
-              {{"provider", p.name}, {"endpoint", endpoint.empty() ? std::string("(provider default)") : endpoint}});
-  }
 }
 
 asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const std::string& model,
@@ -500,25 +453,16 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   // vLLM replicas as for chat: round-robin over those not ejected, and a
   // failure that may fail over (no connection, 5xx, 429) tries the others
   // once each. The last answer, whatever it is, goes to the client.
-  bool ejected = false;
-  std::string ep = p.endpoints.empty() ? p.openai_base_url() : pick_endpoint(p, &ejected);
+  EndpointWalk walk(health_, rr_, p);
   std::unique_ptr<UpstreamCall> upstream_call;
   Status st;
-  for (std::size_t tries = 1;; ++tries) {
-    std::string_view base = ep;
-    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-    req.url = std::string(base) + path;
+  for (;;) {
+    req.url = walk.openai_base() + path;
     upstream_call = std::make_unique<UpstreamCall>();
     st = co_await open_call(c, p, req, *upstream_call);
     const bool failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
-    if (!p.endpoints.empty()) {
-      const std::string why = st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message();
-      note_outcome(p, ep, !failed, failed, why);
-    }
-    if (!failed || tries >= p.endpoints.size()) break;
-    std::string next = next_endpoint(p, ep);
-    if (next.empty()) break;
-    ep = std::move(next);
+    walk.record(!failed, failed, st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message());
+    if (!failed || !walk.advance()) break;
   }
   UpstreamCall& call = *upstream_call;
   if (st.ok() && call.status() >= 200 && call.status() < 300 &&

@@ -860,6 +860,41 @@ TEST_F(GatewayTest, SemanticCacheWithAProviderEmbedderNamesItsEgress) {
   EXPECT_EQ(post(chat("llama", "what is the capital of france?"), "sk-team-b").header("x-spectra-cache"), "miss");
 }
 
+// The embedder's provider is walked like chat's: a dead replica of a vLLM
+// embeddings pool costs a retry on the other replica (never a semantic
+// miss), and is ejected after three failures like any other endpoint.
+TEST_F(GatewayTest, TheEmbedderBalancesOverItsProvidersEndpoints) {
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("},
+        {"name": "pool", "kind": "vllm", "endpoints": ["http://127.0.0.1:1/v1", ")" + backup_.base_url() + R"("]}],
+      "routes": [{"alias": "solo", "target": "remote/gpt-4o"}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}],
+      "cache": {"exact_enabled": true, "semantic_enabled": true, "semantic_threshold": 0.97,
+                "embedder": "pool/text-embedding-3-small"}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  const std::vector<std::string> questions = {"What is the capital of France?", "How tall is Mount Everest?",
+                                              "Who wrote The Odyssey?", "When did the Berlin Wall fall?"};
+  for (const auto& q : questions) {
+    // The fake's embeddings depend only on the text's length: each question
+    // in its own partition (system prompt) so that none answers another.
+    auto first = gw.post(chat("solo", q, false, q));
+    ASSERT_EQ(first.status, 200u) << first.body;
+    EXPECT_EQ(first.header("x-spectra-cache"), "miss");
+    std::string lower = q;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto again = gw.post(chat("solo", lower, false, q));
+    ASSERT_EQ(again.status, 200u) << again.body;
+    EXPECT_EQ(again.header("x-spectra-cache"), "semantic-hit") << q;
+  }
+  EXPECT_EQ(remote_.request_count(), questions.size());
+  EXPECT_EQ(backup_.request_count(), 2 * questions.size());  // every embedding answered by the live replica
+  EXPECT_EQ(gw.gw->upstream_health().ejected_now(), 1u);
+  auto st = gw.gw->upstream_health().state("pool", "http://127.0.0.1:1/v1");
+  ASSERT_TRUE(st.has_value());
+  EXPECT_GT(st->ejected_for.count(), 0);
+}
+
 TEST_F(GatewayTest, AFailingEmbedderOnlySkipsTheSemanticCache) {
   configure("", "false", "true", R"(, "embedder": "dead/text-embedding-3-small")");
   auto r = post(chat("solo", "Is the embedder down?"));

@@ -15,6 +15,7 @@
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
 #include "ai/chat_request.h"
+#include "ai/endpoint_walk.h"
 #include "ai/exact_cache.h"
 #include "ai/limits.h"
 #include "ai/openai_adapter.h"
@@ -430,6 +431,54 @@ TEST(UpstreamHealth, EjectsAfterFailuresInARowWithADoublingCoolDown) {
   h.set_options({.max_failures = 0});
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(h.failure(p, b));
   EXPECT_TRUE(h.available(p, b));
+}
+
+// A walk starts at the round-robin pick among endpoints not ejected, moves
+// on to endpoints neither ejected nor tried, and tries none twice.
+TEST(EndpointWalk, RoundRobinSkipsEjectedAndNeverRetriesAnEndpoint) {
+  FakeClock clock;
+  UpstreamHealth h(&clock);
+  h.set_options({.max_failures = 1, .ejection = std::chrono::milliseconds(1000)});
+  RoundRobin rr;
+  ProviderConfig p;
+  p.name = "pool";
+  p.endpoints = {"http://a/v1/", "http://b/v1", "http://c/v1"};
+  EXPECT_EQ(EndpointWalk(h, rr, p).endpoint(), "http://a/v1/");
+  EXPECT_EQ(EndpointWalk(h, rr, p).endpoint(), "http://b/v1");
+  EndpointWalk third(h, rr, p);
+  EXPECT_EQ(third.endpoint(), "http://c/v1");
+  EndpointWalk w(h, rr, p);  // a again
+  EXPECT_EQ(w.openai_base(), "http://a/v1");
+  h.failure("pool", "http://b/v1");  // b ejected
+  w.record(false, true, "status 503");  // a ejected too (max_failures 1)
+  ASSERT_TRUE(w.advance());
+  EXPECT_EQ(w.endpoint(), "http://c/v1");
+  w.record(false, false, "status 400");  // the client's error: c stays healthy
+  EXPECT_FALSE(w.advance());  // a was tried, b is ejected
+  EXPECT_EQ(w.endpoint(), "http://c/v1");
+  EXPECT_TRUE(h.available("pool", "http://c/v1"));
+  EndpointWalk only_c(h, rr, p);
+  EXPECT_EQ(only_c.endpoint(), "http://c/v1");
+  EXPECT_FALSE(only_c.all_ejected());
+  only_c.record(false, true, "timeout");
+  EndpointWalk none(h, rr, p);  // all three ejected: one of them anyway
+  EXPECT_TRUE(none.all_ejected());
+  EXPECT_FALSE(none.endpoint().empty());
+  EXPECT_FALSE(none.advance());
+  clock.advance(std::chrono::milliseconds(1000));
+  EndpointWalk after(h, rr, p);
+  EXPECT_FALSE(after.all_ejected());
+  after.record(true, false, "");
+  EXPECT_FALSE(h.state("pool", after.endpoint()).has_value());  // restored
+
+  ProviderConfig single;  // no endpoint list: its base URL
+  single.name = "remote";
+  single.kind = "openai";
+  single.base_url = "https://api.example/v1/";
+  EndpointWalk s(h, rr, single);
+  EXPECT_EQ(s.endpoint(), "https://api.example/v1/");
+  EXPECT_EQ(s.openai_base(), "https://api.example/v1");
+  EXPECT_FALSE(s.advance());
 }
 
 }  // namespace

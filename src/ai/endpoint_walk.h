@@ -1,0 +1,65 @@
+#pragma once
+// Which of a provider's endpoints one upstream call tries, and in what
+// order. A vLLM provider lists several replicas: a call starts at the next
+// one in round-robin order that is not ejected (UpstreamHealth), and a
+// failure that may fail over moves it on to another not ejected, each tried
+// at most once. A provider without an endpoint list has one endpoint, its
+// base URL. Chat, the pass-through routes and the semantic cache's embedder
+// all walk endpoints the same way, so a dead replica costs each of them the
+// same: a few failures, then nothing until its cool-down ends.
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ai/gateway_config.h"
+#include "ai/upstream_health.h"
+
+namespace spectra::ai {
+
+// Where each provider's round-robin stands. Thread-safe.
+class RoundRobin {
+ public:
+  std::size_t next(const std::string& provider) {
+    std::lock_guard lock(mu_);
+    return at_[provider]++;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::size_t> at_;  // guarded by mu_
+};
+
+class EndpointWalk {
+ public:
+  // `p` and `health` must outlive the walk.
+  EndpointWalk(UpstreamHealth& health, RoundRobin& rr, const ProviderConfig& p);
+
+  // The endpoint to try now (the health key; for chat, the adapter's base URL).
+  const std::string& endpoint() const { return ep_; }
+  // The endpoint as an OpenAI-compatible base URL, without a trailing slash.
+  std::string openai_base() const;
+  // Every endpoint was ejected when the walk started (endpoint() is one anyway).
+  bool all_ejected() const { return all_ejected_; }
+
+  // The outcome of the try at endpoint(): a success restores it; a failure
+  // that may fail over (`retry`: no connection, a timeout, 5xx/429, a broken
+  // answer) counts towards its ejection; anything else (the client's error,
+  // a stream broken after its first token) says nothing either way.
+  void record(bool ok, bool retry, std::string_view error);
+  // Moves to another endpoint not ejected and not tried yet; false when
+  // there is none (endpoint() is unchanged then).
+  bool advance();
+
+ private:
+  UpstreamHealth& health_;
+  const ProviderConfig& p_;
+  std::string ep_;
+  std::size_t at_ = 0;        // ep_'s index in p_.endpoints
+  std::vector<bool> tried_;   // by index in p_.endpoints
+  bool all_ejected_ = false;
+};
+
+}  // namespace spectra::ai
