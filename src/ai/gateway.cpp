@@ -45,6 +45,11 @@ Gateway::Gateway(GatewayDeps deps)
     deps_.metrics->callback_gauge("spectra_ai_upstream_ejections",
                                   "Upstream endpoints ejected since start (a count)",
                                   [this] { return static_cast<double>(health_.ejections()); });
+    deps_.metrics->callback_gauge("spectra_ai_upstream_health_checks", "Active health checks of upstream endpoints done (a count)",
+                                  [this] { return static_cast<double>(health_checks().done); });
+    deps_.metrics->callback_gauge("spectra_ai_upstream_health_checks_failed",
+                                  "Active health checks of upstream endpoints that failed (a count)",
+                                  [this] { return static_cast<double>(health_checks().failed); });
     deps_.metrics->callback_gauge("spectra_ai_cache_entries", "Entries in the exact response cache",
                                   [this] { return static_cast<double>(cache()->stats().entries); });
     deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
@@ -81,6 +86,7 @@ Gateway::Gateway(GatewayDeps deps)
 }
 
 Gateway::~Gateway() {
+  prober_.reset();  // its checks report to health_
   if (AuditLog* a = audit()) a->flush();
 }
 
@@ -121,8 +127,29 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
   }
   configure_cache(*cfg);
   health_.set_options(cfg->upstream_health);
+  configure_health_checks(*cfg);
   std::lock_guard lock(mu_);
   cfg_ = std::move(cfg);
+}
+
+// The prober's thread starts with the first provider that asks for health
+// checks and then stays (idle without targets).
+void Gateway::configure_health_checks(const GatewayConfig& cfg) {
+  std::vector<HealthCheckTarget> targets;
+  std::vector<std::pair<std::string, std::string>> checked;
+  for (const auto& [name, p] : cfg.providers) {
+    if (p.health_path.empty()) continue;
+    for (const auto& e : p.endpoints) {
+      targets.push_back({name, e, health_check_url(e, p.health_path), p.ca_file,
+                         std::chrono::milliseconds(p.health_interval_ms), std::chrono::milliseconds(p.health_timeout_ms)});
+      checked.emplace_back(name, e);
+    }
+  }
+  health_.set_checked(checked);
+  std::lock_guard lock(mu_);
+  if (!prober_ && targets.empty()) return;
+  if (!prober_) prober_ = std::make_unique<HealthProber>(health_);
+  prober_->set_targets(std::move(targets));
 }
 
 // A new storage only when the backend settings change: a budget change

@@ -26,6 +26,7 @@
 #include "ai/capacity.h"
 #include "ai/exact_cache.h"
 #include "ai/gateway_config.h"
+#include "ai/health_prober.h"
 #include "ai/limits.h"
 #include "ai/metering.h"
 #include "ai/semantic_cache.h"
@@ -72,9 +73,18 @@ class Gateway {
 
   Meter& meter() { return meter_; }
   const UpstreamHealth& upstream_health() const { return health_; }
+  // Active health checks done since start, and how many failed.
+  struct HealthCheckCounts {
+    std::uint64_t done = 0, failed = 0;
+  };
+  HealthCheckCounts health_checks() const {
+    std::lock_guard lock(mu_);
+    return prober_ ? HealthCheckCounts{prober_->checks(), prober_->failed()} : HealthCheckCounts{};
+  }
   // Every configured upstream endpoint (a provider's endpoints, or its base
   // URL) with its health, for the config API: state healthy | failing |
-  // ejected, failures and ejections in a row, cool-down left, last error.
+  // ejected | checking (cool-down over, waiting for a passing health check),
+  // failures and ejections in a row, cool-down left, last error.
   boost::json::array upstream_status() const;
   // The cache storage in force (requests keep the one they started with).
   std::shared_ptr<CacheStorage> cache() const {
@@ -104,6 +114,7 @@ class Gateway {
  private:
   std::shared_ptr<const GatewayConfig> snapshot() const;
   void configure_cache(const GatewayConfig& cfg);  // the storage the config asks for
+  void configure_health_checks(const GatewayConfig& cfg);
   void begin(Call& c, http::Exchange& ex);  // request start: clock, config and audit log snapshot
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> models(http::Exchange& ex);
@@ -160,6 +171,7 @@ class Gateway {
   bool embed_failed_ = false;              // guarded by embed_mu_
   Capacity capacity_;  // concurrency limits and the overflow queue
   UpstreamHealth health_{deps_.clock};  // outlier ejection, by provider and endpoint
+  std::unique_ptr<HealthProber> prober_;  // guarded by mu_; made when a provider first asks for health checks
   RoundRobin rr_;  // where each provider's endpoint rotation stands
 };
 

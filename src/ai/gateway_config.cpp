@@ -46,6 +46,10 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
                       i(p, "max_concurrency"), i(p, "timeout_ms", 120000)};
     pc.ca_file = s(p, "ca_file");
     pc.connect_timeout_ms = i(p, "connect_timeout_ms", 5000);
+    const auto& hc = obj(p, "health_check");
+    pc.health_path = s(hc, "path");
+    pc.health_interval_ms = i(hc, "interval_ms", 5000);
+    pc.health_timeout_ms = i(hc, "timeout_ms", 1000);
     for (const auto& e : arr(p, "endpoints")) pc.endpoints.emplace_back(e.as_string());
     if (pc.base_url.empty() && !pc.endpoints.empty()) pc.base_url = pc.endpoints.front();
     g->providers[pc.name] = std::move(pc);

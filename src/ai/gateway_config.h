@@ -22,6 +22,10 @@ struct ProviderConfig {
   std::int64_t timeout_ms = 120000;        // to the response header (a stream's first byte)
   std::int64_t connect_timeout_ms = 5000;  // TCP connect, TLS handshake included
   std::string ca_file;  // https: PEM file of the CAs to trust instead of the system store
+  // vllm: active health checks, GET health_path on each endpoint's origin;
+  // empty: none (passive ejection only).
+  std::string health_path;
+  std::int64_t health_interval_ms = 5000, health_timeout_ms = 1000;
   bool local() const { return kind == "vllm"; }
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
   // OpenAI's own; without a trailing slash.

@@ -196,7 +196,10 @@ bj::array Gateway::upstream_status() const {
       auto st = health_.state(name, e);
       bj::object row{{"provider", name},
                      {"endpoint", e.empty() ? std::string("(provider default)") : e},
-                     {"state", !st ? "healthy" : st->ejected_for.count() > 0 ? "ejected" : "failing"},
+                     {"state", !st                           ? "healthy"
+                                : st->ejected_for.count() > 0 ? "ejected"
+                                : st->awaiting_check          ? "checking"
+                                                              : "failing"},
                      {"failures_in_a_row", st ? st->failures : 0},
                      {"ejections_in_a_row", st ? st->ejections : 0},
                      {"ejected_for_ms", st ? st->ejected_for.count() : 0}};

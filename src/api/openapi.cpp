@@ -191,7 +191,7 @@ bj::object openapi_document(const std::string& version) {
       {"type", "object"},
       {"required", bj::array{"provider", "endpoint", "state", "failures_in_a_row", "ejections_in_a_row", "ejected_for_ms"}},
       {"properties", bj::object{{"provider", str}, {"endpoint", str},
-                                {"state", bj::object{{"type", "string"}, {"enum", bj::array{"healthy", "failing", "ejected"}}}},
+                                {"state", bj::object{{"type", "string"}, {"enum", bj::array{"healthy", "failing", "ejected", "checking"}}}},
                                 {"failures_in_a_row", integer}, {"ejections_in_a_row", integer},
                                 {"ejected_for_ms", integer}, {"last_error", str}}}};
   paths["/api/v1/ai/upstreams"] = bj::object{{"get", op("AI upstream endpoints and their health (outlier ejection)",

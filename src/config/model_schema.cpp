@@ -227,6 +227,19 @@ NodePtr tls_node() {
 // --- ai --------------------------------------------------------------------
 
 NodePtr ai_node() {
+  NodePtr health_check =
+      object()
+          .ref("AiHealthCheck")
+          .desc("vllm: active health checks of each endpoint; an ejected endpoint returns only when a check passes")
+          .field("path", str().max_length(1024).desc("GET on each endpoint's origin, e.g. /health (vLLM); empty: no active checks"), "")
+          .field("interval_ms", integer(100, 3600000), 5000)
+          .field("timeout_ms", integer(50, 60000).desc("Connect, TLS and the whole answer"), 1000)
+          .check([](const bj::value& v, const std::string& path, Errors& e) {
+            const auto& o = v.get_object();
+            if (o.at("timeout_ms").as_int64() >= o.at("interval_ms").as_int64()) {
+              e.push_back({json::pointer_join(path, "timeout_ms"), "must be less than interval_ms"});
+            }
+          });
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())
@@ -238,7 +251,8 @@ NodePtr ai_node() {
                          .field("max_concurrency", integer(0, 100000).desc("vllm: requests in flight per model; 0 = unlimited"), 0)
                          .field("timeout_ms", integer(100, 3600000).desc("Until the upstream's response header (a stream's first byte)"), 120000)
                          .field("connect_timeout_ms", integer(50, 60000).desc("TCP connect and TLS handshake; an in-account endpoint that does not answer a SYN costs each request this long before failing over"), 5000)
-                         .field("ca_file", str().max_length(1024).desc("https upstreams: a PEM file of the CAs to trust instead of the system store (an endpoint behind a private CA)"));
+                         .field("ca_file", str().max_length(1024).desc("https upstreams: a PEM file of the CAs to trust instead of the system store (an endpoint behind a private CA)"))
+                         .field("health_check", health_check);
   NodePtr overflow = object()
                          .ref("OverflowPolicy")
                          .field("policy", str().one_of({"queue", "spill", "reject"}), "reject")
@@ -343,6 +357,14 @@ NodePtr ai_node() {
           }
           if (kind == "bedrock" && p.at("region").get_string().empty()) {
             e.push_back({json::pointer_join(pp, "region"), "is required for kind bedrock"});
+          }
+          if (const auto& path = p.at("health_check").at("path").get_string(); !path.empty()) {
+            const std::string where = json::pointer_join(json::pointer_join(pp, "health_check"), "path");
+            if (path.front() != '/') e.push_back({where, "must start with /"});
+            if (kind != "vllm") {
+              e.push_back({where, "active health checks are for kind vllm (in-account endpoints), not " +
+                                      std::string(kind)});
+            }
           }
           // A private CA only makes sense for https, and the daemon's working
           // directory is no place to resolve a relative path against.

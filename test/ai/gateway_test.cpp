@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <thread>
 
@@ -619,6 +620,67 @@ TEST_F(GatewayTest, ADeadVllmEndpointIsRetriedElsewhereThenSkipped) {
   EXPECT_EQ(local_.request_count(), 10u);
   EXPECT_EQ(gw.gw->upstream_health().ejected_now(), 1u);
   EXPECT_EQ(gw.gw->upstream_health().ejections(), 1u);
+}
+
+// Active health checks: a replica failing its checks is ejected without a
+// client request reaching it, stays out while its checks fail (also after
+// its cool-down), and is back in rotation once a check passes.
+TEST_F(GatewayTest, HealthChecksEjectAndRestoreAReplicaWithoutClientRequests) {
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "pool", "kind": "vllm", "endpoints": [")" + backup_.base_url() + R"(", ")" +
+                         local_.base_url() + R"("],
+                     "health_check": {"path": "/health", "interval_ms": 200, "timeout_ms": 150}}],
+      "routes": [{"alias": "pool", "target": "pool/llama-3"}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}], "cache": {"exact_enabled": false},
+      "upstream_health": {"max_failures": 2, "ejection_ms": 1000}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  const UpstreamHealth& health = gw.gw->upstream_health();
+  const std::string sick = backup_.base_url();
+  auto wait_for = [](const std::function<bool()>& done) {
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+      if (done()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return done();
+  };
+  ASSERT_TRUE(wait_for([&] { return backup_.health_requests() >= 2 && local_.health_requests() >= 2; }));
+  EXPECT_EQ(health.ejected_now(), 0u);
+
+  fakes::FakeOpenAiFaults faults;
+  faults.health_status = 503;
+  backup_.set_faults(faults);
+  ASSERT_TRUE(wait_for([&] { return health.ejected_now() == 1; }));
+  auto st = health.state("pool", sick);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_GT(st->ejected_for.count(), 0);
+  EXPECT_NE(st->last_error.find("HTTP 503"), std::string::npos) << st->last_error;
+  EXPECT_EQ(backup_.request_count(), 0u);  // no client request was spent on it
+  EXPECT_GE(gw.gw->health_checks().failed, 2u);
+
+  auto answered_by = [&](const std::string& text) {
+    auto r = gw.post(chat("pool", text));
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.status == 200 ? std::string(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string())
+                           : std::string();
+  };
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(answered_by("a" + std::to_string(i)), "local says: a" + std::to_string(i));
+
+  // Its cool-down ends while its checks still fail: the next check ejects
+  // it again (twice as long), and requests still do not reach it.
+  clock_.advance(1s);
+  ASSERT_TRUE(wait_for([&] { return health.ejections() == 2; }));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(answered_by("b" + std::to_string(i)), "local says: b" + std::to_string(i));
+  EXPECT_EQ(backup_.request_count(), 0u);
+
+  // Healthy again: back once its cool-down is over and a check has passed.
+  backup_.set_faults({});
+  clock_.advance(2s);
+  ASSERT_TRUE(wait_for([&] { return !health.state("pool", sick).has_value(); }));
+  EXPECT_EQ(health.ejected_now(), 0u);
+  for (int i = 0; i < 4; ++i) answered_by("c" + std::to_string(i));
+  EXPECT_EQ(backup_.request_count(), 2u);  // round-robin over both again
+  EXPECT_EQ(local_.request_count(), 10u);
 }
 
 // A listener whose accept queue is full and never drained: the kernel

@@ -17,6 +17,7 @@
 #include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/exact_cache.h"
+#include "ai/health_prober.h"
 #include "ai/limits.h"
 #include "ai/openai_adapter.h"
 #include "ai/stream_codec.h"
@@ -431,6 +432,63 @@ TEST(UpstreamHealth, EjectsAfterFailuresInARowWithADoublingCoolDown) {
   h.set_options({.max_failures = 0});
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(h.failure(p, b));
   EXPECT_TRUE(h.available(p, b));
+}
+
+// With an active health check, an ejected endpoint is not put back by the
+// end of its cool-down (no client request is spent on it) but by a passing
+// check; a pass during the cool-down or against failures of requests does
+// not end either; a failed check after the cool-down ejects again, longer.
+TEST(UpstreamHealth, ActivelyCheckedEndpointsReturnOnlyWithAPassingCheck) {
+  FakeClock clock;
+  UpstreamHealth h(&clock);
+  h.set_options({.max_failures = 2, .ejection = std::chrono::milliseconds(1000), .max_ejection = std::chrono::milliseconds(8000)});
+  const std::string p = "pool", a = "http://a/v1", b = "http://b/v1";
+  h.set_checked({{p, a}});
+  using E = UpstreamHealth::CheckEffect;
+  EXPECT_EQ(h.checked(p, a, true), E::kNone);  // nothing to restore
+  EXPECT_EQ(h.checked(p, a, false, "HTTP 503"), E::kNone);
+  EXPECT_EQ(h.checked(p, a, true), E::kNone);  // checks in a row start again
+  EXPECT_EQ(h.checked(p, a, false, "HTTP 503"), E::kNone);
+  EXPECT_EQ(h.state(p, a)->failures, 1);  // not 2
+  EXPECT_FALSE(h.failure(p, a, "status 500"));
+  EXPECT_EQ(h.checked(p, a, true), E::kNone);  // answers its checks...
+  EXPECT_TRUE(h.failure(p, a, "status 500"));  // ...but requests failing in a row still eject
+  EXPECT_EQ(h.checked(p, a, true), E::kNone);   // the ejection stands for its cool-down
+  EXPECT_FALSE(h.available(p, a));
+  clock.advance(std::chrono::milliseconds(1000));
+  EXPECT_FALSE(h.available(p, a));  // cool-down over: waits for a check
+  auto st = h.state(p, a);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->awaiting_check);
+  EXPECT_EQ(st->ejected_for.count(), 0);
+  EXPECT_EQ(h.ejected_now(), 1u);
+  EXPECT_EQ(h.checked(p, a, false, "connection refused"), E::kEjected);  // again, 2 s
+  clock.advance(std::chrono::milliseconds(1999));
+  EXPECT_FALSE(h.state(p, a)->awaiting_check);
+  clock.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(h.state(p, a)->awaiting_check);
+  EXPECT_EQ(h.checked(p, a, true), E::kRestored);
+  EXPECT_TRUE(h.available(p, a));
+  EXPECT_FALSE(h.state(p, a).has_value());
+  EXPECT_EQ(h.ejected_now(), 0u);
+  // Without a check the passive rule holds: back after the cool-down.
+  EXPECT_FALSE(h.failure(p, b));
+  EXPECT_TRUE(h.failure(p, b));
+  clock.advance(std::chrono::milliseconds(1000));
+  EXPECT_TRUE(h.available(p, b));
+  EXPECT_FALSE(h.state(p, b)->awaiting_check);
+  // No longer checked: the cool-down alone brings it back.
+  EXPECT_FALSE(h.failure(p, a));
+  EXPECT_TRUE(h.failure(p, a));
+  h.set_checked({});
+  clock.advance(std::chrono::milliseconds(1000));
+  EXPECT_TRUE(h.available(p, a));
+}
+
+TEST(HealthCheckUrl, PathOnTheEndpointsOrigin) {
+  EXPECT_EQ(health_check_url("http://10.0.3.10:8000/v1", "/health"), "http://10.0.3.10:8000/health");
+  EXPECT_EQ(health_check_url("https://vllm.internal/v1/", "/ping"), "https://vllm.internal/ping");
+  EXPECT_EQ(health_check_url("http://127.0.0.1:9", "/health"), "http://127.0.0.1:9/health");
 }
 
 // A walk starts at the round-robin pick among endpoints not ejected, moves

@@ -89,6 +89,21 @@ TEST(Schema, AiProviderCaFileIsAbsoluteAndForHttpsOnly) {
   EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
 }
 
+TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
+  auto e = check("ai", R"({"providers": [
+    {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},
+    {"name": "b", "kind": "openai", "health_check": {"path": "/v1/models"}}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/health_check/path", "must start with /"));
+  EXPECT_TRUE(has(e, "/ai/providers/1/health_check/path", "kind vllm"));
+  auto timeout = check("ai", R"({"providers": [{"name": "c", "kind": "vllm", "endpoints": ["http://10.0.3.11:8000/v1"],
+     "health_check": {"path": "/health", "interval_ms": 1000, "timeout_ms": 1000}}]})");
+  EXPECT_TRUE(has(timeout, "/ai/providers/0/health_check/timeout_ms", "less than interval_ms"));
+  auto ok = check("ai", R"({"providers": [
+    {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "/health"}},
+    {"name": "b", "kind": "openai"}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+}
+
 TEST(Schema, AiCacheBackendAndEmbedderAreChecked) {
   auto e = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}],
     "cache": {"backend": "redis", "embedder": "nope/text-embedding-3-small"}})");

@@ -93,6 +93,16 @@ std::string FakeOpenAi::last_body() const {
 }
 
 asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
+  if (ex.request().target() == "/health" && ex.request().method() == http::Verb::get) {
+    ++health_requests_;
+    unsigned status = 200;
+    {
+      std::lock_guard lock(mu_);
+      status = faults_.health_status;
+    }
+    co_await ex.respond(http::text_response(static_cast<http::HttpStatus>(status), "", "text/plain"));
+    co_return;
+  }
   ++requests_;
   struct InFlight {
     std::atomic<std::int64_t>& n;

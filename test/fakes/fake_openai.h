@@ -2,7 +2,7 @@
 // A protocol-faithful fake of an OpenAI-compatible upstream (OpenAI, vLLM):
 // POST /v1/chat/completions (JSON or the real SSE chunk sequence with
 // stream_options.include_usage), /v1/completions, /v1/embeddings,
-// GET /v1/models. Replies are deterministic and usage is exact:
+// GET /v1/models, and vLLM's GET /health. Replies are deterministic and usage is exact:
 //   reply   = "<name> says: <last user message>"
 //   prompt  = whitespace-separated words across all message contents
 //   completion = words in the reply
@@ -29,6 +29,7 @@ struct FakeOpenAiFaults {
   unsigned error_status = 0;                    // e.g. 429, 500, 503: before any token
   int error_after_chunks = -1;                  // >= 0: an error event after N content chunks
   int drop_after_chunks = -1;                   // >= 0: close the connection after N content chunks
+  unsigned health_status = 200;                 // what GET /health (vLLM's, no auth) answers
 };
 
 class FakeOpenAi {
@@ -45,7 +46,8 @@ class FakeOpenAi {
   std::string base_url() const;  // http://127.0.0.1:<port>/v1
 
   void set_faults(FakeOpenAiFaults f);
-  std::uint64_t request_count() const { return requests_.load(); }
+  std::uint64_t request_count() const { return requests_.load(); }  // all but /health
+  std::uint64_t health_requests() const { return health_requests_.load(); }
   std::int64_t max_in_flight() const { return max_in_flight_.load(); }
   std::string last_body() const;
 
@@ -63,7 +65,7 @@ class FakeOpenAi {
   mutable std::mutex mu_;
   FakeOpenAiFaults faults_;  // guarded by mu_
   std::string last_body_;    // guarded by mu_
-  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> requests_{0}, health_requests_{0};
   std::atomic<std::int64_t> in_flight_{0}, max_in_flight_{0};
 };
 
