@@ -1,5 +1,6 @@
 #include "ai/fleet_limits.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -71,17 +72,23 @@ FleetLimits::Counts& FleetLimits::counts(const std::string& key) {
   return c;
 }
 
-LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd) {
+void FleetLimits::roll_spend(Counts& c, BudgetPeriod period) {
+  PeriodSpan now = budget_period_at(period, clock_->system_now());
+  if (now.id == c.spend_period.id) return;
+  c.spend_period = std::move(now);
+  c.spend = c.new_spend = 0;
+}
+
+LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
+                                BudgetPeriod period) {
   LimitVerdict v;
   std::lock_guard lock(mu_);
   Counts& c = counts(key);
+  if (budget_usd > 0) roll_spend(c, period);
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
   const std::int64_t to_next_minute = 60 - secs % 60;
   if (budget_usd > 0 && c.spend + c.new_spend >= budget_usd) {
-    v.allowed = false;
-    v.limit = "budget";
-    v.message = "budget of $" + std::to_string(budget_usd) + " for key '" + key + "' is spent across the fleet";
-    v.retry_after_seconds = 3600;
+    v = budget_spent(key, budget_usd, period, clock_->system_now(), " across the fleet");
   } else if (tpm > 0 && c.tokens + c.new_tokens >= tpm) {
     v.allowed = false;
     v.limit = "tpm";
@@ -107,10 +114,12 @@ void FleetLimits::add_tokens(const std::string& key, std::int64_t tokens) {
   counts(key).new_tokens += tokens;
 }
 
-void FleetLimits::add_spend(const std::string& key, double usd) {
+void FleetLimits::add_spend(const std::string& key, double usd, BudgetPeriod period) {
   if (!(usd > 0)) return;
   std::lock_guard lock(mu_);
-  counts(key).new_spend += usd;
+  Counts& c = counts(key);
+  roll_spend(c, period);
+  c.new_spend += usd;
 }
 
 bool FleetLimits::sync() {
@@ -119,7 +128,9 @@ bool FleetLimits::sync() {
   struct Push {
     std::string key;
     std::int64_t minute, requests, tokens;
+    PeriodSpan spend_period;
     double spend;
+    std::size_t first_reply = 0;  // its replies in the pipeline: req, -, tok, -, spend
   };
   std::vector<Push> pushes;
   {
@@ -131,7 +142,7 @@ bool FleetLimits::sync() {
         it = keys_.erase(it);
         continue;
       }
-      pushes.push_back({it->first, c.minute, c.new_requests, c.new_tokens, c.new_spend});
+      pushes.push_back({it->first, c.minute, c.new_requests, c.new_tokens, c.spend_period, c.new_spend});
       c.new_requests = c.new_tokens = 0;
       c.new_spend = 0;
       ++it;
@@ -142,8 +153,10 @@ bool FleetLimits::sync() {
   // EXPIRE for both windows, INCRBYFLOAT for the spend. Zero increments
   // still read the totals.
   std::vector<RedisCommands::Command> cmds;
-  cmds.reserve(pushes.size() * 5);
-  for (const Push& p : pushes) {
+  cmds.reserve(pushes.size() * 6);
+  const auto wall = clock_->system_now();
+  for (Push& p : pushes) {
+    p.first_reply = cmds.size();
     const std::string req = window_key(p.key, "req", p.minute), tok = window_key(p.key, "tok", p.minute);
     cmds.push_back({resp::Command::kIncrBy, {"INCRBY", req, std::to_string(p.requests)}});
     cmds.push_back({resp::Command::kExpire, {"EXPIRE", req, kWindowTtl}});
@@ -151,7 +164,13 @@ bool FleetLimits::sync() {
     cmds.push_back({resp::Command::kExpire, {"EXPIRE", tok, kWindowTtl}});
     char spend[64];
     std::snprintf(spend, sizeof spend, "%.17g", p.spend);
-    cmds.push_back({resp::Command::kIncrByFloat, {"INCRBYFLOAT", "spectra:ai:spend:" + p.key, spend}});
+    const std::string spend_key =
+        "spectra:ai:spend:" + p.key + (p.spend_period.id.empty() ? "" : ":" + p.spend_period.id);
+    cmds.push_back({resp::Command::kIncrByFloat, {"INCRBYFLOAT", spend_key, spend}});
+    if (!p.spend_period.id.empty()) {  // a period's total outlives its period by a day, then goes
+      const auto ttl = std::chrono::ceil<std::chrono::seconds>(p.spend_period.end - wall) + std::chrono::hours(24);
+      cmds.push_back({resp::Command::kExpire, {"EXPIRE", spend_key, std::to_string(std::max<std::int64_t>(1, ttl.count()))}});
+    }
   }
   std::vector<std::optional<std::string>> replies = redis_->run(cmds);
   bool all = true;
@@ -159,16 +178,18 @@ bool FleetLimits::sync() {
   for (std::size_t i = 0; i < pushes.size(); ++i) {
     const Push& p = pushes[i];
     Counts& c = keys_[p.key];
-    auto req = to_int(replies[i * 5]);
-    auto tok = to_int(replies[i * 5 + 2]);
-    auto spend = to_double(replies[i * 5 + 4]);
+    auto req = to_int(replies[p.first_reply]);
+    auto tok = to_int(replies[p.first_reply + 2]);
+    auto spend = to_double(replies[p.first_reply + 4]);
     // A push that got no answer may or may not have landed: count it again
     // next time (a fleet would rather refuse early than overspend).
     if (c.minute == p.minute) {
       if (req) c.requests = *req; else c.new_requests += p.requests;
       if (tok) c.tokens = *tok; else c.new_tokens += p.tokens;
     }
-    if (spend) c.spend = *spend; else c.new_spend += p.spend;
+    if (c.spend_period.id == p.spend_period.id) {
+      if (spend) c.spend = *spend; else c.new_spend += p.spend;
+    }
     all = all && req && tok && spend;
   }
   return all;

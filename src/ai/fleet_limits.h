@@ -13,8 +13,11 @@
 // local buckets) in force.
 //
 // Redis keys: spectra:ai:limit:<key>:req:<minute>, ...:tok:<minute> (expire
-// after two minutes), spectra:ai:spend:<key> (kept: a budget is for the
-// key's life, like the local meter's).
+// after two minutes), spectra:ai:spend:<key> (kept: a total budget is for
+// the key's life, like the local meter's) or, for a periodic budget,
+// spectra:ai:spend:<key>:<period id> (budget_period.h; expires a day after
+// its period ends). Spend this instance had not pushed when a period ended
+// (at most one interval's) is not counted in the next.
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -23,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "ai/budget_period.h"
 #include "ai/cache_storage.h"
 #include "ai/limits.h"
 #include "ai/redis_cache_storage.h"
@@ -43,11 +47,13 @@ class FleetLimits {
   // No I/O. Refuses when the fleet's count for this minute (as last
   // synced, plus this instance's since) reached rpm or tpm, or its spend
   // reached the budget. 0 means unlimited.
-  LimitVerdict check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd);
-  // What this instance admitted and spent, counted toward the fleet's totals.
+  LimitVerdict check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
+                    BudgetPeriod period = BudgetPeriod::kTotal);
+  // What this instance admitted and spent, counted toward the fleet's totals
+  // (spend toward the key's budget period).
   void add_request(const std::string& key);
   void add_tokens(const std::string& key, std::int64_t tokens);
-  void add_spend(const std::string& key, double usd);
+  void add_spend(const std::string& key, double usd, BudgetPeriod period = BudgetPeriod::kTotal);
 
   // One push-and-pull now (the background thread calls it every interval;
   // tests call it to see the fleet's totals at once). False if Redis did
@@ -58,6 +64,7 @@ class FleetLimits {
   struct Counts {
     std::int64_t minute = 0;  // the window the counts below belong to
     std::int64_t requests = 0, tokens = 0;
+    PeriodSpan spend_period;  // the budget period `spend` belongs to
     double spend = 0;
     // Added here since the last sync (pending push).
     std::int64_t new_requests = 0, new_tokens = 0;
@@ -66,6 +73,8 @@ class FleetLimits {
   };
   std::int64_t minute_now() const;
   Counts& counts(const std::string& key);  // mu_ held; rolls the window
+  // mu_ held; a new budget period (or another kind of period) starts at zero.
+  void roll_spend(Counts& c, BudgetPeriod period);
   void run();
 
   std::shared_ptr<CacheStorage> storage_;

@@ -35,7 +35,7 @@ Gateway::Gateway(GatewayDeps deps)
     : deps_(std::move(deps)),
       cache_(reaped(new MemoryCacheStorage(256 << 20, deps_.clock))),
       cache_identity_("memory"),
-      meter_(deps_.metrics),
+      meter_(deps_.metrics, deps_.clock),
       limiter_(deps_.clock) {
   cfg_ = std::make_shared<GatewayConfig>();
   if (deps_.metrics) {
@@ -386,8 +386,9 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
 // No I/O: a refusal is answered by refuse().
 LimitVerdict Gateway::admit(Call& c) {
   const VirtualKey& k = *c.key;
-  LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, meter_.spent(k.name));
-  if (verdict.allowed && c.fleet) verdict = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd);
+  const double spent = k.budget_usd > 0 ? meter_.spent(k.name, k.budget_period) : 0.0;
+  LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, spent, k.budget_period);
+  if (verdict.allowed && c.fleet) verdict = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd, k.budget_period);
   if (verdict.allowed && c.fleet) c.fleet->add_request(k.name);
   return verdict;
 }
@@ -412,7 +413,7 @@ void Gateway::charge(Call& c, const std::string& provider, const std::string& mo
   limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);
   if (c.fleet) {
     c.fleet->add_tokens(c.key->name, tokens);
-    c.fleet->add_spend(c.key->name, cost);
+    c.fleet->add_spend(c.key->name, cost, c.key->budget_period);
   }
 }
 

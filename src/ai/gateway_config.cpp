@@ -71,6 +71,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
                   s(k, "cache_namespace")};
     for (const auto& m : arr(k, "allowed_models")) vk.allowed_models.emplace(m.as_string());
     if (vk.cache_namespace.empty()) vk.cache_namespace = vk.name;
+    vk.budget_period = parse_budget_period(s(k, "budget_period")).value_or(BudgetPeriod::kTotal);
     g->keys_by_hash[vk.key_hash] = std::move(vk);
   }
   const auto& cache = obj(ai, "cache");

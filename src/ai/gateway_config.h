@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ai/budget_period.h"
 #include "ai/upstream_health.h"
 #include "common/result.h"
 
@@ -51,6 +52,7 @@ struct VirtualKey {
   std::int64_t rpm = 0, tpm = 0;
   double budget_usd = 0;
   std::string cache_namespace;
+  BudgetPeriod budget_period = BudgetPeriod::kTotal;  // what budget_usd covers
 };
 
 struct Price {

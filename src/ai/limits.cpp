@@ -1,6 +1,9 @@
 #include "ai/limits.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 namespace spectra::ai {
 
@@ -17,16 +20,35 @@ void Limiter::refill(Bucket& b, double per_minute) {
   b.at = now;
 }
 
-LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
-                            double spent_usd) {
+LimitVerdict budget_spent(const std::string& key, double budget_usd, BudgetPeriod period,
+                          std::chrono::system_clock::time_point now, std::string_view scope) {
   LimitVerdict v;
-  if (budget_usd > 0 && spent_usd >= budget_usd) {
-    v.allowed = false;
-    v.limit = "budget";
-    v.message = "budget of $" + std::to_string(budget_usd) + " for key '" + key + "' is spent";
-    v.retry_after_seconds = 3600;
+  v.allowed = false;
+  v.limit = "budget";
+  char amount[64];
+  std::snprintf(amount, sizeof amount, "$%.2f", budget_usd);
+  if (period == BudgetPeriod::kTotal) {
+    v.message = std::string("budget of ") + amount + " for key '" + key + "' is spent" + std::string(scope);
+    v.retry_after_seconds = 3600;  // until someone raises it
     return v;
   }
+  const PeriodSpan span = budget_period_at(period, now);
+  const auto renews = std::chrono::floor<std::chrono::seconds>(span.end);
+  const std::time_t t = std::chrono::system_clock::to_time_t(renews);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  v.message = std::string(to_string(period)) + " budget of " + amount + " for key '" + key + "' is spent" +
+              std::string(scope) + "; it renews at " + when;
+  v.retry_after_seconds = std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::seconds>(span.end - now).count());
+  return v;
+}
+
+LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
+                            double spent_usd, BudgetPeriod period) {
+  LimitVerdict v;
+  if (budget_usd > 0 && spent_usd >= budget_usd) return budget_spent(key, budget_usd, period, clock_->system_now());
   std::lock_guard lock(mu_);
   if (tpm > 0) {
     Bucket& t = tpm_[key];

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "ai/budget_period.h"
 #include "common/clock.h"
 
 namespace spectra::ai {
@@ -17,13 +18,20 @@ struct LimitVerdict {
   std::int64_t retry_after_seconds = 0;
 };
 
+// The refusal of a key whose budget is spent: names the budget and, for a
+// periodic one, when it renews (also the Retry-After). `scope` ends the
+// message (e.g. " across the fleet").
+LimitVerdict budget_spent(const std::string& key, double budget_usd, BudgetPeriod period,
+                          std::chrono::system_clock::time_point now, std::string_view scope = {});
+
 class Limiter {
  public:
   explicit Limiter(const Clock* clock) : clock_(clock) {}
   // Checks and takes one request from the key's RPM bucket; checks that the
-  // TPM bucket is not empty and the budget not spent.
+  // TPM bucket is not empty and the budget not spent (`spent_usd`: in the
+  // budget's current period).
   LimitVerdict admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
-                     double spent_usd);
+                     double spent_usd, BudgetPeriod period = BudgetPeriod::kTotal);
   // Charges tokens actually used (may drive the TPM bucket negative: the
   // next requests wait until it refills).
   void charge_tokens(const std::string& key, std::int64_t tpm, std::int64_t tokens);

@@ -2,6 +2,8 @@
 
 #include <boost/json/object.hpp>
 
+#include <algorithm>
+
 namespace spectra::ai {
 
 namespace bj = boost::json;
@@ -47,6 +49,12 @@ void Meter::record(const std::string& key, const std::string& provider, const st
     t.cached_prompt_tokens += u.cached_prompt_tokens;
     t.cost_usd += cost;
     spent_[key] += cost;
+    if (cost > 0) {
+      auto& by_period = period_spent_[key];
+      const auto& now = current_periods();
+      std::erase_if(by_period, [&](const auto& kv) { return kv.first != now[0] && kv.first != now[1] && kv.first != now[2]; });
+      for (const auto& id : now) by_period[id] += cost;
+    }
     s = series(k, r, kUpstream);
   }
   export_metrics(s, u, cost);
@@ -69,10 +77,29 @@ void Meter::record_hit(const std::string& key, const std::string& provider, cons
   export_metrics(s, u, saved);
 }
 
-double Meter::spent(const std::string& key) const {
+const std::array<std::string, 3>& Meter::current_periods() const {
+  const auto t = clock_->system_now();
+  const std::int64_t day = std::chrono::floor<std::chrono::days>(t).time_since_epoch().count();
+  if (day != periods_day_) {
+    periods_day_ = day;
+    current_periods_ = {budget_period_at(BudgetPeriod::kDaily, t).id, budget_period_at(BudgetPeriod::kWeekly, t).id,
+                        budget_period_at(BudgetPeriod::kMonthly, t).id};
+  }
+  return current_periods_;
+}
+
+double Meter::spent(const std::string& key, BudgetPeriod period) const {
   std::lock_guard lock(mu_);
-  auto it = spent_.find(key);
-  return it == spent_.end() ? 0.0 : it->second;
+  if (period == BudgetPeriod::kTotal) {
+    auto it = spent_.find(key);
+    return it == spent_.end() ? 0.0 : it->second;
+  }
+  auto it = period_spent_.find(key);
+  if (it == period_spent_.end()) return 0.0;
+  const auto& now = current_periods();
+  const std::string& id = now[period == BudgetPeriod::kDaily ? 0 : period == BudgetPeriod::kWeekly ? 1 : 2];
+  auto p = it->second.find(id);
+  return p == it->second.end() ? 0.0 : p->second;
 }
 
 MeterTotals Meter::totals(const std::string& key, const std::string& provider, const std::string& model) const {
@@ -95,9 +122,37 @@ bj::array Meter::snapshot() const {
   return out;
 }
 
-void Meter::restore(const bj::array& rows) {
+bj::object Meter::state() const {
+  bj::array periods;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, by_period] : period_spent_) {
+      for (const auto& [id, usd] : by_period) periods.push_back(bj::object{{"key", key}, {"period", id}, {"spent_usd", usd}});
+    }
+  }
+  return bj::object{{"usage", snapshot()}, {"period_spend", std::move(periods)}};
+}
+
+void Meter::restore(const bj::value& saved) {
+  static const bj::array kNone;
+  const bj::array* rows = saved.is_array() ? &saved.get_array() : &kNone;
+  const bj::array* periods = &kNone;
+  if (saved.is_object()) {
+    const auto& o = saved.get_object();
+    if (const auto* u = o.if_contains("usage"); u && u->is_array()) rows = &u->get_array();
+    if (const auto* p = o.if_contains("period_spend"); p && p->is_array()) periods = &p->get_array();
+  }
   std::lock_guard lock(mu_);
-  for (const auto& r : rows) {
+  for (const auto& r : *periods) {
+    const auto* o = r.if_object();
+    if (!o) continue;
+    const auto* key = o->if_contains("key");
+    const auto* id = o->if_contains("period");
+    const auto* usd = o->if_contains("spent_usd");
+    if (!key || !key->is_string() || !id || !id->is_string() || !usd || !usd->is_number()) continue;
+    period_spent_[std::string(key->get_string())][std::string(id->get_string())] = usd->to_number<double>();
+  }
+  for (const auto& r : *rows) {
     if (!r.is_object()) continue;
     const auto& o = r.get_object();
     auto str = [&](const char* f) { return o.contains(f) && o.at(f).is_string() ? std::string(o.at(f).get_string()) : std::string(); };

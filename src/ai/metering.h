@@ -2,7 +2,8 @@
 // Token metering per (virtual key, provider, model): prompt, completion and
 // cached tokens, requests, estimated cost, and what each cache saved.
 // Exposed as Prometheus metrics and a JSON snapshot; persisted by the
-// daemon through snapshot()/restore().
+// daemon through state()/restore(). Also what each key spent in its life
+// and in the current UTC day, week and month, for budgets (budget_period.h).
 #include <boost/json/array.hpp>
 
 #include <array>
@@ -12,6 +13,8 @@
 #include <tuple>
 
 #include "ai/adapter.h"
+#include "ai/budget_period.h"
+#include "common/clock.h"
 #include "metrics/metrics.h"
 
 namespace spectra::ai {
@@ -24,18 +27,24 @@ struct MeterTotals {
 
 class Meter {
  public:
-  explicit Meter(metrics::Registry* registry) : registry_(registry) {}
+  explicit Meter(metrics::Registry* registry, const Clock* clock = &SystemClock::instance())
+      : registry_(registry), clock_(clock) {}
   // An upstream call's usage and cost.
   void record(const std::string& key, const std::string& provider, const std::string& model,
               const Usage& usage, double cost_usd);
   // A cache hit: the tokens (and cost) that were not spent.
   void record_hit(const std::string& key, const std::string& provider, const std::string& model,
                   bool semantic, const Usage& usage, double saved_usd);
-  double spent(const std::string& key) const;
+  // What the key spent in its life, or in the current day, week or month.
+  double spent(const std::string& key, BudgetPeriod period = BudgetPeriod::kTotal) const;
   MeterTotals totals(const std::string& key, const std::string& provider, const std::string& model) const;
 
+  // The usage rows (key, provider, model, totals), as the config API shows them.
   boost::json::array snapshot() const;
-  void restore(const boost::json::array& rows);
+  // Everything to persist: {"usage": snapshot(), "period_spend": [{key, period, spent_usd}]}.
+  boost::json::object state() const;
+  // From state(), or from a bare usage array (what earlier versions persisted).
+  void restore(const boost::json::value& saved);
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;
@@ -57,10 +66,18 @@ class Meter {
   const Series* series(const Key& k, Row& row, Kind kind);
   static void export_metrics(const Series* s, const Usage& u, double cost);
 
+  // The ids of the current day, week and month; requires mu_.
+  const std::array<std::string, 3>& current_periods() const;
+
   metrics::Registry* registry_;
+  const Clock* clock_;
   mutable std::mutex mu_;
   std::map<Key, Row> rows_;                  // guarded by mu_
   std::map<std::string, double> spent_;      // by key; guarded by mu_
+  // By key, then period id; only current periods are kept. Guarded by mu_.
+  std::map<std::string, std::map<std::string, double>> period_spent_;
+  mutable std::int64_t periods_day_ = -1;               // the day current_periods_ is for; guarded by mu_
+  mutable std::array<std::string, 3> current_periods_;  // guarded by mu_
 };
 
 double cost_of(const Usage& u, double input_per_mtok, double output_per_mtok);

@@ -273,6 +273,7 @@ NodePtr ai_node() {
                      .field("rpm", integer(0, 10000000).desc("Requests per minute; 0 = unlimited"), 0)
                      .field("tpm", integer(0, 1000000000).desc("Tokens per minute; 0 = unlimited"), 0)
                      .field("budget_usd", number(0, 1e9).desc("Spend budget; 0 = unlimited"), 0.0)
+                     .field("budget_period", str().one_of({"total", "daily", "weekly", "monthly"}).desc("What budget_usd covers: the key's life, or each UTC calendar day, week (from Monday) or month"), "total")
                      .field("cache_namespace", str().format(Format::kName));
   NodePtr cache = object()
                       .ref("AiCache")

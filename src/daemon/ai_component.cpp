@@ -98,7 +98,7 @@ Status AiComponent::start() {
       });
       for (const auto& c : *chunks) text += c.value;
       auto v = json::parse(text, {.max_bytes = 256 << 20, .max_depth = 8});
-      if (v.ok() && v->is_array()) d.gateway->meter().restore(v->get_array());
+      if (v.ok()) d.gateway->meter().restore(*v);
     }
   }
   apply_revision();
@@ -170,7 +170,7 @@ bj::array AiComponent::upstreams() const { return impl_->gateway ? impl_->gatewa
 Status AiComponent::persist_metering() {
   Impl& d = *impl_;
   std::lock_guard lock(d.persist_mu);
-  std::string text = bj::serialize(d.gateway->meter().snapshot());
+  std::string text = bj::serialize(d.gateway->meter().state());
   if (d.generation > 0 && text == d.persisted) return {};  // nothing metered since the last write
   std::uint64_t gen = d.generation + 1;
   std::string prefix = std::string(kMeterRoot) + "/" + std::to_string(gen) + "/";

@@ -75,6 +75,48 @@ TEST(FleetLimits, CountsRequestsTokensAndSpendAcrossInstances) {
   }
 }
 
+// A periodic budget is counted per period across the fleet, under its own
+// Redis key that expires a day after the period: spending in one month
+// does not refuse the next.
+TEST(FleetLimits, APeriodicBudgetStartsAgainWithItsPeriod) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  FakeClock clock;
+  clock.advance(std::chrono::sys_days(std::chrono::year(2026) / 11 / 30) + 23h - clock.system_now());
+  FleetLimits a(test::redis_storage_for(redis), &clock, 1h);
+  FleetLimits b(test::redis_storage_for(redis), &clock, 1h);
+  const auto monthly = BudgetPeriod::kMonthly;
+  EXPECT_TRUE(a.check("team", 0, 0, 1.0, monthly).allowed);
+  a.add_spend("team", 0.6, monthly);
+  b.add_spend("team", 0.5, monthly);
+  ASSERT_TRUE(a.sync());
+  ASSERT_TRUE(b.sync());
+  ASSERT_TRUE(a.sync());
+  LimitVerdict v = a.check("team", 0, 0, 1.0, monthly);
+  EXPECT_EQ(v.limit, "budget");
+  EXPECT_NE(v.message.find("monthly budget of $1.00"), std::string::npos) << v.message;
+  EXPECT_NE(v.message.find("across the fleet; it renews at 2026-12-01T00:00:00Z"), std::string::npos) << v.message;
+  EXPECT_EQ(v.retry_after_seconds, 3600);
+  EXPECT_EQ(b.check("team", 0, 0, 1.0, monthly).limit, "budget");
+  const std::string key = "spectra:ai:spend:team:m2026-11";
+  const std::string spend = redis.command({"GET", key});
+  ASSERT_NE(spend.find("\r\n"), std::string::npos) << spend;
+  EXPECT_NEAR(std::stod(spend.substr(spend.find("\r\n") + 2)), 1.1, 1e-9) << spend;
+  const std::string ttl = redis.command({"TTL", key});  // an hour of the month left + a day
+  EXPECT_TRUE(ttl == ":90000\r\n" || ttl == ":89999\r\n") << ttl;
+  EXPECT_EQ(redis.command({"EXISTS", "spectra:ai:spend:team"}), ":0\r\n");  // the total is not touched
+
+  clock.advance(1h);  // December
+  EXPECT_TRUE(a.check("team", 0, 0, 1.0, monthly).allowed);
+  a.add_spend("team", 0.3, monthly);
+  ASSERT_TRUE(a.sync());
+  ASSERT_TRUE(b.sync());
+  EXPECT_TRUE(b.check("team", 0, 0, 1.0, monthly).allowed);
+  const std::string dec = redis.command({"GET", "spectra:ai:spend:team:m2026-12"});
+  ASSERT_NE(dec.find("\r\n"), std::string::npos) << dec;
+  EXPECT_NEAR(std::stod(dec.substr(dec.find("\r\n") + 2)), 0.3, 1e-9) << dec;
+}
+
 // A Redis that is gone: syncs fail, admission goes on from what is known
 // (and this instance's own counts), nothing blocks.
 TEST(FleetLimits, ARedisThatIsDownLeavesTheLastTotalsInForce) {

@@ -475,6 +475,41 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
 
 // What the HTTP layer answers by itself on the AI port (no such path, wrong
 // method, a header over the limit) is in OpenAI's error shape too.
+// A daily budget refuses until the next UTC day and then renews; a total
+// budget (the default) stays spent.
+TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("}],
+      "routes": [{"alias": "solo", "target": "remote/gpt-4o"}],
+      "virtual_keys": [{"name": "daily", "key": "sk-daily", "budget_usd": 0.00001, "budget_period": "daily"},
+                       {"name": "total", "key": "sk-total", "budget_usd": 0.00001}],
+      "cache": {"exact_enabled": false},
+      "prices": [{"model": "remote/gpt-4o", "input_per_mtok_usd": 2.5, "output_per_mtok_usd": 10}]})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  for (const char* key : {"sk-daily", "sk-total"}) {
+    ASSERT_EQ(gw.post(chat("solo", "spend it"), key).status, 200u) << key;  // costs more than the budget
+  }
+  auto refused = gw.post(chat("solo", "and more"), "sk-daily");
+  ASSERT_EQ(refused.status, 429u) << refused.body;
+  const auto err = bj::parse(refused.body).at("error");
+  EXPECT_EQ(err.at("code").as_string(), "budget_exceeded");
+  EXPECT_NE(std::string(err.at("message").as_string()).find("daily budget of $0.00 for key 'daily' is spent"),
+            std::string::npos)
+      << refused.body;
+  const auto now = clock_.system_now();
+  const auto midnight = std::chrono::floor<std::chrono::days>(now) + std::chrono::days(1);
+  EXPECT_EQ(refused.header("retry-after"), std::to_string(std::chrono::ceil<std::chrono::seconds>(midnight - now).count()));
+  EXPECT_EQ(gw.post(chat("solo", "and more"), "sk-total").status, 429u);
+  EXPECT_EQ(remote_.request_count(), 2u);
+
+  clock_.advance(midnight - now);  // the next day
+  EXPECT_EQ(gw.post(chat("solo", "a new day"), "sk-daily").status, 200u);
+  EXPECT_EQ(gw.post(chat("solo", "a new day"), "sk-daily").status, 429u);  // spent again
+  EXPECT_EQ(gw.post(chat("solo", "a new day"), "sk-total").status, 429u);
+  EXPECT_EQ(remote_.request_count(), 3u);
+}
+
 TEST_F(GatewayTest, ErrorsOfTheHttpLayerAreInOpenAiShape) {
   http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
   auto expect_openai = [](const Result<http::ClientResponse>& r, unsigned status, std::string_view code) {

@@ -19,6 +19,7 @@
 #include "ai/exact_cache.h"
 #include "ai/health_prober.h"
 #include "ai/limits.h"
+#include "ai/metering.h"
 #include "ai/openai_adapter.h"
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
@@ -93,6 +94,91 @@ TEST(Limiter, RequestsTokensAndBudget) {
   EXPECT_TRUE(l.admit("other", 1, 0, 0, 0).allowed);
   EXPECT_FALSE(l.admit("other", 1, 0, 0, 0).allowed);
   EXPECT_TRUE(l.admit("third", 1, 0, 0, 0).allowed);
+}
+
+// A UTC time from its calendar parts, for the budget period tests.
+std::chrono::system_clock::time_point utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
+  using namespace std::chrono;
+  return sys_days(year(y) / month(mo) / day(d)) + hours(h) + minutes(mi);
+}
+
+TEST(BudgetPeriod, CalendarPeriodsInUtc) {
+  using P = BudgetPeriod;
+  const auto fri = utc(2026, 11, 27, 15, 30);
+  EXPECT_EQ(budget_period_at(P::kDaily, fri).id, "d2026-11-27");
+  EXPECT_EQ(budget_period_at(P::kDaily, fri).end, utc(2026, 11, 28));
+  EXPECT_EQ(budget_period_at(P::kWeekly, fri).id, "w2026-11-23");  // its Monday
+  EXPECT_EQ(budget_period_at(P::kWeekly, fri).end, utc(2026, 11, 30));
+  EXPECT_EQ(budget_period_at(P::kMonthly, fri).id, "m2026-11");
+  EXPECT_EQ(budget_period_at(P::kMonthly, fri).end, utc(2026, 12, 1));
+  EXPECT_EQ(budget_period_at(P::kTotal, fri).id, "");
+  EXPECT_EQ(budget_period_at(P::kTotal, fri).end, std::chrono::system_clock::time_point::max());
+  // Edges: Sunday night and Monday midnight, a year's end, a leap day.
+  EXPECT_EQ(budget_period_at(P::kWeekly, utc(2026, 11, 29, 23, 59)).id, "w2026-11-23");
+  EXPECT_EQ(budget_period_at(P::kWeekly, utc(2026, 11, 30)).id, "w2026-11-30");
+  EXPECT_EQ(budget_period_at(P::kWeekly, utc(2027, 1, 1)).id, "w2026-12-28");
+  EXPECT_EQ(budget_period_at(P::kMonthly, utc(2026, 12, 31, 23, 59)).end, utc(2027, 1, 1));
+  EXPECT_EQ(budget_period_at(P::kDaily, utc(2028, 2, 29, 12)).id, "d2028-02-29");
+  EXPECT_EQ(budget_period_at(P::kDaily, utc(2028, 2, 29, 12)).end, utc(2028, 3, 1));
+  EXPECT_EQ(parse_budget_period("monthly"), P::kMonthly);
+  EXPECT_EQ(parse_budget_period("total"), P::kTotal);
+  EXPECT_FALSE(parse_budget_period("yearly").has_value());
+}
+
+// The meter keeps what each key spent in its life and in the current day,
+// week and month; a new period starts at zero; state() survives a restart,
+// and the usage array earlier versions persisted still restores.
+TEST(Meter, SpendPerBudgetPeriodRollsAndPersists) {
+  FakeClock clock;
+  clock.advance(utc(2026, 11, 27, 22) - clock.system_now());  // Friday 22:00 UTC
+  Meter m(nullptr, &clock);
+  Usage u;
+  u.prompt_tokens = 10;
+  m.record("team", "remote", "gpt-4o", u, 1.0);
+  m.record("other", "remote", "gpt-4o", u, 0.25);
+  for (auto p : {BudgetPeriod::kTotal, BudgetPeriod::kDaily, BudgetPeriod::kWeekly, BudgetPeriod::kMonthly}) {
+    EXPECT_DOUBLE_EQ(m.spent("team", p), 1.0) << to_string(p);
+  }
+  clock.advance(std::chrono::hours(3));  // Saturday 01:00
+  EXPECT_DOUBLE_EQ(m.spent("team", BudgetPeriod::kDaily), 0.0);
+  EXPECT_DOUBLE_EQ(m.spent("team", BudgetPeriod::kWeekly), 1.0);
+  m.record("team", "remote", "gpt-4o", u, 2.0);
+  EXPECT_DOUBLE_EQ(m.spent("team", BudgetPeriod::kDaily), 2.0);
+  EXPECT_DOUBLE_EQ(m.spent("team", BudgetPeriod::kWeekly), 3.0);
+  EXPECT_DOUBLE_EQ(m.spent("team", BudgetPeriod::kMonthly), 3.0);
+  EXPECT_DOUBLE_EQ(m.spent("team", BudgetPeriod::kTotal), 3.0);
+
+  Meter again(nullptr, &clock);
+  again.restore(bj::parse(bj::serialize(m.state())));
+  for (auto p : {BudgetPeriod::kTotal, BudgetPeriod::kDaily, BudgetPeriod::kWeekly, BudgetPeriod::kMonthly}) {
+    EXPECT_DOUBLE_EQ(again.spent("team", p), m.spent("team", p)) << to_string(p);
+  }
+  EXPECT_EQ(again.totals("team", "remote", "gpt-4o").requests, 2);
+  EXPECT_DOUBLE_EQ(again.spent("other", BudgetPeriod::kMonthly), 0.25);
+
+  Meter old(nullptr, &clock);
+  old.restore(m.snapshot());  // a bare usage array: totals, no periods
+  EXPECT_DOUBLE_EQ(old.spent("team", BudgetPeriod::kTotal), 3.0);
+  EXPECT_DOUBLE_EQ(old.spent("team", BudgetPeriod::kMonthly), 0.0);
+
+  clock.advance(utc(2026, 12, 1, 0, 1) - clock.system_now());  // a new week and month
+  EXPECT_DOUBLE_EQ(again.spent("team", BudgetPeriod::kWeekly), 0.0);
+  EXPECT_DOUBLE_EQ(again.spent("team", BudgetPeriod::kMonthly), 0.0);
+  EXPECT_DOUBLE_EQ(again.spent("team", BudgetPeriod::kTotal), 3.0);
+}
+
+TEST(Limiter, APeriodicBudgetNamesWhenItRenews) {
+  FakeClock clock;
+  clock.advance(utc(2026, 11, 27, 22) - clock.system_now());
+  Limiter l(&clock);
+  auto v = l.admit("team", 0, 0, 500, 500.5, BudgetPeriod::kMonthly);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.limit, "budget");
+  EXPECT_EQ(v.message, "monthly budget of $500.00 for key 'team' is spent; it renews at 2026-12-01T00:00:00Z");
+  EXPECT_EQ(v.retry_after_seconds, 3 * 86400 + 2 * 3600);
+  auto d = l.admit("team", 0, 0, 5, 5, BudgetPeriod::kDaily);
+  EXPECT_EQ(d.retry_after_seconds, 2 * 3600);
+  EXPECT_TRUE(l.admit("team", 0, 0, 5, 4.99, BudgetPeriod::kDaily).allowed);
 }
 
 // A scratch directory for one test's files, removed however the test ends

@@ -1,0 +1,66 @@
+// The AI gateway's metering across a restart of the real daemon: usage and
+// what each key spent in its budget period are persisted at shutdown and
+// restored at start, so a spent budget stays spent.
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+
+#include "ai/budget_period.h"
+#include "daemon_process.h"
+#include "fake_openai.h"
+
+namespace spectra::testing {
+namespace {
+
+namespace bj = boost::json;
+using http::Verb;
+
+std::string month_now() {
+  return ai::budget_period_at(ai::BudgetPeriod::kMonthly, std::chrono::system_clock::now()).id;
+}
+
+TEST(AiRestart, MeteringAndPeriodSpendSurviveARestart) {
+  fakes::FakeOpenAi upstream("upstream");
+  ASSERT_TRUE(upstream.start().ok());
+  const std::string month = month_now();
+  DaemonProcess d;
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string ai = R"({"value": {"enabled": true,
+      "providers": [{"name": "remote", "kind": "openai", "base_url": ")" + upstream.base_url() + R"("}],
+      "routes": [{"alias": "gpt", "target": "remote/gpt-4o"}],
+      "virtual_keys": [{"name": "team", "key": "sk-team-0123456789", "budget_usd": 0.00001, "budget_period": "monthly"}],
+      "cache": {"exact_enabled": false},
+      "prices": [{"model": "remote/gpt-4o", "input_per_mtok_usd": 2.5, "output_per_mtok_usd": 10}]}})";
+  auto put = http::Client(d.endpoint()).send(Verb::put, "/api/v1/config/ai", ai, d.auth("0"));
+  ASSERT_TRUE(put.ok());
+  ASSERT_EQ(put->status, 200u) << put->body;
+  const std::string chat = R"({"model": "gpt", "messages": [{"role": "user", "content": "spend the budget"}]})";
+  const std::vector<std::pair<std::string, std::string>> key = {{"Authorization", "Bearer sk-team-0123456789"},
+                                                                {"Content-Type", "application/json"}};
+  auto send_chat = [&](const DaemonProcess& p) {
+    auto r = http::Client({"127.0.0.1", p.ai_port(), ""}).send(Verb::post, "/v1/chat/completions", chat, key);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? r->status : 0u;
+  };
+  ASSERT_EQ(send_chat(d), 200u);
+  ASSERT_EQ(send_chat(d), 429u);  // the month's budget is spent
+  ASSERT_EQ(d.kill(SIGTERM), 0);
+
+  DaemonProcess again(d.dir());
+  ASSERT_TRUE(again.start()) << again.log();
+  auto usage = http::Client(again.endpoint()).send(Verb::get, "/api/v1/ai/usage", "", again.auth());
+  ASSERT_TRUE(usage.ok());
+  ASSERT_EQ(usage->status, 200u) << usage->body;
+  const auto rows = bj::parse(usage->body).at("usage").as_array();
+  ASSERT_EQ(rows.size(), 1u) << usage->body;
+  EXPECT_EQ(rows[0].at("requests").as_int64(), 1);
+  EXPECT_GT(rows[0].at("cost_usd").to_number<double>(), 0.00001);
+  if (month_now() != month) GTEST_SKIP() << "a new month began during the test";
+  EXPECT_EQ(send_chat(again), 429u);  // still spent after the restart
+  EXPECT_EQ(upstream.request_count(), 1u);
+}
+
+}  // namespace
+}  // namespace spectra::testing
