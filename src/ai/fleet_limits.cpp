@@ -73,6 +73,7 @@ FleetLimits::Counts& FleetLimits::counts(const std::string& key) {
 }
 
 void FleetLimits::roll_spend(Counts& c, BudgetPeriod period) {
+  c.spend_kind = period;
   PeriodSpan now = budget_period_at(period, clock_->system_now());
   if (now.id == c.spend_period.id) return;
   c.spend_period = std::move(now);
@@ -122,6 +123,15 @@ void FleetLimits::add_spend(const std::string& key, double usd, BudgetPeriod per
   c.new_spend += usd;
 }
 
+std::optional<double> FleetLimits::spent(const std::string& key, BudgetPeriod period) {
+  std::lock_guard lock(mu_);
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.spend_period.id != budget_period_at(period, clock_->system_now()).id) {
+    return std::nullopt;
+  }
+  return it->second.spend + it->second.new_spend;
+}
+
 bool FleetLimits::sync() {
   if (!redis_) return false;
   std::lock_guard one(sync_mu_);
@@ -142,6 +152,7 @@ bool FleetLimits::sync() {
         it = keys_.erase(it);
         continue;
       }
+      roll_spend(c, c.spend_kind);  // read (and add to) the current period's total
       pushes.push_back({it->first, c.minute, c.new_requests, c.new_tokens, c.spend_period, c.new_spend});
       c.new_requests = c.new_tokens = 0;
       c.new_spend = 0;

@@ -17,12 +17,13 @@
 // the key's life, like the local meter's) or, for a periodic budget,
 // spectra:ai:spend:<key>:<period id> (budget_period.h; expires a day after
 // its period ends). Spend this instance had not pushed when a period ended
-// (at most one interval's) is not counted in the next.
+// (at most one interval's) is dropped: that period is over.
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -55,6 +56,10 @@ class FleetLimits {
   void add_tokens(const std::string& key, std::int64_t tokens);
   void add_spend(const std::string& key, double usd, BudgetPeriod period = BudgetPeriod::kTotal);
 
+  // The fleet's spend of the key in the budget period (as last synced, plus
+  // this instance's since); nullopt before anything is known of it.
+  std::optional<double> spent(const std::string& key, BudgetPeriod period);
+
   // One push-and-pull now (the background thread calls it every interval;
   // tests call it to see the fleet's totals at once). False if Redis did
   // not answer.
@@ -64,7 +69,8 @@ class FleetLimits {
   struct Counts {
     std::int64_t minute = 0;  // the window the counts below belong to
     std::int64_t requests = 0, tokens = 0;
-    PeriodSpan spend_period;  // the budget period `spend` belongs to
+    BudgetPeriod spend_kind = BudgetPeriod::kTotal;  // the key's budget period, as last used
+    PeriodSpan spend_period;                          // the one `spend` belongs to
     double spend = 0;
     // Added here since the last sync (pending push).
     std::int64_t new_requests = 0, new_tokens = 0;

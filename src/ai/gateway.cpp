@@ -2,12 +2,15 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include "ai/gateway_call.h"
 #include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/reaper.h"
+#include "common/time_util.h"
 
 namespace spectra::ai {
 
@@ -380,6 +383,34 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   bool ok = co_await upstream(c);
   if (flight) coalescer_.complete(c.cache_key, flight, ok && !c.cached.empty() ? std::optional<std::string>(c.cached) : std::nullopt);
   finish(c);
+}
+
+bj::array Gateway::budget_status() const {
+  const auto cfg = snapshot();
+  const auto fleet = fleet_limits();
+  const auto now = deps_.clock->system_now();
+  bj::array out;
+  for (const auto& [hash, k] : cfg->keys_by_hash) {
+    if (!(k.budget_usd > 0)) continue;
+    double spent = meter_.spent(k.name, k.budget_period);
+    std::string scope = "instance";
+    if (fleet) {
+      scope = "fleet";
+      if (auto f = fleet->spent(k.name, k.budget_period)) spent = std::max(spent, *f);
+    }
+    bj::object row{{"key", k.name},
+                   {"period", to_string(k.budget_period)},
+                   {"budget_usd", k.budget_usd},
+                   {"spent_usd", spent},
+                   {"remaining_usd", std::max(0.0, k.budget_usd - spent)},
+                   {"scope", scope}};
+    if (k.budget_period != BudgetPeriod::kTotal) row["renews_at"] = rfc3339_utc(budget_period_at(k.budget_period, now).end);
+    out.push_back(std::move(row));
+  }
+  std::sort(out.begin(), out.end(), [](const bj::value& a, const bj::value& b) {
+    return a.at("key").get_string() < b.at("key").get_string();
+  });
+  return out;
 }
 
 // This instance's buckets first, then the fleet's counts (Redis backend).

@@ -86,6 +86,10 @@ class Gateway {
   // ejected | checking (cool-down over, waiting for a passing health check),
   // failures and ejections in a row, cool-down left, last error.
   boost::json::array upstream_status() const;
+  // Every virtual key with a budget: its period, what it spent in it (the
+  // larger of this gateway's meter and, with fleet limits, the fleet's
+  // total: what admission compares), what is left and when it renews.
+  boost::json::array budget_status() const;
   // The cache storage in force (requests keep the one they started with).
   std::shared_ptr<CacheStorage> cache() const {
     std::lock_guard lock(mu_);

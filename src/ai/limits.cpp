@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
+
+#include "common/time_util.h"
 
 namespace spectra::ai {
 
@@ -33,14 +34,8 @@ LimitVerdict budget_spent(const std::string& key, double budget_usd, BudgetPerio
     return v;
   }
   const PeriodSpan span = budget_period_at(period, now);
-  const auto renews = std::chrono::floor<std::chrono::seconds>(span.end);
-  const std::time_t t = std::chrono::system_clock::to_time_t(renews);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char when[32];
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   v.message = std::string(to_string(period)) + " budget of " + amount + " for key '" + key + "' is spent" +
-              std::string(scope) + "; it renews at " + when;
+              std::string(scope) + "; it renews at " + rfc3339_utc(span.end);
   v.retry_after_seconds = std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::seconds>(span.end - now).count());
   return v;
 }

@@ -367,6 +367,13 @@ void register_routes(http::Router& r, ApiContext& ctx) {
     co_await ex.respond(std::move(res));
   });
 
+  r.add(V::get, "/api/v1/ai/budgets", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
+    if (!co_await authorize(ctx, ex, Role::kViewer)) co_return;
+    bj::array rows = ctx.ai_budgets ? ctx.ai_budgets() : bj::array();
+    http::Response res = http::json_response(HttpStatus::ok, bj::object{{"budgets", std::move(rows)}});
+    co_await ex.respond(std::move(res));
+  });
+
   r.add(V::get, "/api/v1/tokens", [&ctx](Exchange& ex, const Params&) -> boost::asio::awaitable<void> {
     if (!co_await authorize(ctx, ex, Role::kAdmin)) co_return;
     bj::array arr;

@@ -34,6 +34,8 @@ struct ApiContext {
   std::function<boost::json::array()> ai_usage;
   // The AI gateway's upstream endpoints and their health (outlier ejection).
   std::function<boost::json::array()> ai_upstreams;
+  // The AI gateway's virtual keys with a budget and what is left of it.
+  std::function<boost::json::array()> ai_budgets;
 };
 
 // Registers every route (health, metrics, OpenAPI and /api/v1/...).

@@ -187,6 +187,19 @@ bj::object openapi_document(const std::string& version) {
       bj::object{{"200", response("Usage", bj::object{{"type", "object"}, {"required", bj::array{"usage"}},
                                                       {"properties", bj::object{{"usage", bj::object{{"type", "array"}, {"items", usage_row}}}}}})}})}};
 
+  bj::object budget_row{
+      {"type", "object"},
+      {"required", bj::array{"key", "period", "budget_usd", "spent_usd", "remaining_usd", "scope"}},
+      {"properties", bj::object{{"key", str},
+                                {"period", bj::object{{"type", "string"}, {"enum", bj::array{"total", "daily", "weekly", "monthly"}}}},
+                                {"budget_usd", bj::object{{"type", "number"}}}, {"spent_usd", bj::object{{"type", "number"}}},
+                                {"remaining_usd", bj::object{{"type", "number"}}},
+                                {"scope", bj::object{{"type", "string"}, {"enum", bj::array{"instance", "fleet"}}}},
+                                {"renews_at", bj::object{{"type", "string"}, {"format", "date-time"}}}}}};
+  paths["/api/v1/ai/budgets"] = bj::object{{"get", op("AI virtual keys with a spend budget: spent and left in the current period",
+      bj::object{{"200", response("Budgets", bj::object{{"type", "object"}, {"required", bj::array{"budgets"}},
+                                                        {"properties", bj::object{{"budgets", bj::object{{"type", "array"}, {"items", budget_row}}}}}})}})}};
+
   bj::object upstream_row{
       {"type", "object"},
       {"required", bj::array{"provider", "endpoint", "state", "failures_in_a_row", "ejections_in_a_row", "ejected_for_ms"}},

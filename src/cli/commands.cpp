@@ -357,6 +357,16 @@ int cmd_ai_upstreams(CommandContext& c, OutputFormat format) {
                       });
 }
 
+int cmd_ai_budgets(CommandContext& c, OutputFormat format) {
+  return list_command(c, format, "/api/v1/ai/budgets", "budgets",
+                      {"KEY", "PERIOD", "BUDGET USD", "SPENT USD", "LEFT USD", "RENEWS", "COUNTED"},
+                      "no key has a budget", [](const bj::value& b) -> std::vector<std::string> {
+                        return {as_text(field(b, "key")), as_text(field(b, "period")), usd(field(b, "budget_usd")),
+                                usd(field(b, "spent_usd")), usd(field(b, "remaining_usd")),
+                                as_text(field(b, "renews_at"), "-"), as_text(field(b, "scope"))};
+                      });
+}
+
 int cmd_token_revoke(CommandContext& c, const std::string& id) {
   auto r = c.api.call(Verb::delete_, "/api/v1/tokens/" + encode_segment(id));
   if (auto* e = std::get_if<ApiError>(&r)) return fail(c, *e);

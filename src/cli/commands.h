@@ -49,6 +49,7 @@ int cmd_token_revoke(CommandContext& c, const std::string& id);
 // upstream endpoints' health.
 int cmd_ai_usage(CommandContext& c, OutputFormat format);
 int cmd_ai_upstreams(CommandContext& c, OutputFormat format);
+int cmd_ai_budgets(CommandContext& c, OutputFormat format);
 
 // "3d 4h 5m 6s"; leading zero units are left out; "0s" for zero.
 std::string format_duration(std::int64_t seconds);

@@ -47,6 +47,7 @@ struct Subcommands {
   CLI::App* token_revoke;
   CLI::App* ai_usage;
   CLI::App* ai_upstreams;
+  CLI::App* ai_budgets;
 };
 
 Subcommands build(CLI::App& app, Args& a) {
@@ -125,12 +126,14 @@ Subcommands build(CLI::App& app, Args& a) {
   s.token_revoke = tokens->add_subcommand("revoke", "revoke a token");
   s.token_revoke->add_option("id", a.id, "the token's id")->required();
 
-  CLI::App* ai = app.add_subcommand("ai", "the AI gateway: metering and upstream health");
+  CLI::App* ai = app.add_subcommand("ai", "the AI gateway: metering, budgets and upstream health");
   ai->require_subcommand(1);
   s.ai_usage = ai->add_subcommand("usage", "tokens, requests, cache hits and cost per key, provider and model");
   output(s.ai_usage, {"table", "json", "yaml"});
   s.ai_upstreams = ai->add_subcommand("upstreams", "upstream endpoints and their health (outlier ejection)");
   output(s.ai_upstreams, {"table", "json", "yaml"});
+  s.ai_budgets = ai->add_subcommand("budgets", "virtual keys with a spend budget: spent and left in the current period");
+  output(s.ai_budgets, {"table", "json", "yaml"});
   return s;
 }
 
@@ -318,6 +321,7 @@ int run_cli(std::vector<std::string> args, std::ostream& out, std::ostream& err,
   if (s.token_revoke->parsed()) return cmd_token_revoke(c, a.id);
   if (s.ai_usage->parsed()) return cmd_ai_usage(c, table_default);
   if (s.ai_upstreams->parsed()) return cmd_ai_upstreams(c, table_default);
+  if (s.ai_budgets->parsed()) return cmd_ai_budgets(c, table_default);
   assert(false && "CLI11 accepted a subcommand that has no handler");
   return kExitUsage;
 }

@@ -164,6 +164,7 @@ bj::object AiComponent::status() const {
 
 bj::array AiComponent::usage() const { return impl_->gateway ? impl_->gateway->meter().snapshot() : bj::array(); }
 bj::array AiComponent::upstreams() const { return impl_->gateway ? impl_->gateway->upstream_status() : bj::array(); }
+bj::array AiComponent::budgets() const { return impl_->gateway ? impl_->gateway->budget_status() : bj::array(); }
 
 // Writes the snapshot as a new generation of chunks, then flips the head
 // (one put: the commit point), then drops the old generation.

@@ -36,6 +36,7 @@ class AiComponent {
   boost::json::object status() const;
   boost::json::array usage() const;
   boost::json::array upstreams() const;
+  boost::json::array budgets() const;
   Status persist_metering();
   // Refreshes AWS credentials off the I/O threads when a Bedrock provider is
   // configured, so signing on the request path never waits for IMDS.

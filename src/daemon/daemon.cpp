@@ -138,6 +138,7 @@ Status Daemon::start() {
   d.ctx.ready = [&d] { return d.ready.load(); };
   d.ctx.ai_usage = [&d] { return d.ai ? d.ai->usage() : bj::array(); };
   d.ctx.ai_upstreams = [&d] { return d.ai ? d.ai->upstreams() : bj::array(); };
+  d.ctx.ai_budgets = [&d] { return d.ai ? d.ai->budgets() : bj::array(); };
   d.ctx.on_commit = [&d](std::uint64_t rev) {
     if (d.ai) d.ai->apply_revision();
     if (d.net) boost::asio::post(*d.blocking, [&d] { d.reconcile_network(); });

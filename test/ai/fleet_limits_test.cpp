@@ -82,7 +82,7 @@ TEST(FleetLimits, APeriodicBudgetStartsAgainWithItsPeriod) {
   RedisServer redis;
   ASSERT_TRUE(redis.start());
   FakeClock clock;
-  clock.advance(std::chrono::sys_days(std::chrono::year(2026) / 11 / 30) + 23h - clock.system_now());
+  clock.advance(std::chrono::sys_days(std::chrono::year(2026) / 11 / 30) + 23h + 59min - clock.system_now());
   FleetLimits a(test::redis_storage_for(redis), &clock, 1h);
   FleetLimits b(test::redis_storage_for(redis), &clock, 1h);
   const auto monthly = BudgetPeriod::kMonthly;
@@ -96,21 +96,28 @@ TEST(FleetLimits, APeriodicBudgetStartsAgainWithItsPeriod) {
   EXPECT_EQ(v.limit, "budget");
   EXPECT_NE(v.message.find("monthly budget of $1.00"), std::string::npos) << v.message;
   EXPECT_NE(v.message.find("across the fleet; it renews at 2026-12-01T00:00:00Z"), std::string::npos) << v.message;
-  EXPECT_EQ(v.retry_after_seconds, 3600);
+  EXPECT_EQ(v.retry_after_seconds, 60);
   EXPECT_EQ(b.check("team", 0, 0, 1.0, monthly).limit, "budget");
+  ASSERT_TRUE(b.spent("team", monthly).has_value());
+  EXPECT_NEAR(*b.spent("team", monthly), 1.1, 1e-9);
+  EXPECT_FALSE(b.spent("team", BudgetPeriod::kDaily).has_value());  // not what it counts
   const std::string key = "spectra:ai:spend:team:m2026-11";
   const std::string spend = redis.command({"GET", key});
   ASSERT_NE(spend.find("\r\n"), std::string::npos) << spend;
   EXPECT_NEAR(std::stod(spend.substr(spend.find("\r\n") + 2)), 1.1, 1e-9) << spend;
-  const std::string ttl = redis.command({"TTL", key});  // an hour of the month left + a day
-  EXPECT_TRUE(ttl == ":90000\r\n" || ttl == ":89999\r\n") << ttl;
+  const std::string ttl = redis.command({"TTL", key});  // a minute of the month left + a day
+  EXPECT_TRUE(ttl == ":86460\r\n" || ttl == ":86459\r\n") << ttl;
   EXPECT_EQ(redis.command({"EXISTS", "spectra:ai:spend:team"}), ":0\r\n");  // the total is not touched
 
-  clock.advance(1h);  // December
+  clock.advance(1min);  // December
+  EXPECT_FALSE(a.spent("team", monthly).has_value());  // nothing known of December yet
   EXPECT_TRUE(a.check("team", 0, 0, 1.0, monthly).allowed);
   a.add_spend("team", 0.3, monthly);
   ASSERT_TRUE(a.sync());
   ASSERT_TRUE(b.sync());
+  // b's sync moved on to December by itself (no request needed first).
+  ASSERT_TRUE(b.spent("team", monthly).has_value());
+  EXPECT_NEAR(*b.spent("team", monthly), 0.3, 1e-9);
   EXPECT_TRUE(b.check("team", 0, 0, 1.0, monthly).allowed);
   const std::string dec = redis.command({"GET", "spectra:ai:spend:team:m2026-12"});
   ASSERT_NE(dec.find("\r\n"), std::string::npos) << dec;

@@ -29,6 +29,7 @@
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
 #include "ai/upstream_client.h"
+#include "common/time_util.h"
 #include "embed/minilm.h"
 #include "fake_openai.h"
 #include "http/client.h"
@@ -502,12 +503,23 @@ TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {
   EXPECT_EQ(refused.header("retry-after"), std::to_string(std::chrono::ceil<std::chrono::seconds>(midnight - now).count()));
   EXPECT_EQ(gw.post(chat("solo", "and more"), "sk-total").status, 429u);
   EXPECT_EQ(remote_.request_count(), 2u);
+  const bj::array budgets = gw.gw->budget_status();  // sorted by key
+  ASSERT_EQ(budgets.size(), 2u) << bj::serialize(budgets);
+  EXPECT_EQ(budgets[0].at("key").as_string(), "daily");
+  EXPECT_EQ(budgets[0].at("period").as_string(), "daily");
+  EXPECT_GT(budgets[0].at("spent_usd").as_double(), 0.00001);
+  EXPECT_EQ(budgets[0].at("remaining_usd").as_double(), 0.0);
+  EXPECT_EQ(budgets[0].at("renews_at").as_string(), rfc3339_utc(midnight));
+  EXPECT_EQ(budgets[0].at("scope").as_string(), "instance");
+  EXPECT_EQ(budgets[1].at("key").as_string(), "total");
+  EXPECT_FALSE(budgets[1].as_object().contains("renews_at"));
 
   clock_.advance(midnight - now);  // the next day
   EXPECT_EQ(gw.post(chat("solo", "a new day"), "sk-daily").status, 200u);
   EXPECT_EQ(gw.post(chat("solo", "a new day"), "sk-daily").status, 429u);  // spent again
   EXPECT_EQ(gw.post(chat("solo", "a new day"), "sk-total").status, 429u);
   EXPECT_EQ(remote_.request_count(), 3u);
+  EXPECT_EQ(gw.gw->budget_status().at(0).at("renews_at").as_string(), rfc3339_utc(midnight + std::chrono::days(1)));
 }
 
 TEST_F(GatewayTest, ErrorsOfTheHttpLayerAreInOpenAiShape) {

@@ -305,6 +305,22 @@ TEST(RunCliAi, UsageAndUpstreamHealthAsTables) {
   EXPECT_EQ(run(api.env(), {"ai"}).code, 2);  // a subcommand is required
 }
 
+TEST(RunCliAi, BudgetsAsATable) {
+  FakeApi api;
+  api.on(Verb::get, "/api/v1/ai/budgets", json_answer(200, R"({"budgets":[
+    {"key":"web","period":"monthly","budget_usd":500,"spent_usd":123.5,"remaining_usd":376.5,"scope":"fleet",
+     "renews_at":"2026-12-01T00:00:00Z"},
+    {"key":"batch","period":"total","budget_usd":20,"spent_usd":20.25,"remaining_usd":0,"scope":"instance"}]})"));
+  auto b = run(api.env(), {"ai", "budgets"});
+  EXPECT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(b.out,
+            "KEY    PERIOD   BUDGET USD  SPENT USD   LEFT USD    RENEWS                COUNTED\n"
+            "web    monthly  500.000000  123.500000  376.500000  2026-12-01T00:00:00Z  fleet\n"
+            "batch  total    20.000000   20.250000   0.000000    -                     instance\n");
+  api.on(Verb::get, "/api/v1/ai/budgets", json_answer(200, R"({"budgets":[]})"));
+  EXPECT_EQ(run(api.env(), {"ai", "budgets"}).out, "no key has a budget\n");
+}
+
 TEST(RunCliExitCodes, UnreachableIsThree) {
   FakeApi api;
   api.unreachable(unavailable("cannot connect to 127.0.0.1:8080: Connection refused"));
