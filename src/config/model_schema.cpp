@@ -54,6 +54,14 @@ NodePtr port_forward_node() {
       .field("allow_cidrs", cidr_list("Sources allowed to use this forward; empty allows all"));
 }
 
+// A health check's timeout must end before its next check is due.
+void timeout_below_interval(const bj::value& v, const std::string& path, Errors& e) {
+  const auto& o = v.get_object();
+  if (o.at("timeout_ms").as_int64() >= o.at("interval_ms").as_int64()) {
+    e.push_back({json::pointer_join(path, "timeout_ms"), "must be less than interval_ms"});
+  }
+}
+
 NodePtr health_check_node() {
   return object()
       .ref("HealthCheck")
@@ -64,12 +72,7 @@ NodePtr health_check_node() {
       .field("healthy_threshold", integer(1, 10), 2)
       .field("unhealthy_threshold", integer(1, 10), 2)
       .field("port", integer(0, 65535).desc("Port to probe; 0 means the backend's port"), 0)
-      .check([](const bj::value& v, const std::string& path, Errors& e) {
-        const auto& o = v.get_object();
-        if (o.at("timeout_ms").as_int64() >= o.at("interval_ms").as_int64()) {
-          e.push_back({json::pointer_join(path, "timeout_ms"), "must be less than interval_ms"});
-        }
-      });
+      .check(timeout_below_interval);
 }
 
 NodePtr load_balancer_node() {
@@ -234,12 +237,7 @@ NodePtr ai_node() {
           .field("path", str().max_length(1024).desc("GET on each endpoint's origin, e.g. /health (vLLM); empty: no active checks"), "")
           .field("interval_ms", integer(100, 3600000), 5000)
           .field("timeout_ms", integer(50, 60000).desc("Connect, TLS and the whole answer"), 1000)
-          .check([](const bj::value& v, const std::string& path, Errors& e) {
-            const auto& o = v.get_object();
-            if (o.at("timeout_ms").as_int64() >= o.at("interval_ms").as_int64()) {
-              e.push_back({json::pointer_join(path, "timeout_ms"), "must be less than interval_ms"});
-            }
-          });
+          .check(timeout_below_interval);
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())
