@@ -88,8 +88,14 @@ LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::i
   if (budget_usd > 0) roll_spend(c, period);
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
   const std::int64_t to_next_minute = 60 - secs % 60;
+  // Fixed one-minute windows: whole again at the next minute.
+  const std::chrono::milliseconds to_window_end = std::chrono::seconds(to_next_minute);
+  if (rpm > 0) v.requests = {rpm, std::max<std::int64_t>(0, rpm - (c.requests + c.new_requests) - 1), to_window_end};
+  if (tpm > 0) v.tokens = {tpm, std::max<std::int64_t>(0, tpm - (c.tokens + c.new_tokens)), to_window_end};
   if (budget_usd > 0 && c.spend + c.new_spend >= budget_usd) {
-    v = budget_spent(key, budget_usd, period, clock_->system_now(), " across the fleet");
+    LimitVerdict refused = budget_spent(key, budget_usd, period, clock_->system_now(), " across the fleet");
+    merge_headroom(refused, v);
+    v = std::move(refused);
   } else if (tpm > 0 && c.tokens + c.new_tokens >= tpm) {
     v.allowed = false;
     v.limit = "tpm";

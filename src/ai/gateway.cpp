@@ -419,8 +419,14 @@ LimitVerdict Gateway::admit(Call& c) {
   const VirtualKey& k = *c.key;
   const double spent = k.budget_usd > 0 ? meter_.spent(k.name, k.budget_period) : 0.0;
   LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, spent, k.budget_period);
-  if (verdict.allowed && c.fleet) verdict = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd, k.budget_period);
-  if (verdict.allowed && c.fleet) c.fleet->add_request(k.name);
+  if (verdict.allowed && c.fleet) {
+    LimitVerdict fleet = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd, k.budget_period);
+    merge_headroom(fleet, verdict);  // the tighter of this instance's and the fleet's
+    verdict = std::move(fleet);
+    if (verdict.allowed) c.fleet->add_request(k.name);
+  }
+  // The key's headroom on whatever the answer is, as OpenAI sends it.
+  for (auto& [name, value] : ratelimit_headers(verdict)) c.ex->add_header(std::move(name), std::move(value));
   return verdict;
 }
 

@@ -40,33 +40,106 @@ LimitVerdict budget_spent(const std::string& key, double budget_usd, BudgetPerio
   return v;
 }
 
+namespace {
+
+// A continuously refilled bucket's headroom: whole units left, and the time
+// until it is full again.
+LimitVerdict::Headroom headroom(double level, std::int64_t per_minute) {
+  LimitVerdict::Headroom h;
+  h.limit = per_minute;
+  h.remaining = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(level)));
+  const double missing = static_cast<double>(per_minute) - level;
+  h.reset = std::chrono::milliseconds(
+      missing > 0 ? static_cast<std::int64_t>(std::ceil(missing * 60'000.0 / static_cast<double>(per_minute))) : 0);
+  return h;
+}
+
+// Go-style durations as OpenAI sends them: "20ms", "1.5s", "6m0s".
+std::string duration_text(std::chrono::milliseconds d) {
+  const std::int64_t ms = std::max<std::int64_t>(0, d.count());
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  auto seconds = [](std::int64_t v) {
+    std::string s = std::to_string(v / 1000);
+    if (v % 1000 != 0) {
+      char frac[8];
+      std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(v % 1000));
+      s += frac;
+      while (s.back() == '0') s.pop_back();
+    }
+    return s + "s";
+  };
+  if (ms < 60'000) return seconds(ms);
+  std::string out;
+  if (ms >= 3'600'000) out += std::to_string(ms / 3'600'000) + "h";
+  out += std::to_string(ms % 3'600'000 / 60'000) + "m";
+  return out + seconds(ms % 60'000);
+}
+
+void merge_one(LimitVerdict::Headroom& into, const LimitVerdict::Headroom& other) {
+  if (other.limit <= 0) return;
+  if (into.limit <= 0) {
+    into = other;
+    return;
+  }
+  into.remaining = std::min(into.remaining, other.remaining);
+  into.reset = std::max(into.reset, other.reset);
+}
+
+}  // namespace
+
+void merge_headroom(LimitVerdict& into, const LimitVerdict& other) {
+  merge_one(into.requests, other.requests);
+  merge_one(into.tokens, other.tokens);
+}
+
+std::vector<std::pair<std::string, std::string>> ratelimit_headers(const LimitVerdict& v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](const LimitVerdict::Headroom& h, const char* what) {
+    if (h.limit <= 0) return;
+    out.emplace_back(std::string("x-ratelimit-limit-") + what, std::to_string(h.limit));
+    out.emplace_back(std::string("x-ratelimit-remaining-") + what, std::to_string(h.remaining));
+    out.emplace_back(std::string("x-ratelimit-reset-") + what, duration_text(h.reset));
+  };
+  add(v.requests, "requests");
+  add(v.tokens, "tokens");
+  return out;
+}
+
 LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
                             double spent_usd, BudgetPeriod period) {
   LimitVerdict v;
   if (budget_usd > 0 && spent_usd >= budget_usd) return budget_spent(key, budget_usd, period, clock_->system_now());
   std::lock_guard lock(mu_);
+  // Both buckets' headroom first, so a refusal reports both.
+  Bucket* t = nullptr;
+  Bucket* r = nullptr;
   if (tpm > 0) {
-    Bucket& t = tpm_[key];
-    refill(t, static_cast<double>(tpm));
-    if (t.level <= 0) {
-      v.allowed = false;
-      v.limit = "tpm";
-      v.message = "rate limit reached: tpm " + std::to_string(tpm) + " for key '" + key + "'";
-      v.retry_after_seconds = static_cast<std::int64_t>(std::ceil((1 - t.level) * 60.0 / static_cast<double>(tpm)));
-      return v;
-    }
+    t = &tpm_[key];
+    refill(*t, static_cast<double>(tpm));
+    v.tokens = headroom(t->level, tpm);
   }
   if (rpm > 0) {
-    Bucket& r = rpm_[key];
-    refill(r, static_cast<double>(rpm));
-    if (r.level < 1) {
+    r = &rpm_[key];
+    refill(*r, static_cast<double>(rpm));
+    v.requests = headroom(r->level, rpm);
+  }
+  if (t && t->level <= 0) {
+    v.allowed = false;
+    v.limit = "tpm";
+    v.message = "rate limit reached: tpm " + std::to_string(tpm) + " for key '" + key + "'";
+    v.retry_after_seconds = static_cast<std::int64_t>(std::ceil((1 - t->level) * 60.0 / static_cast<double>(tpm)));
+    return v;
+  }
+  if (r) {
+    if (r->level < 1) {
       v.allowed = false;
       v.limit = "rpm";
       v.message = "rate limit reached: rpm " + std::to_string(rpm) + " for key '" + key + "'";
-      v.retry_after_seconds = static_cast<std::int64_t>(std::ceil((1 - r.level) * 60.0 / static_cast<double>(rpm)));
+      v.retry_after_seconds = static_cast<std::int64_t>(std::ceil((1 - r->level) * 60.0 / static_cast<double>(rpm)));
       return v;
     }
-    r.level -= 1;
+    r->level -= 1;
+    v.requests = headroom(r->level, rpm);
   }
   return v;
 }

@@ -5,6 +5,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ai/budget_period.h"
 #include "common/clock.h"
@@ -16,7 +18,23 @@ struct LimitVerdict {
   std::string limit;    // "rpm", "tpm" or "budget" when refused
   std::string message;  // names the limit and the key
   std::int64_t retry_after_seconds = 0;
+  // Headroom, for OpenAI's x-ratelimit-* headers: for each limit the key
+  // has (limit > 0), what is left after this request was counted and how
+  // long until the limit is whole again.
+  struct Headroom {
+    std::int64_t limit = 0;  // 0: the key has no such limit
+    std::int64_t remaining = 0;
+    std::chrono::milliseconds reset{0};
+  };
+  Headroom requests, tokens;
 };
+
+// The tighter of two views of the same limits (this instance's and the
+// fleet's): the smaller remaining, the later reset.
+void merge_headroom(LimitVerdict& into, const LimitVerdict& other);
+// OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens} headers
+// for the limits the key has, e.g. reset "6m0s", "1.5s", "20ms".
+std::vector<std::pair<std::string, std::string>> ratelimit_headers(const LimitVerdict& v);
 
 // The refusal of a key whose budget is spent: names the budget and, for a
 // periodic one, when it renews (also the Retry-After). `scope` ends the

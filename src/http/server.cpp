@@ -238,6 +238,7 @@ asio::awaitable<void> Exchange::respond(Response&& res) {
   res.keep_alive(keep);
   conn_.keep_alive_ = keep;
   res.set("x-request-id", info_.request_id);
+  for (const auto& [name, value] : extra_headers_) res.set(name, value);
   if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
   bhttp::response_serializer<bhttp::string_body> sr{res};
   boost::system::error_code ec = co_await write_now(conn_.stream_, sr, conn_.server_.options_.write_timeout);
@@ -256,6 +257,7 @@ asio::awaitable<bool> Exchange::begin_stream(bhttp::response<bhttp::empty_body>&
   head.keep_alive(keep);
   conn_.keep_alive_ = keep;
   head.set("x-request-id", info_.request_id);
+  for (const auto& [name, value] : extra_headers_) head.set(name, value);
   // Render the header into pending_; it goes out with the next write.
   bhttp::response_serializer<bhttp::empty_body> sr{head};
   boost::system::error_code ec;

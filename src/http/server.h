@@ -21,6 +21,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "http/io_pool.h"
@@ -74,6 +76,11 @@ class Exchange {
   bool answered() const { return answered_; }
   unsigned status_code() const { return status_code_; }
 
+  // A header for whatever answer this exchange sends (set before it goes:
+  // respond() or begin_stream()), e.g. rate-limit headers known before the
+  // handler knows how it will answer. Replaces one of the same name.
+  void add_header(std::string name, std::string value) { extra_headers_.emplace_back(std::move(name), std::move(value)); }
+
  private:
   friend class Connection;
   // Sends pending_ (a held header), `data` as one chunk (if any) and, when
@@ -88,6 +95,7 @@ class Exchange {
   bool finished_ = false;  // a stream's terminating chunk went out
   unsigned status_code_ = 0;
   std::string pending_;  // a streamed response's header not sent yet
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
 };
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;

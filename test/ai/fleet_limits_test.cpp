@@ -43,9 +43,15 @@ TEST(FleetLimits, CountsRequestsTokensAndSpendAcrossInstances) {
     EXPECT_NE(v.message.find("across the fleet"), std::string::npos) << v.message;
     EXPECT_GE(v.retry_after_seconds, 1);
     EXPECT_LE(v.retry_after_seconds, 60);
+    EXPECT_EQ(v.requests.limit, rpm);  // headroom for x-ratelimit-*: none left this minute
+    EXPECT_EQ(v.requests.remaining, 0);
+    EXPECT_GT(v.requests.reset.count(), 0);
+    EXPECT_LE(v.requests.reset.count(), 60'000);
   }
   // Another key is not affected.
-  EXPECT_TRUE(a.check("other", rpm, 0, 0).allowed);
+  LimitVerdict other = a.check("other", rpm, 0, 0);
+  EXPECT_TRUE(other.allowed);
+  EXPECT_EQ(other.requests.remaining, rpm - 1);  // this request counted
 
   // Tokens and spend, the same way.
   a.add_tokens("team", 700);
@@ -56,6 +62,7 @@ TEST(FleetLimits, CountsRequestsTokensAndSpendAcrossInstances) {
   ASSERT_TRUE(b.sync());
   ASSERT_TRUE(a.sync());
   EXPECT_EQ(a.check("team", 0, 1000, 0).limit, "tpm");
+  EXPECT_EQ(b.check("team", 0, 2000, 0).tokens.remaining, 900);  // 2000 - 1100 across the fleet
   EXPECT_EQ(b.check("team", 0, 1000, 0).limit, "tpm");
   EXPECT_TRUE(b.check("team", 0, 2000, 0).allowed);
   EXPECT_EQ(a.check("team", 0, 0, 1.0).limit, "budget");

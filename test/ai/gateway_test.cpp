@@ -446,12 +446,23 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
   auto denied = post(chat("solo", "x"), "sk-limited");
   EXPECT_EQ(denied.status, 403u);
   EXPECT_NE(denied.body.find("not allowed"), std::string::npos);
-  EXPECT_EQ(post(chat("gpt", "one"), "sk-limited").status, 200u);
-  EXPECT_EQ(post(chat("gpt", "two"), "sk-limited").status, 200u);
+  // Each answer carries the key's headroom as OpenAI's x-ratelimit-* headers.
+  auto one = post(chat("gpt", "one"), "sk-limited");
+  EXPECT_EQ(one.status, 200u);
+  EXPECT_EQ(one.header("x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(one.header("x-ratelimit-remaining-requests"), "1");
+  EXPECT_EQ(one.header("x-ratelimit-reset-requests"), "30s");
+  EXPECT_EQ(one.header("x-ratelimit-limit-tokens"), "");  // the key has no token limit
+  auto two = post(chat("gpt", "two", /*stream=*/true), "sk-limited");  // streamed: in the stream's head
+  EXPECT_EQ(two.status, 200u);
+  EXPECT_EQ(two.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(two.header("x-ratelimit-reset-requests"), "1m0s");
   auto limited = post(chat("gpt", "three"), "sk-limited");
   EXPECT_EQ(limited.status, 429u);
   EXPECT_NE(limited.body.find("rpm 2"), std::string::npos) << limited.body;
   EXPECT_FALSE(limited.header("retry-after").empty());
+  EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(post(chat("gpt", "no limits")).header("x-ratelimit-limit-requests"), "");
   clock_.advance(31s);  // half a minute refills one request
   EXPECT_EQ(post(chat("gpt", "four"), "sk-limited").status, 200u);
   EXPECT_EQ(post(chat("nosuch", "x")).status, 404u);
@@ -474,8 +485,6 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
   EXPECT_EQ(over->status, 429u) << over->body;
 }
 
-// What the HTTP layer answers by itself on the AI port (no such path, wrong
-// method, a header over the limit) is in OpenAI's error shape too.
 // A daily budget refuses until the next UTC day and then renews; a total
 // budget (the default) stays spent.
 TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {
@@ -522,6 +531,8 @@ TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {
   EXPECT_EQ(gw.gw->budget_status().at(0).at("renews_at").as_string(), rfc3339_utc(midnight + std::chrono::days(1)));
 }
 
+// What the HTTP layer answers by itself on the AI port (no such path, wrong
+// method, a header over the limit) is in OpenAI's error shape too.
 TEST_F(GatewayTest, ErrorsOfTheHttpLayerAreInOpenAiShape) {
   http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
   auto expect_openai = [](const Result<http::ClientResponse>& r, unsigned status, std::string_view code) {
@@ -1077,6 +1088,7 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
   EXPECT_EQ(third.status, 429u) << third.body;
   EXPECT_NE(third.body.find("across the fleet"), std::string::npos) << third.body;
   EXPECT_FALSE(third.header("retry-after").empty());
+  EXPECT_EQ(third.header("x-ratelimit-remaining-requests"), "0");
   // A revision that leaves the Redis settings alone keeps the counter (and
   // its counts); one that changes them starts a new one on a new connection.
   gw_->configure(make_gateway_config(bj::parse(last_ai_).as_object()));

@@ -181,6 +181,49 @@ TEST(Limiter, APeriodicBudgetNamesWhenItRenews) {
   EXPECT_TRUE(l.admit("team", 0, 0, 5, 4.99, BudgetPeriod::kDaily).allowed);
 }
 
+// Headroom for OpenAI's x-ratelimit-* headers: what is left after this
+// request and how long until the bucket is whole, in OpenAI's duration
+// format; only for the limits a key has; the tighter of two views.
+TEST(Limiter, HeadroomAsOpenAiRateLimitHeaders) {
+  FakeClock clock;
+  Limiter l(&clock);
+  auto header = [](const LimitVerdict& v, const std::string& name) {
+    for (const auto& [n, value] : ratelimit_headers(v)) {
+      if (n == name) return value;
+    }
+    return std::string("(none)");
+  };
+  auto first = l.admit("k", 4, 1000, 0, 0);
+  EXPECT_EQ(header(first, "x-ratelimit-limit-requests"), "4");
+  EXPECT_EQ(header(first, "x-ratelimit-remaining-requests"), "3");
+  EXPECT_EQ(header(first, "x-ratelimit-reset-requests"), "15s");  // one of four per minute
+  EXPECT_EQ(header(first, "x-ratelimit-limit-tokens"), "1000");
+  EXPECT_EQ(header(first, "x-ratelimit-remaining-tokens"), "1000");
+  EXPECT_EQ(header(first, "x-ratelimit-reset-tokens"), "0ms");
+  l.charge_tokens("k", 1000, 1025);
+  auto second = l.admit("k", 4, 1000, 0, 0);  // tokens overdrawn: refused, both reported
+  EXPECT_FALSE(second.allowed);
+  EXPECT_EQ(header(second, "x-ratelimit-remaining-tokens"), "0");
+  EXPECT_EQ(header(second, "x-ratelimit-reset-tokens"), "1m1.5s");
+  EXPECT_EQ(header(second, "x-ratelimit-remaining-requests"), "3");
+  clock.advance(std::chrono::milliseconds(1520));  // +25.33 tokens: 0.33 left
+  auto third = l.admit("k", 4, 1000, 0, 0);
+  EXPECT_TRUE(third.allowed);
+  EXPECT_EQ(header(third, "x-ratelimit-remaining-tokens"), "0");
+  EXPECT_EQ(header(third, "x-ratelimit-remaining-requests"), "2");
+  EXPECT_TRUE(ratelimit_headers(l.admit("free", 0, 0, 0, 0)).empty());  // no limits, no headers
+
+  LimitVerdict a, b;
+  a.requests = {100, 40, std::chrono::milliseconds(20)};
+  b.requests = {100, 7, std::chrono::milliseconds(3'723'004)};
+  b.tokens = {5000, 4000, std::chrono::milliseconds(999)};
+  merge_headroom(a, b);
+  EXPECT_EQ(header(a, "x-ratelimit-remaining-requests"), "7");
+  EXPECT_EQ(header(a, "x-ratelimit-reset-requests"), "1h2m3.004s");
+  EXPECT_EQ(header(a, "x-ratelimit-remaining-tokens"), "4000");
+  EXPECT_EQ(header(a, "x-ratelimit-reset-tokens"), "999ms");
+}
+
 // A scratch directory for one test's files, removed however the test ends
 // (an ASSERT that fails returns before the test's last line).
 struct ScratchDir {

@@ -30,6 +30,12 @@ class ServerTest : public ::testing::Test {
     router_.add(Verb::get, "/hello", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
       co_await ex.respond(text_response(HttpStatus::ok, "hello"));
     });
+    router_.add(Verb::get, "/tagged", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      ex.add_header("x-added", "first");
+      ex.add_header("x-added", "second");  // the later one wins
+      ex.add_header("x-other", "kept");
+      co_await ex.respond(text_response(HttpStatus::ok, "tagged"));
+    });
     router_.add(Verb::post, "/echo", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
       Response r = text_response(HttpStatus::ok, ex.request().body());
       co_await ex.respond(std::move(r));
@@ -42,6 +48,7 @@ class ServerTest : public ::testing::Test {
     router_.add(Verb::get, "/stream", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
       bhttp::response<bhttp::empty_body> head{HttpStatus::ok, 11};
       head.set(bhttp::field::content_type, "text/event-stream");
+      ex.add_header("x-added", "stream");
       if (!co_await ex.begin_stream(std::move(head))) co_return;
       for (int i = 0; i < 3; ++i) {
         std::string ev = "data: " + std::to_string(i) + "\n\n";
@@ -236,8 +243,19 @@ TEST_F(ServerTest, HandlerExceptionIs500AndServerLives) {
   EXPECT_EQ(c.send(Verb::get, "/hello")->status, 200u);
 }
 
+// Headers a handler adds before it knows how it will answer go out with the
+// answer, whole or streamed.
+TEST_F(ServerTest, AddedHeadersGoOutWithTheAnswer) {
+  std::string resp = raw("GET /tagged HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(resp.find("x-added: second\r\n"), std::string::npos) << resp;
+  EXPECT_EQ(resp.find("x-added: first"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("x-other: kept\r\n"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("\r\n\r\ntagged"), std::string::npos) << resp;
+}
+
 TEST_F(ServerTest, ChunkedStream) {
   std::string resp = raw("GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(resp.find("x-added: stream\r\n"), std::string::npos) << resp;
   EXPECT_NE(resp.find("Transfer-Encoding: chunked"), std::string::npos);
   EXPECT_NE(resp.find("data: 0"), std::string::npos);
   EXPECT_NE(resp.find("data: 2"), std::string::npos);

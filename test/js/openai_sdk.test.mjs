@@ -14,6 +14,7 @@ import OpenAI from 'openai';
 const children = [];
 let dir, api, ai, token, urls;
 const KEY = 'sk-sdk-suite';
+const LIMITED_KEY = 'sk-sdk-limited';
 
 // Whatever happens to this runner, its children go with it.
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
@@ -82,7 +83,7 @@ before(async () => {
         { alias: 'claude', target: 'anthropic/claude-3-5-sonnet' },
         { alias: 'nova', target: 'bedrock/us.amazon.nova-pro-v1:0' },
       ],
-      virtual_keys: [{ name: 'sdk', key: KEY }],
+      virtual_keys: [{ name: 'sdk', key: KEY }, { name: 'metered', key: LIMITED_KEY, rpm: 2, tpm: 100000 }],
       cache: { exact_enabled: true },
     },
   }, cfg.json.revision);
@@ -194,6 +195,21 @@ test('errors arrive as the SDK error classes', async () => {
       e.param === null && /\/v1\/no\/such\/path/.test(e.message));
   await assert.rejects(client().get('/chat/completions'),
     (e) => e.status === 405 && e.type === 'invalid_request_error' && e.code === 'method_not_allowed');
+});
+
+test("a key's rate limits: x-ratelimit-* headers, then a RateLimitError", async () => {
+  const limited = new OpenAI({ baseURL: `http://${ai}/v1`, apiKey: LIMITED_KEY, maxRetries: 0 });
+  const ask = () => limited.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'limits?' }] });
+  const { data, response } = await ask().withResponse();
+  assert.equal(data.choices[0].message.content, 'openai says: limits?');
+  assert.equal(response.headers.get('x-ratelimit-limit-requests'), '2');
+  assert.equal(response.headers.get('x-ratelimit-remaining-requests'), '1');
+  assert.match(response.headers.get('x-ratelimit-reset-requests'), /^\d+(\.\d+)?s$/);
+  assert.equal(response.headers.get('x-ratelimit-limit-tokens'), '100000');
+  assert.equal(response.headers.get('x-ratelimit-remaining-tokens'), '100000');
+  await ask();  // the second of two per minute
+  await assert.rejects(ask(), (e) => e instanceof OpenAI.RateLimitError && e.code === 'rpm_exceeded' &&
+    e.headers.get('x-ratelimit-remaining-requests') === '0' && Number(e.headers.get('retry-after')) >= 1);
 });
 
 test('models and embeddings', async () => {
