@@ -219,7 +219,18 @@ void Gateway::register_routes(http::Router& r) {
   r.add(http::Verb::post, "/v1/chat/completions",
         [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await chat(ex); });
   r.add(http::Verb::get, "/v1/models",
-        [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await models(ex); });
+        [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await models(ex, nullptr); });
+  // A provider/model id arrives encoded ("openai%2Fgpt-4o", as the SDKs
+  // send it) or as two segments.
+  r.add(http::Verb::get, "/v1/models/{id}", [this](Exchange& ex, const http::Params& p) -> asio::awaitable<void> {
+    const std::string id = p.at("id");
+    co_await models(ex, &id);
+  });
+  r.add(http::Verb::get, "/v1/models/{provider}/{model}",
+        [this](Exchange& ex, const http::Params& p) -> asio::awaitable<void> {
+          const std::string id = p.at("provider") + "/" + p.at("model");
+          co_await models(ex, &id);
+        });
   r.add(http::Verb::post, "/v1/completions", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
     co_await passthrough(ex, "/completions");
   });
@@ -242,7 +253,10 @@ asio::awaitable<void> Gateway::fail(Call& c, unsigned status, const std::string&
   finish(c);
 }
 
-asio::awaitable<void> Gateway::models(Exchange& ex) {
+// The model list and one model (OpenAI's GET /v1/models[/{id}]): the
+// aliases the key may use, and for one model also a provider/model the key
+// may address directly.
+asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   auto cfg = snapshot();
   const VirtualKey* key = nullptr;
   if (auto it = cfg->keys_by_hash.find(crypto::sha256_hex(bearer_token(ex.request()[http::bhttp::field::authorization])));
@@ -254,12 +268,32 @@ asio::awaitable<void> Gateway::models(Exchange& ex) {
     co_await ex.respond(std::move(res));
     co_return;
   }
-  bj::array data;
-  for (const auto& [alias, r] : cfg->routes) {
-    if (!key->allowed_models.empty() && !key->allowed_models.count(alias)) continue;
-    data.push_back(bj::object{{"id", alias}, {"object", "model"}, {"created", 0}, {"owned_by", r.target.substr(0, r.target.find('/'))}});
+  auto allowed = [&](const std::string& m) { return key->allowed_models.empty() || key->allowed_models.count(m) > 0; };
+  auto model_object = [](const std::string& name, const std::string& target) {
+    return bj::object{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", target.substr(0, target.find('/'))}};
+  };
+  if (!id) {
+    bj::array data;
+    for (const auto& [alias, r] : cfg->routes) {
+      if (allowed(alias)) data.push_back(model_object(alias, r.target));
+    }
+    http::Response res = http::json_response(HttpStatus::ok, bj::object{{"object", "list"}, {"data", std::move(data)}});
+    co_await ex.respond(std::move(res));
+    co_return;
   }
-  http::Response res = http::json_response(HttpStatus::ok, bj::object{{"object", "list"}, {"data", std::move(data)}});
+  std::optional<bj::object> found;
+  if (auto r = cfg->routes.find(*id); r != cfg->routes.end()) {
+    if (allowed(*id)) found = model_object(*id, r->second.target);
+  } else if (cfg->resolve(*id).ok() && allowed(*id)) {
+    found = model_object(*id, *id);
+  }
+  if (!found) {
+    http::Response res = openai_error(404, "invalid_request_error",
+                                      "The model '" + *id + "' does not exist or this key may not use it", "model_not_found");
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
+  http::Response res = http::json_response(HttpStatus::ok, std::move(*found));
   co_await ex.respond(std::move(res));
 }
 

@@ -121,7 +121,8 @@ class Gateway {
   void configure_health_checks(const GatewayConfig& cfg);
   void begin(Call& c, http::Exchange& ex);  // request start: clock, config and audit log snapshot
   boost::asio::awaitable<void> chat(http::Exchange& ex);
-  boost::asio::awaitable<void> models(http::Exchange& ex);
+  // GET /v1/models (id null) or /v1/models/{id}.
+  boost::asio::awaitable<void> models(http::Exchange& ex, const std::string* id);
   boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
   boost::asio::awaitable<bool> upstream(Call& c);
   // One try of `model` at provider `p`, through `endpoint` (its base URL).

@@ -485,6 +485,43 @@ TEST_F(GatewayTest, KeysModelsAndRateLimits) {
   EXPECT_EQ(over->status, 429u) << over->body;
 }
 
+// GET /v1/models lists the aliases a key may use; GET /v1/models/{id}
+// retrieves one, or a provider/model the key may address (encoded as the
+// SDKs send it, or as two segments).
+TEST_F(GatewayTest, ModelsListAndRetrieveFollowTheKeysModels) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto get = [&](const std::string& path, const std::string& key) {
+    auto r = c.send(http::Verb::get, path, "", {{"Authorization", "Bearer " + key}});
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  auto all = get("/v1/models", "sk-team-a");
+  ASSERT_EQ(all.status, 200u) << all.body;
+  EXPECT_EQ(bj::parse(all.body).at("data").as_array().size(), 3u);  // gpt, llama, solo
+  auto limited = get("/v1/models", "sk-limited");
+  ASSERT_EQ(limited.status, 200u);
+  const bj::value limited_list = bj::parse(limited.body);
+  const auto& only = limited_list.at("data").as_array();
+  ASSERT_EQ(only.size(), 1u) << limited.body;
+  EXPECT_EQ(only[0].at("id").as_string(), "gpt");
+
+  auto gpt = get("/v1/models/gpt", "sk-team-a");
+  ASSERT_EQ(gpt.status, 200u) << gpt.body;
+  EXPECT_EQ(bj::parse(gpt.body).at("owned_by").as_string(), "remote");
+  for (const char* path : {"/v1/models/remote%2Fgpt-4o", "/v1/models/remote/gpt-4o"}) {
+    auto direct = get(path, "sk-team-a");
+    ASSERT_EQ(direct.status, 200u) << path << ": " << direct.body;
+    EXPECT_EQ(bj::parse(direct.body).at("id").as_string(), "remote/gpt-4o");
+  }
+  for (auto [path, key] : {std::pair{"/v1/models/nosuch", "sk-team-a"}, std::pair{"/v1/models/nobody/gpt-4o", "sk-team-a"},
+                           std::pair{"/v1/models/solo", "sk-limited"}, std::pair{"/v1/models/remote/gpt-4o", "sk-limited"}}) {
+    auto missing = get(path, key);
+    EXPECT_EQ(missing.status, 404u) << path;
+    EXPECT_EQ(bj::parse(missing.body).at("error").at("code").as_string(), "model_not_found") << missing.body;
+  }
+  EXPECT_EQ(get("/v1/models/gpt", "sk-nope").status, 401u);
+}
+
 // A daily budget refuses until the next UTC day and then renews; a total
 // budget (the default) stays spent.
 TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {

@@ -216,6 +216,12 @@ test('models and embeddings', async () => {
   const models = [];
   for await (const m of client().models.list()) models.push(m.id);
   assert.deepEqual(models.sort(), ['claude', 'gpt', 'llama', 'nova']);
+  const gpt = await client().models.retrieve('gpt');
+  assert.deepEqual([gpt.id, gpt.owned_by], ['gpt', 'openai']);
+  const direct = await client().models.retrieve('bedrock/us.amazon.nova-pro-v1:0');  // the SDK encodes the slash
+  assert.deepEqual([direct.id, direct.owned_by], ['bedrock/us.amazon.nova-pro-v1:0', 'bedrock']);
+  await assert.rejects(client().models.retrieve('no-such-model'),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
   const e = await client().embeddings.create({ model: 'openai/text-embedding-3-small', input: 'embed this' });
   assert.equal(e.data[0].embedding.length, 8);
   assert.equal(e.usage.prompt_tokens, 2);
