@@ -253,18 +253,30 @@ asio::awaitable<void> Gateway::fail(Call& c, unsigned status, const std::string&
   finish(c);
 }
 
+const VirtualKey* Gateway::authenticate(const GatewayConfig& cfg, Exchange& ex, std::string* refusal) const {
+  const std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
+  auto it = token.empty() ? cfg.keys_by_hash.end() : cfg.keys_by_hash.find(crypto::sha256_hex(token));
+  if (it == cfg.keys_by_hash.end()) {
+    *refusal = "missing or unknown API key; send Authorization: Bearer <virtual key>";
+    return nullptr;
+  }
+  const VirtualKey& k = it->second;
+  if (k.expires_at && deps_.clock->system_now() >= *k.expires_at) {
+    *refusal = "the API key '" + k.name + "' expired at " + rfc3339_utc(*k.expires_at);
+    return nullptr;
+  }
+  return &k;
+}
+
 // The model list and one model (OpenAI's GET /v1/models[/{id}]): the
 // aliases the key may use, and for one model also a provider/model the key
 // may address directly.
 asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   auto cfg = snapshot();
-  const VirtualKey* key = nullptr;
-  if (auto it = cfg->keys_by_hash.find(crypto::sha256_hex(bearer_token(ex.request()[http::bhttp::field::authorization])));
-      it != cfg->keys_by_hash.end()) {
-    key = &it->second;
-  }
+  std::string refusal;
+  const VirtualKey* key = authenticate(*cfg, ex, &refusal);
   if (!key) {
-    http::Response res = openai_error(401, "invalid_request_error", "missing or unknown API key", "invalid_api_key");
+    http::Response res = openai_error(401, "invalid_request_error", refusal, "invalid_api_key");
     co_await ex.respond(std::move(res));
     co_return;
   }
@@ -306,13 +318,12 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     co_return;
   }
   // 1. auth
-  std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
-  auto kit = cfg.keys_by_hash.find(crypto::sha256_hex(token));
-  if (token.empty() || kit == cfg.keys_by_hash.end()) {
-    co_await fail(c, 401, "invalid_request_error", "missing or unknown API key; send Authorization: Bearer <virtual key>", "invalid_api_key");
+  std::string refusal;
+  c.key = authenticate(cfg, ex, &refusal);
+  if (!c.key) {
+    co_await fail(c, 401, "invalid_request_error", refusal, "invalid_api_key");
     co_return;
   }
-  c.key = &kit->second;
   // 2. request
   RequestError rerr;
   auto req = parse_chat_request(ex.request().body(), &rerr);

@@ -120,6 +120,9 @@ class Gateway {
   void configure_cache(const GatewayConfig& cfg);  // the storage the config asks for
   void configure_health_checks(const GatewayConfig& cfg);
   void begin(Call& c, http::Exchange& ex);  // request start: clock, config and audit log snapshot
+  // The request's virtual key; null with *refusal set when the bearer token
+  // is missing or unknown, or the key has expired.
+  const VirtualKey* authenticate(const GatewayConfig& cfg, http::Exchange& ex, std::string* refusal) const;
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   // GET /v1/models (id null) or /v1/models/{id}.
   boost::asio::awaitable<void> models(http::Exchange& ex, const std::string* id);

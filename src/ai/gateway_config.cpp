@@ -2,6 +2,7 @@
 
 #include "common/crypto.h"
 #include "common/json_util.h"
+#include "common/time_util.h"
 
 namespace spectra::ai {
 namespace {
@@ -72,6 +73,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     for (const auto& m : arr(k, "allowed_models")) vk.allowed_models.emplace(m.as_string());
     if (vk.cache_namespace.empty()) vk.cache_namespace = vk.name;
     vk.budget_period = parse_budget_period(s(k, "budget_period")).value_or(BudgetPeriod::kTotal);
+    vk.expires_at = parse_rfc3339(s(k, "expires_at"));
     g->keys_by_hash[vk.key_hash] = std::move(vk);
   }
   const auto& cache = obj(ai, "cache");

@@ -5,7 +5,9 @@
 #include <boost/json/object.hpp>
 
 #include <map>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +55,9 @@ struct VirtualKey {
   double budget_usd = 0;
   std::string cache_namespace;
   BudgetPeriod budget_period = BudgetPeriod::kTotal;  // what budget_usd covers
+  // After this the key no longer authenticates (a contractor's or a CI
+  // job's key); none: it does not expire.
+  std::optional<std::chrono::system_clock::time_point> expires_at;
 };
 
 struct Price {

@@ -403,13 +403,16 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   Call c;
   begin(c, ex);
   c.route = path;
-  std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
-  auto kit = c.cfg->keys_by_hash.find(crypto::sha256_hex(token));
-  if (!c.cfg->enabled || kit == c.cfg->keys_by_hash.end()) {
-    co_await fail(c, c.cfg->enabled ? 401 : 503, "invalid_request_error", "missing or unknown API key", "invalid_api_key");
+  if (!c.cfg->enabled) {
+    co_await fail(c, 503, "api_error", "the AI gateway is disabled in the config (ai.enabled)", "gateway_disabled");
     co_return;
   }
-  c.key = &kit->second;
+  std::string refusal;
+  c.key = authenticate(*c.cfg, ex, &refusal);
+  if (!c.key) {
+    co_await fail(c, 401, "invalid_request_error", refusal, "invalid_api_key");
+    co_return;
+  }
   auto parsed = json::parse(ex.request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
   const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
   if (!m || !m->is_string()) {

@@ -272,7 +272,8 @@ NodePtr ai_node() {
                      .field("tpm", integer(0, 1000000000).desc("Tokens per minute; 0 = unlimited"), 0)
                      .field("budget_usd", number(0, 1e9).desc("Spend budget; 0 = unlimited"), 0.0)
                      .field("budget_period", str().one_of({"total", "daily", "weekly", "monthly"}).desc("What budget_usd covers: the key's life, or each UTC calendar day, week (from Monday) or month"), "total")
-                     .field("cache_namespace", str().format(Format::kName));
+                     .field("cache_namespace", str().format(Format::kName))
+                     .field("expires_at", str().format(Format::kDateTime).desc("RFC 3339; after it the key no longer authenticates (401). Empty: never"));
   NodePtr cache = object()
                       .ref("AiCache")
                       .field("exact_enabled", boolean(), true)

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/json_util.h"
+#include "common/time_util.h"
 
 namespace spectra::config {
 namespace {
@@ -150,6 +151,7 @@ const char* format_name(Format f) {
     case Format::kArn: return "arn";
     case Format::kPortRange: return "port-range";
     case Format::kParamPath: return "parameter-path";
+    case Format::kDateTime: return "date-time";
   }
   return "";
 }
@@ -243,6 +245,11 @@ bool matches_format(Format f, std::string_view s, std::string* why) {
       for (char c : s) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '.');
       if (ok && s.find("//") == std::string_view::npos) return true;
       *why = "must be a parameter path such as /cloudspectra/prod/";
+      return false;
+    }
+    case Format::kDateTime: {
+      if (parse_rfc3339(s)) return true;
+      *why = "must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z";
       return false;
     }
   }

@@ -38,6 +38,7 @@ enum class Format {
   kArn,         // arn:partition:service:region:account:resource
   kPortRange,   // "80" or "1000-2000"
   kParamPath,   // /path/ for SSM parameters
+  kDateTime,    // RFC 3339: 2026-12-31T23:59:59Z
 };
 
 struct Node;

@@ -522,6 +522,39 @@ TEST_F(GatewayTest, ModelsListAndRetrieveFollowTheKeysModels) {
   EXPECT_EQ(get("/v1/models/gpt", "sk-nope").status, 401u);
 }
 
+// A key with expires_at authenticates until then, and after it gets 401 on
+// every route, naming when it expired.
+TEST_F(GatewayTest, AnExpiredKeyNoLongerAuthenticates) {
+  const auto expires = std::chrono::floor<std::chrono::seconds>(clock_.system_now()) + std::chrono::hours(1);
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("}],
+      "routes": [{"alias": "solo", "target": "remote/gpt-4o"}],
+      "virtual_keys": [{"name": "contractor", "key": "sk-contractor", "expires_at": ")" + rfc3339_utc(expires) + R"("},
+                       {"name": "staff", "key": "sk-staff"}],
+      "cache": {"exact_enabled": false}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  http::Client c({"127.0.0.1", gw.server->port(), ""}, 10s);
+  auto call = [&](http::Verb verb, const std::string& path, const std::string& body) {
+    auto r = c.send(verb, path, body, {{"Authorization", "Bearer sk-contractor"}});
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  EXPECT_EQ(gw.post(chat("solo", "still valid"), "sk-contractor").status, 200u);
+  EXPECT_EQ(call(http::Verb::get, "/v1/models", "").status, 200u);
+  clock_.advance(std::chrono::hours(1));
+  auto refused = gw.post(chat("solo", "too late"), "sk-contractor");
+  EXPECT_EQ(refused.status, 401u);
+  const auto err = bj::parse(refused.body).at("error");
+  EXPECT_EQ(err.at("code").as_string(), "invalid_api_key");
+  EXPECT_EQ(err.at("message").as_string(), "the API key 'contractor' expired at " + rfc3339_utc(expires));
+  EXPECT_EQ(call(http::Verb::post, "/v1/embeddings", R"({"model":"solo","input":"x"})").status, 401u);
+  EXPECT_EQ(call(http::Verb::get, "/v1/models", "").status, 401u);
+  EXPECT_EQ(call(http::Verb::get, "/v1/models/solo", "").status, 401u);
+  EXPECT_EQ(gw.post(chat("solo", "no expiry"), "sk-staff").status, 200u);
+  EXPECT_EQ(remote_.request_count(), 2u);
+}
+
 // A daily budget refuses until the next UTC day and then renews; a total
 // budget (the default) stays spent.
 TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {

@@ -104,6 +104,13 @@ TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
 }
 
+TEST(Schema, AiKeyExpiryIsAnRfc3339Time) {
+  auto e = check("ai", R"({"virtual_keys": [{"name": "ci", "key": "sk-ci", "expires_at": "tomorrow"},
+                                            {"name": "contractor", "key": "sk-c", "expires_at": "2026-12-31T23:59:59Z"}]})");
+  EXPECT_TRUE(has(e, "/ai/virtual_keys/0/expires_at", "RFC 3339"));
+  EXPECT_FALSE(has(e, "/ai/virtual_keys/1/expires_at", ""));
+}
+
 TEST(Schema, AiCacheBackendAndEmbedderAreChecked) {
   auto e = check("ai", R"({"providers": [{"name": "oa", "kind": "openai"}],
     "cache": {"backend": "redis", "embedder": "nope/text-embedding-3-small"}})");
