@@ -58,8 +58,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   } else {
     return std::nullopt;
   }
-  const auto t = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) + frac - offset;
-  return time_point_cast<system_clock::duration>(t);
+  // In whole seconds first: the clock's own ticks (nanoseconds) end in 2262.
+  const sys_seconds whole = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) - offset;
+  if (whole < floor<seconds>(system_clock::time_point::min()) + seconds(1) ||
+      whole > floor<seconds>(system_clock::time_point::max()) - seconds(1)) {
+    return std::nullopt;
+  }
+  return time_point_cast<system_clock::duration>(whole) + duration_cast<system_clock::duration>(frac);
 }
 
 }  // namespace spectra
