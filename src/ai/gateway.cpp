@@ -355,6 +355,15 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     c.route = "direct";
     c.targets.push_back(c.requested_model);
   }
+  if (c.key->local_only) {
+    // Remote targets are not tried for this key (fallbacks included); one
+    // that resolves to nothing stays, for its 404.
+    std::erase_if(c.targets, [&](const std::string& t) { return cfg.resolve(t).ok() && !cfg.in_account(t); });
+    if (c.targets.empty()) {
+      co_await refuse_remote(c);
+      co_return;
+    }
+  }
   auto primary = cfg.resolve(c.targets.front());
   if (!primary.ok()) {
     co_await fail(c, 404, "invalid_request_error", "model '" + c.requested_model + "': " + primary.status().message(), "model_not_found");
@@ -380,7 +389,8 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     }
   }
   // 5b. semantic cache: same partition, close enough meaning
-  if (c.cache_read && cfg.semantic_cache) {
+  // (A local-only key's prompt does not go to a remote embedder.)
+  if (c.cache_read && cfg.semantic_cache && (!c.key->local_only || cfg.embedder_in_account())) {
     std::string text = last_user_text(c.body);
     if (!text.empty()) {
       auto emb = co_await embed_for_cache(c, text);
@@ -473,6 +483,13 @@ LimitVerdict Gateway::admit(Call& c) {
   // The key's headroom on whatever the answer is, as OpenAI sends it.
   for (auto& [name, value] : ratelimit_headers(verdict)) c.ex->add_header(std::move(name), std::move(value));
   return verdict;
+}
+
+// A local-only key asked for a model that is not served in the account.
+asio::awaitable<void> Gateway::refuse_remote(Call& c) {
+  co_await fail(c, 403, "permission_error",
+                "key '" + c.key->name + "' is local-only: model '" + c.requested_model + "' is not served in the account",
+                "model_not_allowed");
 }
 
 // A 429 naming the limit, with Retry-After.

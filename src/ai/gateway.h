@@ -140,6 +140,7 @@ class Gateway {
   // when it is admitted. refuse() answers a refusal with 429.
   LimitVerdict admit(Call& c);
   boost::asio::awaitable<void> refuse(Call& c, const LimitVerdict& verdict);
+  boost::asio::awaitable<void> refuse_remote(Call& c);  // 403 for a local-only key
   void charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage);
   void remember(Call& c);  // caches the answer before its last byte goes out
   EmbedBatcher* batcher();  // loads the model on first use; null if unavailable

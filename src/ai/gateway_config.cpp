@@ -74,6 +74,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     if (vk.cache_namespace.empty()) vk.cache_namespace = vk.name;
     vk.budget_period = parse_budget_period(s(k, "budget_period")).value_or(BudgetPeriod::kTotal);
     vk.expires_at = parse_rfc3339(s(k, "expires_at"));
+    vk.local_only = b(k, "local_only");
     g->keys_by_hash[vk.key_hash] = std::move(vk);
   }
   const auto& cache = obj(ai, "cache");
@@ -110,6 +111,11 @@ std::string ProviderConfig::openai_base_url() const {
   std::string base = !endpoints.empty() ? endpoints.front() : base_url.empty() ? "https://api.openai.com/v1" : base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base;
+}
+
+bool GatewayConfig::in_account(const std::string& target) const {
+  auto r = resolve(target);
+  return r.ok() && r->first->local();
 }
 
 Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(const std::string& target) const {

@@ -58,6 +58,9 @@ struct VirtualKey {
   // After this the key no longer authenticates (a contractor's or a CI
   // job's key); none: it does not expire.
   std::optional<std::chrono::system_clock::time_point> expires_at;
+  // The key's prompts stay in the account: only in-account (vllm) models,
+  // no spill or fallback to a remote one, no remote embedder.
+  bool local_only = false;
 };
 
 struct Price {
@@ -94,6 +97,11 @@ struct GatewayConfig {
   // has that kind ("local" means vllm).
   Result<std::pair<const ProviderConfig*, std::string>> resolve(const std::string& target) const;
   const Price* price(const std::string& provider, const std::string& model) const;
+  // Whether a provider/model target is served in the account (a vllm
+  // provider); false for remote and unresolvable ones.
+  bool in_account(const std::string& target) const;
+  // Whether the semantic cache's embedder keeps prompts in the account.
+  bool embedder_in_account() const { return embedder == "builtin" || in_account(embedder); }
 };
 
 // From the normalised `ai` section (secrets in plain text: daemon-internal).

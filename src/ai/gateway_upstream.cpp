@@ -135,7 +135,8 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     if (!capacity_.try_acquire(p.name, p.max_concurrency)) {
       const OverflowConfig* ov = route ? &route->overflow : nullptr;
       std::string policy = ov ? ov->policy : "reject";
-      if (policy == "spill" && ov && !ov->spill_to.empty() && i + 1 == targets.size()) {
+      const bool may_spill = ov && !ov->spill_to.empty() && (!c.key->local_only || cfg.in_account(ov->spill_to));
+      if (policy == "spill" && may_spill && i + 1 == targets.size()) {
         targets.push_back(ov->spill_to);
         c.error = "capacity of " + p.name + " exhausted; spilling to " + ov->spill_to;
         continue;
@@ -439,6 +440,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   std::string target = c.requested_model;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
   auto resolved = c.cfg->resolve(target);
+  if (resolved.ok() && c.key->local_only && !resolved->first->local()) {
+    co_await refuse_remote(c);
+    co_return;
+  }
   if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" &&
       std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());

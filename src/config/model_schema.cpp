@@ -273,7 +273,8 @@ NodePtr ai_node() {
                      .field("budget_usd", number(0, 1e9).desc("Spend budget; 0 = unlimited"), 0.0)
                      .field("budget_period", str().one_of({"total", "daily", "weekly", "monthly"}).desc("What budget_usd covers: the key's life, or each UTC calendar day, week (from Monday) or month"), "total")
                      .field("cache_namespace", str().format(Format::kName))
-                     .field("expires_at", str().format(Format::kDateTime).desc("RFC 3339; after it the key no longer authenticates (401). Empty: never"));
+                     .field("expires_at", str().format(Format::kDateTime).desc("RFC 3339; after it the key no longer authenticates (401). Empty: never"))
+                     .field("local_only", boolean().desc("The key's prompts stay in the account: only in-account (vllm) models, no spill or fallback to a remote model, no remote embedder"), false);
   NodePtr cache = object()
                       .ref("AiCache")
                       .field("exact_enabled", boolean(), true)

@@ -250,7 +250,8 @@ class GatewayTest : public ::testing::Test {
       "virtual_keys": [
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "team-b", "key": "sk-team-b"},
-        {"name": "limited", "key": "sk-limited", "rpm": 2, "allowed_models": ["gpt"]}],
+        {"name": "limited", "key": "sk-limited", "rpm": 2, "allowed_models": ["gpt"]},
+        {"name": "private", "key": "sk-private", "local_only": true}],
       "cache": {"exact_enabled": true, "ttl_seconds": 60, "semantic_enabled": )" + semantic + R"(, "semantic_threshold": 0.97)" + cache_extra + R"(},
       "audit": {"enabled": true, "path": "audit.jsonl", "log_bodies": )" + audit_bodies + R"(},
       "prices": [{"model": "remote/gpt-4o", "input_per_mtok_usd": 2.5, "output_per_mtok_usd": 10}]})";
@@ -951,6 +952,43 @@ TEST_F(GatewayTest, OverflowSpillGoesToTheConfiguredRemote) {
     }
   }
   EXPECT_TRUE(saw);
+}
+
+// A local-only key's prompts stay in the account whatever the routes say:
+// a remote model is refused, a full local model does not spill to the
+// remote one, and a remote embedder is not asked (the semantic cache is
+// skipped for it); every audit record says egress none.
+TEST_F(GatewayTest, ALocalOnlyKeyNeverSendsAPromptOut) {
+  configure("spill", "false", "true", R"(, "embedder": "backup/text-embedding-3-small")");
+  auto remote = post(chat("gpt", "secret"), "sk-private");
+  EXPECT_EQ(remote.status, 403u) << remote.body;
+  EXPECT_NE(remote.body.find("local-only"), std::string::npos) << remote.body;
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto emb = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"gpt","input":"secret"})",
+                    {{"Authorization", "Bearer sk-private"}});
+  ASSERT_TRUE(emb.ok());
+  EXPECT_EQ(emb->status, 403u) << emb->body;
+
+  auto first = post(chat("llama", "What is our revenue?"), "sk-private");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  auto again = post(chat("llama", "what is our revenue?"), "sk-private");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.header("x-spectra-cache"), "miss");  // no remote embedding, so no semantic lookup
+
+  local_.set_faults({.latency = 400ms});
+  const auto before = local_.request_count();
+  std::thread busy([&] { EXPECT_EQ(post(chat("llama", "occupy", false, "busy"), "sk-private").status, 200u); });
+  const bool taken = test::eventually([&] { return local_.request_count() > before; }, 5s);
+  http::ClientResponse full = taken ? post(chat("llama", "no room for me"), "sk-private") : http::ClientResponse{};
+  busy.join();
+  ASSERT_TRUE(taken) << "the local model's only slot was never taken";
+  EXPECT_EQ(full.status, 429u) << full.body;  // the spill target is remote: not for this key
+
+  EXPECT_EQ(remote_.request_count(), 0u);
+  EXPECT_EQ(backup_.request_count(), 0u);
+  auto recs = audit_records(6);
+  ASSERT_EQ(recs.size(), 6u);
+  for (const auto& rec : recs) EXPECT_EQ(rec.at("egress").as_string(), "none") << bj::serialize(rec);
 }
 
 TEST_F(GatewayTest, OverflowQueueWaitsForTheSlot) {
