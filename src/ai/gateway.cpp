@@ -280,7 +280,17 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
     co_await ex.respond(std::move(res));
     co_return;
   }
-  auto allowed = [&](const std::string& m) { return key->allowed_models.empty() || key->allowed_models.count(m) > 0; };
+  // A local-only key sees what it can be served: a route with an in-account
+  // target (or fallback), an in-account provider/model.
+  auto allowed = [&](const std::string& m) {
+    if (!key->allowed_models.empty() && !key->allowed_models.count(m)) return false;
+    if (!key->local_only) return true;
+    auto r = cfg->routes.find(m);
+    if (r == cfg->routes.end()) return cfg->in_account(m);
+    if (cfg->in_account(r->second.target)) return true;
+    return std::any_of(r->second.fallbacks.begin(), r->second.fallbacks.end(),
+                       [&](const std::string& f) { return cfg->in_account(f); });
+  };
   auto model_object = [](const std::string& name, const std::string& target) {
     return bj::object{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", target.substr(0, target.find('/'))}};
   };

@@ -969,6 +969,13 @@ TEST_F(GatewayTest, ALocalOnlyKeyNeverSendsAPromptOut) {
   ASSERT_TRUE(emb.ok());
   EXPECT_EQ(emb->status, 403u) << emb->body;
 
+  auto listed = c.send(http::Verb::get, "/v1/models", "", {{"Authorization", "Bearer sk-private"}});
+  ASSERT_TRUE(listed.ok());
+  const bj::value models = bj::parse(listed->body);
+  ASSERT_EQ(models.at("data").as_array().size(), 1u) << listed->body;  // only what it can be served
+  EXPECT_EQ(models.at("data").at(0).at("id").as_string(), "llama");
+  EXPECT_EQ(c.send(http::Verb::get, "/v1/models/remote%2Fgpt-4o", "", {{"Authorization", "Bearer sk-private"}})->status, 404u);
+
   auto first = post(chat("llama", "What is our revenue?"), "sk-private");
   ASSERT_EQ(first.status, 200u) << first.body;
   auto again = post(chat("llama", "what is our revenue?"), "sk-private");
