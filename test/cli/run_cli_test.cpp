@@ -23,6 +23,16 @@ constexpr const char* kStatus =
     R"({"name":"snat","state":"disabled","detail":""},)"
     R"({"name":"ai-proxy","state":"degraded","detail":"upstream timeout"}]})";
 
+// Serves `json` at GET `target`, runs the CLI with `args`, and expects it to
+// print `table` and exit 0.
+void expect_table(FakeApi& api, const std::string& target, const std::string& json, std::vector<std::string> args,
+                  const std::string& table) {
+  api.on(Verb::get, target, json_answer(200, json));
+  auto r = run(api.env(), std::move(args));
+  EXPECT_EQ(r.code, 0) << target << ": " << r.err;
+  EXPECT_EQ(r.out, table) << target;
+}
+
 TEST(RunCliArgs, NoArgumentsIsAUsageError) {
   FakeApi api;
   auto r = run(api.env(), {});
@@ -213,16 +223,14 @@ TEST(RunCliGet, SectionNamesAreEncodedAndUnknownOnesRefused) {
 
 TEST(RunCliHistory, TableNewestFirst) {
   FakeApi api;
-  api.on(Verb::get, "/api/v1/revisions?limit=20", json_answer(200, R"({"revisions":[
+  expect_table(api, "/api/v1/revisions?limit=20", R"({"revisions":[
            {"revision":3,"base":2,"author":"admin","at":"2026-01-02T10:00:00Z","message":"enable snat",
             "changed":["network","dns"]},
-           {"revision":2,"base":1,"author":"ci","at":"2026-01-01T09:00:00Z","message":"","changed":["ai"]}]})"));
-  auto r = run(api.env(), {"history"});
-  EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out,
-            "REV  AT                    AUTHOR  CHANGED       MESSAGE\n"
-            "3    2026-01-02T10:00:00Z  admin   network, dns  enable snat\n"
-            "2    2026-01-01T09:00:00Z  ci      ai\n");
+           {"revision":2,"base":1,"author":"ci","at":"2026-01-01T09:00:00Z","message":"","changed":["ai"]}]})",
+               {"history"},
+               "REV  AT                    AUTHOR  CHANGED       MESSAGE\n"
+               "3    2026-01-02T10:00:00Z  admin   network, dns  enable snat\n"
+               "2    2026-01-01T09:00:00Z  ci      ai\n");
 }
 
 TEST(RunCliHistory, LimitAndBeforeGoIntoTheQuery) {
@@ -253,15 +261,13 @@ TEST(RunCliDiff, BetweenTwoRevisions) {
 
 TEST(RunCliTokens, ListAndRevoke) {
   FakeApi api;
-  api.on(Verb::get, "/api/v1/tokens", json_answer(200, R"({"tokens":[
+  expect_table(api, "/api/v1/tokens", R"({"tokens":[
     {"id":"t1","name":"admin","role":"admin","created_at":"2026-01-01T00:00:00Z"},
-    {"id":"t2","name":"ci","role":"viewer","created_at":"2026-01-02T00:00:00Z"}]})"));
-  auto list = run(api.env(), {"token", "list"});
-  EXPECT_EQ(list.code, 0) << list.err;
-  EXPECT_EQ(list.out,
-            "ID  NAME   ROLE    CREATED\n"
-            "t1  admin  admin   2026-01-01T00:00:00Z\n"
-            "t2  ci     viewer  2026-01-02T00:00:00Z\n");
+    {"id":"t2","name":"ci","role":"viewer","created_at":"2026-01-02T00:00:00Z"}]})",
+               {"token", "list"},
+               "ID  NAME   ROLE    CREATED\n"
+               "t1  admin  admin   2026-01-01T00:00:00Z\n"
+               "t2  ci     viewer  2026-01-02T00:00:00Z\n");
 
   http::ClientResponse no_content;
   no_content.status = 204;
@@ -274,26 +280,22 @@ TEST(RunCliTokens, ListAndRevoke) {
 
 TEST(RunCliAi, UsageAndUpstreamHealthAsTables) {
   FakeApi api;
-  api.on(Verb::get, "/api/v1/ai/usage", json_answer(200, R"({"usage":[
+  expect_table(api, "/api/v1/ai/usage", R"({"usage":[
     {"key":"web","provider":"openai","model":"gpt-4o","requests":12,"prompt_tokens":340,"completion_tokens":1200,
-     "cached_prompt_tokens":0,"exact_hits":3,"semantic_hits":1,"saved_tokens":400,"cost_usd":0.012850,"saved_usd":0.0041}]})"));
-  auto usage = run(api.env(), {"ai", "usage"});
-  EXPECT_EQ(usage.code, 0) << usage.err;
-  EXPECT_EQ(usage.out,
-            "KEY  PROVIDER  MODEL   REQUESTS  PROMPT  COMPLETION  CACHE HITS           COST USD  SAVED USD\n"
-            "web  openai    gpt-4o  12        340     1200        3 exact, 1 semantic  0.012850  0.004100\n");
+     "cached_prompt_tokens":0,"exact_hits":3,"semantic_hits":1,"saved_tokens":400,"cost_usd":0.012850,"saved_usd":0.0041}]})",
+               {"ai", "usage"},
+               "KEY  PROVIDER  MODEL   REQUESTS  PROMPT  COMPLETION  CACHE HITS           COST USD  SAVED USD\n"
+               "web  openai    gpt-4o  12        340     1200        3 exact, 1 semantic  0.012850  0.004100\n");
 
-  api.on(Verb::get, "/api/v1/ai/upstreams", json_answer(200, R"({"upstreams":[
+  expect_table(api, "/api/v1/ai/upstreams", R"({"upstreams":[
     {"provider":"local","endpoint":"http://10.0.3.10:8000/v1","state":"ejected","failures_in_a_row":0,
      "ejections_in_a_row":2,"ejected_for_ms":9500,"last_error":"local: connecting to upstream: Connection refused"},
     {"provider":"local","endpoint":"http://10.0.3.11:8000/v1","state":"healthy","failures_in_a_row":0,
-     "ejections_in_a_row":0,"ejected_for_ms":0}]})"));
-  auto up = run(api.env(), {"ai", "upstreams"});
-  EXPECT_EQ(up.code, 0) << up.err;
-  EXPECT_EQ(up.out,
-            "PROVIDER  ENDPOINT                  STATE    FAILURES  EJECTED FOR  LAST ERROR\n"
-            "local     http://10.0.3.10:8000/v1  ejected  0         10s          local: connecting to upstream: Connection refused\n"
-            "local     http://10.0.3.11:8000/v1  healthy  0         -            -\n");
+     "ejections_in_a_row":0,"ejected_for_ms":0}]})",
+               {"ai", "upstreams"},
+               "PROVIDER  ENDPOINT                  STATE    FAILURES  EJECTED FOR  LAST ERROR\n"
+               "local     http://10.0.3.10:8000/v1  ejected  0         10s          local: connecting to upstream: Connection refused\n"
+               "local     http://10.0.3.11:8000/v1  healthy  0         -            -\n");
   auto raw = run(api.env(), {"ai", "upstreams", "-o", "json"});
   EXPECT_EQ(raw.code, 0);
   EXPECT_EQ(bj::parse(raw.out).at("upstreams").at(0).at("ejected_for_ms").as_int64(), 9500) << raw.out;
@@ -307,16 +309,14 @@ TEST(RunCliAi, UsageAndUpstreamHealthAsTables) {
 
 TEST(RunCliAi, BudgetsAsATable) {
   FakeApi api;
-  api.on(Verb::get, "/api/v1/ai/budgets", json_answer(200, R"({"budgets":[
+  expect_table(api, "/api/v1/ai/budgets", R"({"budgets":[
     {"key":"web","period":"monthly","budget_usd":500,"spent_usd":123.5,"remaining_usd":376.5,"scope":"fleet",
      "renews_at":"2026-12-01T00:00:00Z"},
-    {"key":"batch","period":"total","budget_usd":20,"spent_usd":20.25,"remaining_usd":0,"scope":"instance"}]})"));
-  auto b = run(api.env(), {"ai", "budgets"});
-  EXPECT_EQ(b.code, 0) << b.err;
-  EXPECT_EQ(b.out,
-            "KEY    PERIOD   BUDGET USD  SPENT USD   LEFT USD    RENEWS                COUNTED\n"
-            "web    monthly  500.000000  123.500000  376.500000  2026-12-01T00:00:00Z  fleet\n"
-            "batch  total    20.000000   20.250000   0.000000    -                     instance\n");
+    {"key":"batch","period":"total","budget_usd":20,"spent_usd":20.25,"remaining_usd":0,"scope":"instance"}]})",
+               {"ai", "budgets"},
+               "KEY    PERIOD   BUDGET USD  SPENT USD   LEFT USD    RENEWS                COUNTED\n"
+               "web    monthly  500.000000  123.500000  376.500000  2026-12-01T00:00:00Z  fleet\n"
+               "batch  total    20.000000   20.250000   0.000000    -                     instance\n");
   api.on(Verb::get, "/api/v1/ai/budgets", json_answer(200, R"({"budgets":[]})"));
   EXPECT_EQ(run(api.env(), {"ai", "budgets"}).out, "no key has a budget\n");
 }
