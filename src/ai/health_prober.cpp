@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -19,6 +20,7 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto kTick = std::chrono::milliseconds(100);  // how late a due check may start
+constexpr auto kIdleTick = std::chrono::seconds(1);     // without targets
 constexpr std::size_t kMaxAnswer = 64 << 10;
 }  // namespace
 
@@ -109,9 +111,11 @@ struct HealthProber::Impl {
 
   asio::awaitable<void> loop() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    wake = &timer;
     for (;;) {
       tick();
-      timer.expires_after(kTick);
+      // Nothing to check (every health_check removed): look again now and then.
+      timer.expires_after(snapshot()->empty() ? kIdleTick : kTick);
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
@@ -124,6 +128,7 @@ struct HealthProber::Impl {
   std::shared_ptr<const std::vector<HealthCheckTarget>> targets =
       std::make_shared<const std::vector<HealthCheckTarget>>();  // guarded by mu
   std::map<std::string, Schedule> schedules;                    // the prober's thread only
+  asio::steady_timer* wake = nullptr;                           // the loop's timer; the prober's thread only
   std::thread thread;
 };
 
@@ -140,8 +145,15 @@ HealthProber::~HealthProber() {
 
 void HealthProber::set_targets(std::vector<HealthCheckTarget> targets) {
   auto t = std::make_shared<const std::vector<HealthCheckTarget>>(std::move(targets));
-  std::lock_guard lock(impl_->mu);
-  impl_->targets = std::move(t);
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->targets = std::move(t);
+  }
+  // New targets are looked at now, not at the end of an idle wait.
+  Impl* d = impl_.get();
+  asio::post(d->io, [d] {
+    if (d->wake) d->wake->cancel();
+  });
 }
 
 }  // namespace spectra::ai

@@ -810,6 +810,17 @@ TEST_F(GatewayTest, HealthChecksEjectAndRestoreAReplicaWithoutClientRequests) {
   for (int i = 0; i < 4; ++i) answered_by("c" + std::to_string(i));
   EXPECT_EQ(backup_.request_count(), 2u);  // round-robin over both again
   EXPECT_EQ(local_.request_count(), 10u);
+
+  // A revision that turns the checks off (empty path) stops them: three
+  // intervals pass without one.
+  const std::string on = R"("path": "/health")";
+  std::string passive = ai;
+  passive.replace(passive.find(on), on.size(), R"("path": "")");
+  gw.gw->configure(make_gateway_config(bj::parse(passive).as_object()));
+  std::this_thread::sleep_for(250ms);  // a check in flight when the revision landed ends
+  const auto checks = backup_.health_requests() + local_.health_requests();
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(backup_.health_requests() + local_.health_requests(), checks);
 }
 
 // A listener whose accept queue is full and never drained: the kernel
