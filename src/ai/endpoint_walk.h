@@ -8,11 +8,11 @@
 // all walk endpoints the same way, so a dead replica costs each of them the
 // same: a few failures, then nothing until its cool-down ends.
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "ai/gateway_config.h"
 #include "ai/upstream_health.h"
@@ -38,7 +38,7 @@ class EndpointWalk {
   EndpointWalk(UpstreamHealth& health, RoundRobin& rr, const ProviderConfig& p);
 
   // The endpoint to try now (the health key; for chat, the adapter's base URL).
-  const std::string& endpoint() const { return ep_; }
+  const std::string& endpoint() const { return *ep_; }
   // The endpoint as an OpenAI-compatible base URL, without a trailing slash.
   std::string openai_base() const;
   // Every endpoint was ejected when the walk started (endpoint() is one anyway).
@@ -54,11 +54,15 @@ class EndpointWalk {
   bool advance();
 
  private:
+  // No allocation per call: the endpoint points into the config, and the
+  // tried set is a bit mask (the config allows at most 64 endpoints; any
+  // beyond are not used).
+  static constexpr std::size_t kMaxEndpoints = 64;
   UpstreamHealth& health_;
   const ProviderConfig& p_;
-  std::string ep_;
-  std::size_t at_ = 0;        // ep_'s index in p_.endpoints
-  std::vector<bool> tried_;   // by index in p_.endpoints
+  const std::string* ep_;
+  std::size_t at_ = 0;       // ep_'s index in p_.endpoints
+  std::uint64_t tried_ = 0;  // bit i: p_.endpoints[i] was tried
   bool all_ejected_ = false;
 };
 
