@@ -284,12 +284,7 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   // target (or fallback), an in-account provider/model.
   auto allowed = [&](const std::string& m) {
     if (!key->allowed_models.empty() && !key->allowed_models.count(m)) return false;
-    if (!key->local_only) return true;
-    auto r = cfg->routes.find(m);
-    if (r == cfg->routes.end()) return cfg->in_account(m);
-    if (cfg->in_account(r->second.target)) return true;
-    return std::any_of(r->second.fallbacks.begin(), r->second.fallbacks.end(),
-                       [&](const std::string& f) { return cfg->in_account(f); });
+    return !key->local_only || cfg->served_in_account(m);
   };
   auto model_object = [](const std::string& name, const std::string& target) {
     return bj::object{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", target.substr(0, target.find('/'))}};
@@ -368,7 +363,10 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   if (c.key->local_only) {
     // Remote targets are not tried for this key (fallbacks included); one
     // that resolves to nothing stays, for its 404.
-    std::erase_if(c.targets, [&](const std::string& t) { return cfg.resolve(t).ok() && !cfg.in_account(t); });
+    std::erase_if(c.targets, [&](const std::string& t) {
+      auto r = cfg.resolve(t);
+      return r.ok() && !r->first->local();
+    });
     if (c.targets.empty()) {
       co_await refuse_remote(c);
       co_return;

@@ -1,5 +1,7 @@
 #include "ai/gateway_config.h"
 
+#include <algorithm>
+
 #include "common/crypto.h"
 #include "common/json_util.h"
 #include "common/time_util.h"
@@ -116,6 +118,14 @@ std::string ProviderConfig::openai_base_url() const {
 bool GatewayConfig::in_account(const std::string& target) const {
   auto r = resolve(target);
   return r.ok() && r->first->local();
+}
+
+bool GatewayConfig::served_in_account(const std::string& model) const {
+  auto r = routes.find(model);
+  if (r == routes.end()) return in_account(model);
+  return in_account(r->second.target) ||
+         std::any_of(r->second.fallbacks.begin(), r->second.fallbacks.end(),
+                     [&](const std::string& f) { return in_account(f); });
 }
 
 Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(const std::string& target) const {

@@ -100,6 +100,9 @@ struct GatewayConfig {
   // Whether a provider/model target is served in the account (a vllm
   // provider); false for remote and unresolvable ones.
   bool in_account(const std::string& target) const;
+  // Whether a model a client names (a route alias or provider/model) can be
+  // served in the account: the alias's target or one of its fallbacks is.
+  bool served_in_account(const std::string& model) const;
   // Whether the semantic cache's embedder keeps prompts in the account.
   bool embedder_in_account() const { return embedder == "builtin" || in_account(embedder); }
 };

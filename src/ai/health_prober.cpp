@@ -9,7 +9,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "ai/upstream_client.h"
 #include "common/log.h"

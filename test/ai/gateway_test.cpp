@@ -817,7 +817,9 @@ TEST_F(GatewayTest, HealthChecksEjectAndRestoreAReplicaWithoutClientRequests) {
   std::string passive = ai;
   passive.replace(passive.find(on), on.size(), R"("path": "")");
   gw.gw->configure(make_gateway_config(bj::parse(passive).as_object()));
-  std::this_thread::sleep_for(250ms);  // a check in flight when the revision landed ends
+  // A check started before the revision landed ends within its timeout
+  // (150 ms) and the prober's tick (100 ms); none starts after.
+  std::this_thread::sleep_for(150ms + 100ms);
   const auto checks = backup_.health_requests() + local_.health_requests();
   std::this_thread::sleep_for(600ms);
   EXPECT_EQ(backup_.health_requests() + local_.health_requests(), checks);
