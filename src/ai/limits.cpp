@@ -108,9 +108,8 @@ std::vector<std::pair<std::string, std::string>> ratelimit_headers(const LimitVe
 LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
                             double spent_usd, BudgetPeriod period) {
   LimitVerdict v;
-  if (budget_usd > 0 && spent_usd >= budget_usd) return budget_spent(key, budget_usd, period, clock_->system_now());
   std::lock_guard lock(mu_);
-  // Both buckets' headroom first, so a refusal reports both.
+  // Both buckets' headroom first, so a refusal (budget included) reports both.
   Bucket* t = nullptr;
   Bucket* r = nullptr;
   if (tpm > 0) {
@@ -122,6 +121,12 @@ LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64
     r = &rpm_[key];
     refill(*r, static_cast<double>(rpm));
     v.requests = headroom(r->level, rpm);
+  }
+  if (budget_usd > 0 && spent_usd >= budget_usd) {
+    LimitVerdict refused = budget_spent(key, budget_usd, period, clock_->system_now());
+    refused.requests = v.requests;
+    refused.tokens = v.tokens;
+    return refused;
   }
   if (t && t->level <= 0) {
     v.allowed = false;

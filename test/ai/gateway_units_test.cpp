@@ -212,6 +212,14 @@ TEST(Limiter, HeadroomAsOpenAiRateLimitHeaders) {
   EXPECT_EQ(header(third, "x-ratelimit-remaining-tokens"), "0");
   EXPECT_EQ(header(third, "x-ratelimit-remaining-requests"), "2");
   EXPECT_TRUE(ratelimit_headers(l.admit("free", 0, 0, 0, 0)).empty());  // no limits, no headers
+  // A spent budget's refusal carries the key's headroom too, and takes no
+  // request from its bucket.
+  auto spent = l.admit("k", 4, 1000, 5.0, 5.0);
+  EXPECT_FALSE(spent.allowed);
+  EXPECT_EQ(spent.limit, "budget");
+  EXPECT_EQ(header(spent, "x-ratelimit-limit-requests"), "4");
+  EXPECT_EQ(header(spent, "x-ratelimit-remaining-requests"), "2");
+  EXPECT_EQ(header(spent, "x-ratelimit-limit-tokens"), "1000");
 
   LimitVerdict a, b;
   a.requests = {100, 40, std::chrono::milliseconds(20)};
