@@ -234,6 +234,9 @@ void Gateway::register_routes(http::Router& r) {
   r.add(http::Verb::post, "/v1/completions", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
     co_await passthrough(ex, "/completions");
   });
+  r.add(http::Verb::post, "/v1/responses", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
+    co_await passthrough(ex, "/responses");
+  });
   r.add(http::Verb::post, "/v1/embeddings", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
     co_await passthrough(ex, "/embeddings");
   });

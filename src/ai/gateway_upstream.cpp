@@ -54,6 +54,20 @@ http::bhttp::response<http::bhttp::empty_body> stream_head(const std::string& ca
   return head;
 }
 
+// The usage object of a pass-through answer or stream event: top-level in
+// /v1/completions and /v1/embeddings answers and their usage chunk, inside
+// "response" in a Responses API answer's terminal events
+// (response.completed, .incomplete, .failed). Null until it is known.
+const bj::value* passthrough_usage(const bj::value& v) {
+  if (!v.is_object()) return nullptr;
+  const bj::value* u = v.get_object().if_contains("usage");
+  if (!u) {
+    const bj::value* r = v.get_object().if_contains("response");
+    if (r && r->is_object()) u = r->get_object().if_contains("usage");
+  }
+  return u && u->is_object() ? u : nullptr;
+}
+
 bj::object usage_json(const Usage& u) {
   bj::object o{{"prompt_tokens", u.prompt_tokens},
                {"completion_tokens", u.completion_tokens},
@@ -496,14 +510,9 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   c.model = resolved->second;
   c.status = call.status();
   auto v = json::parse(out, {.max_bytes = 64 << 20, .max_depth = 64});
-  if (v.ok() && v->is_object()) {
-    if (const auto* u = v->get_object().if_contains("usage"); u && u->is_object()) {
-      const auto& uo = u->get_object();
-      c.usage.prompt_tokens = uo.contains("prompt_tokens") ? json::to_int(uo.at("prompt_tokens")) : 0;
-      c.usage.completion_tokens = uo.contains("completion_tokens") ? json::to_int(uo.at("completion_tokens")) : 0;
-      c.usage.reported = true;
-      charge(c, p.name, c.model, c.usage);
-    }
+  if (const bj::value* u = v.ok() ? passthrough_usage(*v) : nullptr) {
+    read_openai_usage(*u, &c.usage);
+    charge(c, p.name, c.model, c.usage);
   }
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
@@ -533,11 +542,9 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     batch.clear();
     if (events.feed(piece, &batch).ok()) {
       for (const auto& e : batch) {
-        if (e.data.find("\"usage\"") == std::string::npos) continue;  // only the usage event is parsed
+        if (e.data.find("\"usage\"") == std::string::npos) continue;  // only events with usage are parsed
         auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
-        if (v.ok() && v->is_object()) {
-          if (const auto* u = v->get_object().if_contains("usage"); u && u->is_object()) read_openai_usage(*u, &c.usage);
-        }
+        if (const bj::value* u = v.ok() ? passthrough_usage(*v) : nullptr) read_openai_usage(*u, &c.usage);
       }
     }
     if (!piece.empty() && !co_await c.ex->write(piece)) {

@@ -55,9 +55,12 @@ class OpenAiStream final : public StreamTranslator {
 void read_openai_usage(const bj::value& usage, Usage* u) {
   if (!usage.is_object()) return;
   const auto& o = usage.get_object();
-  u->prompt_tokens = int_field(o, "prompt_tokens");
-  u->completion_tokens = int_field(o, "completion_tokens");
-  if (const auto* d = o.if_contains("prompt_tokens_details"); d && d->is_object()) {
+  // Chat Completions names them prompt/completion, the Responses API
+  // input/output.
+  const bool responses = o.contains("input_tokens");
+  u->prompt_tokens = int_field(o, responses ? "input_tokens" : "prompt_tokens");
+  u->completion_tokens = int_field(o, responses ? "output_tokens" : "completion_tokens");
+  if (const auto* d = o.if_contains(responses ? "input_tokens_details" : "prompt_tokens_details"); d && d->is_object()) {
     u->cached_prompt_tokens = int_field(d->get_object(), "cached_tokens");
   }
   u->reported = true;

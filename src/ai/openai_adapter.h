@@ -21,7 +21,9 @@ class OpenAiAdapter final : public ProviderAdapter {
   UpstreamError parse_error(unsigned http_status, std::string_view body) const override;
 };
 
-// Reads OpenAI's usage object into `u` (shared by adapters and the cache).
+// Reads OpenAI's usage object into `u` (shared by adapters and the cache):
+// Chat Completions' (prompt_tokens, ...) or the Responses API's
+// (input_tokens, ...).
 void read_openai_usage(const bj::value& usage, Usage* u);
 
 }  // namespace spectra::ai

@@ -1342,5 +1342,44 @@ TEST_F(GatewayTest, StreamedPassThroughIsRelayedAsItArrives) {
   EXPECT_EQ(t.completion_tokens, 5);
 }
 
+
+// The Responses API (/v1/responses) passes through to OpenAI-compatible
+// providers, whole and as its typed event stream; its usage (input/output
+// tokens, in the answer or in response.completed) is metered exactly, and
+// local-only keys and providers that do not speak it are refused.
+TEST_F(GatewayTest, ResponsesApiPassesThroughAndIsMetered) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer sk-team-a"}};
+  // instructions (2 words) + input (3 words); reply "remote says: one two three" (5 words)
+  auto whole = c.send(http::Verb::post, "/v1/responses",
+                      R"({"model":"solo","instructions":"be brief","input":"one two three"})", auth);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->status, 200u) << whole->body;
+  auto answer = bj::parse(whole->body);
+  EXPECT_EQ(answer.at("object"), "response");
+  EXPECT_EQ(answer.at("model"), "gpt-4o");  // the resolved model went upstream
+  EXPECT_EQ(answer.at("output").at(0).at("content").at(0).at("text"), "remote says: one two three");
+  auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.prompt_tokens, 5);
+  EXPECT_EQ(t.completion_tokens, 5);
+
+  remote_.set_faults({.chunk_interval = 100ms});
+  auto s = timed_stream(server_->port(), "/v1/responses",
+                        R"({"model":"solo","input":[{"role":"user","content":"four five"}],"stream":true})",
+                        "response.output_text.delta");
+  EXPECT_NE(s.raw.find("HTTP/1.1 200"), std::string::npos) << s.raw;
+  EXPECT_NE(s.raw.find("event: response.completed"), std::string::npos) << s.raw;
+  EXPECT_LT(s.first_event, s.total - 200ms) << "the first delta waited for the whole answer";
+  t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.prompt_tokens, 5 + 2);      // "four five"
+  EXPECT_EQ(t.completion_tokens, 5 + 4);  // "remote says: four five"
+  EXPECT_EQ(t.requests, 2);
+
+  auto local_only = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"x"})",
+                           {{"Authorization", "Bearer sk-private"}});
+  ASSERT_TRUE(local_only.ok());
+  EXPECT_EQ(local_only->status, 403u) << local_only->body;
+  EXPECT_EQ(remote_.request_count(), 2u);
+}
 }  // namespace
 }  // namespace spectra::ai

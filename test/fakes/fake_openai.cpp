@@ -121,6 +121,8 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     co_await ex.respond(std::move(res));
   } else if (target == "/v1/chat/completions" && ex.request().method() == http::Verb::post) {
     co_await chat(ex);
+  } else if (target == "/v1/responses" && ex.request().method() == http::Verb::post) {
+    co_await responses(ex);
   } else if (target == "/v1/embeddings") {
     auto body = bj::parse(ex.request().body());
     std::string input = body.as_object().contains("input") && body.at("input").is_string() ? std::string(body.at("input").as_string()) : "";

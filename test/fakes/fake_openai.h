@@ -1,7 +1,8 @@
 #pragma once
 // A protocol-faithful fake of an OpenAI-compatible upstream (OpenAI, vLLM):
 // POST /v1/chat/completions (JSON or the real SSE chunk sequence with
-// stream_options.include_usage), /v1/completions, /v1/embeddings,
+// stream_options.include_usage), /v1/responses (the Responses API, whole or
+// its typed event stream), /v1/completions, /v1/embeddings,
 // GET /v1/models, and vLLM's GET /health. Replies are deterministic and usage is exact:
 //   reply   = "<name> says: <last user message>"
 //   prompt  = whitespace-separated words across all message contents
@@ -54,6 +55,9 @@ class FakeOpenAi {
  private:
   http::asio::awaitable<void> handle(http::Exchange& ex);
   http::asio::awaitable<void> chat(http::Exchange& ex);
+  // POST /v1/responses (fake_openai_responses.cpp): usage counts the words of
+  // the instructions and every input text; faults as for chat.
+  http::asio::awaitable<void> responses(http::Exchange& ex);
   // Legacy /v1/completions with stream: text_completion chunks, one per
   // word (chunk_interval apart), a usage chunk if asked, then [DONE].
   http::asio::awaitable<void> stream_completion(http::Exchange& ex, const boost::json::object& body, const std::string& prompt,

@@ -238,6 +238,47 @@ test('models and embeddings', async () => {
     (err) => err instanceof OpenAI.NotFoundError);
 });
 
+// The Responses API passes through to OpenAI-compatible providers (OpenAI,
+// vLLM): whole, streamed (the SDK's typed events and finalResponse()), and a
+// function call whose output goes back as input; metered from its usage.
+test('the Responses API, whole, streamed and with a tool call', async () => {
+  const usageOf = async (provider, model) => {
+    const r = await configApi('GET', '/api/v1/ai/usage');
+    const u = r.json.usage.find((x) => x.key === 'sdk' && x.provider === provider && x.model === model);
+    return u ? [u.prompt_tokens, u.completion_tokens] : [0, 0];
+  };
+  const r = await client().responses.create({ model: 'gpt', instructions: 'be brief', input: 'hello responses' });
+  assert.equal(r.output_text, 'openai says: hello responses');
+  assert.deepEqual([r.usage.input_tokens, r.usage.output_tokens], [4, 4]);
+
+  const before = await usageOf('local', 'llama-3');
+  const stream = client().responses.stream({ model: 'llama', input: [{ role: 'user', content: 'stream these words' }] });
+  const deltas = [];
+  stream.on('response.output_text.delta', (e) => deltas.push(e.delta));
+  const final = await stream.finalResponse();
+  assert.equal(deltas.join(''), 'local says: stream these words');
+  assert.equal(final.output_text, 'local says: stream these words');
+  assert.deepEqual([final.usage.input_tokens, final.usage.output_tokens], [3, 5]);
+  const after = await usageOf('local', 'llama-3');
+  assert.deepEqual([after[0] - before[0], after[1] - before[1]], [3, 5], 'metered as the stream reported');
+
+  const tools = [{ type: 'function', name: 'get_weather', description: 'Weather in a city', strict: false,
+    parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }];
+  const ask = [{ role: 'user', content: 'what is the weather in Paris' }];
+  const call = await client().responses.create({ model: 'gpt', tools, input: ask });
+  const fc = call.output.find((o) => o.type === 'function_call');
+  assert.ok(fc, JSON.stringify(call.output));
+  assert.deepEqual([fc.name, JSON.parse(fc.arguments)], ['get_weather', { location: 'Paris' }]);
+  const streamedCall = await client().responses.stream({ model: 'llama', tools, input: ask }).finalResponse();
+  assert.deepEqual(JSON.parse(streamedCall.output[0].arguments), { location: 'Paris' });
+  const followUp = await client().responses.create({ model: 'gpt', tools,
+    input: [...ask, fc, { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
+  assert.equal(followUp.output_text, 'openai says: the tool returned sunny');
+
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'x' }),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+});
+
 test('metering equals what the upstreams reported', async () => {
   const r = await configApi('GET', '/api/v1/ai/usage');
   assert.equal(r.status, 200);
