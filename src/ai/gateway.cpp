@@ -237,6 +237,27 @@ void Gateway::register_routes(http::Router& r) {
   r.add(http::Verb::post, "/v1/responses", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
     co_await passthrough(ex, "/responses");
   });
+  // Its tools name a model, so they route as the call itself does.
+  for (const char* tool : {"/responses/input_tokens", "/responses/compact"}) {
+    r.add(http::Verb::post, std::string("/v1") + tool,
+          [this, tool](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await passthrough(ex, tool); });
+  }
+  // A stored Responses API answer, by id: where it was made, for its key.
+  for (const auto verb : {http::Verb::get, http::Verb::delete_}) {
+    r.add(verb, "/v1/responses/{id}", [this](Exchange& ex, const http::Params& p) -> asio::awaitable<void> {
+      const std::string id = p.at("id");
+      co_await response_by_id(ex, id, "");
+    });
+  }
+  r.add(http::Verb::get, "/v1/responses/{id}/input_items",
+        [this](Exchange& ex, const http::Params& p) -> asio::awaitable<void> {
+          const std::string id = p.at("id");
+          co_await response_by_id(ex, id, "/input_items");
+        });
+  r.add(http::Verb::post, "/v1/responses/{id}/cancel", [this](Exchange& ex, const http::Params& p) -> asio::awaitable<void> {
+    const std::string id = p.at("id");
+    co_await response_by_id(ex, id, "/cancel");
+  });
   r.add(http::Verb::post, "/v1/embeddings", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
     co_await passthrough(ex, "/embeddings");
   });
@@ -317,21 +338,26 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   co_await ex.respond(std::move(res));
 }
 
+asio::awaitable<bool> Gateway::authenticated(Call& c) {
+  if (!c.cfg->enabled) {
+    co_await fail(c, 503, "api_error", "the AI gateway is disabled in the config (ai.enabled)", "gateway_disabled");
+    co_return false;
+  }
+  std::string refusal;
+  c.key = authenticate(*c.cfg, *c.ex, &refusal);
+  if (!c.key) {
+    co_await fail(c, 401, "invalid_request_error", refusal, "invalid_api_key");
+    co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Gateway::chat(Exchange& ex) {
   Call c;
   begin(c, ex);
   const GatewayConfig& cfg = *c.cfg;
-  if (!cfg.enabled) {
-    co_await fail(c, 503, "api_error", "the AI gateway is disabled in the config (ai.enabled)", "gateway_disabled");
-    co_return;
-  }
   // 1. auth
-  std::string refusal;
-  c.key = authenticate(cfg, ex, &refusal);
-  if (!c.key) {
-    co_await fail(c, 401, "invalid_request_error", refusal, "invalid_api_key");
-    co_return;
-  }
+  if (!co_await authenticated(c)) co_return;
   // 2. request
   RequestError rerr;
   auto req = parse_chat_request(ex.request().body(), &rerr);

@@ -28,6 +28,7 @@
 #include "ai/gateway_config.h"
 #include "ai/health_prober.h"
 #include "ai/limits.h"
+#include "ai/response_owners.h"
 #include "ai/metering.h"
 #include "ai/semantic_cache.h"
 #include "common/clock.h"
@@ -123,10 +124,23 @@ class Gateway {
   // The request's virtual key; null with *refusal set when the bearer token
   // is missing or unknown, or the key has expired.
   const VirtualKey* authenticate(const GatewayConfig& cfg, http::Exchange& ex, std::string* refusal) const;
+  // authenticate() for a begun call: false when it was answered (503 with
+  // the gateway disabled, 401 without a valid key).
+  boost::asio::awaitable<bool> authenticated(Call& c);
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   // GET /v1/models (id null) or /v1/models/{id}.
   boost::asio::awaitable<void> models(http::Exchange& ex, const std::string* id);
   boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
+  // GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel
+  // (`suffix`): to the endpoint that made the answer, for the key that made it.
+  boost::asio::awaitable<void> response_by_id(http::Exchange& ex, const std::string& id, const char* suffix);
+  // Records who made a Responses API answer, from the answer or a stream
+  // event carrying it (before the client can learn its id).
+  void note_response(Call& c, const bj::value& answer_or_event);
+  // A Responses API call that continues another (previous_response_id) goes
+  // to the endpoint holding that state, and only for the key that made it:
+  // sets c.endpoint; false when it was refused (answered).
+  boost::asio::awaitable<bool> pin_previous_response(Call& c, const bj::object& body, const ProviderConfig& p);
   boost::asio::awaitable<bool> upstream(Call& c);
   // One try of `model` at provider `p`, through `endpoint` (its base URL).
   boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model,
@@ -149,6 +163,11 @@ class Gateway {
   boost::asio::awaitable<Result<std::vector<float>>> embed_for_cache(Call& c, const std::string& text);
   boost::asio::awaitable<void> builtin_embeddings(Call& c);
   boost::asio::awaitable<void> relay_stream(Call& c, UpstreamCall& call);
+  // A pass-through answer to the client: a 2xx stream relayed as it
+  // arrives, anything else read whole and sent with its status and type;
+  // the usage either carries is metered (unless !c.meter_usage).
+  boost::asio::awaitable<void> relay_answer(Call& c, UpstreamCall& call, Status st, const std::string& provider,
+                                            const std::string& model);
   // Signs, notes the egress and sends `req` on `call` (through the response header).
   boost::asio::awaitable<Status> open_call(Call& c, const ProviderConfig& p, UpstreamRequest& req, UpstreamCall& call);
   // open_call for each request in turn, each answer read whole.
@@ -182,6 +201,7 @@ class Gateway {
   UpstreamHealth health_{deps_.clock};  // outlier ejection, by provider and endpoint
   std::unique_ptr<HealthProber> prober_;  // guarded by mu_; made when a provider first asks for health checks
   RoundRobin rr_;  // where each provider's endpoint rotation stands
+  ResponseOwners owners_{deps_.clock};  // who made each Responses API answer
 };
 
 }  // namespace spectra::ai

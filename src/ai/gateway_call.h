@@ -52,6 +52,11 @@ struct Gateway::Call {
   std::string partition;
   std::vector<float> embedding;
   std::chrono::steady_clock::time_point t0;
+  // Responses API pass-through: the endpoint that answered, and whether the
+  // answer's id is recorded (see ResponseOwners).
+  bool responses_api = false, response_noted = false;
+  std::string endpoint;
+  bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
 };
 
 }  // namespace spectra::ai

@@ -68,6 +68,18 @@ const bj::value* passthrough_usage(const bj::value& v) {
   return u && u->is_object() ? u : nullptr;
 }
 
+// A Responses API parameter the gateway refuses, or "": `background` (its
+// usage would be known only when polled, after the key's limits and budget
+// were checked) and `conversation` (a conversation is not recorded per
+// key, so one key could continue another's).
+std::string unsupported_responses_parameter(const bj::object& body) {
+  const auto* bg = body.if_contains("background");
+  if (bg && bg->is_bool() && bg->get_bool()) return "background";
+  const auto* conv = body.if_contains("conversation");
+  if (conv && !conv->is_null()) return "conversation";
+  return "";
+}
+
 bj::object usage_json(const Usage& u) {
   bj::object o{{"prompt_tokens", u.prompt_tokens},
                {"completion_tokens", u.completion_tokens},
@@ -418,16 +430,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   Call c;
   begin(c, ex);
   c.route = path;
-  if (!c.cfg->enabled) {
-    co_await fail(c, 503, "api_error", "the AI gateway is disabled in the config (ai.enabled)", "gateway_disabled");
-    co_return;
-  }
-  std::string refusal;
-  c.key = authenticate(*c.cfg, ex, &refusal);
-  if (!c.key) {
-    co_await fail(c, 401, "invalid_request_error", refusal, "invalid_api_key");
-    co_return;
-  }
+  if (!co_await authenticated(c)) co_return;
   auto parsed = json::parse(ex.request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
   const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
   if (!m || !m->is_string()) {
@@ -439,6 +442,16 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
                   "model_not_allowed");
+    co_return;
+  }
+  c.responses_api = std::string_view(path) == "/responses";
+  if (std::string refused = c.responses_api ? unsupported_responses_parameter(parsed->get_object()) : ""; !refused.empty()) {
+    c.error_param = refused;
+    co_await fail(c, 400, "invalid_request_error",
+                  refused == "background"
+                      ? "background responses are not supported by the gateway (their usage cannot be metered)"
+                      : "conversations are not supported by the gateway (they are not scoped to a key)",
+                  "unsupported_parameter");
     co_return;
   }
   const LimitVerdict verdict = admit(c);
@@ -471,6 +484,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   }
   const ProviderConfig& p = *resolved->first;
   bj::object body = parsed->get_object();
+  if (c.responses_api) {
+    const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
+    if (!go_on) co_return;
+  }
   body["model"] = resolved->second;
   UpstreamRequest req;
   req.headers = {{"content-type", "application/json"}};
@@ -478,46 +495,56 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   // vLLM replicas as for chat: round-robin over those not ejected, and a
   // failure that may fail over (no connection, 5xx, 429) tries the others
   // once each. The last answer, whatever it is, goes to the client.
+  // A call pinned to an endpoint (the one holding a previous response's
+  // state) goes there only.
   EndpointWalk walk(health_, rr_, p);
+  const bool pinned = !c.endpoint.empty();
   std::unique_ptr<UpstreamCall> upstream_call;
   Status st;
   for (;;) {
-    req.url = walk.openai_base() + path;
+    req.url = (pinned ? c.endpoint : walk.openai_base()) + path;
     upstream_call = std::make_unique<UpstreamCall>();
     st = co_await open_call(c, p, req, *upstream_call);
+    if (pinned) break;
     const bool failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
     walk.record(!failed, failed, st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message());
     if (!failed || !walk.advance()) break;
   }
-  UpstreamCall& call = *upstream_call;
+  if (!pinned) c.endpoint = walk.openai_base();
+  co_await relay_answer(c, *upstream_call, st, p.name, resolved->second);
+}
+
+asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status st, const std::string& provider,
+                                            const std::string& model) {
   if (st.ok() && call.status() >= 200 && call.status() < 300 &&
       call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
-    c.provider = p.name;
-    c.model = resolved->second;
+    c.provider = provider;
+    c.model = model;
     co_await relay_stream(c, call);
     co_return;
   }
   std::string out;
   if (st.ok()) {
     Status rs = co_await call.read_all(out, 64 << 20);
-    if (!rs.ok()) st = Status(rs.code(), p.name + ": " + rs.message());
+    if (!rs.ok()) st = Status(rs.code(), provider + ": " + rs.message());
   }
   if (!st.ok()) {
     co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
     co_return;
   }
-  c.provider = p.name;
-  c.model = resolved->second;
+  c.provider = provider;
+  c.model = model;
   c.status = call.status();
   auto v = json::parse(out, {.max_bytes = 64 << 20, .max_depth = 64});
-  if (const bj::value* u = v.ok() ? passthrough_usage(*v) : nullptr) {
+  if (const bj::value* u = v.ok() && c.meter_usage ? passthrough_usage(*v) : nullptr) {
     read_openai_usage(*u, &c.usage);
-    charge(c, p.name, c.model, c.usage);
+    charge(c, provider, c.model, c.usage);
   }
+  if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api) note_response(c, *v);
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
-  res.set("x-spectra-provider", p.name);
-  co_await ex.respond(std::move(res));
+  res.set("x-spectra-provider", provider);
+  co_await c.ex->respond(std::move(res));
   finish(c);
 }
 
@@ -542,9 +569,14 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     batch.clear();
     if (events.feed(piece, &batch).ok()) {
       for (const auto& e : batch) {
-        if (e.data.find("\"usage\"") == std::string::npos) continue;  // only events with usage are parsed
+        // Only events with usage are parsed, and a Responses stream's first
+        // (response.created, with the answer's id).
+        const bool id_pending = c.responses_api && !c.response_noted;
+        if (!id_pending && e.data.find("\"usage\"") == std::string::npos) continue;
         auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
-        if (const bj::value* u = v.ok() ? passthrough_usage(*v) : nullptr) read_openai_usage(*u, &c.usage);
+        if (!v.ok()) continue;
+        if (id_pending) note_response(c, *v);
+        if (const bj::value* u = passthrough_usage(*v)) read_openai_usage(*u, &c.usage);
       }
     }
     if (!piece.empty() && !co_await c.ex->write(piece)) {
@@ -564,7 +596,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   } else if (open) {
     co_await c.ex->finish();
   }
-  if (c.usage.reported) charge(c, c.provider, c.model, c.usage);
+  if (c.usage.reported && c.meter_usage) charge(c, c.provider, c.model, c.usage);
   finish(c);
 }
 

@@ -1381,5 +1381,145 @@ TEST_F(GatewayTest, ResponsesApiPassesThroughAndIsMetered) {
   EXPECT_EQ(local_only->status, 403u) << local_only->body;
   EXPECT_EQ(remote_.request_count(), 2u);
 }
+
+// A stored Responses API answer is read, listed and deleted by id through
+// the endpoint that made it, and only by the key that made it: another key
+// (which shares the provider's credentials) gets the same 404 as an
+// unknown id, and nothing reaches the upstream. A background response is
+// refused (its usage could not be metered).
+TEST_F(GatewayTest, StoredResponsesAreServedOnlyToTheKeyThatMadeThem) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  const std::vector<std::pair<std::string, std::string>> a{{"Authorization", "Bearer sk-team-a"}},
+      b{{"Authorization", "Bearer sk-team-b"}};
+  auto made = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"keep this"})", a);
+  ASSERT_TRUE(made.ok());
+  ASSERT_EQ(made->status, 200u) << made->body;
+  const std::string id(bj::parse(made->body).at("id").as_string());
+  auto streamed = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"and this","stream":true})", a);
+  ASSERT_TRUE(streamed.ok());
+  const auto at = streamed->body.find("\"id\":\"resp_");
+  ASSERT_NE(at, std::string::npos) << streamed->body;
+  const std::string streamed_id = streamed->body.substr(at + 6, streamed->body.find('"', at + 6) - at - 6);
+  // A stream is metered after its last byte went out: wait (bounded) for it.
+  test::eventually([&] { return gw_->meter().totals("team-a", "remote", "gpt-4o").requests == 2; }, 5s);
+  const auto metered = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  ASSERT_EQ(metered.prompt_tokens, 4);  // "keep this", "and this"
+
+  auto got = c.send(http::Verb::get, "/v1/responses/" + id, "", a);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, 200u) << got->body;
+  EXPECT_EQ(bj::parse(got->body).at("output").at(0).at("content").at(0).at("text"), "remote says: keep this");
+  auto got_streamed = c.send(http::Verb::get, "/v1/responses/" + streamed_id, "", a);
+  ASSERT_TRUE(got_streamed.ok());
+  EXPECT_EQ(got_streamed->status, 200u) << streamed_id << " " << got_streamed->body;
+  auto items = c.send(http::Verb::get, "/v1/responses/" + id + "/input_items?limit=10", "", a);
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->status, 200u) << items->body;
+  EXPECT_EQ(bj::parse(items->body).at("data").at(0).at("content").at(0).at("text"), "keep this");
+  // Reading it again is not spending again.
+  EXPECT_EQ(gw_->meter().totals("team-a", "remote", "gpt-4o").prompt_tokens, metered.prompt_tokens);
+
+  const auto upstream_calls = remote_.request_count();
+  for (const std::string& path : {"/v1/responses/" + id, "/v1/responses/" + id + "/input_items",
+                                  std::string("/v1/responses/resp_unknown")}) {
+    auto other = c.send(http::Verb::get, path, "", b);
+    ASSERT_TRUE(other.ok());
+    EXPECT_EQ(other->status, 404u) << path << " " << other->body;
+    EXPECT_EQ(bj::parse(other->body).at("error").at("code"), "response_not_found");
+  }
+  auto other_delete = c.send(http::Verb::delete_, "/v1/responses/" + id, "", b);
+  ASSERT_TRUE(other_delete.ok());
+  EXPECT_EQ(other_delete->status, 404u);
+  auto hostile = c.send(http::Verb::get, "/v1/responses/..%2F..%2Fmodels", "", a);  // decoded: never in a URL
+  ASSERT_TRUE(hostile.ok());
+  EXPECT_EQ(hostile->status, 404u) << hostile->body;
+  EXPECT_EQ(remote_.request_count(), upstream_calls) << "a refused id reached the upstream";
+
+  auto deleted = c.send(http::Verb::delete_, "/v1/responses/" + id, "", a);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->status, 200u) << deleted->body;
+  EXPECT_TRUE(bj::parse(deleted->body).at("deleted").as_bool());
+  auto gone = c.send(http::Verb::get, "/v1/responses/" + id, "", a);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 404u);
+  EXPECT_EQ(remote_.request_count(), upstream_calls + 1);  // the delete only
+
+  auto background = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"x","background":true})", a);
+  ASSERT_TRUE(background.ok());
+  EXPECT_EQ(background->status, 400u);
+  EXPECT_EQ(bj::parse(background->body).at("error").at("param"), "background");
+  auto conversation = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"x","conversation":"conv_1"})", a);
+  ASSERT_TRUE(conversation.ok());
+  EXPECT_EQ(conversation->status, 400u);
+  EXPECT_EQ(bj::parse(conversation->body).at("error").at("param"), "conversation");
+  EXPECT_EQ(remote_.request_count(), upstream_calls + 1);
+}
+
+// With the Redis backend, a response made through one gateway of the fleet
+// is found through another (and still only for its key).
+TEST_F(GatewayTest, StoredResponsesAreFoundAcrossTheFleet) {
+  auto fleet = start_fleet(R"(, "redis_timeout_ms": 500)");
+  ASSERT_TRUE(fleet);
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto made = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"fleet wide"})",
+                     {{"Authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(made.ok());
+  ASSERT_EQ(made->status, 200u) << made->body;
+  const std::string id(bj::parse(made->body).at("id").as_string());
+  http::Client other({"127.0.0.1", fleet->second->server->port(), ""}, 10s);
+  // The record is written to Redis asynchronously: wait (bounded) for it.
+  test::eventually([&] { return fleet->redis.command({"EXISTS", "spectra:ai:cache:response-owner:" + id}) == ":1\r\n"; }, 5s);
+  ASSERT_EQ(fleet->redis.command({"EXISTS", "spectra:ai:cache:response-owner:" + id}), ":1\r\n");
+  ASSERT_EQ(fleet->redis.command({"GET", "spectra:ai:cache:response-owner:" + id}),
+            "$" + std::to_string(("team-a\nremote\n" + remote_.base_url()).size()) + "\r\nteam-a\nremote\n" + remote_.base_url() + "\r\n");
+  auto got = other.send(http::Verb::get, "/v1/responses/" + id, "", {{"Authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, 200u) << got->body;
+  auto refused = other.send(http::Verb::get, "/v1/responses/" + id, "", {{"Authorization", "Bearer sk-team-b"}});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 404u) << refused->body;
+}
+
+// A Responses call that continues another (previous_response_id) goes to the
+// vLLM replica that holds that state, not the next in the rotation, and
+// only for the key that made it (another key's continuation would read the
+// first key's conversation).
+TEST_F(GatewayTest, PreviousResponseIdPinsTheReplicaAndTheKey) {
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "pool", "kind": "vllm", "endpoints": [")" + backup_.base_url() + R"(", ")" +
+                         local_.base_url() + R"("]}],
+      "routes": [{"alias": "pool", "target": "pool/llama-3"}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}, {"name": "team-b", "key": "sk-team-b"}],
+      "cache": {"exact_enabled": false}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  http::Client c({"127.0.0.1", gw.server->port(), ""}, 10s);
+  const std::vector<std::pair<std::string, std::string>> a{{"Authorization", "Bearer sk-team-a"}};
+  auto first = c.send(http::Verb::post, "/v1/responses", R"({"model":"pool","input":"start"})", a);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->status, 200u) << first->body;
+  const std::string id(bj::parse(first->body).at("id").as_string());
+  fakes::FakeOpenAi& holder = backup_.request_count() == 1 ? backup_ : local_;
+  ASSERT_EQ(holder.request_count(), 1u);
+  const std::string follow = R"({"model":"pool","input":"go on","previous_response_id":")" + id + R"("})";
+  for (int i = 0; i < 4; ++i) {
+    auto r = c.send(http::Verb::post, "/v1/responses", follow, a);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200u) << r->body;
+  }
+  EXPECT_EQ(holder.request_count(), 5u) << "a continuation left the replica holding its state";
+  EXPECT_EQ(backup_.request_count() + local_.request_count(), 5u);
+
+  for (const std::string key : {"sk-team-b", "sk-team-a"}) {
+    const std::string prev = key == "sk-team-b" ? id : "resp_never_made";
+    auto r = c.send(http::Verb::post, "/v1/responses",
+                    R"({"model":"pool","input":"x","previous_response_id":")" + prev + R"("})",
+                    {{"Authorization", "Bearer " + key}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 404u) << r->body;
+    EXPECT_EQ(bj::parse(r->body).at("error").at("param"), "previous_response_id");
+  }
+  EXPECT_EQ(backup_.request_count() + local_.request_count(), 5u);
+}
 }  // namespace
 }  // namespace spectra::ai

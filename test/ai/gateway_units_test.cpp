@@ -1,6 +1,9 @@
 // Unit tests of the gateway's parts: cache storage (TTL, LRU eviction under
 // a byte budget), limits (RPM, TPM, budget), audit rotation, the request
 // parser, and the whole<->stream conversion.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
@@ -21,6 +24,7 @@
 #include "ai/limits.h"
 #include "ai/metering.h"
 #include "ai/openai_adapter.h"
+#include "ai/response_owners.h"
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
 #include "ai/upstream_health.h"
@@ -674,6 +678,43 @@ TEST(EndpointWalk, RoundRobinSkipsEjectedAndNeverRetriesAnEndpoint) {
   EXPECT_EQ(s.endpoint(), "https://api.example/v1/");
   EXPECT_EQ(s.openai_base(), "https://api.example/v1");
   EXPECT_FALSE(s.advance());
+}
+
+
+// Who made each stored Responses API answer: found by id until it expires,
+// the least recently used dropped past the bound, ids that could not be a
+// path segment refused.
+TEST(ResponseOwners, BoundedTimedAndStrictAboutIds) {
+  FakeClock clock;
+  ResponseOwners owners(&clock, /*max_entries=*/2, std::chrono::seconds(60));
+  auto find = [&](const std::string& id) {
+    boost::asio::io_context io;
+    auto f = boost::asio::co_spawn(io, owners.find(id, nullptr), boost::asio::use_future);
+    io.run();
+    return f.get();
+  };
+  owners.record("resp_a", {"team-a", "openai", "https://api.openai.com/v1"}, nullptr);
+  owners.record("resp_b", {"team-b", "local", "http://10.0.3.10:8000/v1"}, nullptr);
+  ASSERT_TRUE(find("resp_a"));
+  EXPECT_EQ(find("resp_a")->key, "team-a");
+  EXPECT_EQ(find("resp_b")->endpoint, "http://10.0.3.10:8000/v1");
+  (void)find("resp_a");  // a is now the most recent: c pushes b out
+  owners.record("resp_c", {"team-a", "openai", "https://api.openai.com/v1"}, nullptr);
+  EXPECT_EQ(owners.size(), 2u);
+  EXPECT_FALSE(find("resp_b"));
+  EXPECT_TRUE(find("resp_a"));
+  owners.forget("resp_a", nullptr);
+  EXPECT_FALSE(find("resp_a"));
+  clock.advance(std::chrono::seconds(61));
+  EXPECT_FALSE(find("resp_c")) << "expired";
+
+  EXPECT_TRUE(valid_response_id("resp_67cb71b351908190a308f3859487620d06981a8637e6e5fb"));
+  for (const char* bad : {"", "../models", "resp/x", "resp?x=1", "resp%2F", "resp x", "r\nx"}) {
+    EXPECT_FALSE(valid_response_id(bad)) << bad;
+    owners.record(bad, {"team-a", "openai", "x"}, nullptr);
+  }
+  EXPECT_EQ(owners.size(), 0u) << "an invalid id was recorded";
+  EXPECT_FALSE(valid_response_id(std::string(129, 'a')));
 }
 
 }  // namespace

@@ -123,6 +123,11 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     co_await chat(ex);
   } else if (target == "/v1/responses" && ex.request().method() == http::Verb::post) {
     co_await responses(ex);
+  } else if ((target == "/v1/responses/input_tokens" || target == "/v1/responses/compact") &&
+             ex.request().method() == http::Verb::post) {
+    co_await response_tools(ex);
+  } else if (target.starts_with("/v1/responses/")) {
+    co_await stored_response(ex);
   } else if (target == "/v1/embeddings") {
     auto body = bj::parse(ex.request().body());
     std::string input = body.as_object().contains("input") && body.at("input").is_string() ? std::string(body.at("input").as_string()) : "";

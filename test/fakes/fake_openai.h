@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,6 +59,11 @@ class FakeOpenAi {
   // POST /v1/responses (fake_openai_responses.cpp): usage counts the words of
   // the instructions and every input text; faults as for chat.
   http::asio::awaitable<void> responses(http::Exchange& ex);
+  // What it stored (unless store: false): GET/DELETE /v1/responses/{id},
+  // GET .../input_items, POST .../cancel (refused: nothing runs in the background).
+  http::asio::awaitable<void> stored_response(http::Exchange& ex);
+  // POST /v1/responses/input_tokens and /v1/responses/compact.
+  http::asio::awaitable<void> response_tools(http::Exchange& ex);
   // Legacy /v1/completions with stream: text_completion chunks, one per
   // word (chunk_interval apart), a usage chunk if asked, then [DONE].
   http::asio::awaitable<void> stream_completion(http::Exchange& ex, const boost::json::object& body, const std::string& prompt,
@@ -69,6 +75,8 @@ class FakeOpenAi {
   mutable std::mutex mu_;
   FakeOpenAiFaults faults_;  // guarded by mu_
   std::string last_body_;    // guarded by mu_
+  // Stored Responses API answers: id -> (response, input items); guarded by mu_.
+  std::map<std::string, std::pair<boost::json::object, boost::json::array>> stored_;
   std::atomic<std::uint64_t> requests_{0}, health_requests_{0};
   std::atomic<std::int64_t> in_flight_{0}, max_in_flight_{0};
 };

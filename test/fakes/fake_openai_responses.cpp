@@ -40,6 +40,42 @@ std::string input_text(const bj::value& content) {
   return out;
 }
 
+// What the fake reads of a request's input: usage counts the words of the
+// instructions and of every input text; the reply answers the last user
+// text, or the last tool output after one.
+struct InputSummary {
+  std::int64_t tokens = 0;
+  std::string last_user, tool_output;
+  bool last_is_tool = false;
+};
+
+InputSummary summarize(const bj::object& req) {
+  InputSummary in;
+  in.tokens = fake_word_count(str_field(req, "instructions"));
+  const bj::value* input = req.if_contains("input");
+  if (input && input->is_string()) {
+    in.last_user = std::string(input->get_string());
+    in.tokens += fake_word_count(in.last_user);
+  } else if (input && input->is_array()) {
+    for (const auto& item : input->get_array()) {
+      if (!item.is_object()) continue;
+      const auto& o = item.get_object();
+      const std::string type = str_field(o, "type");
+      if (type == "function_call_output") {
+        in.tool_output = str_field(o, "output");
+        in.tokens += fake_word_count(in.tool_output);
+        in.last_is_tool = true;
+      } else if (type.empty() || type == "message") {
+        const std::string text = o.contains("content") ? input_text(o.at("content")) : "";
+        in.tokens += fake_word_count(text);
+        if (str_field(o, "role") == "user") in.last_user = text;
+        in.last_is_tool = false;
+      }
+    }
+  }
+  return in;
+}
+
 http::Response error_json(unsigned status, const std::string& type, const std::string& msg) {
   bj::object err{{"error", bj::object{{"message", msg}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}};
   return http::json_response(static_cast<HttpStatus>(status), err);
@@ -73,36 +109,15 @@ asio::awaitable<void> FakeOpenAi::responses(http::Exchange& ex) {
   const auto& req = parsed.get_object();
   const std::string model = str_field(req, "model");
   const std::string instructions = str_field(req, "instructions");
-  // Usage: the words of the instructions and of every input text; the reply
-  // answers the last user text, or the last tool output after one.
-  std::int64_t input_tokens = fake_word_count(instructions);
-  std::string last_user, tool_output;
-  bool last_is_tool = false;
+  const InputSummary in = summarize(req);
+  const std::int64_t input_tokens = in.tokens;
+  const std::string& last_user = in.last_user;
+  const bool last_is_tool = in.last_is_tool;
   const bj::value& input = req.at("input");
-  if (input.is_string()) {
-    last_user = std::string(input.get_string());
-    input_tokens += fake_word_count(last_user);
-  } else if (input.is_array()) {
-    for (const auto& item : input.get_array()) {
-      if (!item.is_object()) continue;
-      const auto& o = item.get_object();
-      const std::string type = str_field(o, "type");
-      if (type == "function_call_output") {
-        tool_output = str_field(o, "output");
-        input_tokens += fake_word_count(tool_output);
-        last_is_tool = true;
-      } else if (type.empty() || type == "message") {
-        const std::string text = o.contains("content") ? input_text(o.at("content")) : "";
-        input_tokens += fake_word_count(text);
-        if (str_field(o, "role") == "user") last_user = text;
-        last_is_tool = false;
-      }
-    }
-  }
   const auto* tools = req.if_contains("tools");
   const bool has_tools = tools && tools->is_array() && !tools->get_array().empty();
   const bool tool_call = has_tools && !last_is_tool && last_user.find("weather") != std::string::npos;
-  const std::string reply = last_is_tool ? name_ + " says: the tool returned " + tool_output : name_ + " says: " + last_user;
+  const std::string reply = last_is_tool ? name_ + " says: the tool returned " + in.tool_output : name_ + " says: " + last_user;
   const std::string tool_name = tool_call ? str_field(tools->get_array()[0].get_object(), "name") : "";
   const std::string args = R"({"location":"Paris"})";
   const std::int64_t output_tokens = tool_call ? fake_word_count(args) : fake_word_count(reply);
@@ -138,6 +153,18 @@ asio::awaitable<void> FakeOpenAi::responses(http::Exchange& ex) {
                          {"output_tokens", output_tokens},
                          {"output_tokens_details", bj::object{{"reasoning_tokens", 0}}},
                          {"total_tokens", input_tokens + output_tokens}};
+  const auto* store = req.if_contains("store");
+  if (!(store && store->is_bool() && !store->get_bool())) {  // stored unless store: false, as OpenAI does
+    bj::array items;
+    if (input.is_string()) {
+      items.push_back(bj::object{{"id", "msg_in_" + n}, {"type", "message"}, {"role", "user"},
+                                 {"content", bj::array{bj::object{{"type", "input_text"}, {"text", input}}}}});
+    } else if (input.is_array()) {
+      items = input.get_array();
+    }
+    std::lock_guard lock(mu_);
+    stored_[id] = {response("completed", bj::array{item}, usage), std::move(items)};
+  }
   const auto* s = req.if_contains("stream");
   if (!(s && s->is_bool() && s->get_bool())) {
     http::Response r = http::json_response(HttpStatus::ok, response("completed", bj::array{item}, usage));
@@ -218,6 +245,97 @@ asio::awaitable<void> FakeOpenAi::responses(http::Exchange& ex) {
   closing += event("response.output_item.done", {{"output_index", 0}, {"item", item}});
   closing += event("response.completed", {{"response", response("completed", bj::array{item}, usage)}});
   if (co_await ex.write(closing)) co_await ex.finish();
+}
+
+// GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel.
+asio::awaitable<void> FakeOpenAi::stored_response(http::Exchange& ex) {
+  std::string_view rest(ex.request().target());
+  rest.remove_prefix(std::string_view("/v1/responses/").size());
+  rest = rest.substr(0, rest.find('?'));
+  const auto slash = rest.find('/');
+  const std::string id(rest.substr(0, slash));
+  const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
+  std::unique_lock lock(mu_);
+  auto it = stored_.find(id);
+  if (it == stored_.end()) {
+    lock.unlock();
+    http::Response r = error_json(404, "invalid_request_error", "Response with id '" + id + "' not found.");
+    co_await ex.respond(std::move(r));
+    co_return;
+  }
+  http::Response r;
+  const auto method = ex.request().method();
+  if (sub.empty() && method == http::Verb::get) {
+    r = http::json_response(HttpStatus::ok, it->second.first);
+  } else if (sub.empty() && method == http::Verb::delete_) {
+    stored_.erase(it);
+    r = http::json_response(HttpStatus::ok, bj::object{{"id", id}, {"object", "response"}, {"deleted", true}});
+  } else if (sub == "/input_items" && method == http::Verb::get) {
+    const bj::array& items = it->second.second;
+    r = http::json_response(HttpStatus::ok, bj::object{{"object", "list"},
+                                                       {"data", items},
+                                                       {"first_id", items.empty() ? bj::value(nullptr) : items.front().at("id")},
+                                                       {"last_id", items.empty() ? bj::value(nullptr) : items.back().at("id")},
+                                                       {"has_more", false}});
+  } else if (sub == "/cancel" && method == http::Verb::post) {
+    r = error_json(400, "invalid_request_error", "Only responses created with background=true can be cancelled.");
+  } else {
+    r = error_json(404, "invalid_request_error", "Unknown request URL: " + std::string(ex.request().target()));
+  }
+  lock.unlock();
+  co_await ex.respond(std::move(r));
+}
+
+// POST /v1/responses/input_tokens (a count, no usage: OpenAI does not bill
+// it) and /v1/responses/compact (the user messages and one compaction item,
+// with usage).
+asio::awaitable<void> FakeOpenAi::response_tools(http::Exchange& ex) {
+  boost::system::error_code ec;
+  bj::value parsed = bj::parse(ex.request().body(), ec);
+  if (ec || !parsed.is_object()) {
+    http::Response r = error_json(400, "invalid_request_error", "We could not parse the JSON body of your request.");
+    co_await ex.respond(std::move(r));
+    co_return;
+  }
+  const auto& req = parsed.get_object();
+  const InputSummary in = summarize(req);
+  if (ex.request().target() == "/v1/responses/input_tokens") {
+    http::Response r = http::json_response(HttpStatus::ok, bj::object{{"object", "response.input_tokens"}, {"input_tokens", in.tokens}});
+    co_await ex.respond(std::move(r));
+    co_return;
+  }
+  const std::string n = std::to_string(requests_.load());
+  // The user messages as output message items, then the compaction item.
+  bj::array output;
+  auto user_message = [&](const std::string& text) {
+    output.push_back(bj::object{{"type", "message"},
+                                {"id", "msg_cmp_" + n + "_" + std::to_string(output.size())},
+                                {"status", "completed"},
+                                {"role", "user"},
+                                {"content", bj::array{bj::object{{"type", "input_text"}, {"text", text}}}}});
+  };
+  if (const auto* input = req.if_contains("input"); input && input->is_array()) {
+    for (const auto& item : input->get_array()) {
+      if (item.is_object() && str_field(item.get_object(), "role") == "user") {
+        user_message(item.get_object().contains("content") ? input_text(item.at("content")) : "");
+      }
+    }
+  } else if (!in.last_user.empty()) {
+    user_message(in.last_user);
+  }
+  output.push_back(bj::object{{"type", "compaction"}, {"id", "cmp_item_" + n}, {"encrypted_content", "fake-compaction-" + n}});
+  const std::int64_t out_tokens = 1;
+  bj::object res{{"id", "cmp_" + n},
+                 {"object", "response.compaction"},
+                 {"created_at", 1700000000},
+                 {"output", std::move(output)},
+                 {"usage", bj::object{{"input_tokens", in.tokens},
+                                      {"input_tokens_details", bj::object{{"cached_tokens", 0}}},
+                                      {"output_tokens", out_tokens},
+                                      {"output_tokens_details", bj::object{{"reasoning_tokens", 0}}},
+                                      {"total_tokens", in.tokens + out_tokens}}}};
+  http::Response r = http::json_response(HttpStatus::ok, res);
+  co_await ex.respond(std::move(r));
 }
 
 }  // namespace spectra::fakes

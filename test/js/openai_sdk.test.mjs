@@ -279,6 +279,37 @@ test('the Responses API, whole, streamed and with a tool call', async () => {
     (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
 });
 
+// A stored answer is read, listed and deleted by id through the endpoint
+// that made it, and only by the key that made it; the Responses tools
+// (input_tokens, compact) route by their model.
+test('the Responses API by id, and its tools', async () => {
+  const kept = await client().responses.create({ model: 'gpt', input: 'remember me' });
+  const again = await client().responses.retrieve(kept.id);
+  assert.equal(again.id, kept.id);
+  assert.equal(again.output[0].content[0].text, 'openai says: remember me');
+  const items = [];
+  for await (const item of client().responses.inputItems.list(kept.id)) items.push(item);
+  assert.equal(items[0].content[0].text, 'remember me');
+  const stranger = new OpenAI({ baseURL: `http://${ai}/v1`, apiKey: LIMITED_KEY, maxRetries: 0 });
+  await assert.rejects(stranger.responses.retrieve(kept.id),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'response_not_found');
+  await assert.rejects(stranger.responses.delete(kept.id), (e) => e instanceof OpenAI.NotFoundError);
+  await client().responses.delete(kept.id);
+  await assert.rejects(client().responses.retrieve(kept.id), (e) => e instanceof OpenAI.NotFoundError);
+  await assert.rejects(client().responses.create({ model: 'gpt', input: 'x', background: true }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'background');
+
+  const count = await client().responses.inputTokens.count({ model: 'gpt', input: 'count these four words' });
+  assert.equal(count.input_tokens, 4);
+  const before = await configApi('GET', '/api/v1/ai/usage');
+  const compacted = await client().responses.compact({ model: 'llama', input: [{ role: 'user', content: 'a long talk' }] });
+  assert.equal(compacted.object, 'response.compaction');
+  assert.deepEqual(compacted.output.map((o) => o.type), ['message', 'compaction']);
+  const after = await configApi('GET', '/api/v1/ai/usage');
+  const prompt = (r) => r.json.usage.find((u) => u.key === 'sdk' && u.provider === 'local' && u.model === 'llama-3').prompt_tokens;
+  assert.equal(prompt(after) - prompt(before), compacted.usage.input_tokens);
+});
+
 test('metering equals what the upstreams reported', async () => {
   const r = await configApi('GET', '/api/v1/ai/usage');
   assert.equal(r.status, 200);
