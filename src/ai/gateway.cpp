@@ -53,6 +53,9 @@ Gateway::Gateway(GatewayDeps deps)
     deps_.metrics->callback_gauge("spectra_ai_upstream_health_checks_failed",
                                   "Active health checks of upstream endpoints that failed (a count)",
                                   [this] { return static_cast<double>(health_checks().failed); });
+    deps_.metrics->callback_gauge("spectra_ai_response_owners",
+                                  "Stored Responses API answers this gateway can route by id (who made each)",
+                                  [this] { return static_cast<double>(owners_.size()); });
     deps_.metrics->callback_gauge("spectra_ai_cache_entries", "Entries in the exact response cache",
                                   [this] { return static_cast<double>(cache()->stats().entries); });
     deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
@@ -375,11 +378,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
     co_return;
   }
   // 3. limits
-  const LimitVerdict verdict = admit(c);
-  if (!verdict.allowed) {
-    co_await refuse(c, verdict);
-    co_return;
-  }
+  if (!co_await admitted(c)) co_return;
   // 4. route
   if (auto rit = cfg.routes.find(c.requested_model); rit != cfg.routes.end()) {
     c.route = rit->first;
@@ -506,7 +505,7 @@ bj::array Gateway::budget_status() const {
 }
 
 // This instance's buckets first, then the fleet's counts (Redis backend).
-// No I/O: a refusal is answered by refuse().
+// No I/O.
 LimitVerdict Gateway::admit(Call& c) {
   const VirtualKey& k = *c.key;
   const double spent = k.budget_usd > 0 ? meter_.spent(k.name, k.budget_period) : 0.0;
@@ -529,14 +528,17 @@ asio::awaitable<void> Gateway::refuse_remote(Call& c) {
                 "model_not_allowed");
 }
 
-// A 429 naming the limit, with Retry-After.
-asio::awaitable<void> Gateway::refuse(Call& c, const LimitVerdict& verdict) {
+// A refusal is a 429 naming the limit, with Retry-After.
+asio::awaitable<bool> Gateway::admitted(Call& c) {
+  const LimitVerdict verdict = admit(c);
+  if (verdict.allowed) co_return true;
   c.status = 429;
   c.error = verdict.message;
   http::Response res = openai_error(429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded");
   res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
   co_await c.ex->respond(std::move(res));
   finish(c);
+  co_return false;
 }
 
 // An upstream's usage: metered on the key, provider and model, and charged

@@ -112,6 +112,7 @@ class Gateway {
     return audit_.get();
   }
   std::size_t in_flight_coalesced() const { return coalescer_.in_flight(); }
+  std::size_t response_owner_count() const { return owners_.size(); }
 
   // Everything a request carries through the pipeline (defined in the .cpp).
   struct Call;
@@ -151,9 +152,9 @@ class Gateway {
   boost::asio::awaitable<bool> answer_from_cache(Call& c, const std::string& cached, const char* how);
   void finish(Call& c);
   // The key's limits (this instance's, then the fleet's); counts the request
-  // when it is admitted. refuse() answers a refusal with 429.
+  // when it is admitted. admitted() answers a refusal (429): false then.
   LimitVerdict admit(Call& c);
-  boost::asio::awaitable<void> refuse(Call& c, const LimitVerdict& verdict);
+  boost::asio::awaitable<bool> admitted(Call& c);
   boost::asio::awaitable<void> refuse_remote(Call& c);  // 403 for a local-only key
   void charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage);
   void remember(Call& c);  // caches the answer before its last byte goes out

@@ -81,11 +81,7 @@ asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::str
                   "model_not_allowed");
     co_return;
   }
-  const LimitVerdict verdict = admit(c);
-  if (!verdict.allowed) {
-    co_await refuse(c, verdict);
-    co_return;
-  }
+  if (!co_await admitted(c)) co_return;
   if (ex.request().method() == http::Verb::delete_) owners_.forget(id, fleet_storage(c.cache));
   UpstreamRequest req;
   req.method = std::string(ex.request().method_string());

@@ -445,6 +445,9 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_return;
   }
   c.responses_api = std::string_view(path) == "/responses";
+  if (const auto* store = parsed->get_object().if_contains("store"); store && store->is_bool() && !store->get_bool()) {
+    c.response_noted = true;  // not stored upstream: nothing to route by id later
+  }
   if (std::string refused = c.responses_api ? unsupported_responses_parameter(parsed->get_object()) : ""; !refused.empty()) {
     c.error_param = refused;
     co_await fail(c, 400, "invalid_request_error",
@@ -454,11 +457,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
                   "unsupported_parameter");
     co_return;
   }
-  const LimitVerdict verdict = admit(c);
-  if (!verdict.allowed) {
-    co_await refuse(c, verdict);
-    co_return;
-  }
+  if (!co_await admitted(c)) co_return;
   if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());
     co_await builtin_embeddings(c);
@@ -540,7 +539,7 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
     read_openai_usage(*u, &c.usage);
     charge(c, provider, c.model, c.usage);
   }
-  if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api) note_response(c, *v);
+  if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", provider);

@@ -1444,6 +1444,16 @@ TEST_F(GatewayTest, StoredResponsesAreServedOnlyToTheKeyThatMadeThem) {
   EXPECT_EQ(gone->status, 404u);
   EXPECT_EQ(remote_.request_count(), upstream_calls + 1);  // the delete only
 
+  // An answer not stored upstream (store: false) is not recorded either.
+  const auto owners = gw_->response_owner_count();
+  auto unstored = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"x","store":false})", a);
+  ASSERT_TRUE(unstored.ok());
+  ASSERT_EQ(unstored->status, 200u);
+  EXPECT_EQ(gw_->response_owner_count(), owners);
+  auto missing = c.send(http::Verb::get, "/v1/responses/" + std::string(bj::parse(unstored->body).at("id").as_string()), "", a);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404u);
+
   auto background = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"x","background":true})", a);
   ASSERT_TRUE(background.ok());
   EXPECT_EQ(background->status, 400u);
@@ -1452,7 +1462,7 @@ TEST_F(GatewayTest, StoredResponsesAreServedOnlyToTheKeyThatMadeThem) {
   ASSERT_TRUE(conversation.ok());
   EXPECT_EQ(conversation->status, 400u);
   EXPECT_EQ(bj::parse(conversation->body).at("error").at("param"), "conversation");
-  EXPECT_EQ(remote_.request_count(), upstream_calls + 1);
+  EXPECT_EQ(remote_.request_count(), upstream_calls + 2);  // the delete and the unstored answer
 }
 
 // With the Redis backend, a response made through one gateway of the fleet
