@@ -55,7 +55,8 @@ asio::awaitable<bool> Gateway::pin_previous_response(Call& c, const bj::object& 
 asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::string& id, const char* suffix) {
   Call c;
   begin(c, ex);
-  c.route = std::string("/responses/{id}") + suffix;
+  // The audit record names the answer read (an id that could not be one is not copied).
+  c.route = "/responses/" + (valid_response_id(id) ? id : std::string("{invalid id}")) + suffix;
   c.meter_usage = false;  // a stored answer's usage was metered when it was made
   if (!co_await authenticated(c)) co_return;
   // Unknown, or another key's: the same answer, so ids cannot be probed.

@@ -1435,6 +1435,11 @@ TEST_F(GatewayTest, StoredResponsesAreServedOnlyToTheKeyThatMadeThem) {
   EXPECT_EQ(hostile->status, 404u) << hostile->body;
   EXPECT_EQ(remote_.request_count(), upstream_calls) << "a refused id reached the upstream";
 
+  // The audit record of a read names the answer (five requests so far).
+  const auto records = audit_records(5);
+  EXPECT_TRUE(std::any_of(records.begin(), records.end(), [&](const bj::object& r) {
+    return r.at("route") == bj::value("/responses/" + id + "/input_items") && r.at("key") == "team-a";
+  }));
   auto deleted = c.send(http::Verb::delete_, "/v1/responses/" + id, "", a);
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(deleted->status, 200u) << deleted->body;
@@ -1488,6 +1493,11 @@ TEST_F(GatewayTest, StoredResponsesAreFoundAcrossTheFleet) {
   auto refused = other.send(http::Verb::get, "/v1/responses/" + id, "", {{"Authorization", "Bearer sk-team-b"}});
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 404u) << refused->body;
+  // A record in Redis that does not decode is no record.
+  fleet->redis.command({"SET", "spectra:ai:cache:response-owner:resp_garbled", "team-a remote"});
+  auto garbled = other.send(http::Verb::get, "/v1/responses/resp_garbled", "", {{"Authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(garbled.ok());
+  EXPECT_EQ(garbled->status, 404u) << garbled->body;
 }
 
 // A Responses call that continues another (previous_response_id) goes to the
