@@ -10,6 +10,10 @@ bj::object UpstreamError::to_openai() const {
   return bj::object{{"error", std::move(err)}};
 }
 
+Result<UpstreamRequest> ProviderAdapter::native_request(const ModelTarget&, std::string_view path) const {
+  return Status(Code::kNotFound, "this provider kind has no native API at " + std::string(path));
+}
+
 Result<std::vector<UpstreamRequest>> ProviderAdapter::build_embeddings(const bj::object&,
                                                                        const ModelTarget& target) const {
   return Status(Code::kNotFound, "provider kind '" + target.kind + "' has no embeddings through the gateway");

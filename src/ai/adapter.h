@@ -107,6 +107,12 @@ class ProviderAdapter {
   // Translates a non-2xx upstream body (streamed or not) into an error.
   virtual UpstreamError parse_error(unsigned http_status, std::string_view body) const = 0;
 
+  // A call to the provider's own API at `path` (e.g. "/messages"), for
+  // clients that speak that API: its URL from the target's base URL and the
+  // headers the API requires (no auth, no body). The default: the provider
+  // has no native API the gateway relays (kNotFound).
+  virtual Result<UpstreamRequest> native_request(const ModelTarget& target, std::string_view path) const;
+
   // OpenAI /v1/embeddings for providers that do not speak it natively
   // (OpenAI-compatible ones are passed through instead). The upstream calls
   // to make for one request, in order; the default refuses (kNotFound: the

@@ -29,13 +29,19 @@ Result<UpstreamRequest> AnthropicAdapter::build_chat(const bj::object& request,
   auto body = anthropic::translate_request(request, ro);
   if (!body.ok()) return body.status();
 
+  auto out = native_request(target, "/messages");
+  if (!out.ok()) return out.status();
+  out->body = bj::serialize(*body);
+  return out;
+}
+
+Result<UpstreamRequest> AnthropicAdapter::native_request(const ModelTarget& target, std::string_view path) const {
   std::string base = target.base_url.empty() ? options_.default_base_url : target.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   UpstreamRequest out;
   out.method = "POST";
-  out.url = base + "/v1/messages";
+  out.url = base + "/v1" + std::string(path);
   out.headers = {{"anthropic-version", options_.api_version}, {"content-type", "application/json"}};
-  out.body = bj::serialize(*body);
   return out;
 }
 

@@ -79,6 +79,8 @@ class AnthropicAdapter final : public ProviderAdapter {
                                                       std::string request_id,
                                                       std::int64_t created) const override;
   UpstreamError parse_error(unsigned http_status, std::string_view body) const override;
+  // <base>/v1<path> with anthropic-version (the Messages API relayed as is).
+  Result<UpstreamRequest> native_request(const ModelTarget& target, std::string_view path) const override;
 
   const AnthropicOptions& options() const { return options_; }
 

@@ -27,6 +27,25 @@ http::Response openai_error(unsigned status, const std::string& type, const std:
   return r;
 }
 
+// An error in the shape of the API the client speaks: OpenAI's, or
+// Anthropic's on the Messages routes ({"type":"error","error":{type,
+// message}}, the type following the status as Anthropic's does).
+http::Response error_answer(bool anthropic, unsigned status, const std::string& type, const std::string& message,
+                            const std::string& code, const std::string& param) {
+  if (!anthropic) return openai_error(status, type, message, code, param);
+  const char* t = status == 400   ? "invalid_request_error"
+                  : status == 401 ? "authentication_error"
+                  : status == 403 ? "permission_error"
+                  : status == 404 ? "not_found_error"
+                  : status == 413 ? "request_too_large"
+                  : status == 429 ? "rate_limit_error"
+                  : status == 529 ? "overloaded_error"
+                  : status >= 500 ? "api_error"
+                                  : "invalid_request_error";
+  bj::object body{{"type", "error"}, {"error", bj::object{{"type", t}, {"message", message}}}};
+  return http::json_response(static_cast<HttpStatus>(status), body);
+}
+
 }  // namespace
 
 http::Response openai_http_error(http::HttpStatus status, std::string_view code, std::string_view message) {
@@ -261,6 +280,11 @@ void Gateway::register_routes(http::Router& r) {
     const std::string id = p.at("id");
     co_await response_by_id(ex, id, "/cancel");
   });
+  // Anthropic's Messages API, for clients on Anthropic's SDKs, to Anthropic providers.
+  for (const char* path : {"/messages", "/messages/count_tokens"}) {
+    r.add(http::Verb::post, std::string("/v1") + path,
+          [this, path](Exchange& ex, const http::Params&) -> asio::awaitable<void> { co_await messages(ex, path); });
+  }
   r.add(http::Verb::post, "/v1/embeddings", [this](Exchange& ex, const http::Params&) -> asio::awaitable<void> {
     co_await passthrough(ex, "/embeddings");
   });
@@ -274,17 +298,19 @@ asio::awaitable<void> Gateway::fail(Call& c, unsigned status, const std::string&
                                     const std::string& code) {
   c.status = status;
   c.error = message;
-  http::Response res = openai_error(status, type, message, code, c.error_param);
+  http::Response res = error_answer(c.anthropic_api, status, type, message, code, c.error_param);
   if (status == 429 || status == 503) res.set(http::bhttp::field::retry_after, "1");
   co_await c.ex->respond(std::move(res));
   finish(c);
 }
 
 const VirtualKey* Gateway::authenticate(const GatewayConfig& cfg, Exchange& ex, std::string* refusal) const {
-  const std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
+  // OpenAI's SDKs send the key as a bearer token, Anthropic's as x-api-key.
+  std::string token = bearer_token(ex.request()[http::bhttp::field::authorization]);
+  if (token.empty()) token = std::string(ex.request()["x-api-key"]);
   auto it = token.empty() ? cfg.keys_by_hash.end() : cfg.keys_by_hash.find(crypto::sha256_hex(token));
   if (it == cfg.keys_by_hash.end()) {
-    *refusal = "missing or unknown API key; send Authorization: Bearer <virtual key>";
+    *refusal = "missing or unknown API key; send Authorization: Bearer <virtual key> (or x-api-key)";
     return nullptr;
   }
   const VirtualKey& k = it->second;
@@ -534,7 +560,7 @@ asio::awaitable<bool> Gateway::admitted(Call& c) {
   if (verdict.allowed) co_return true;
   c.status = 429;
   c.error = verdict.message;
-  http::Response res = openai_error(429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded");
+  http::Response res = error_answer(c.anthropic_api, 429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded", "");
   res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
   co_await c.ex->respond(std::move(res));
   finish(c);

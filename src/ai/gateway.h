@@ -132,6 +132,9 @@ class Gateway {
   // GET /v1/models (id null) or /v1/models/{id}.
   boost::asio::awaitable<void> models(http::Exchange& ex, const std::string* id);
   boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
+  // POST /v1/messages[/count_tokens] (`path`), Anthropic's protocol as it
+  // is, to the Anthropic provider of its model (gateway_messages.cpp).
+  boost::asio::awaitable<void> messages(http::Exchange& ex, const char* path);
   // GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel
   // (`suffix`): to the endpoint that made the answer, for the key that made it.
   boost::asio::awaitable<void> response_by_id(http::Exchange& ex, const std::string& id, const char* suffix);

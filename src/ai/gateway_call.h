@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "ai/anthropic_response.h"
 #include "ai/gateway.h"
 #include "ai/stream_codec.h"
 
@@ -56,6 +57,10 @@ struct Gateway::Call {
   // answer's id is recorded (see ResponseOwners).
   bool responses_api = false, response_noted = false;
   std::string endpoint;
+  // Anthropic's Messages API (/v1/messages): errors in its shape, and its
+  // usage gathered from message_start and message_delta.
+  bool anthropic_api = false;
+  anthropic::RawUsage anthropic_usage;
   bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
 };
 

@@ -80,6 +80,22 @@ std::string unsupported_responses_parameter(const bj::object& body) {
   return "";
 }
 
+// Takes the usage an answer or a stream event carries, in the protocol the
+// call speaks: Anthropic's (top-level, or in message_start's message;
+// later events update earlier ones) or OpenAI's (passthrough_usage).
+void take_usage(Gateway::Call& c, const bj::value& v) {
+  if (!c.anthropic_api) {
+    if (const bj::value* u = passthrough_usage(v)) read_openai_usage(*u, &c.usage);
+    return;
+  }
+  if (!v.is_object()) return;
+  const bj::value* u = v.get_object().if_contains("usage");
+  if (const bj::value* m = v.get_object().if_contains("message"); !u && m && m->is_object()) u = m->get_object().if_contains("usage");
+  if (!u || !u->is_object()) return;
+  c.anthropic_usage.merge(u->get_object());
+  c.usage = c.anthropic_usage.to_usage();
+}
+
 bj::object usage_json(const Usage& u) {
   bj::object o{{"prompt_tokens", u.prompt_tokens},
                {"completion_tokens", u.completion_tokens},
@@ -535,9 +551,9 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
   c.model = model;
   c.status = call.status();
   auto v = json::parse(out, {.max_bytes = 64 << 20, .max_depth = 64});
-  if (const bj::value* u = v.ok() && c.meter_usage ? passthrough_usage(*v) : nullptr) {
-    read_openai_usage(*u, &c.usage);
-    charge(c, provider, c.model, c.usage);
+  if (v.ok() && c.meter_usage) {
+    take_usage(c, *v);
+    if (c.usage.reported) charge(c, provider, c.model, c.usage);
   }
   if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
@@ -575,7 +591,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
         auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
         if (!v.ok()) continue;
         if (id_pending) note_response(c, *v);
-        if (const bj::value* u = passthrough_usage(*v)) read_openai_usage(*u, &c.usage);
+        take_usage(c, *v);
       }
     }
     if (!piece.empty() && !co_await c.ex->write(piece)) {
@@ -590,7 +606,13 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     call.abort();
     c.error = c.provider + ": " + rs.message();
     UpstreamError e{502, "api_error", "upstream stream failed: " + rs.message(), "", false};
-    std::string ev = sse_data(e.to_openai());
+    // In the client's protocol: Anthropic's error event, or OpenAI's data line.
+    std::string ev = c.anthropic_api
+                         ? "event: error\ndata: " +
+                               bj::serialize(bj::object{{"type", "error"},
+                                                        {"error", bj::object{{"type", "api_error"}, {"message", e.message}}}}) +
+                               "\n\n"
+                         : sse_data(e.to_openai());
     co_await c.ex->finish(ev);
   } else if (open) {
     co_await c.ex->finish();

@@ -33,6 +33,32 @@ TEST(AnthropicRequest, MinimalRequestUrlHeadersAndDefaultMaxTokens) {
                      R"("messages":[{"role":"user","content":"Hi"}]})");
 }
 
+// The Messages API relayed as it is (/v1/messages on the gateway): the
+// provider's URL for a path and the headers it requires; no body.
+TEST(AnthropicRequest, NativeRequestForTheMessagesRoutes) {
+  AnthropicAdapter a;
+  ModelTarget t = target();
+  t.base_url.clear();
+  auto r = a.native_request(t, "/messages/count_tokens");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->url, "https://api.anthropic.com/v1/messages/count_tokens");
+  using H = std::pair<std::string, std::string>;
+  EXPECT_EQ(r->headers, (std::vector<H>{{"anthropic-version", "2023-06-01"}, {"content-type", "application/json"}}));
+  EXPECT_TRUE(r->body.empty());
+  // A kind without a native API the gateway relays says so.
+  struct NoNative : ProviderAdapter {
+    Result<UpstreamRequest> build_chat(const bj::object&, const ModelTarget&, bool) const override { return UpstreamRequest{}; }
+    Result<bj::object> parse_chat(unsigned, std::string_view, const ModelTarget&, Usage*, UpstreamError*) const override {
+      return bj::object{};
+    }
+    std::unique_ptr<StreamTranslator> stream_translator(const ModelTarget&, std::string, std::int64_t) const override {
+      return nullptr;
+    }
+    UpstreamError parse_error(unsigned, std::string_view) const override { return {}; }
+  };
+  EXPECT_EQ(NoNative().native_request(t, "/messages").status().code(), Code::kNotFound);
+}
+
 TEST(AnthropicRequest, BaseUrlTrailingSlashAndDefault) {
   AnthropicAdapter a;
   ModelTarget t = target();

@@ -210,7 +210,8 @@ asio::awaitable<void> FakeAnthropic::handle(http::Exchange& ex) {
   const std::string request_id = "req_fake_" + std::to_string(seq);
   co_await pause(faults.first_byte_delay);
 
-  if (http::path_of(req.target()) != "/v1/messages") {
+  const bool count_tokens = http::path_of(req.target()) == "/v1/messages/count_tokens";
+  if (http::path_of(req.target()) != "/v1/messages" && !count_tokens) {
     http::Response res = error_answer(404, "not_found_error", "Not found", request_id);
     co_await ex.respond(std::move(res));
     co_return;
@@ -240,6 +241,11 @@ asio::awaitable<void> FakeAnthropic::handle(http::Exchange& ex) {
     co_return;
   }
   auto parsed = spectra::json::parse(req.body(), spectra::json::ParseLimits{32u << 20, 64});
+  // count_tokens takes a message request without max_tokens and answers the
+  // input_tokens that message would be charged.
+  if (count_tokens && parsed.ok() && parsed->is_object() && !parsed->as_object().contains("max_tokens")) {
+    parsed->as_object()["max_tokens"] = 1;
+  }
   std::optional<anthropic::ApiError> invalid;
   if (!parsed.ok()) {
     invalid = anthropic::ApiError{400, "invalid_request_error",
@@ -256,6 +262,11 @@ asio::awaitable<void> FakeAnthropic::handle(http::Exchange& ex) {
   const anthropic::CacheTokens cache{faults.cache_read_input_tokens,
                                      faults.cache_creation_input_tokens};
   const anthropic::Reply reply = anthropic::answer(body, seq, cache);
+  if (count_tokens) {
+    http::Response res = http::json_response(bhttp::status::ok, bj::object{{"input_tokens", reply.input_tokens}});
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
   const bj::value* stream_flag = body.if_contains("stream");
   if (stream_flag && stream_flag->as_bool()) {
     co_await stream(ex, reply, faults);

@@ -5,7 +5,8 @@
 // `anthropic-version` (400), validates the body like the real API, and answers
 // deterministically (rules and exact usage in fake_anthropic_protocol.h),
 // either as one JSON message or as the real SSE event sequence over chunked
-// transfer encoding. Other paths answer 404 not_found_error.
+// transfer encoding. POST /v1/messages/count_tokens answers the input_tokens
+// the same request would be charged. Other paths answer 404 not_found_error.
 //
 // Faults are set at run time from any thread (set_faults) and apply to
 // requests that arrive afterwards. Counters let a test prove that a request

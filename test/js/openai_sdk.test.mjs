@@ -1,5 +1,6 @@
-// The official OpenAI SDK, pointed at the gateway with only its base URL
-// changed, against the real spectrad and protocol-faithful fake upstreams.
+// The official OpenAI SDK (and Anthropic's, on the Messages routes), pointed
+// at the gateway with only its base URL changed, against the real spectrad
+// and protocol-faithful fake upstreams.
 // Run by ctest (see CMakeLists.txt) with SPECTRAD and FAKE_UPSTREAM set.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 
 const children = [];
 let dir, api, ai, token, urls;
@@ -308,6 +310,50 @@ test('the Responses API by id, and its tools', async () => {
   const after = await configApi('GET', '/api/v1/ai/usage');
   const prompt = (r) => r.json.usage.find((u) => u.key === 'sdk' && u.provider === 'local' && u.model === 'llama-3').prompt_tokens;
   assert.equal(prompt(after) - prompt(before), compacted.usage.input_tokens);
+});
+
+// Anthropic's SDK pointed at the gateway (only its base URL changed): the
+// Messages API relayed to the Anthropic provider, whole, streamed and
+// counted, metered from its usage; the gateway's refusals arrive as the
+// SDK's error classes.
+test("Anthropic's SDK on /v1/messages", async () => {
+  const claude = (key = KEY) => new Anthropic({ baseURL: `http://${ai}`, apiKey: key, maxRetries: 0 });
+  const metered = async () => {
+    const r = await configApi('GET', '/api/v1/ai/usage');
+    const u = r.json.usage.find((x) => x.key === 'sdk' && x.provider === 'anthropic' && x.model === 'claude-3-5-sonnet');
+    return u ? [u.requests, u.prompt_tokens, u.completion_tokens] : [0, 0, 0];
+  };
+  const before = await metered();
+  const m = await claude().messages.create({ model: 'claude', max_tokens: 64,
+    messages: [{ role: 'user', content: 'hello from anthropic' }] });
+  assert.equal(m.content[0].text, 'Echo: hello from anthropic');
+  assert.deepEqual([m.usage.input_tokens, m.usage.output_tokens], [3, 4]);
+
+  const stream = claude().messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 64,
+    messages: [{ role: 'user', content: 'stream it' }] });
+  let text = '';
+  stream.on('text', (t) => { text += t; });
+  const final = await stream.finalMessage();
+  assert.equal(text, 'Echo: stream it');
+  assert.equal(final.usage.output_tokens, 3);
+
+  const count = await claude().messages.countTokens({ model: 'claude',
+    messages: [{ role: 'user', content: 'count these four words' }] });
+  assert.equal(count.input_tokens, 4);
+  // Metered as the upstream reported (the stream once its last byte is out).
+  const want = [before[0] + 2, before[1] + 3 + 2, before[2] + 4 + 3];
+  let now = await metered();
+  for (let i = 0; i < 250 && JSON.stringify(now) !== JSON.stringify(want); i++) {
+    await sleep(20);
+    now = await metered();
+  }
+  assert.deepEqual(now, want);
+
+  await assert.rejects(claude('sk-nobody').messages.create({ model: 'claude', max_tokens: 8,
+    messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof Anthropic.AuthenticationError);
+  await assert.rejects(claude().messages.create({ model: 'gpt', max_tokens: 8,
+    messages: [{ role: 'user', content: 'x' }] }),
+  (e) => e instanceof Anthropic.NotFoundError && e.error.error.type === 'not_found_error');
 });
 
 test('metering equals what the upstreams reported', async () => {

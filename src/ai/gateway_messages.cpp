@@ -1,0 +1,83 @@
+// Anthropic's Messages API on the gateway (POST /v1/messages and
+// /v1/messages/count_tokens): for applications on Anthropic's SDKs (or
+// tools that speak it), sent as they are to the Anthropic provider of the
+// model they name, with the key's model list, limits, local-only rule,
+// metering and audit as on every route. Errors the gateway itself answers
+// are in Anthropic's shape; the upstream's answers pass unchanged.
+#include <boost/json/serialize.hpp>
+
+#include "ai/endpoint_walk.h"
+#include "ai/gateway.h"
+#include "ai/gateway_call.h"
+#include "ai/upstream_client.h"
+#include "common/json_util.h"
+
+namespace spectra::ai {
+
+namespace asio = boost::asio;
+
+asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
+  Call c;
+  begin(c, ex);
+  c.route = path;
+  c.anthropic_api = true;
+  if (!co_await authenticated(c)) co_return;
+  auto parsed = json::parse(ex.request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
+  const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
+  if (!m || !m->is_string()) {
+    c.error_param = "model";
+    co_await fail(c, 400, "invalid_request_error", "body must be a JSON object with a 'model'", "invalid_request");
+    co_return;
+  }
+  c.requested_model = std::string(m->get_string());
+  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
+                  "model_not_allowed");
+    co_return;
+  }
+  std::string target = c.requested_model;
+  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
+  auto resolved = c.cfg->resolve(target);
+  const auto ait = resolved.ok() ? deps_.adapters.find(resolved->first->kind) : deps_.adapters.end();
+  if (!resolved.ok() || resolved->first->kind != "anthropic" || ait == deps_.adapters.end()) {
+    co_await fail(c, 404, "not_found_error",
+                  "model '" + c.requested_model + "' has no Anthropic provider for /v1" + path, "model_not_found");
+    co_return;
+  }
+  const ProviderConfig& p = *resolved->first;
+  if (c.key->local_only) {  // Anthropic is never in the account
+    co_await refuse_remote(c);
+    co_return;
+  }
+  if (!co_await admitted(c)) co_return;
+
+  auto made = ait->second->native_request(ModelTarget{p.name, p.kind, resolved->second, p.base_url, p.region}, path);
+  if (!made.ok()) {
+    co_await fail(c, 404, "not_found_error", made.status().message(), "model_not_found");
+    co_return;
+  }
+  UpstreamRequest& req = *made;
+  // The client's API version and beta features go along (they change what
+  // the request and the answer may hold); the adapter's version otherwise.
+  for (auto& [name, value] : req.headers) {
+    if (name == "anthropic-version" && !ex.request()["anthropic-version"].empty()) {
+      value = std::string(ex.request()["anthropic-version"]);
+    }
+  }
+  if (const std::string_view beta = ex.request()["anthropic-beta"]; !beta.empty()) {
+    req.headers.emplace_back("anthropic-beta", std::string(beta));
+  }
+  bj::object body = std::move(parsed->get_object());
+  body["model"] = resolved->second;
+  req.body = bj::serialize(body);
+  // One endpoint, no failover (the client named this provider's model), but
+  // its outcome counts towards the provider's health as on chat.
+  EndpointWalk walk(health_, rr_, p);
+  UpstreamCall call;
+  Status st = co_await open_call(c, p, req, call);
+  const bool failed = !st.ok() || call.status() >= 500 || call.status() == 429;
+  walk.record(!failed, failed, st.ok() ? "status " + std::to_string(call.status()) : st.message());
+  co_await relay_answer(c, call, st, p.name, resolved->second);
+}
+
+}  // namespace spectra::ai
