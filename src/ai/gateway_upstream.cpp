@@ -460,11 +460,14 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
                   "model_not_allowed");
     co_return;
   }
+  // The Responses API: the call itself records who made its answer; it and
+  // its tools (input_tokens, compact) are checked for what they continue.
+  const bool responses_family = std::string_view(path).starts_with("/responses");
   c.responses_api = std::string_view(path) == "/responses";
   if (const auto* store = parsed->get_object().if_contains("store"); store && store->is_bool() && !store->get_bool()) {
     c.response_noted = true;  // not stored upstream: nothing to route by id later
   }
-  if (std::string refused = c.responses_api ? unsupported_responses_parameter(parsed->get_object()) : ""; !refused.empty()) {
+  if (std::string refused = responses_family ? unsupported_responses_parameter(parsed->get_object()) : ""; !refused.empty()) {
     c.error_param = refused;
     co_await fail(c, 400, "invalid_request_error",
                   refused == "background"
@@ -499,7 +502,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   }
   const ProviderConfig& p = *resolved->first;
   bj::object body = parsed->get_object();
-  if (c.responses_api) {
+  if (responses_family) {
     const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
     if (!go_on) co_return;
   }

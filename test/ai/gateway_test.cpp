@@ -1530,16 +1530,24 @@ TEST_F(GatewayTest, PreviousResponseIdPinsTheReplicaAndTheKey) {
   EXPECT_EQ(holder.request_count(), 5u) << "a continuation left the replica holding its state";
   EXPECT_EQ(backup_.request_count() + local_.request_count(), 5u);
 
-  for (const std::string key : {"sk-team-b", "sk-team-a"}) {
-    const std::string prev = key == "sk-team-b" ? id : "resp_never_made";
-    auto r = c.send(http::Verb::post, "/v1/responses",
-                    R"({"model":"pool","input":"x","previous_response_id":")" + prev + R"("})",
-                    {{"Authorization", "Bearer " + key}});
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->status, 404u) << r->body;
-    EXPECT_EQ(bj::parse(r->body).at("error").at("param"), "previous_response_id");
+  // Another key's answer (or one never made) is not continued, counted or
+  // compacted: each would read the conversation it holds.
+  for (const char* path : {"/v1/responses", "/v1/responses/input_tokens", "/v1/responses/compact"}) {
+    for (const std::string key : {"sk-team-b", "sk-team-a"}) {
+      const std::string prev = key == "sk-team-b" ? id : "resp_never_made";
+      auto r = c.send(http::Verb::post, path, R"({"model":"pool","input":"x","previous_response_id":")" + prev + R"("})",
+                      {{"Authorization", "Bearer " + key}});
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->status, 404u) << path << " " << r->body;
+      EXPECT_EQ(bj::parse(r->body).at("error").at("param"), "previous_response_id");
+    }
   }
   EXPECT_EQ(backup_.request_count() + local_.request_count(), 5u);
+  // The key that made it may compact it, on the replica that holds it.
+  auto compacted = c.send(http::Verb::post, "/v1/responses/compact", follow, a);
+  ASSERT_TRUE(compacted.ok());
+  EXPECT_EQ(compacted->status, 200u) << compacted->body;
+  EXPECT_EQ(holder.request_count(), 6u);
 }
 }  // namespace
 }  // namespace spectra::ai
