@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "ai/adapter.h"
@@ -132,6 +133,10 @@ class Gateway {
   // GET /v1/models (id null) or /v1/models/{id}.
   boost::asio::awaitable<void> models(http::Exchange& ex, const std::string* id);
   boost::asio::awaitable<void> passthrough(http::Exchange& ex, const char* path);
+  // The JSON body of a request that names its model (pass-through routes):
+  // c.requested_model set; nullopt when refused and answered (400 without a
+  // model, 403 for a model the key may not use).
+  boost::asio::awaitable<std::optional<bj::value>> body_with_model(Call& c);
   // POST /v1/messages[/count_tokens] (`path`), Anthropic's protocol as it
   // is, to the Anthropic provider of its model (gateway_messages.cpp).
   boost::asio::awaitable<void> messages(http::Exchange& ex, const char* path);

@@ -10,7 +10,6 @@
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/upstream_client.h"
-#include "common/json_util.h"
 
 namespace spectra::ai {
 
@@ -22,19 +21,8 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   c.route = path;
   c.anthropic_api = true;
   if (!co_await authenticated(c)) co_return;
-  auto parsed = json::parse(ex.request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
-  const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
-  if (!m || !m->is_string()) {
-    c.error_param = "model";
-    co_await fail(c, 400, "invalid_request_error", "body must be a JSON object with a 'model'", "invalid_request");
-    co_return;
-  }
-  c.requested_model = std::string(m->get_string());
-  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
-    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
-                  "model_not_allowed");
-    co_return;
-  }
+  std::optional<bj::value> parsed = co_await body_with_model(c);
+  if (!parsed) co_return;
   std::string target = c.requested_model;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
   auto resolved = c.cfg->resolve(target);

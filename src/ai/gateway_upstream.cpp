@@ -442,24 +442,30 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   co_return true;
 }
 
+asio::awaitable<std::optional<bj::value>> Gateway::body_with_model(Call& c) {
+  auto parsed = json::parse(c.ex->request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
+  const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
+  if (!m || !m->is_string()) {
+    c.error_param = "model";
+    co_await fail(c, 400, "invalid_request_error", "body must be a JSON object with a 'model'", "invalid_request");
+    co_return std::nullopt;
+  }
+  c.requested_model = std::string(m->get_string());
+  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
+                  "model_not_allowed");
+    co_return std::nullopt;
+  }
+  co_return std::move(*parsed);
+}
+
 asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path) {
   Call c;
   begin(c, ex);
   c.route = path;
   if (!co_await authenticated(c)) co_return;
-  auto parsed = json::parse(ex.request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
-  const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
-  if (!m || !m->is_string()) {
-    co_await fail(c, 400, "invalid_request_error", "body must be a JSON object with a 'model'", "invalid_request");
-    co_return;
-  }
-  c.requested_model = std::string(m->get_string());
-  // The key's model list and limits hold here as on chat.
-  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
-    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
-                  "model_not_allowed");
-    co_return;
-  }
+  std::optional<bj::value> parsed = co_await body_with_model(c);  // the key's model list holds as on chat
+  if (!parsed) co_return;
   // The Responses API: the call itself records who made its answer; it and
   // its tools (input_tokens, compact) are checked for what they continue.
   const bool responses_family = std::string_view(path).starts_with("/responses");
@@ -501,7 +507,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_return;
   }
   const ProviderConfig& p = *resolved->first;
-  bj::object body = parsed->get_object();
+  bj::object body = std::move(parsed->get_object());
   if (responses_family) {
     const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
     if (!go_on) co_return;
