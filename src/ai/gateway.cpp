@@ -326,40 +326,57 @@ const VirtualKey* Gateway::authenticate(const GatewayConfig& cfg, Exchange& ex, 
 // may address directly.
 asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   auto cfg = snapshot();
+  // Anthropic's SDKs (they always send anthropic-version) get Anthropic's
+  // shape, and only the models /v1/messages can serve: Anthropic's.
+  const bool anthropic = !ex.request()["anthropic-version"].empty();
   std::string refusal;
   const VirtualKey* key = authenticate(*cfg, ex, &refusal);
   if (!key) {
-    http::Response res = openai_error(401, "invalid_request_error", refusal, "invalid_api_key");
+    http::Response res = error_answer(anthropic, 401, "invalid_request_error", refusal, "invalid_api_key", "");
     co_await ex.respond(std::move(res));
     co_return;
   }
   // A local-only key sees what it can be served: a route with an in-account
   // target (or fallback), an in-account provider/model.
-  auto allowed = [&](const std::string& m) {
+  auto allowed = [&](const std::string& m, const std::string& target) {
     if (!key->allowed_models.empty() && !key->allowed_models.count(m)) return false;
+    if (anthropic) {
+      auto r = cfg->resolve(target);
+      if (!r.ok() || r->first->kind != "anthropic" || key->local_only) return false;
+    }
     return !key->local_only || cfg->served_in_account(m);
   };
-  auto model_object = [](const std::string& name, const std::string& target) {
+  auto model_object = [anthropic](const std::string& name, const std::string& target) {
+    if (anthropic) {
+      return bj::object{{"type", "model"}, {"id", name}, {"display_name", name}, {"created_at", "1970-01-01T00:00:00Z"}};
+    }
     return bj::object{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", target.substr(0, target.find('/'))}};
   };
   if (!id) {
     bj::array data;
     for (const auto& [alias, r] : cfg->routes) {
-      if (allowed(alias)) data.push_back(model_object(alias, r.target));
+      if (allowed(alias, r.target)) data.push_back(model_object(alias, r.target));
     }
-    http::Response res = http::json_response(HttpStatus::ok, bj::object{{"object", "list"}, {"data", std::move(data)}});
+    bj::object list{{"object", "list"}, {"data", data}};
+    if (anthropic) {
+      list = bj::object{{"data", data},
+                        {"has_more", false},
+                        {"first_id", data.empty() ? bj::value(nullptr) : data.front().at("id")},
+                        {"last_id", data.empty() ? bj::value(nullptr) : data.back().at("id")}};
+    }
+    http::Response res = http::json_response(HttpStatus::ok, list);
     co_await ex.respond(std::move(res));
     co_return;
   }
   std::optional<bj::object> found;
   if (auto r = cfg->routes.find(*id); r != cfg->routes.end()) {
-    if (allowed(*id)) found = model_object(*id, r->second.target);
-  } else if (cfg->resolve(*id).ok() && allowed(*id)) {
+    if (allowed(*id, r->second.target)) found = model_object(*id, r->second.target);
+  } else if (cfg->resolve(*id).ok() && allowed(*id, *id)) {
     found = model_object(*id, *id);
   }
   if (!found) {
-    http::Response res = openai_error(404, "invalid_request_error",
-                                      "The model '" + *id + "' does not exist or this key may not use it", "model_not_found");
+    http::Response res = error_answer(anthropic, 404, "invalid_request_error",
+                                      "The model '" + *id + "' does not exist or this key may not use it", "model_not_found", "");
     co_await ex.respond(std::move(res));
     co_return;
   }

@@ -156,6 +156,29 @@ TEST_F(MessagesTest, RefusalsAreInAnthropicsShape) {
   EXPECT_EQ(type_of(overloaded), "overloaded_error");
 }
 
+// GET /v1/models from Anthropic's SDKs (anthropic-version sent): Anthropic's
+// list shape, and only the models /v1/messages can serve.
+TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  const Headers h{{"x-api-key", "sk-team-a"}, {"anthropic-version", "2023-06-01"}};
+  auto list = c.send(http::Verb::get, "/v1/models?limit=20", "", h);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->status, 200u) << list->body;
+  EXPECT_EQ(bj::parse(list->body), bj::parse(R"({"data":[{"type":"model","id":"sonnet","display_name":"sonnet",
+      "created_at":"1970-01-01T00:00:00Z"}],"has_more":false,"first_id":"sonnet","last_id":"sonnet"})"));
+  auto one = c.send(http::Verb::get, "/v1/models/sonnet", "", h);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(bj::parse(one->body).at("type"), "model");
+  auto other = c.send(http::Verb::get, "/v1/models/gpt", "", h);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->status, 404u);
+  EXPECT_EQ(bj::parse(other->body).at("error").at("type"), "not_found_error");
+  // Without anthropic-version: OpenAI's list, every model the key may use.
+  auto openai = c.send(http::Verb::get, "/v1/models", "", {{"Authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(openai.ok());
+  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 2u) << openai->body;
+}
+
 // An upstream that drops a stream midway: the client gets Anthropic's error
 // event, not a silent cut.
 TEST_F(MessagesTest, ABrokenStreamEndsWithAnAnthropicErrorEvent) {

@@ -349,6 +349,11 @@ test("Anthropic's SDK on /v1/messages", async () => {
   }
   assert.deepEqual(now, want);
 
+  const models = [];
+  for await (const model of claude().models.list()) models.push(model.id);
+  assert.deepEqual(models, ['claude']);  // what /v1/messages can serve
+  assert.equal((await claude().models.retrieve('claude')).type, 'model');
+
   await assert.rejects(claude('sk-nobody').messages.create({ model: 'claude', max_tokens: 8,
     messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof Anthropic.AuthenticationError);
   await assert.rejects(claude().messages.create({ model: 'gpt', max_tokens: 8,
