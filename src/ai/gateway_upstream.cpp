@@ -96,6 +96,17 @@ void take_usage(Gateway::Call& c, const bj::value& v) {
   c.usage = c.anthropic_usage.to_usage();
 }
 
+// Headers of a relayed answer that the client needs from the upstream: its
+// request id (what the provider's support asks for) and, on a 429/503/529,
+// how long to wait (the SDKs' retries honour it). Not the upstream's own
+// rate-limit headers: they describe the provider account, not the key.
+template <class Message>
+void relay_headers(const http::bhttp::fields& upstream, Message& to) {
+  for (const char* name : {"request-id", "x-request-id", "retry-after"}) {
+    if (auto v = upstream[name]; !v.empty()) to.set(name, v);
+  }
+}
+
 bj::object usage_json(const Usage& u) {
   bj::object o{{"prompt_tokens", u.prompt_tokens},
                {"completion_tokens", u.completion_tokens},
@@ -568,6 +579,7 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", provider);
+  relay_headers(call.headers(), res);
   co_await c.ex->respond(std::move(res));
   finish(c);
 }
@@ -581,6 +593,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   head.set(http::bhttp::field::content_type, call.headers()[http::bhttp::field::content_type]);
   head.set(http::bhttp::field::cache_control, "no-cache");
   head.set("x-spectra-provider", c.provider);
+  relay_headers(call.headers(), head);
   bool open = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   wire::sse::Parser events;
   std::vector<wire::sse::Event> batch;

@@ -149,7 +149,13 @@ TEST_F(MessagesTest, RefusalsAreInAnthropicsShape) {
   EXPECT_EQ(type_of(limited), "rate_limit_error");
   EXPECT_FALSE(limited.header("retry-after").empty());
   EXPECT_EQ(anthropic_.requests(), 1u);
-  // The upstream's own errors pass as they are (529 overloaded).
+  // The upstream's own errors pass as they are (429 with its retry-after,
+  // 529 overloaded), with its request id.
+  anthropic_.set_faults({.error_status = 429});
+  auto upstream_limited = post("/v1/messages", ask);
+  EXPECT_EQ(upstream_limited.status, 429u);
+  EXPECT_EQ(upstream_limited.header("retry-after"), "1");
+  EXPECT_TRUE(upstream_limited.header("request-id").starts_with("req_fake_")) << upstream_limited.header("request-id");
   anthropic_.set_faults({.error_status = 529});
   auto overloaded = post("/v1/messages", ask);
   EXPECT_EQ(overloaded.status, 529u);
