@@ -2,7 +2,9 @@
 // policies for local models, failover before the first token, streaming.
 #include <boost/json/serialize.hpp>
 
+#include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
+#include "ai/exact_cache.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/openai_adapter.h"
@@ -523,6 +525,12 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
     if (!go_on) co_return;
   }
+  if (c.responses_api) {
+    c.provider = p.name;
+    c.model = resolved->second;
+    const bool answered = co_await responses_from_cache(c, body);
+    if (answered) co_return;
+  }
   body["model"] = resolved->second;
   UpstreamRequest req;
   req.headers = {{"content-type", "application/json"}};
@@ -547,6 +555,33 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   }
   if (!pinned) c.endpoint = walk.openai_base();
   co_await relay_answer(c, *upstream_call, st, p.name, resolved->second);
+}
+
+// The exact cache for a Responses API call, as chat has it: not streamed
+// (an answer is not replayed as the typed event stream), not continuing
+// another (its answer depends on state upstream), stored upstream. Keys
+// live apart from chat's; Cache-Control no-cache / no-store as on chat.
+asio::awaitable<bool> Gateway::responses_from_cache(Call& c, const bj::object& body) {
+  auto flag = [&](const char* name) {
+    const auto* f = body.if_contains(name);
+    return f && f->is_bool() ? std::optional<bool>(f->get_bool()) : std::nullopt;
+  };
+  const std::string cc(c.ex->request()[http::bhttp::field::cache_control]);
+  // (An answer made with store: false has an id nothing can be read by: not
+  // one to hand to later callers.)
+  if (!c.cfg->exact_cache || flag("stream").value_or(false) || !flag("store").value_or(true) ||
+      body.contains("previous_response_id") || cc.find("no-store") != std::string::npos) {
+    co_return false;
+  }
+  c.cache_key = exact_cache_key(c.key->cache_namespace + "\n/responses", c.provider, c.model, body);
+  c.cache_write = true;
+  c.cache_read = cc.find("no-cache") == std::string::npos;
+  c.cache_result = c.cache_read ? "miss" : "bypass";
+  if (!c.cache_read) co_return false;
+  std::optional<std::string> hit = co_await c.cache->get(c.cache_key);
+  if (!hit) co_return false;
+  const bool answered = co_await answer_from_cache(c, *hit, "hit");
+  co_return answered;
 }
 
 asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status st, const std::string& provider,
@@ -576,9 +611,13 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
     if (c.usage.reported) charge(c, provider, c.model, c.usage);
   }
   if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
+  if (c.cache_write && v.ok() && c.status >= 200 && c.status < 300 && c.usage.reported) {
+    c.cache->put(c.cache_key, encode_cached_answer(c.usage, out), std::chrono::seconds(c.cfg->cache_ttl_seconds));
+  }
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", provider);
+  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
   relay_headers(call.headers(), res);
   co_await c.ex->respond(std::move(res));
   finish(c);

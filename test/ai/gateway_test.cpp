@@ -1549,5 +1549,46 @@ TEST_F(GatewayTest, PreviousResponseIdPinsTheReplicaAndTheKey) {
   EXPECT_EQ(compacted->status, 200u) << compacted->body;
   EXPECT_EQ(holder.request_count(), 6u);
 }
+
+// The exact cache serves a repeated non-streamed Responses API call as it
+// serves chat (metered as a hit, the stored answer's id is the first call's);
+// a stream, a continuation or no-cache go upstream.
+TEST_F(GatewayTest, ResponsesApiAnswersAreCachedLikeChat) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  const std::vector<std::pair<std::string, std::string>> a{{"Authorization", "Bearer sk-team-a"}};
+  const std::string ask = R"({"model":"solo","input":"cache me please"})";
+  auto first = c.send(http::Verb::post, "/v1/responses", ask, a);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->status, 200u) << first->body;
+  EXPECT_EQ(first->header("x-spectra-cache"), "miss");
+  test::eventually([&] { return gw_->cache()->stats().entries == 1; }, 5s);
+  auto second = c.send(http::Verb::post, "/v1/responses", ask, a);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->status, 200u);
+  EXPECT_EQ(second->header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(second->body), bj::parse(first->body));
+  EXPECT_EQ(remote_.request_count(), 1u);
+  const auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.exact_hits, 1);
+  EXPECT_EQ(t.saved_tokens, 3 + 5);  // "cache me please" in, "remote says: cache me please" out
+  // Not from the cache: a chat call with the same words, a stream, a
+  // continuation, no-cache, and an answer not stored upstream.
+  const std::string id(bj::parse(first->body).at("id").as_string());
+  for (const auto& [path, body, extra] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/v1/chat/completions", R"({"model":"solo","messages":[{"role":"user","content":"cache me please"}]})", ""},
+           {"/v1/responses", R"({"model":"solo","input":"cache me please","stream":true})", ""},
+           {"/v1/responses", R"({"model":"solo","input":"cache me please","previous_response_id":")" + id + R"("})", ""},
+           {"/v1/responses", ask, "no-cache"},
+           {"/v1/responses", R"({"model":"solo","input":"cache me please","store":false})", ""}}) {
+    auto headers = a;
+    if (!extra.empty()) headers.emplace_back("Cache-Control", extra);
+    const auto before = remote_.request_count();
+    auto r = c.send(http::Verb::post, path, body, headers);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200u) << body << " " << r->body;
+    EXPECT_NE(r->header("x-spectra-cache"), "hit") << body;
+    EXPECT_EQ(remote_.request_count(), before + 1) << body;
+  }
+}
 }  // namespace
 }  // namespace spectra::ai
