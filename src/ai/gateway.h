@@ -150,9 +150,9 @@ class Gateway {
   // to the endpoint holding that state, and only for the key that made it:
   // sets c.endpoint; false when it was refused (answered).
   boost::asio::awaitable<bool> pin_previous_response(Call& c, const bj::object& body, const ProviderConfig& p);
-  // Answers a Responses API call from the exact cache (true), or sets up
-  // its store after the upstream answers (false).
-  boost::asio::awaitable<bool> responses_from_cache(Call& c, const bj::object& body);
+  // Answers a pass-through call (Responses, Messages) from the exact cache
+  // (true), or sets up its store after the upstream answers (false).
+  boost::asio::awaitable<bool> passthrough_from_cache(Call& c, const bj::object& body);
   boost::asio::awaitable<bool> upstream(Call& c);
   // One try of `model` at provider `p`, through `endpoint` (its base URL).
   boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model,

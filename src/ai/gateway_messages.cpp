@@ -38,6 +38,12 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     co_return;
   }
   if (!co_await admitted(c)) co_return;
+  c.provider = p.name;
+  c.model = resolved->second;
+  if (std::string_view(path) == "/messages") {  // (count_tokens answers carry no usage to meter a hit by)
+    const bool answered = co_await passthrough_from_cache(c, parsed->get_object());
+    if (answered) co_return;
+  }
 
   auto made = ait->second->native_request(ModelTarget{p.name, p.kind, resolved->second, p.base_url, p.region}, path);
   if (!made.ok()) {

@@ -528,7 +528,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   if (c.responses_api) {
     c.provider = p.name;
     c.model = resolved->second;
-    const bool answered = co_await responses_from_cache(c, body);
+    const bool answered = co_await passthrough_from_cache(c, body);
     if (answered) co_return;
   }
   body["model"] = resolved->second;
@@ -557,11 +557,13 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   co_await relay_answer(c, *upstream_call, st, p.name, resolved->second);
 }
 
-// The exact cache for a Responses API call, as chat has it: not streamed
-// (an answer is not replayed as the typed event stream), not continuing
-// another (its answer depends on state upstream), stored upstream. Keys
-// live apart from chat's; Cache-Control no-cache / no-store as on chat.
-asio::awaitable<bool> Gateway::responses_from_cache(Call& c, const bj::object& body) {
+// The exact cache for a pass-through call (the Responses API, Anthropic's
+// Messages), as chat has it: not streamed (a stored answer is not replayed
+// as the protocol's typed event stream); for the Responses API also not
+// continuing another (its answer depends on state upstream) and stored
+// upstream. Keys live apart from chat's and each other's (c.route);
+// Cache-Control no-cache / no-store as on chat.
+asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object& body) {
   auto flag = [&](const char* name) {
     const auto* f = body.if_contains(name);
     return f && f->is_bool() ? std::optional<bool>(f->get_bool()) : std::nullopt;
@@ -569,11 +571,11 @@ asio::awaitable<bool> Gateway::responses_from_cache(Call& c, const bj::object& b
   const std::string cc(c.ex->request()[http::bhttp::field::cache_control]);
   // (An answer made with store: false has an id nothing can be read by: not
   // one to hand to later callers.)
-  if (!c.cfg->exact_cache || flag("stream").value_or(false) || !flag("store").value_or(true) ||
-      body.contains("previous_response_id") || cc.find("no-store") != std::string::npos) {
+  const bool stateful = c.responses_api && (!flag("store").value_or(true) || body.contains("previous_response_id"));
+  if (!c.cfg->exact_cache || flag("stream").value_or(false) || stateful || cc.find("no-store") != std::string::npos) {
     co_return false;
   }
-  c.cache_key = exact_cache_key(c.key->cache_namespace + "\n/responses", c.provider, c.model, body);
+  c.cache_key = exact_cache_key(c.key->cache_namespace + "\n" + c.route, c.provider, c.model, body);
   c.cache_write = true;
   c.cache_read = cc.find("no-cache") == std::string::npos;
   c.cache_result = c.cache_read ? "miss" : "bypass";

@@ -49,6 +49,7 @@ class MessagesTest : public ::testing::Test {
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "once", "key": "sk-once", "rpm": 1},
         {"name": "private", "key": "sk-private", "local_only": true}],
+      "cache": {"exact_enabled": true},
       "audit": {"enabled": true, "path": "audit.jsonl"}})";
     gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
     gw_->register_routes(router_);
@@ -160,6 +161,28 @@ TEST_F(MessagesTest, RefusalsAreInAnthropicsShape) {
   auto overloaded = post("/v1/messages", ask);
   EXPECT_EQ(overloaded.status, 529u);
   EXPECT_EQ(type_of(overloaded), "overloaded_error");
+}
+
+// A repeated whole Messages call is answered from the exact cache (metered
+// as a hit); a stream is not cached.
+TEST_F(MessagesTest, RepeatedWholeCallsAreCached) {
+  const std::string ask = R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"same again"}]})";
+  auto first = post("/v1/messages", ask);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-spectra-cache"), "miss");
+  test::eventually([&] { return gw_->cache()->stats().entries == 1; }, 5s);
+  auto second = post("/v1/messages", ask);
+  ASSERT_EQ(second.status, 200u);
+  EXPECT_EQ(second.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(second.body), bj::parse(first.body));
+  EXPECT_EQ(anthropic_.requests(), 1u);
+  const auto t = metered(1);
+  EXPECT_EQ(t.exact_hits, 1);
+  EXPECT_EQ(t.saved_tokens, 2 + 3);  // "same again" in, "Echo: same again" out
+  auto streamed = post("/v1/messages",
+                       R"({"model":"sonnet","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"same again"}]})");
+  ASSERT_EQ(streamed.status, 200u);
+  EXPECT_EQ(anthropic_.requests(), 2u);
 }
 
 // GET /v1/models from Anthropic's SDKs (anthropic-version sent): Anthropic's
