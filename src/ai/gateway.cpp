@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ai/gateway_call.h"
+#include "ai/responses_replay.h"
 #include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
@@ -646,6 +647,8 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     finish(c);
     co_return true;
   }
+  // Replayed as the stream of the API the client called: chat chunks, or
+  // the Responses API's typed events.
   auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
   bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
   http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
@@ -655,8 +658,12 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   head.set("x-spectra-provider", c.provider);
   if (co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
     std::string out;
-    for (const auto& chunk : completion_to_chunks(completion, c.include_usage)) out += sse_data(chunk);
-    out += "data: [DONE]\n\n";
+    if (c.responses_api) {
+      out = responses_events(completion);
+    } else {
+      for (const auto& chunk : completion_to_chunks(completion, c.include_usage)) out += sse_data(chunk);
+      out += "data: [DONE]\n\n";
+    }
     co_await c.ex->finish(out);
   }
   finish(c);

@@ -558,10 +558,11 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
 }
 
 // The exact cache for a pass-through call (the Responses API, Anthropic's
-// Messages), as chat has it: not streamed (a stored answer is not replayed
-// as the protocol's typed event stream); for the Responses API also not
-// continuing another (its answer depends on state upstream) and stored
-// upstream. Keys live apart from chat's and each other's (c.route);
+// Messages), as chat has it. A Responses API answer is cached whether it was
+// streamed or not and replayed either way (like chat's); Messages only
+// whole (its stream is not rebuilt from a message). For the Responses API
+// not when continuing another (its answer depends on state upstream) or not
+// stored upstream. Keys live apart from chat's and each other's (c.route);
 // Cache-Control no-cache / no-store as on chat.
 asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object& body) {
   auto flag = [&](const char* name) {
@@ -572,7 +573,8 @@ asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object&
   // (An answer made with store: false has an id nothing can be read by: not
   // one to hand to later callers.)
   const bool stateful = c.responses_api && (!flag("store").value_or(true) || body.contains("previous_response_id"));
-  if (!c.cfg->exact_cache || flag("stream").value_or(false) || stateful || cc.find("no-store") != std::string::npos) {
+  c.stream = flag("stream").value_or(false);
+  if (!c.cfg->exact_cache || (c.stream && !c.responses_api) || stateful || cc.find("no-store") != std::string::npos) {
     co_return false;
   }
   c.cache_key = exact_cache_key(c.key->cache_namespace + "\n" + c.route, c.provider, c.model, body);
@@ -634,6 +636,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   head.set(http::bhttp::field::content_type, call.headers()[http::bhttp::field::content_type]);
   head.set(http::bhttp::field::cache_control, "no-cache");
   head.set("x-spectra-provider", c.provider);
+  if (!c.cache_key.empty()) head.set("x-spectra-cache", c.cache_result);
   relay_headers(call.headers(), head);
   bool open = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   wire::sse::Parser events;
@@ -655,6 +658,12 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
         if (!v.ok()) continue;
         if (id_pending) note_response(c, *v);
         take_usage(c, *v);
+        // A Responses stream's last event holds the whole answer: what the cache keeps.
+        if (c.cache_write && c.responses_api && v->is_object()) {
+          const bj::value* type = v->get_object().if_contains("type");
+          const bj::value* answer = v->get_object().if_contains("response");
+          if (type && *type == "response.completed" && answer && answer->is_object()) c.stored = bj::serialize(*answer);
+        }
       }
     }
     if (!piece.empty() && !co_await c.ex->write(piece)) {
@@ -681,6 +690,9 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     co_await c.ex->finish();
   }
   if (c.usage.reported && c.meter_usage) charge(c, c.provider, c.model, c.usage);
+  if (rs.ok() && open && c.cache_write && !c.stored.empty() && c.usage.reported) {
+    c.cache->put(c.cache_key, encode_cached_answer(c.usage, c.stored), std::chrono::seconds(c.cfg->cache_ttl_seconds));
+  }
   finish(c);
 }
 

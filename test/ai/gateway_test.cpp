@@ -1550,9 +1550,11 @@ TEST_F(GatewayTest, PreviousResponseIdPinsTheReplicaAndTheKey) {
   EXPECT_EQ(holder.request_count(), 6u);
 }
 
-// The exact cache serves a repeated non-streamed Responses API call as it
-// serves chat (metered as a hit, the stored answer's id is the first call's);
-// a stream, a continuation or no-cache go upstream.
+// The exact cache serves a repeated Responses API call as it serves chat
+// (metered as a hit; the answer, and its id, are the first call's), and
+// replays it either way: a whole answer as the typed event stream, a
+// streamed one (kept from its response.completed) as the whole object. A
+// continuation, no-cache or an answer not stored upstream go upstream.
 TEST_F(GatewayTest, ResponsesApiAnswersAreCachedLikeChat) {
   http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
   const std::vector<std::pair<std::string, std::string>> a{{"Authorization", "Bearer sk-team-a"}};
@@ -1567,16 +1569,33 @@ TEST_F(GatewayTest, ResponsesApiAnswersAreCachedLikeChat) {
   ASSERT_EQ(second->status, 200u);
   EXPECT_EQ(second->header("x-spectra-cache"), "hit");
   EXPECT_EQ(bj::parse(second->body), bj::parse(first->body));
+  auto replayed = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"cache me please","stream":true})", a);
+  ASSERT_TRUE(replayed.ok());
+  EXPECT_EQ(replayed->header("x-spectra-cache"), "hit");
+  EXPECT_NE(replayed->body.find("event: response.output_text.delta"), std::string::npos) << replayed->body;
+  EXPECT_NE(replayed->body.find("\"delta\":\"remote says: cache me please\""), std::string::npos) << replayed->body;
+  EXPECT_NE(replayed->body.find("event: response.completed"), std::string::npos);
   EXPECT_EQ(remote_.request_count(), 1u);
   const auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
-  EXPECT_EQ(t.exact_hits, 1);
-  EXPECT_EQ(t.saved_tokens, 3 + 5);  // "cache me please" in, "remote says: cache me please" out
-  // Not from the cache: a chat call with the same words, a stream, a
-  // continuation, no-cache, and an answer not stored upstream.
+  EXPECT_EQ(t.exact_hits, 2);
+  EXPECT_EQ(t.saved_tokens, 2 * (3 + 5));  // "cache me please" in, "remote says: cache me please" out
+
+  // Streamed first: kept from its response.completed, answered whole next.
+  auto streamed = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"stream first","stream":true})", a);
+  ASSERT_TRUE(streamed.ok());
+  EXPECT_EQ(streamed->header("x-spectra-cache"), "miss");
+  test::eventually([&] { return gw_->cache()->stats().entries == 2; }, 5s);
+  auto whole = c.send(http::Verb::post, "/v1/responses", R"({"model":"solo","input":"stream first"})", a);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(whole->body).at("output").at(0).at("content").at(0).at("text"), "remote says: stream first");
+  EXPECT_EQ(remote_.request_count(), 2u);
+
+  // Not from the cache: a chat call with the same words, a continuation,
+  // no-cache, and an answer not stored upstream.
   const std::string id(bj::parse(first->body).at("id").as_string());
   for (const auto& [path, body, extra] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"/v1/chat/completions", R"({"model":"solo","messages":[{"role":"user","content":"cache me please"}]})", ""},
-           {"/v1/responses", R"({"model":"solo","input":"cache me please","stream":true})", ""},
            {"/v1/responses", R"({"model":"solo","input":"cache me please","previous_response_id":")" + id + R"("})", ""},
            {"/v1/responses", ask, "no-cache"},
            {"/v1/responses", R"({"model":"solo","input":"cache me please","store":false})", ""}}) {
@@ -1590,5 +1609,6 @@ TEST_F(GatewayTest, ResponsesApiAnswersAreCachedLikeChat) {
     EXPECT_EQ(remote_.request_count(), before + 1) << body;
   }
 }
+
 }  // namespace
 }  // namespace spectra::ai

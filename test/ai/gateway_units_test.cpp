@@ -25,6 +25,7 @@
 #include "ai/metering.h"
 #include "ai/openai_adapter.h"
 #include "ai/response_owners.h"
+#include "ai/responses_replay.h"
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
 #include "ai/upstream_health.h"
@@ -715,6 +716,43 @@ TEST(ResponseOwners, BoundedTimedAndStrictAboutIds) {
   }
   EXPECT_EQ(owners.size(), 0u) << "an invalid id was recorded";
   EXPECT_FALSE(valid_response_id(std::string(129, 'a')));
+}
+
+
+// A whole Responses answer replayed as OpenAI's typed event stream: the
+// events in order, numbered from 0, the text and the arguments whole, and
+// the answer itself in response.completed.
+TEST(ResponsesReplay, EventsInOpenAisOrder) {
+  const auto response = bj::parse(R"({"id":"resp_1","object":"response","status":"completed","model":"m",
+      "output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant",
+                 "content":[{"type":"output_text","text":"hi there","annotations":[]}]},
+                {"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{\"a\":1}","status":"completed"}],
+      "usage":{"input_tokens":3,"output_tokens":2,"total_tokens":5}})").as_object();
+  const std::string events = responses_events(response);
+  std::vector<std::string> types;
+  std::vector<bj::object> data;
+  for (std::size_t at = 0; (at = events.find("data: ", at)) != std::string::npos;) {
+    const auto end = events.find("\n\n", at);
+    data.push_back(bj::parse(events.substr(at + 6, end - at - 6)).as_object());
+    types.emplace_back(data.back().at("type").as_string());
+    at = end;
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "response.created", "response.in_progress", "response.output_item.added",
+                       "response.content_part.added", "response.output_text.delta", "response.output_text.done",
+                       "response.content_part.done", "response.output_item.done", "response.output_item.added",
+                       "response.function_call_arguments.delta", "response.function_call_arguments.done",
+                       "response.output_item.done", "response.completed"}));
+  for (std::size_t i = 0; i < data.size(); ++i) EXPECT_EQ(data[i].at("sequence_number"), static_cast<std::int64_t>(i));
+  EXPECT_EQ(data[0].at("response").at("status"), "in_progress");
+  EXPECT_TRUE(data[0].at("response").at("output").as_array().empty());
+  EXPECT_TRUE(data[2].at("item").at("content").as_array().empty());
+  EXPECT_EQ(data[4].at("delta"), "hi there");
+  EXPECT_EQ(data[4].at("item_id"), "msg_1");
+  EXPECT_EQ(data[8].at("item").at("arguments"), "");
+  EXPECT_EQ(data[9].at("delta"), "{\"a\":1}");
+  EXPECT_EQ(data[12].at("response"), response);
+  EXPECT_NE(events.find("event: response.completed\ndata: "), std::string::npos);
 }
 
 }  // namespace

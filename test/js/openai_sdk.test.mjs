@@ -316,6 +316,26 @@ test('the Responses API by id, and its tools', async () => {
 // Messages API relayed to the Anthropic provider, whole, streamed and
 // counted, metered from its usage; the gateway's refusals arrive as the
 // SDK's error classes.
+// A cached Responses answer is replayed as the typed event stream the SDK
+// accumulates (the answer, and its id, are the first call's), tool calls
+// included.
+test('a cached Responses answer replays as the SDK stream', async () => {
+  const first = await client().responses.create({ model: 'gpt', input: 'replay this answer' });
+  const stream = client().responses.stream({ model: 'gpt', input: 'replay this answer' });
+  const deltas = [];
+  stream.on('response.output_text.delta', (e) => deltas.push(e.delta));
+  const final = await stream.finalResponse();
+  assert.equal(final.id, first.id);
+  assert.equal(final.output_text, 'openai says: replay this answer');
+  assert.equal(deltas.join(''), 'openai says: replay this answer');
+  const tools = [{ type: 'function', name: 'get_weather', strict: false,
+    parameters: { type: 'object', properties: { location: { type: 'string' } } } }];
+  const call = await client().responses.create({ model: 'gpt', tools, input: 'the weather in Paris, please' });
+  const again = await client().responses.stream({ model: 'gpt', tools, input: 'the weather in Paris, please' }).finalResponse();
+  assert.equal(again.id, call.id);
+  assert.deepEqual(JSON.parse(again.output[0].arguments), { location: 'Paris' });
+});
+
 test("Anthropic's SDK on /v1/messages", async () => {
   const claude = (key = KEY) => new Anthropic({ baseURL: `http://${ai}`, apiKey: key, maxRetries: 0 });
   const metered = async () => {

@@ -1,0 +1,84 @@
+#include "ai/responses_replay.h"
+
+#include <boost/json/serialize.hpp>
+
+namespace spectra::ai {
+
+namespace bj = boost::json;
+
+namespace {
+
+class Events {
+ public:
+  void add(const char* type, bj::object data) {
+    data["type"] = type;
+    data["sequence_number"] = seq_++;
+    out_.append("event: ").append(type).append("\ndata: ").append(bj::serialize(data)).append("\n\n");
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+  std::int64_t seq_ = 0;
+};
+
+const bj::value& field(const bj::object& o, const char* k) {
+  static const bj::value null;
+  const auto* v = o.if_contains(k);
+  return v ? *v : null;
+}
+
+}  // namespace
+
+std::string responses_events(const bj::object& response) {
+  Events ev;
+  bj::object opening = response;
+  opening["status"] = "in_progress";
+  opening["output"] = bj::array();
+  opening["usage"] = nullptr;
+  ev.add("response.created", {{"response", opening}});
+  ev.add("response.in_progress", {{"response", opening}});
+  const bj::value& output = field(response, "output");
+  const bj::array empty;
+  const bj::array& items = output.is_array() ? output.get_array() : empty;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].is_object()) continue;
+    const bj::object& item = items[i].get_object();
+    const bj::value& id = field(item, "id");
+    const bj::value& type = field(item, "type");
+    bj::object started = item;
+    if (started.contains("status")) started["status"] = "in_progress";
+    if (type == "message") started["content"] = bj::array();
+    if (type == "function_call") started["arguments"] = "";
+    ev.add("response.output_item.added", {{"output_index", i}, {"item", started}});
+    if (type == "message" && field(item, "content").is_array()) {
+      const bj::array& parts = item.at("content").get_array();
+      for (std::size_t j = 0; j < parts.size(); ++j) {
+        if (!parts[j].is_object()) continue;
+        const bj::object& part = parts[j].get_object();
+        const bj::value& text = field(part, "text");
+        const bool is_text = field(part, "type") == "output_text" && text.is_string();
+        bj::object empty_part = part;
+        if (is_text) empty_part["text"] = "";
+        ev.add("response.content_part.added",
+               {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"part", empty_part}});
+        if (is_text) {
+          ev.add("response.output_text.delta",
+                 {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"delta", text}, {"logprobs", bj::array()}});
+          ev.add("response.output_text.done",
+                 {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"text", text}, {"logprobs", bj::array()}});
+        }
+        ev.add("response.content_part.done", {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"part", part}});
+      }
+    } else if (type == "function_call") {
+      const bj::value& args = field(item, "arguments");
+      ev.add("response.function_call_arguments.delta", {{"item_id", id}, {"output_index", i}, {"delta", args}});
+      ev.add("response.function_call_arguments.done", {{"item_id", id}, {"output_index", i}, {"arguments", args}});
+    }
+    ev.add("response.output_item.done", {{"output_index", i}, {"item", item}});
+  }
+  ev.add("response.completed", {{"response", response}});
+  return ev.take();
+}
+
+}  // namespace spectra::ai
