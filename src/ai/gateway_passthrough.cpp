@@ -1,0 +1,322 @@
+// The pass-through routes of the AI gateway: /v1/completions, /v1/embeddings
+// and the Responses API to OpenAI-compatible providers, and the relaying of
+// their answers (also Anthropic's Messages, gateway_messages.cpp) whole or
+// streamed, with their usage metered in the protocol the call speaks and
+// their exact-cache lookups and stores.
+#include <boost/json/serialize.hpp>
+
+#include "ai/chat_request.h"
+#include "ai/endpoint_walk.h"
+#include "ai/exact_cache.h"
+#include "ai/gateway.h"
+#include "ai/gateway_call.h"
+#include "ai/openai_adapter.h"
+#include "ai/stream_codec.h"
+#include "ai/upstream_client.h"
+#include "common/json_util.h"
+#include "wire/sse.h"
+
+namespace spectra::ai {
+
+namespace asio = boost::asio;
+using http::HttpStatus;
+
+namespace {
+
+// The usage object of a pass-through answer or stream event: top-level in
+// /v1/completions and /v1/embeddings answers and their usage chunk, inside
+// "response" in a Responses API answer's terminal events
+// (response.completed, .incomplete, .failed). Null until it is known.
+const bj::value* passthrough_usage(const bj::value& v) {
+  if (!v.is_object()) return nullptr;
+  const bj::value* u = v.get_object().if_contains("usage");
+  if (!u) {
+    const bj::value* r = v.get_object().if_contains("response");
+    if (r && r->is_object()) u = r->get_object().if_contains("usage");
+  }
+  return u && u->is_object() ? u : nullptr;
+}
+
+// A Responses API parameter the gateway refuses, or "": `background` (its
+// usage would be known only when polled, after the key's limits and budget
+// were checked) and `conversation` (a conversation is not recorded per
+// key, so one key could continue another's).
+std::string unsupported_responses_parameter(const bj::object& body) {
+  const auto* bg = body.if_contains("background");
+  if (bg && bg->is_bool() && bg->get_bool()) return "background";
+  const auto* conv = body.if_contains("conversation");
+  if (conv && !conv->is_null()) return "conversation";
+  return "";
+}
+
+// Takes the usage an answer or a stream event carries, in the protocol the
+// call speaks: Anthropic's (top-level, or in message_start's message;
+// later events update earlier ones) or OpenAI's (passthrough_usage).
+void take_usage(Gateway::Call& c, const bj::value& v) {
+  if (!c.anthropic_api) {
+    if (const bj::value* u = passthrough_usage(v)) read_openai_usage(*u, &c.usage);
+    return;
+  }
+  if (!v.is_object()) return;
+  const bj::value* u = v.get_object().if_contains("usage");
+  if (const bj::value* m = v.get_object().if_contains("message"); !u && m && m->is_object()) u = m->get_object().if_contains("usage");
+  if (!u || !u->is_object()) return;
+  c.anthropic_usage.merge(u->get_object());
+  c.usage = c.anthropic_usage.to_usage();
+}
+
+// Headers of a relayed answer that the client needs from the upstream: its
+// request id (what the provider's support asks for) and, on a 429/503/529,
+// how long to wait (the SDKs' retries honour it). Not the upstream's own
+// rate-limit headers: they describe the provider account, not the key.
+template <class Message>
+void relay_headers(const http::bhttp::fields& upstream, Message& to) {
+  for (const char* name : {"request-id", "x-request-id", "retry-after"}) {
+    if (auto v = upstream[name]; !v.empty()) to.set(name, v);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<bj::value>> Gateway::body_with_model(Call& c) {
+  auto parsed = json::parse(c.ex->request().body(), {.max_bytes = 8 << 20, .max_depth = 64});
+  const bj::value* m = parsed.ok() && parsed->is_object() ? parsed->get_object().if_contains("model") : nullptr;
+  if (!m || !m->is_string()) {
+    c.error_param = "model";
+    co_await fail(c, 400, "invalid_request_error", "body must be a JSON object with a 'model'", "invalid_request");
+    co_return std::nullopt;
+  }
+  c.requested_model = std::string(m->get_string());
+  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+    co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
+                  "model_not_allowed");
+    co_return std::nullopt;
+  }
+  co_return std::move(*parsed);
+}
+
+asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path) {
+  Call c;
+  begin(c, ex);
+  c.route = path;
+  if (!co_await authenticated(c)) co_return;
+  std::optional<bj::value> parsed = co_await body_with_model(c);  // the key's model list holds as on chat
+  if (!parsed) co_return;
+  // The Responses API: the call itself records who made its answer; it and
+  // its tools (input_tokens, compact) are checked for what they continue.
+  const bool responses_family = std::string_view(path).starts_with("/responses");
+  c.responses_api = std::string_view(path) == "/responses";
+  if (const auto* store = parsed->get_object().if_contains("store"); store && store->is_bool() && !store->get_bool()) {
+    c.response_noted = true;  // not stored upstream: nothing to route by id later
+  }
+  if (std::string refused = responses_family ? unsupported_responses_parameter(parsed->get_object()) : ""; !refused.empty()) {
+    c.error_param = refused;
+    co_await fail(c, 400, "invalid_request_error",
+                  refused == "background"
+                      ? "background responses are not supported by the gateway (their usage cannot be metered)"
+                      : "conversations are not supported by the gateway (they are not scoped to a key)",
+                  "unsupported_parameter");
+    co_return;
+  }
+  if (!co_await admitted(c)) co_return;
+  if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
+    c.body = std::move(parsed->get_object());
+    co_await builtin_embeddings(c);
+    co_return;
+  }
+  std::string target = c.requested_model;
+  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
+  auto resolved = c.cfg->resolve(target);
+  if (resolved.ok() && c.key->local_only && !resolved->first->local()) {
+    co_await refuse_remote(c);
+    co_return;
+  }
+  if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" &&
+      std::string_view(path) == "/embeddings") {
+    c.body = std::move(parsed->get_object());
+    co_await translated_embeddings(c, *resolved->first, resolved->second);
+    co_return;
+  }
+  if (!resolved.ok() || (resolved->first->kind != "openai" && resolved->first->kind != "vllm")) {
+    co_await fail(c, 404, "invalid_request_error",
+                  "model '" + c.requested_model + "' has no OpenAI-compatible provider for " + path, "model_not_found");
+    co_return;
+  }
+  const ProviderConfig& p = *resolved->first;
+  bj::object body = std::move(parsed->get_object());
+  if (responses_family) {
+    const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
+    if (!go_on) co_return;
+  }
+  if (c.responses_api) {
+    c.provider = p.name;
+    c.model = resolved->second;
+    const bool answered = co_await passthrough_from_cache(c, body);
+    if (answered) co_return;
+  }
+  body["model"] = resolved->second;
+  UpstreamRequest req;
+  req.headers = {{"content-type", "application/json"}};
+  req.body = bj::serialize(body);
+  // vLLM replicas as for chat: round-robin over those not ejected, and a
+  // failure that may fail over (no connection, 5xx, 429) tries the others
+  // once each. The last answer, whatever it is, goes to the client.
+  // A call pinned to an endpoint (the one holding a previous response's
+  // state) goes there only.
+  EndpointWalk walk(health_, rr_, p);
+  const bool pinned = !c.endpoint.empty();
+  std::unique_ptr<UpstreamCall> upstream_call;
+  Status st;
+  for (;;) {
+    req.url = (pinned ? c.endpoint : walk.openai_base()) + path;
+    upstream_call = std::make_unique<UpstreamCall>();
+    st = co_await open_call(c, p, req, *upstream_call);
+    if (pinned) break;
+    const bool failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
+    walk.record(!failed, failed, st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message());
+    if (!failed || !walk.advance()) break;
+  }
+  if (!pinned) c.endpoint = walk.openai_base();
+  co_await relay_answer(c, *upstream_call, st, p.name, resolved->second);
+}
+
+// The exact cache for a pass-through call (the Responses API, Anthropic's
+// Messages), as chat has it. A Responses API answer is cached whether it was
+// streamed or not and replayed either way (like chat's); Messages only
+// whole (its stream is not rebuilt from a message). For the Responses API
+// not when continuing another (its answer depends on state upstream) or not
+// stored upstream. Keys live apart from chat's and each other's (c.route);
+// Cache-Control no-cache / no-store as on chat.
+asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object& body) {
+  auto flag = [&](const char* name) {
+    const auto* f = body.if_contains(name);
+    return f && f->is_bool() ? std::optional<bool>(f->get_bool()) : std::nullopt;
+  };
+  const std::string cc(c.ex->request()[http::bhttp::field::cache_control]);
+  // (An answer made with store: false has an id nothing can be read by: not
+  // one to hand to later callers.)
+  const bool stateful = c.responses_api && (!flag("store").value_or(true) || body.contains("previous_response_id"));
+  c.stream = flag("stream").value_or(false);
+  if (!c.cfg->exact_cache || (c.stream && !c.responses_api) || stateful || cc.find("no-store") != std::string::npos) {
+    co_return false;
+  }
+  c.cache_key = exact_cache_key(c.key->cache_namespace + "\n" + c.route, c.provider, c.model, body);
+  c.cache_write = true;
+  c.cache_read = cc.find("no-cache") == std::string::npos;
+  c.cache_result = c.cache_read ? "miss" : "bypass";
+  if (!c.cache_read) co_return false;
+  std::optional<std::string> hit = co_await c.cache->get(c.cache_key);
+  if (!hit) co_return false;
+  const bool answered = co_await answer_from_cache(c, *hit, "hit");
+  co_return answered;
+}
+
+asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status st, const std::string& provider,
+                                            const std::string& model) {
+  if (st.ok() && call.status() >= 200 && call.status() < 300 &&
+      call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
+    c.provider = provider;
+    c.model = model;
+    co_await relay_stream(c, call);
+    co_return;
+  }
+  std::string out;
+  if (st.ok()) {
+    Status rs = co_await call.read_all(out, 64 << 20);
+    if (!rs.ok()) st = Status(rs.code(), provider + ": " + rs.message());
+  }
+  if (!st.ok()) {
+    co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
+    co_return;
+  }
+  c.provider = provider;
+  c.model = model;
+  c.status = call.status();
+  auto v = json::parse(out, {.max_bytes = 64 << 20, .max_depth = 64});
+  if (v.ok() && c.meter_usage) {
+    take_usage(c, *v);
+    if (c.usage.reported) charge(c, provider, c.model, c.usage);
+  }
+  if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
+  if (c.cache_write && v.ok() && c.status >= 200 && c.status < 300 && c.usage.reported) {
+    c.cache->put(c.cache_key, encode_cached_answer(c.usage, out), std::chrono::seconds(c.cfg->cache_ttl_seconds));
+  }
+  std::string ctype(call.headers()[http::bhttp::field::content_type]);
+  http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
+  res.set("x-spectra-provider", provider);
+  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
+  relay_headers(call.headers(), res);
+  co_await c.ex->respond(std::move(res));
+  finish(c);
+}
+
+// A streamed pass-through answer (/v1/completions with stream): the events
+// are forwarded as they arrive; the usage event, if the client asked for
+// one, is read on the way for metering.
+asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
+  c.status = call.status();
+  http::bhttp::response<http::bhttp::empty_body> head{static_cast<HttpStatus>(c.status), 11};
+  head.set(http::bhttp::field::content_type, call.headers()[http::bhttp::field::content_type]);
+  head.set(http::bhttp::field::cache_control, "no-cache");
+  head.set("x-spectra-provider", c.provider);
+  if (!c.cache_key.empty()) head.set("x-spectra-cache", c.cache_result);
+  relay_headers(call.headers(), head);
+  bool open = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
+  wire::sse::Parser events;
+  std::vector<wire::sse::Event> batch;
+  std::string piece;
+  bool done = false;
+  Status rs;
+  while (open && !done) {
+    piece.clear();
+    rs = co_await call.read_some(piece, done);
+    batch.clear();
+    if (events.feed(piece, &batch).ok()) {
+      for (const auto& e : batch) {
+        // Only events with usage are parsed, and a Responses stream's first
+        // (response.created, with the answer's id).
+        const bool id_pending = c.responses_api && !c.response_noted;
+        if (!id_pending && e.data.find("\"usage\"") == std::string::npos) continue;
+        auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
+        if (!v.ok()) continue;
+        if (id_pending) note_response(c, *v);
+        take_usage(c, *v);
+        // A Responses stream's last event holds the whole answer: what the cache keeps.
+        if (c.cache_write && c.responses_api && v->is_object()) {
+          const bj::value* type = v->get_object().if_contains("type");
+          const bj::value* answer = v->get_object().if_contains("response");
+          if (type && *type == "response.completed" && answer && answer->is_object()) c.stored = bj::serialize(*answer);
+        }
+      }
+    }
+    if (!piece.empty() && !co_await c.ex->write(piece)) {
+      call.abort();
+      c.error = "client went away";
+      open = false;
+    }
+    if (!rs.ok()) break;
+  }
+  if (!rs.ok()) {
+    // No failover once bytes are out: end with an error event, not a silent cut.
+    call.abort();
+    c.error = c.provider + ": " + rs.message();
+    UpstreamError e{502, "api_error", "upstream stream failed: " + rs.message(), "", false};
+    // In the client's protocol: Anthropic's error event, or OpenAI's data line.
+    std::string ev = c.anthropic_api
+                         ? "event: error\ndata: " +
+                               bj::serialize(bj::object{{"type", "error"},
+                                                        {"error", bj::object{{"type", "api_error"}, {"message", e.message}}}}) +
+                               "\n\n"
+                         : sse_data(e.to_openai());
+    co_await c.ex->finish(ev);
+  } else if (open) {
+    co_await c.ex->finish();
+  }
+  if (c.usage.reported && c.meter_usage) charge(c, c.provider, c.model, c.usage);
+  if (rs.ok() && open && c.cache_write && !c.stored.empty() && c.usage.reported) {
+    c.cache->put(c.cache_key, encode_cached_answer(c.usage, c.stored), std::chrono::seconds(c.cfg->cache_ttl_seconds));
+  }
+  finish(c);
+}
+
+}  // namespace spectra::ai
