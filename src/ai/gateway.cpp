@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ai/gateway_call.h"
+#include "ai/messages_dialect.h"
 #include "ai/responses_replay.h"
 #include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
@@ -328,7 +329,8 @@ const VirtualKey* Gateway::authenticate(const GatewayConfig& cfg, Exchange& ex, 
 asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   auto cfg = snapshot();
   // Anthropic's SDKs (they always send anthropic-version) get Anthropic's
-  // shape, and only the models /v1/messages can serve: Anthropic's.
+  // shape (/v1/messages serves every model: Anthropic's as they are, the
+  // others in translation).
   const bool anthropic = !ex.request()["anthropic-version"].empty();
   std::string refusal;
   const VirtualKey* key = authenticate(*cfg, ex, &refusal);
@@ -339,12 +341,8 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   }
   // A local-only key sees what it can be served: a route with an in-account
   // target (or fallback), an in-account provider/model.
-  auto allowed = [&](const std::string& m, const std::string& target) {
+  auto allowed = [&](const std::string& m) {
     if (!key->allowed_models.empty() && !key->allowed_models.count(m)) return false;
-    if (anthropic) {
-      auto r = cfg->resolve(target);
-      if (!r.ok() || r->first->kind != "anthropic" || key->local_only) return false;
-    }
     return !key->local_only || cfg->served_in_account(m);
   };
   auto model_object = [anthropic](const std::string& name, const std::string& target) {
@@ -356,7 +354,7 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   if (!id) {
     bj::array data;
     for (const auto& [alias, r] : cfg->routes) {
-      if (allowed(alias, r.target)) data.push_back(model_object(alias, r.target));
+      if (allowed(alias)) data.push_back(model_object(alias, r.target));
     }
     bj::object list{{"object", "list"}, {"data", data}};
     if (anthropic) {
@@ -371,8 +369,8 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   }
   std::optional<bj::object> found;
   if (auto r = cfg->routes.find(*id); r != cfg->routes.end()) {
-    if (allowed(*id, r->second.target)) found = model_object(*id, r->second.target);
-  } else if (cfg->resolve(*id).ok() && allowed(*id, *id)) {
+    if (allowed(*id)) found = model_object(*id, r->second.target);
+  } else if (cfg->resolve(*id).ok() && allowed(*id)) {
     found = model_object(*id, *id);
   }
   if (!found) {
@@ -402,7 +400,6 @@ asio::awaitable<bool> Gateway::authenticated(Call& c) {
 asio::awaitable<void> Gateway::chat(Exchange& ex) {
   Call c;
   begin(c, ex);
-  const GatewayConfig& cfg = *c.cfg;
   // 1. auth
   if (!co_await authenticated(c)) co_return;
   // 2. request
@@ -417,6 +414,14 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   c.requested_model = std::move(req->model);
   c.stream = req->stream;
   c.include_usage = req->include_usage;
+  co_await serve_chat(c);
+}
+
+// Stages 2b-7 of a chat request whose body is parsed (chat, or a Messages
+// request translated into one).
+asio::awaitable<void> Gateway::serve_chat(Call& c) {
+  const GatewayConfig& cfg = *c.cfg;
+  http::Exchange& ex = *c.ex;
   if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'", "model_not_allowed");
     co_return;
@@ -638,8 +643,14 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   if (!c.stream) {
     // The cached bytes are the answer as it was first sent.
     std::string body;
-    body.reserve(answer->json.size() + 1);
-    body.append(answer->json).push_back('\n');
+    if (c.messages_dialect) {
+      auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
+      body = bj::serialize(messages::to_message(v.ok() && v->is_object() ? v->get_object() : bj::object(), c.message_id,
+                                                c.requested_model));
+    } else {
+      body.reserve(answer->json.size() + 1);
+      body.append(answer->json).push_back('\n');
+    }
     http::Response res = http::text_response(HttpStatus::ok, std::move(body), "application/json");
     res.set("x-spectra-cache", how);
     res.set("x-spectra-provider", c.provider);
@@ -660,6 +671,10 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     std::string out;
     if (c.responses_api) {
       out = responses_events(completion);
+    } else if (c.messages_dialect) {
+      messages::EventWriter events(c.message_id, c.requested_model);
+      for (const auto& chunk : completion_to_chunks(completion, false)) out += events.chunk(chunk);
+      out += events.end(answer->usage);
     } else {
       for (const auto& chunk : completion_to_chunks(completion, c.include_usage)) out += sse_data(chunk);
       out += "data: [DONE]\n\n";
@@ -691,6 +706,7 @@ void Gateway::finish(Call& c) {
       .str("requested_model", c.requested_model)
       .str("resolved", c.provider.empty() ? std::string() : c.provider + "/" + c.model)
       .str("route", c.route);
+  if (c.messages_dialect) w.str("api", "messages");  // a Messages request served through chat
   if (c.fallback.empty()) w.null("fallback");
   else w.str("fallback", c.fallback);
   w.str("cache", c.cache_result)

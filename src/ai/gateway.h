@@ -140,6 +140,8 @@ class Gateway {
   // POST /v1/messages[/count_tokens] (`path`), Anthropic's protocol as it
   // is, to the Anthropic provider of its model (gateway_messages.cpp).
   boost::asio::awaitable<void> messages(http::Exchange& ex, const char* path);
+  boost::asio::awaitable<void> serve_chat(Call& c);
+  boost::asio::awaitable<void> messages_via_chat(Call& c, const bj::object& request);
   // GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel
   // (`suffix`): to the endpoint that made the answer, for the key that made it.
   boost::asio::awaitable<void> response_by_id(http::Exchange& ex, const std::string& id, const char* suffix);

@@ -61,6 +61,10 @@ struct Gateway::Call {
   // usage gathered from message_start and message_delta.
   bool anthropic_api = false;
   anthropic::RawUsage anthropic_usage;
+  // A Messages request served by the chat pipeline: answers are
+  // translated into Anthropic's message or event stream (message_id).
+  bool messages_dialect = false;
+  std::string message_id;
   bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
 };
 

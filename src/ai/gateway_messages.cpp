@@ -6,9 +6,11 @@
 // are in Anthropic's shape; the upstream's answers pass unchanged.
 #include <boost/json/serialize.hpp>
 
+#include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
+#include "ai/messages_dialect.h"
 #include "ai/upstream_client.h"
 
 namespace spectra::ai {
@@ -26,8 +28,14 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   std::string target = c.requested_model;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
   auto resolved = c.cfg->resolve(target);
+  const bool anthropic_model = resolved.ok() && resolved->first->kind == "anthropic";
+  if (!anthropic_model && std::string_view(path) == "/messages") {
+    // Any other model: through the chat pipeline, in translation.
+    co_await messages_via_chat(c, parsed->get_object());
+    co_return;
+  }
   const auto ait = resolved.ok() ? deps_.adapters.find(resolved->first->kind) : deps_.adapters.end();
-  if (!resolved.ok() || resolved->first->kind != "anthropic" || ait == deps_.adapters.end()) {
+  if (!anthropic_model || ait == deps_.adapters.end()) {
     co_await fail(c, 404, "not_found_error",
                   "model '" + c.requested_model + "' has no Anthropic provider for /v1" + path, "model_not_found");
     co_return;
@@ -72,6 +80,35 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   const bool failed = !st.ok() || call.status() >= 500 || call.status() == 429;
   walk.record(!failed, failed, st.ok() ? "status " + std::to_string(call.status()) : st.message());
   co_await relay_answer(c, call, st, p.name, resolved->second);
+}
+
+// A Messages request for a model that is not Anthropic's: translated into
+// a chat request and served by the chat pipeline (its routes, fallbacks,
+// overflow policy, caches, metering and audit), the answer translated back
+// (see ai/messages_dialect.h).
+asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& request) {
+  std::string param;
+  auto chat = messages::to_chat_request(request, &param);
+  if (!chat.ok()) {
+    c.error_param = param;
+    co_await fail(c, 400, "invalid_request_error", chat.status().message(), "invalid_request");
+    co_return;
+  }
+  // The chat request's own checks, as if a chat client had sent it.
+  RequestError rerr;
+  auto req = parse_chat_request(bj::serialize(*chat), &rerr);
+  if (!req.ok()) {
+    c.error_param = rerr.param;
+    co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
+    co_return;
+  }
+  c.body = std::move(req->body);
+  c.stream = req->stream;
+  c.include_usage = false;  // usage goes in message_delta
+  c.messages_dialect = true;
+  c.message_id = "msg_" + c.ex->info().request_id;
+  c.route.clear();
+  co_await serve_chat(c);
 }
 
 }  // namespace spectra::ai

@@ -5,6 +5,7 @@
 #include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
+#include "ai/messages_dialect.h"
 #include "ai/openai_adapter.h"
 #include "ai/upstream_client.h"
 #include "common/crypto.h"
@@ -288,8 +289,12 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     c.status = 200;
     remember(c);
     std::string out;
-    out.reserve(c.stored.size() + 1);
-    out.append(c.stored).push_back('\n');
+    if (c.messages_dialect) {
+      out = bj::serialize(messages::to_message(*completion, c.message_id, c.requested_model));
+    } else {
+      out.reserve(c.stored.size() + 1);
+      out.append(c.stored).push_back('\n');
+    }
     http::Response res = http::text_response(HttpStatus::ok, std::move(out), "application/json");
     res.set("x-spectra-cache", c.cache_result);
     res.set("x-spectra-provider", p.name);
@@ -303,6 +308,10 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // failure until then may still fail over.
   auto created = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
   auto translator = adapter.stream_translator(target, "chatcmpl-" + c.ex->info().request_id, created);
+  // The client's protocol: chat chunks, or Anthropic's events for a
+  // Messages request (a new writer per attempt: a failed one sent nothing).
+  std::optional<messages::EventWriter> events;
+  if (c.messages_dialect) events.emplace(c.message_id, c.requested_model);
   ChunkAssembler assembler;
   std::string buf;
   std::string held;   // chunks before the first substantive one
@@ -325,7 +334,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
       assembler.add(chunk);
       if (usage_only(chunk)) continue;  // the gateway sends its own usage chunk, if asked
       ready = ready || substantive(chunk);
-      (ready ? out : held) += sse_data(chunk);
+      (ready ? out : held) += events ? events->chunk(chunk) : sse_data(chunk);
     }
     if (ready && !held.empty()) {
       out = held + out;
@@ -365,7 +374,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     // After the first token there is no failover: end the stream with a
     // well-formed error event rather than a silent truncation.
     UpstreamError e = uerr.message.empty() ? UpstreamError{502, "api_error", "upstream stream failed: " + failure, "", false} : uerr;
-    std::string ev = sse_data(e.to_openai());
+    std::string ev = events ? messages::error_event("api_error", e.message) : sse_data(e.to_openai());
     co_await c.ex->finish(ev);
     co_return false;
   }
@@ -382,7 +391,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
                  {"model", completion.at("model")}, {"choices", bj::array()}, {"usage", usage_json(usage)}};
     tail += sse_data(u);
   }
-  tail += "data: [DONE]\n\n";
+  tail += events ? events->end(usage) : std::string("data: [DONE]\n\n");
   if (!c.started_stream) {
     http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
     c.status = 200;

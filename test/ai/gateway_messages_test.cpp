@@ -2,16 +2,20 @@
 // relayed to the fake Anthropic upstream as it is, with the key read from
 // x-api-key, usage metered exactly from the answer or from message_start
 // and message_delta, and the gateway's own refusals in Anthropic's shape.
+// For other models (a local vLLM here) it is translated through the chat
+// pipeline: whole answers, event streams, tool use, caching, failover.
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "ai/anthropic_adapter.h"
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
 #include "cache_test_util.h"
 #include "fake_anthropic.h"
+#include "fake_openai.h"
 #include "http/client.h"
 #include "raw_tcp.h"
 
@@ -26,6 +30,8 @@ class MessagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(anthropic_.start().ok());
+    ASSERT_TRUE(local_.start().ok());
+    ASSERT_TRUE(spare_.start().ok());
     dir_ = std::filesystem::temp_directory_path() / ("spectra-msg-" + std::to_string(::getpid()) + "-" +
                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
@@ -33,6 +39,7 @@ class MessagesTest : public ::testing::Test {
     GatewayDeps deps;
     deps.clock = &clock_;
     deps.adapters["openai"] = std::make_shared<OpenAiAdapter>();
+    deps.adapters["vllm"] = deps.adapters["openai"];
     deps.adapters["anthropic"] = std::make_shared<AnthropicAdapter>();
     deps.authorize = [](const ProviderConfig& p, UpstreamRequest& r) {
       if (p.kind == "anthropic") r.headers.emplace_back("x-api-key", p.api_key);
@@ -43,8 +50,11 @@ class MessagesTest : public ::testing::Test {
     const std::string ai = R"({"enabled": true,
       "providers": [
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
-        {"name": "openai", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"}],
-      "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"}],
+        {"name": "openai", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"},
+        {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("]},
+        {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
+      "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
+                 {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]}],
       "virtual_keys": [
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "once", "key": "sk-once", "rpm": 1},
@@ -71,6 +81,17 @@ class MessagesTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     return r.ok() ? *r : http::ClientResponse{};
   }
+  // The same call twice: a miss that is stored, then a hit.
+  std::pair<http::ClientResponse, http::ClientResponse> miss_then_hit(const std::string& ask) {
+    auto first = post("/v1/messages", ask);
+    EXPECT_EQ(first.status, 200u) << first.body;
+    EXPECT_EQ(first.header("x-spectra-cache"), "miss");
+    test::eventually([&] { return gw_->cache()->stats().entries == 1; }, 5s);
+    auto second = post("/v1/messages", ask);
+    EXPECT_EQ(second.status, 200u) << second.body;
+    EXPECT_EQ(second.header("x-spectra-cache"), "hit");
+    return {first, second};
+  }
   // The metered totals once `requests` answers are in (a stream is metered
   // after its last byte went out).
   MeterTotals metered(std::int64_t requests) {
@@ -80,6 +101,7 @@ class MessagesTest : public ::testing::Test {
 
   FakeClock clock_;
   fakes::FakeAnthropic anthropic_;
+  fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
   http::Router router_;
@@ -134,9 +156,9 @@ TEST_F(MessagesTest, RefusalsAreInAnthropicsShape) {
   auto nokey = post("/v1/messages", ask, "sk-wrong");
   EXPECT_EQ(nokey.status, 401u);
   EXPECT_EQ(type_of(nokey), "authentication_error");
-  auto openai_model = post("/v1/messages", R"({"model":"gpt","max_tokens":8,"messages":[{"role":"user","content":"x"}]})");
-  EXPECT_EQ(openai_model.status, 404u);
-  EXPECT_EQ(type_of(openai_model), "not_found_error");
+  auto unknown = post("/v1/messages", R"({"model":"nope/model","max_tokens":8,"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(unknown.status, 404u);
+  EXPECT_EQ(type_of(unknown), "not_found_error");
   auto local_only = post("/v1/messages", ask, "sk-private");
   EXPECT_EQ(local_only.status, 403u);
   EXPECT_EQ(type_of(local_only), "permission_error");
@@ -166,14 +188,8 @@ TEST_F(MessagesTest, RefusalsAreInAnthropicsShape) {
 // A repeated whole Messages call is answered from the exact cache (metered
 // as a hit); a stream is not cached.
 TEST_F(MessagesTest, RepeatedWholeCallsAreCached) {
-  const std::string ask = R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"same again"}]})";
-  auto first = post("/v1/messages", ask);
-  ASSERT_EQ(first.status, 200u) << first.body;
-  EXPECT_EQ(first.header("x-spectra-cache"), "miss");
-  test::eventually([&] { return gw_->cache()->stats().entries == 1; }, 5s);
-  auto second = post("/v1/messages", ask);
-  ASSERT_EQ(second.status, 200u);
-  EXPECT_EQ(second.header("x-spectra-cache"), "hit");
+  auto [first, second] =
+      miss_then_hit(R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"same again"}]})");
   EXPECT_EQ(bj::parse(second.body), bj::parse(first.body));
   EXPECT_EQ(anthropic_.requests(), 1u);
   const auto t = metered(1);
@@ -186,26 +202,225 @@ TEST_F(MessagesTest, RepeatedWholeCallsAreCached) {
 }
 
 // GET /v1/models from Anthropic's SDKs (anthropic-version sent): Anthropic's
-// list shape, and only the models /v1/messages can serve.
+// list shape, every model the key may use (/v1/messages serves them all).
 TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
   http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
   const Headers h{{"x-api-key", "sk-team-a"}, {"anthropic-version", "2023-06-01"}};
   auto list = c.send(http::Verb::get, "/v1/models?limit=20", "", h);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->status, 200u) << list->body;
-  EXPECT_EQ(bj::parse(list->body), bj::parse(R"({"data":[{"type":"model","id":"sonnet","display_name":"sonnet",
-      "created_at":"1970-01-01T00:00:00Z"}],"has_more":false,"first_id":"sonnet","last_id":"sonnet"})"));
+  auto data = bj::parse(list->body).at("data").as_array();
+  ASSERT_EQ(data.size(), 3u) << list->body;
+  EXPECT_EQ(data[0], bj::parse(R"({"type":"model","id":"gpt","display_name":"gpt","created_at":"1970-01-01T00:00:00Z"})"));
+  EXPECT_EQ(bj::parse(list->body).at("has_more"), false);
+  EXPECT_EQ(bj::parse(list->body).at("first_id"), "gpt");
+  EXPECT_EQ(bj::parse(list->body).at("last_id"), "sonnet");
   auto one = c.send(http::Verb::get, "/v1/models/sonnet", "", h);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(bj::parse(one->body).at("type"), "model");
-  auto other = c.send(http::Verb::get, "/v1/models/gpt", "", h);
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(other->status, 404u);
-  EXPECT_EQ(bj::parse(other->body).at("error").at("type"), "not_found_error");
-  // Without anthropic-version: OpenAI's list, every model the key may use.
+  auto missing = c.send(http::Verb::get, "/v1/models/nope", "", h);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404u);
+  EXPECT_EQ(bj::parse(missing->body).at("error").at("type"), "not_found_error");
+  // A local-only key sees only what is served in the account.
+  auto local = c.send(http::Verb::get, "/v1/models", "", {{"x-api-key", "sk-private"}, {"anthropic-version", "2023-06-01"}});
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(bj::parse(local->body).at("data").as_array().size(), 1u) << local->body;
+  EXPECT_EQ(bj::parse(local->body).at("first_id"), "llama");
+  // Without anthropic-version: OpenAI's list, the same models.
   auto openai = c.send(http::Verb::get, "/v1/models", "", {{"Authorization", "Bearer sk-team-a"}});
   ASSERT_TRUE(openai.ok());
-  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 2u) << openai->body;
+  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 3u) << openai->body;
+}
+
+// The events of an Anthropic stream, as (type, data).
+std::vector<std::pair<std::string, bj::object>> events_of(const std::string& body) {
+  std::vector<std::pair<std::string, bj::object>> out;
+  std::size_t at = 0;
+  while ((at = body.find("event: ", at)) != std::string::npos) {
+    const auto eol = body.find('\n', at);
+    const auto data = body.find("data: ", eol);
+    const auto end = body.find("\n\n", data);
+    out.emplace_back(body.substr(at + 7, eol - at - 7), bj::parse(body.substr(data + 6, end - data - 6)).as_object());
+    at = end;
+  }
+  return out;
+}
+
+std::string types_of(const std::vector<std::pair<std::string, bj::object>>& events) {
+  std::string out;
+  for (const auto& [type, data] : events) {
+    EXPECT_EQ(std::string(data.at("type").as_string()), type) << "the event line and the data type agree";
+    out += (out.empty() ? "" : " ") + type;
+  }
+  return out;
+}
+
+// What the deltas of a stream add up to: text, and tool input JSON.
+std::string deltas_of(const std::vector<std::pair<std::string, bj::object>>& events, const char* kind, const char* field) {
+  std::string out;
+  for (const auto& [type, data] : events) {
+    if (type == "content_block_delta" && data.at("delta").at("type") == kind) out += data.at("delta").at(field).as_string();
+  }
+  return out;
+}
+
+// A model that is not Anthropic's (a local vLLM): the Messages request is
+// translated into chat, the answer back, whole or as Anthropic's event
+// stream, metered from the upstream's usage; a local-only key may use it.
+TEST_F(MessagesTest, OtherModelsAreServedInTranslation) {
+  auto whole = post("/v1/messages", R"({"model":"llama","max_tokens":64,"system":"be brief","temperature":0.5,
+      "metadata":{"user_id":"u-7"},"messages":[{"role":"user","content":"one two three"}]})", "sk-private");
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  auto m = bj::parse(whole.body).as_object();
+  EXPECT_EQ(m.at("type"), "message");
+  EXPECT_EQ(m.at("role"), "assistant");
+  EXPECT_EQ(m.at("model"), "llama");
+  EXPECT_TRUE(m.at("id").as_string().starts_with("msg_")) << whole.body;
+  EXPECT_EQ(m.at("content"), bj::parse(R"([{"type":"text","text":"local says: one two three"}])"));
+  EXPECT_EQ(m.at("stop_reason"), "end_turn");
+  EXPECT_EQ(m.at("usage").at("input_tokens"), 5);  // "be brief" + "one two three"
+  EXPECT_EQ(m.at("usage").at("output_tokens"), 5);
+  EXPECT_EQ(whole.header("x-spectra-provider"), "local");
+  auto sent = bj::parse(local_.last_body()).as_object();
+  EXPECT_EQ(sent.at("model"), "llama-3");
+  EXPECT_EQ(sent.at("max_tokens"), 64);
+  EXPECT_EQ(sent.at("temperature"), 0.5);
+  EXPECT_EQ(sent.at("user"), "u-7");
+  EXPECT_EQ(sent.at("messages"), bj::parse(R"([{"role":"system","content":"be brief"},{"role":"user","content":"one two three"}])"));
+  EXPECT_EQ(anthropic_.requests(), 0u);
+
+  auto streamed = post("/v1/messages", R"({"model":"llama","max_tokens":64,"stream":true,
+      "messages":[{"role":"user","content":[{"type":"text","text":"four five"}]}]})", "sk-private");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(streamed.header("content-type"), "text/event-stream");
+  auto ev = events_of(streamed.body);
+  const std::string types = types_of(ev);
+  EXPECT_TRUE(types.starts_with("message_start content_block_start content_block_delta")) << types;
+  EXPECT_TRUE(types.ends_with("content_block_delta content_block_stop message_delta message_stop")) << types;
+  EXPECT_EQ(deltas_of(ev, "text_delta", "text"), "local says: four five");
+  const auto& delta = ev[ev.size() - 2].second;
+  EXPECT_EQ(delta.at("delta").at("stop_reason"), "end_turn");
+  EXPECT_EQ(delta.at("usage").at("input_tokens"), 2);
+  EXPECT_EQ(delta.at("usage").at("output_tokens"), 4);
+  EXPECT_EQ(ev[0].second.at("message").at("model"), "llama");
+  test::eventually([&] { return gw_->meter().totals("private", "local", "llama-3").requests >= 2; }, 5s);
+  const auto t = gw_->meter().totals("private", "local", "llama-3");
+  EXPECT_EQ(t.prompt_tokens, 5 + 2);
+  EXPECT_EQ(t.completion_tokens, 5 + 4);
+  // The audit says which API the client spoke, and that nothing left the account.
+  test::eventually([&] { gw_->audit()->flush(); return gw_->audit()->written() >= 2; }, 5s);
+  std::ifstream f(dir_ / "audit.jsonl");
+  std::string line;
+  std::size_t translated = 0;
+  while (std::getline(f, line)) {
+    auto r = bj::parse(line).as_object();
+    if (!r.contains("api")) continue;
+    ++translated;
+    EXPECT_EQ(r.at("api"), "messages");
+    EXPECT_EQ(r.at("resolved"), "local/llama-3");
+    EXPECT_EQ(r.at("route"), "llama");
+    EXPECT_EQ(r.at("egress"), "none");
+  }
+  EXPECT_EQ(translated, 2u);
+}
+
+// Tool use both ways: the model's call comes back as a tool_use block (whole
+// and streamed), and the client's tool_result goes up as a tool message.
+TEST_F(MessagesTest, ToolUseIsTranslatedBothWays) {
+  const std::string tools = R"("tools":[{"name":"get_weather","description":"Weather of a city",
+      "input_schema":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}],
+      "tool_choice":{"type":"auto","disable_parallel_tool_use":true})";
+  auto call = post("/v1/messages", R"({"model":"llama","max_tokens":64,)" + tools +
+                                       R"(,"messages":[{"role":"user","content":"what is the weather in Paris"}]})");
+  ASSERT_EQ(call.status, 200u) << call.body;
+  auto m = bj::parse(call.body);
+  EXPECT_EQ(m.at("stop_reason"), "tool_use");
+  EXPECT_EQ(m.at("content"), bj::parse(R"([{"type":"tool_use","id":"call_1","name":"get_weather","input":{"location":"Paris"}}])"));
+  auto sent = bj::parse(local_.last_body()).as_object();
+  EXPECT_EQ(sent.at("tools").at(0).at("function").at("name"), "get_weather");
+  EXPECT_EQ(sent.at("tools").at(0).at("function").at("parameters").at("required").at(0), "location");
+  EXPECT_EQ(sent.at("tool_choice"), "auto");
+  EXPECT_EQ(sent.at("parallel_tool_calls"), false);
+
+  auto answer = post("/v1/messages", R"({"model":"llama","max_tokens":64,)" + tools + R"(,"messages":[
+      {"role":"user","content":"what is the weather in Paris"},
+      {"role":"assistant","content":[{"type":"text","text":"Checking."},
+                                     {"type":"tool_use","id":"call_1","name":"get_weather","input":{"location":"Paris"}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1","content":[{"type":"text","text":"18C"}]}]}]})");
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  EXPECT_EQ(bj::parse(answer.body).at("content").at(0).at("text"), "local says: the tool returned 18C");
+  EXPECT_EQ(bj::parse(answer.body).at("stop_reason"), "end_turn");
+  sent = bj::parse(local_.last_body()).as_object();
+  EXPECT_EQ(sent.at("messages").at(1), bj::parse(R"({"role":"assistant","content":"Checking.","tool_calls":[{"id":"call_1",
+      "type":"function","function":{"name":"get_weather","arguments":"{\"location\":\"Paris\"}"}}]})"));
+  EXPECT_EQ(sent.at("messages").at(2), bj::parse(R"({"role":"tool","tool_call_id":"call_1","content":"18C"})"));
+
+  auto streamed = post("/v1/messages", R"({"model":"llama","max_tokens":64,"stream":true,)" + tools +
+                                           R"(,"messages":[{"role":"user","content":"and the weather in Paris now"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  auto ev = events_of(streamed.body);
+  std::size_t starts = 0;
+  for (const auto& [type, data] : ev) {
+    if (type != "content_block_start") continue;
+    ++starts;
+    EXPECT_EQ(data.at("content_block"), bj::parse(R"({"type":"tool_use","id":"call_1","name":"get_weather","input":{}})"));
+  }
+  EXPECT_EQ(starts, 1u) << streamed.body;
+  EXPECT_EQ(bj::parse(deltas_of(ev, "input_json_delta", "partial_json")), bj::parse(R"({"location":"Paris"})"));
+  EXPECT_EQ(ev[ev.size() - 2].second.at("delta").at("stop_reason"), "tool_use");
+}
+
+// The chat pipeline's own features, for Messages clients: exact cache (a
+// whole answer replayed whole and as events), failover before the first
+// token, an error event after it.
+TEST_F(MessagesTest, TranslatedCallsAreCachedAndFailOver) {
+  auto [first, again] = miss_then_hit(R"({"model":"llama","max_tokens":64,"messages":[{"role":"user","content":"cache me"}]})");
+  auto a = bj::parse(again.body).as_object(), f = bj::parse(first.body).as_object();
+  EXPECT_EQ(a.at("content"), f.at("content"));
+  EXPECT_EQ(a.at("usage"), f.at("usage"));
+  auto replay = post("/v1/messages", R"({"model":"llama","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"cache me"}]})");
+  EXPECT_EQ(replay.header("x-spectra-cache"), "hit");
+  auto ev = events_of(replay.body);
+  EXPECT_EQ(deltas_of(ev, "text_delta", "text"), "local says: cache me");
+  EXPECT_EQ(types_of(ev).substr(0, 13), "message_start");
+  EXPECT_EQ(ev.back().first, "message_stop");
+  EXPECT_EQ(local_.request_count(), 1u);
+
+  local_.set_faults({.error_status = 503});
+  auto failed_over = post("/v1/messages", R"({"model":"llama","max_tokens":64,"messages":[{"role":"user","content":"who answers"}]})");
+  ASSERT_EQ(failed_over.status, 200u) << failed_over.body;
+  EXPECT_EQ(failed_over.header("x-spectra-provider"), "spare");
+  EXPECT_EQ(bj::parse(failed_over.body).at("content").at(0).at("text"), "spare says: who answers");
+
+  local_.set_faults({.drop_after_chunks = 2});
+  spare_.set_faults({.drop_after_chunks = 2});
+  auto broken = post("/v1/messages", R"({"model":"llama","max_tokens":64,"stream":true,
+      "messages":[{"role":"user","content":"one two three four five"}]})");
+  ASSERT_EQ(broken.status, 200u);
+  ev = events_of(broken.body);
+  ASSERT_FALSE(ev.empty()) << broken.body;
+  EXPECT_EQ(ev.back().first, "error") << broken.body;
+  EXPECT_EQ(ev.back().second.at("error").at("type"), "api_error");
+  EXPECT_EQ(broken.body.find("message_stop"), std::string::npos);
+}
+
+// What has no chat equivalent is refused with the field named, before any
+// upstream is asked.
+TEST_F(MessagesTest, UntranslatableRequestsAreRefused) {
+  auto doc = post("/v1/messages", R"({"model":"llama","max_tokens":8,"messages":[{"role":"user","content":[
+      {"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]})");
+  EXPECT_EQ(doc.status, 400u);
+  EXPECT_EQ(bj::parse(doc.body).at("error").at("type"), "invalid_request_error");
+  EXPECT_NE(doc.body.find("messages[0].content[0].type"), std::string::npos) << doc.body;
+  auto server_tool = post("/v1/messages", R"({"model":"llama","max_tokens":8,"tools":[{"type":"web_search_20250305","name":"web_search"}],
+      "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(server_tool.status, 400u);
+  EXPECT_NE(server_tool.body.find("tools[0].type"), std::string::npos) << server_tool.body;
+  auto no_max = post("/v1/messages", R"({"model":"llama","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(no_max.status, 400u);
+  EXPECT_NE(no_max.body.find("max_tokens"), std::string::npos) << no_max.body;
+  EXPECT_EQ(local_.request_count(), 0u);
 }
 
 // An upstream that drops a stream midway: the client gets Anthropic's error

@@ -22,6 +22,7 @@
 #include "ai/exact_cache.h"
 #include "ai/health_prober.h"
 #include "ai/limits.h"
+#include "ai/messages_dialect.h"
 #include "ai/metering.h"
 #include "ai/openai_adapter.h"
 #include "ai/response_owners.h"
@@ -753,6 +754,85 @@ TEST(ResponsesReplay, EventsInOpenAisOrder) {
   EXPECT_EQ(data[9].at("delta"), "{\"a\":1}");
   EXPECT_EQ(data[12].at("response"), response);
   EXPECT_NE(events.find("event: response.completed\ndata: "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace spectra::ai
+
+namespace spectra::ai {
+namespace {
+
+// The Messages API's translation, field by field, where the gateway tests'
+// fakes do not reach (images, tool_choice kinds, stop reasons, cache reads).
+TEST(MessagesDialect, RequestFieldsMapToChat) {
+  std::string param;
+  auto chat = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":9,"top_k":5,"thinking":{"type":"enabled"},
+      "stop_sequences":["END"],"tool_choice":{"type":"any"},
+      "tools":[{"name":"f","input_schema":{"type":"object"}}],
+      "messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAA="}},
+                                            {"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]},
+                  {"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"s"},
+                                                 {"type":"tool_use","id":"t","name":"f","input":{}}]},
+                  {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","is_error":true,"content":"boom"},
+                                            {"type":"text","text":"go on"}]}]})").as_object(), &param);
+  ASSERT_TRUE(chat.ok()) << chat.status().to_string();
+  EXPECT_EQ(bj::value(*chat), bj::parse(R"({"model":"m","messages":[
+      {"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAA="}},
+                                {"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},
+      {"role":"tool","tool_call_id":"t","content":"Error: boom"},
+      {"role":"user","content":[{"type":"text","text":"go on"}]}],
+      "max_tokens":9,"stop":["END"],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+      "tool_choice":"required"})")) << bj::serialize(*chat);
+  auto named = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"tool_choice":{"type":"tool","name":"f"},
+      "messages":[{"role":"user","content":"x"}]})").as_object(), &param);
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(named->at("tool_choice"), bj::parse(R"({"type":"function","function":{"name":"f"}})"));
+  auto refused = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"mcp_servers":[{}],
+      "messages":[{"role":"user","content":"x"}]})").as_object(), &param);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(param, "mcp_servers");
+  refused = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]})").as_object(), &param);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(param, "messages[0].role");
+}
+
+TEST(MessagesDialect, AnswersAndStopReasons) {
+  auto completion = [](const char* finish, const char* content) {
+    return bj::parse(std::string(R"({"choices":[{"index":0,"message":{"role":"assistant","content":")") + content +
+                     R"("},"finish_reason":")" + finish + R"("}],
+        "usage":{"prompt_tokens":100,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":60}}})").as_object();
+  };
+  auto m = messages::to_message(completion("length", "cut"), "msg_1", "llama");
+  EXPECT_EQ(m.at("stop_reason"), "max_tokens");
+  EXPECT_EQ(m.at("usage"), bj::parse(R"({"input_tokens":40,"output_tokens":7,"cache_creation_input_tokens":0,
+      "cache_read_input_tokens":60})"));
+  EXPECT_EQ(messages::to_message(completion("content_filter", "no"), "msg_1", "llama").at("stop_reason"), "refusal");
+  EXPECT_EQ(messages::to_message(completion("stop", "ok"), "msg_1", "llama").at("stop_reason"), "end_turn");
+  // A stream: text, then two tool calls (each its own block), then the end.
+  messages::EventWriter w("msg_2", "llama");
+  std::string out = w.chunk(bj::parse(R"({"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"}}]})").as_object());
+  out += w.chunk(bj::parse(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]}}]})").as_object());
+  out += w.chunk(bj::parse(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{\"x\""}}]}}]})").as_object());
+  out += w.chunk(bj::parse(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":":1}"}}]}}]})").as_object());
+  out += w.chunk(bj::parse(R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})").as_object());
+  out += w.end(Usage{.prompt_tokens = 3, .completion_tokens = 2, .cached_prompt_tokens = 0, .reported = true});
+  std::vector<std::string> types;
+  std::vector<std::int64_t> starts;
+  for (std::size_t at = 0; (at = out.find("data: ", at)) != std::string::npos; at += 6) {
+    auto e = bj::parse(out.substr(at + 6, out.find('\n', at) - at - 6)).as_object();
+    types.emplace_back(e.at("type").as_string());
+    if (types.back() == "content_block_start") starts.push_back(e.at("index").as_int64());
+    if (types.back() == "message_delta") {
+      EXPECT_EQ(e.at("delta").at("stop_reason"), "tool_use");
+      EXPECT_EQ(e.at("usage").at("output_tokens"), 2);
+    }
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                             "content_block_stop", "content_block_start", "content_block_delta",
+                                             "content_block_stop", "content_block_start", "content_block_delta",
+                                             "content_block_delta", "content_block_stop", "message_delta", "message_stop"}));
+  EXPECT_EQ(starts, (std::vector<std::int64_t>{0, 1, 2}));
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // Untrusted bytes into the AI gateway's request path before any upstream is
 // involved. Invariants: no crash; an accepted request has a model and
 // messages; cache keys are stable (same input, same key) and 64 hex chars;
-// and a completion converted to chunks and assembled back keeps its text.
+// a completion converted to chunks and assembled back keeps its text; an
+// Anthropic Messages request translated to chat serializes to a JSON object
+// with messages, or is refused naming a field; a completion as an Anthropic
+// message, and as its event stream, keeps its text.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -10,6 +13,7 @@
 #include <string_view>
 
 #include "ai/chat_request.h"
+#include "ai/messages_dialect.h"
 #include "ai/stream_codec.h"
 
 using namespace spectra::ai;
@@ -29,9 +33,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else if (err.message.empty()) {
     std::abort();  // every refusal says why
   }
-  // The same bytes as a completion: chunks and back.
+  // The same bytes as an Anthropic Messages request, translated to chat.
   boost::system::error_code ec;
   bj::value v = bj::parse(input, ec);
+  if (!ec && v.is_object()) {
+    std::string param;
+    auto chat = messages::to_chat_request(v.as_object(), &param);
+    if (chat.ok()) {
+      if (!chat->contains("messages") || !bj::parse(bj::serialize(*chat)).is_object()) std::abort();
+    } else if (param.empty() || chat.status().message().empty()) {
+      std::abort();  // every refusal names its field
+    }
+  }
+  // The same bytes as a completion: chunks and back.
   if (!ec && v.is_object() && v.as_object().contains("choices")) {
     ChunkAssembler a;
     for (const auto& chunk : completion_to_chunks(v.as_object(), true)) a.add(chunk);
@@ -47,6 +61,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           choices->as_array().size() == 1) {
         const auto& out = back.at("choices").as_array();
         if (out.empty() || out[0].at("message").at("content") != *content) std::abort();
+        // As an Anthropic message, and as its event stream: the same text.
+        bj::object m = messages::to_message(v.as_object(), "msg_1", "m");
+        if (m.at("content").as_array().empty() || m.at("content").as_array()[0].at("text") != *content) std::abort();
+        messages::EventWriter w("msg_1", "m");
+        std::string events;
+        for (const auto& chunk : completion_to_chunks(v.as_object(), false)) events += w.chunk(chunk);
+        events += w.end(Usage{});
+        std::string text;
+        for (std::size_t at = 0; (at = events.find("data: ", at)) != std::string::npos; at += 6) {
+          bj::value e = bj::parse(std::string_view(events).substr(at + 6, events.find('\n', at) - at - 6));
+          if (e.at("type") == "content_block_delta" && e.at("delta").at("type") == "text_delta") {
+            text += e.at("delta").at("text").as_string();
+          }
+        }
+        if (text != content->as_string()) std::abort();
       }
     }
   }

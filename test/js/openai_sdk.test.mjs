@@ -371,14 +371,56 @@ test("Anthropic's SDK on /v1/messages", async () => {
 
   const models = [];
   for await (const model of claude().models.list()) models.push(model.id);
-  assert.deepEqual(models, ['claude']);  // what /v1/messages can serve
+  assert.deepEqual(models.sort(), ['claude', 'gpt', 'llama', 'nova']);  // /v1/messages serves them all
   assert.equal((await claude().models.retrieve('claude')).type, 'model');
 
   await assert.rejects(claude('sk-nobody').messages.create({ model: 'claude', max_tokens: 8,
     messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof Anthropic.AuthenticationError);
-  await assert.rejects(claude().messages.create({ model: 'gpt', max_tokens: 8,
+  await assert.rejects(claude().messages.create({ model: 'nope/model', max_tokens: 8,
     messages: [{ role: 'user', content: 'x' }] }),
   (e) => e instanceof Anthropic.NotFoundError && e.error.error.type === 'not_found_error');
+});
+
+// Anthropic's SDK on the models that are not Anthropic's (OpenAI, a local
+// vLLM, Bedrock): the gateway translates through chat, and the SDK gets
+// messages, event streams and tool use it accumulates as from Anthropic.
+test("Anthropic's SDK on every other provider kind, in translation", async () => {
+  const claude = new Anthropic({ baseURL: `http://${ai}`, apiKey: KEY, maxRetries: 0 });
+  for (const { model, reply } of backends.filter((b) => b.model !== 'claude')) {
+    const text = `hello again ${model}`;
+    const m = await claude.messages.create({ model, max_tokens: 64, system: 'be brief',
+      messages: [{ role: 'user', content: text }] });
+    assert.equal(m.type, 'message');
+    assert.equal(m.model, model);
+    assert.equal(m.content[0].text, reply(text));
+    assert.equal(m.stop_reason, 'end_turn');
+    assert.deepEqual([m.usage.input_tokens, m.usage.output_tokens], [2 + 3, words(reply(text))]);
+
+    let streamed = '';
+    const stream = claude.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: `stream ${model}` }] });
+    stream.on('text', (t) => { streamed += t; });
+    const final = await stream.finalMessage();
+    assert.equal(streamed, reply(`stream ${model}`));
+    assert.equal(final.content[0].text, reply(`stream ${model}`));
+    assert.equal(final.usage.output_tokens, words(reply(`stream ${model}`)));
+  }
+  // Tool use round trip on the local model: the call streamed as a tool_use
+  // block, its result sent back as a tool_result.
+  const tools = [{ name: 'get_weather', description: 'Weather in a city',
+    input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }];
+  const ask = { role: 'user', content: 'what is the weather in Paris' };
+  const call = await claude.messages.stream({ model: 'llama', max_tokens: 64, tools, messages: [ask] }).finalMessage();
+  assert.equal(call.stop_reason, 'tool_use');
+  const use = call.content.find((b) => b.type === 'tool_use');
+  assert.equal(use.name, 'get_weather');
+  assert.deepEqual(use.input, { location: 'Paris' });
+  const answer = await claude.messages.create({ model: 'llama', max_tokens: 64, tools, messages: [ask,
+    { role: 'assistant', content: call.content },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18C' }] }] });
+  assert.equal(answer.content[0].text, 'local says: the tool returned 18C');
+  await assert.rejects(claude.messages.create({ model: 'llama', max_tokens: 8,
+    messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] }),
+  (e) => e instanceof Anthropic.BadRequestError && e.error.error.type === 'invalid_request_error');
 });
 
 test('metering equals what the upstreams reported', async () => {

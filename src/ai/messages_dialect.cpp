@@ -1,0 +1,359 @@
+#include "ai/messages_dialect.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "ai/openai_adapter.h"
+#include "common/json_util.h"
+
+namespace spectra::ai::messages {
+
+namespace {
+
+Status bad(std::string* param, std::string field, std::string message) {
+  if (param) *param = field;
+  return invalid_argument(field + ": " + message);
+}
+
+std::string str(const bj::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// The text of a tool_result's content (a string, or text blocks).
+Result<std::string> tool_result_text(const bj::value* content, const std::string& where, std::string* param) {
+  if (!content || content->is_null()) return std::string();
+  if (content->is_string()) return std::string(content->get_string());
+  if (!content->is_array()) return bad(param, where, "must be a string or an array of blocks");
+  std::string out;
+  for (std::size_t i = 0; i < content->get_array().size(); ++i) {
+    const auto* b = content->get_array()[i].if_object();
+    if (!b || str(*b, "type") != "text") {
+      return bad(param, where + "[" + std::to_string(i) + "]", "only text blocks can be translated for this model");
+    }
+    if (!out.empty()) out += "\n\n";
+    out += str(*b, "text");
+  }
+  return out;
+}
+
+// One text or image block as a chat content part.
+Result<bj::object> content_part(const bj::object& b, const std::string& where, std::string* param) {
+  const std::string type = str(b, "type");
+  if (type == "text") {
+    const auto* t = b.if_contains("text");
+    if (!t || !t->is_string()) return bad(param, where + ".text", "must be a string");
+    return bj::object{{"type", "text"}, {"text", t->get_string()}};
+  }
+  if (type == "image") {
+    const auto* src = b.if_contains("source") ? b.at("source").if_object() : nullptr;
+    if (!src) return bad(param, where + ".source", "is required");
+    const std::string kind = str(*src, "type");
+    std::string url;
+    if (kind == "base64") {
+      url = "data:" + str(*src, "media_type") + ";base64," + str(*src, "data");
+    } else if (kind == "url") {
+      url = str(*src, "url");
+    } else {
+      return bad(param, where + ".source.type", "must be base64 or url");
+    }
+    return bj::object{{"type", "image_url"}, {"image_url", bj::object{{"url", url}}}};
+  }
+  return bad(param, where + ".type", "block type '" + type + "' cannot be translated for this model");
+}
+
+// One Anthropic turn as chat messages, appended to `out`.
+Status add_turn(const bj::object& turn, const std::string& where, bj::array& out, std::string* param) {
+  const std::string role = str(turn, "role");
+  if (role != "user" && role != "assistant") return bad(param, where + ".role", "must be user or assistant");
+  const auto* content = turn.if_contains("content");
+  if (content && content->is_string()) {
+    out.push_back(bj::object{{"role", role}, {"content", content->get_string()}});
+    return {};
+  }
+  if (!content || !content->is_array()) return bad(param, where + ".content", "must be a string or an array of blocks");
+  bj::array parts, tool_calls;
+  for (std::size_t i = 0; i < content->get_array().size(); ++i) {
+    const std::string at = where + ".content[" + std::to_string(i) + "]";
+    const auto* b = content->get_array()[i].if_object();
+    if (!b) return bad(param, at, "must be an object");
+    const std::string type = str(*b, "type");
+    if (type == "thinking" || type == "redacted_thinking") continue;  // the model's own notes: not for another model
+    if (type == "tool_use" && role == "assistant") {
+      const auto* input = b->if_contains("input");
+      tool_calls.push_back(bj::object{
+          {"id", str(*b, "id")},
+          {"type", "function"},
+          {"function", bj::object{{"name", str(*b, "name")}, {"arguments", input ? bj::serialize(*input) : "{}"}}}});
+      continue;
+    }
+    if (type == "tool_result" && role == "user") {
+      auto text = tool_result_text(b->if_contains("content"), at + ".content", param);
+      if (!text.ok()) return text.status();
+      const auto* is_error = b->if_contains("is_error");
+      std::string body = is_error && is_error->is_bool() && is_error->get_bool() ? "Error: " + *text : *text;
+      // Tool results answer the previous turn's calls: they come first.
+      out.push_back(bj::object{{"role", "tool"}, {"tool_call_id", str(*b, "tool_use_id")}, {"content", body}});
+      continue;
+    }
+    auto part = content_part(*b, at, param);
+    if (!part.ok()) return part.status();
+    parts.push_back(std::move(*part));
+  }
+  if (role == "assistant") {
+    if (parts.empty() && tool_calls.empty()) return {};
+    bj::object m{{"role", "assistant"}};
+    // Text only: one string (what every chat upstream takes for an assistant).
+    std::string text;
+    for (const auto& p : parts) {
+      if (p.at("type") != "text") return bad(param, where + ".content", "an assistant turn can hold only text and tool_use");
+      text += p.at("text").get_string();
+    }
+    m["content"] = parts.empty() ? bj::value(nullptr) : bj::value(text);
+    if (!tool_calls.empty()) m["tool_calls"] = std::move(tool_calls);
+    out.push_back(std::move(m));
+  } else if (!parts.empty()) {
+    out.push_back(bj::object{{"role", "user"}, {"content", std::move(parts)}});
+  }
+  return {};
+}
+
+Status add_tools(const bj::object& request, bj::object& chat, std::string* param) {
+  if (const auto* tools = request.if_contains("tools"); tools && !tools->is_null()) {
+    if (!tools->is_array()) return bad(param, "tools", "must be an array");
+    bj::array out;
+    for (std::size_t i = 0; i < tools->get_array().size(); ++i) {
+      const std::string at = "tools[" + std::to_string(i) + "]";
+      const auto* t = tools->get_array()[i].if_object();
+      if (!t) return bad(param, at, "must be an object");
+      const std::string type = str(*t, "type");
+      if (!type.empty() && type != "custom") {
+        return bad(param, at + ".type", "server tool '" + type + "' runs only on Anthropic's API");
+      }
+      const auto* schema = t->if_contains("input_schema");
+      if (str(*t, "name").empty() || !schema || !schema->is_object()) {
+        return bad(param, at, "needs a name and an input_schema object");
+      }
+      bj::object fn{{"name", str(*t, "name")}, {"parameters", *schema}};
+      if (t->contains("description")) fn["description"] = str(*t, "description");
+      out.push_back(bj::object{{"type", "function"}, {"function", std::move(fn)}});
+    }
+    if (!out.empty()) chat["tools"] = std::move(out);
+  }
+  if (const auto* tc = request.if_contains("tool_choice"); tc && !tc->is_null()) {
+    const auto* o = tc->if_object();
+    const std::string type = o ? str(*o, "type") : "";
+    if (type == "auto") chat["tool_choice"] = "auto";
+    else if (type == "any") chat["tool_choice"] = "required";
+    else if (type == "none") chat["tool_choice"] = "none";
+    else if (type == "tool") chat["tool_choice"] = bj::object{{"type", "function"}, {"function", bj::object{{"name", str(*o, "name")}}}};
+    else return bad(param, "tool_choice.type", "must be auto, any, tool or none");
+    if (const auto* d = o->if_contains("disable_parallel_tool_use"); d && d->is_bool() && d->get_bool()) {
+      chat["parallel_tool_calls"] = false;
+    }
+  }
+  return {};
+}
+
+std::string stop_reason(const bj::value& finish) {
+  if (!finish.is_string()) return "end_turn";
+  const auto& f = finish.get_string();
+  if (f == "length") return "max_tokens";
+  if (f == "tool_calls" || f == "function_call") return "tool_use";
+  if (f == "content_filter") return "refusal";
+  return "end_turn";
+}
+
+bj::object input_of(std::string_view arguments) {
+  auto v = json::parse(arguments, {.max_bytes = 8 << 20, .max_depth = 64});
+  return v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
+}
+
+}  // namespace
+
+Result<bj::object> to_chat_request(const bj::object& request, std::string* param) {
+  for (const char* refused : {"mcp_servers", "container"}) {
+    if (const auto* v = request.if_contains(refused); v && !v->is_null()) {
+      return bad(param, refused, "is served only by Anthropic's API");
+    }
+  }
+  bj::object chat{{"model", request.contains("model") ? request.at("model") : bj::value(nullptr)}};
+  bj::array msgs;
+  if (const auto* sys = request.if_contains("system"); sys && !sys->is_null()) {
+    if (sys->is_string()) {
+      msgs.push_back(bj::object{{"role", "system"}, {"content", sys->get_string()}});
+    } else {
+      auto text = tool_result_text(sys, "system", param);  // the same rule: text blocks only
+      if (!text.ok()) return text.status();
+      msgs.push_back(bj::object{{"role", "system"}, {"content", *text}});
+    }
+  }
+  const auto* turns = request.if_contains("messages");
+  if (!turns || !turns->is_array() || turns->get_array().empty()) return bad(param, "messages", "must be a non-empty array");
+  for (std::size_t i = 0; i < turns->get_array().size(); ++i) {
+    const std::string at = "messages[" + std::to_string(i) + "]";
+    const auto* t = turns->get_array()[i].if_object();
+    if (!t) return bad(param, at, "must be an object");
+    if (Status s = add_turn(*t, at, msgs, param); !s.ok()) return s;
+  }
+  chat["messages"] = std::move(msgs);
+  const auto* max_tokens = request.if_contains("max_tokens");
+  if (!max_tokens || !max_tokens->is_int64() || max_tokens->get_int64() < 1) {
+    return bad(param, "max_tokens", "is required: a positive integer");
+  }
+  chat["max_tokens"] = *max_tokens;
+  for (const char* same : {"temperature", "top_p"}) {
+    if (const auto* v = request.if_contains(same); v && !v->is_null()) chat[same] = *v;
+  }
+  if (const auto* stop = request.if_contains("stop_sequences"); stop && stop->is_array() && !stop->get_array().empty()) {
+    chat["stop"] = *stop;
+  }
+  if (const auto* md = request.if_contains("metadata"); md && md->is_object()) {
+    if (auto user = str(md->get_object(), "user_id"); !user.empty()) chat["user"] = user;
+  }
+  if (const auto* s = request.if_contains("stream"); s && s->is_bool() && s->get_bool()) {
+    chat["stream"] = true;
+    chat["stream_options"] = bj::object{{"include_usage", true}};
+  }
+  if (Status s = add_tools(request, chat, param); !s.ok()) return s;
+  return chat;
+}
+
+bj::object usage_object(const Usage& u) {
+  return bj::object{{"input_tokens", std::max<std::int64_t>(0, u.prompt_tokens - u.cached_prompt_tokens)},
+                    {"output_tokens", u.completion_tokens},
+                    {"cache_creation_input_tokens", 0},
+                    {"cache_read_input_tokens", u.cached_prompt_tokens}};
+}
+
+bj::object to_message(const bj::object& completion, std::string_view id, std::string_view model) {
+  bj::array content;
+  bj::value finish = nullptr;
+  const auto* choices = completion.if_contains("choices");
+  if (choices && choices->is_array() && !choices->get_array().empty() && choices->get_array()[0].is_object()) {
+    const auto& choice = choices->get_array()[0].get_object();
+    if (const auto* f = choice.if_contains("finish_reason")) finish = *f;
+    if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
+      const auto& msg = m->get_object();
+      if (auto text = str(msg, "content"); !text.empty()) content.push_back(bj::object{{"type", "text"}, {"text", text}});
+      if (const auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
+        for (const auto& call : calls->get_array()) {
+          if (!call.is_object()) continue;
+          const auto* fn = call.get_object().if_contains("function");
+          const bj::object empty;
+          const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
+          content.push_back(bj::object{{"type", "tool_use"},
+                                       {"id", str(call.get_object(), "id")},
+                                       {"name", str(f, "name")},
+                                       {"input", input_of(str(f, "arguments"))}});
+        }
+      }
+    }
+  }
+  Usage u;
+  if (const auto* usage = completion.if_contains("usage"); usage && usage->is_object()) read_openai_usage(*usage, &u);
+  return bj::object{{"id", id},
+                    {"type", "message"},
+                    {"role", "assistant"},
+                    {"model", model},
+                    {"content", std::move(content)},
+                    {"stop_reason", stop_reason(finish)},
+                    {"stop_sequence", nullptr},
+                    {"usage", usage_object(u)}};
+}
+
+std::string event(const bj::object& data) {
+  std::string out = "event: ";
+  out += data.at("type").get_string();
+  out += "\ndata: ";
+  out += bj::serialize(data);
+  out += "\n\n";
+  return out;
+}
+
+std::string error_event(std::string_view type, std::string_view message) {
+  return event(bj::object{{"type", "error"}, {"error", bj::object{{"type", type}, {"message", message}}}});
+}
+
+std::string EventWriter::start_if_needed() {
+  if (started_) return {};
+  started_ = true;
+  return event(bj::object{{"type", "message_start"},
+                          {"message", bj::object{{"id", id_},
+                                                 {"type", "message"},
+                                                 {"role", "assistant"},
+                                                 {"model", model_},
+                                                 {"content", bj::array()},
+                                                 {"stop_reason", nullptr},
+                                                 {"stop_sequence", nullptr},
+                                                 {"usage", usage_object(Usage{})}}}});
+}
+
+std::string EventWriter::close_block() {
+  if (!open_) return {};
+  open_ = false;
+  block_is_text_ = false;
+  tool_ = -1;
+  return event(bj::object{{"type", "content_block_stop"}, {"index", next_ - 1}});
+}
+
+std::string EventWriter::open_block(bj::object block) {
+  std::string out = close_block();
+  open_ = true;
+  out += event(bj::object{{"type", "content_block_start"}, {"index", next_++}, {"content_block", std::move(block)}});
+  return out;
+}
+
+std::string EventWriter::chunk(const bj::object& chunk) {
+  std::string out = start_if_needed();
+  const auto* choices = chunk.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return out;
+  const auto& choice = choices->get_array()[0].get_object();
+  const auto* d = choice.if_contains("delta");
+  if (d && d->is_object()) {
+    const auto& delta = d->get_object();
+    if (const auto* t = delta.if_contains("content"); t && t->is_string() && !t->get_string().empty()) {
+      if (!block_is_text_) {
+        out += open_block(bj::object{{"type", "text"}, {"text", ""}});
+        block_is_text_ = true;
+      }
+      out += event(bj::object{{"type", "content_block_delta"},
+                              {"index", next_ - 1},
+                              {"delta", bj::object{{"type", "text_delta"}, {"text", t->get_string()}}}});
+    }
+    if (const auto* calls = delta.if_contains("tool_calls"); calls && calls->is_array()) {
+      for (const auto& cv : calls->get_array()) {
+        if (!cv.is_object()) continue;
+        const auto& call = cv.get_object();
+        const std::int64_t index = call.contains("index") ? json::to_int(call.at("index")) : 0;
+        const auto* fn = call.if_contains("function");
+        const bj::object empty;
+        const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
+        if (!open_ || block_is_text_ || tool_ != index) {
+          out += open_block(bj::object{
+              {"type", "tool_use"}, {"id", str(call, "id")}, {"name", str(f, "name")}, {"input", bj::object()}});
+          tool_ = index;
+        }
+        if (auto args = str(f, "arguments"); !args.empty()) {
+          out += event(bj::object{{"type", "content_block_delta"},
+                                  {"index", next_ - 1},
+                                  {"delta", bj::object{{"type", "input_json_delta"}, {"partial_json", args}}}});
+        }
+      }
+    }
+  }
+  if (const auto* f = choice.if_contains("finish_reason"); f && !f->is_null()) stop_reason_ = stop_reason(*f);
+  return out;
+}
+
+std::string EventWriter::end(const Usage& usage) {
+  std::string out = start_if_needed();
+  out += close_block();
+  out += event(bj::object{{"type", "message_delta"},
+                          {"delta", bj::object{{"stop_reason", stop_reason_}, {"stop_sequence", nullptr}}},
+                          {"usage", usage_object(usage)}});
+  out += event(bj::object{{"type", "message_stop"}});
+  return out;
+}
+
+}  // namespace spectra::ai::messages
