@@ -426,13 +426,17 @@ asio::awaitable<void> Gateway::serve_chat(Call& c) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'", "model_not_allowed");
     co_return;
   }
-  // 3. limits
-  if (!co_await admitted(c)) co_return;
+  // 3. limits (once: a Messages call failing over here was admitted)
+  if (!c.primary_failed) {
+    if (!co_await admitted(c)) co_return;
+  }
   // 4. route
   if (auto rit = cfg.routes.find(c.requested_model); rit != cfg.routes.end()) {
     c.route = rit->first;
-    c.targets.push_back(rit->second.target);
-    for (const auto& f : rit->second.fallbacks) c.targets.push_back(f);
+    if (!c.primary_failed) {
+      c.targets.push_back(rit->second.target);
+      for (const auto& f : rit->second.fallbacks) c.targets.push_back(f);
+    }
   } else {
     c.route = "direct";
     c.targets.push_back(c.requested_model);

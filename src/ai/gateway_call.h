@@ -65,6 +65,10 @@ struct Gateway::Call {
   // translated into Anthropic's message or event stream (message_id).
   bool messages_dialect = false;
   std::string message_id;
+  // The Messages API's native call to the route's target failed before
+  // any byte went out: `targets` holds the route's fallbacks, the request
+  // is admitted already, and whichever answers is a fallback.
+  bool primary_failed = false;
   bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
 };
 

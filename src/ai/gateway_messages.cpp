@@ -2,8 +2,10 @@
 // /v1/messages/count_tokens): for applications on Anthropic's SDKs (or
 // tools that speak it), sent as they are to the Anthropic provider of the
 // model they name, with the key's model list, limits, local-only rule,
-// metering and audit as on every route. Errors the gateway itself answers
-// are in Anthropic's shape; the upstream's answers pass unchanged.
+// metering and audit as on every route; other models, and a failed
+// Anthropic call's route fallbacks, through the chat pipeline in
+// translation. Errors the gateway itself answers are in Anthropic's shape;
+// the upstream's answers pass unchanged.
 #include <boost/json/serialize.hpp>
 
 #include "ai/chat_request.h"
@@ -12,6 +14,7 @@
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
 #include "ai/upstream_client.h"
+#include "common/log.h"
 
 namespace spectra::ai {
 
@@ -25,12 +28,20 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   if (!co_await authenticated(c)) co_return;
   std::optional<bj::value> parsed = co_await body_with_model(c);
   if (!parsed) co_return;
+  const bool messages_route = std::string_view(path) == "/messages";
   std::string target = c.requested_model;
-  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
+  const RouteConfig* route = nullptr;
+  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) {
+    route = &it->second;
+    target = route->target;
+  }
   auto resolved = c.cfg->resolve(target);
   const bool anthropic_model = resolved.ok() && resolved->first->kind == "anthropic";
-  if (!anthropic_model && std::string_view(path) == "/messages") {
-    // Any other model: through the chat pipeline, in translation.
+  // Any other model through the chat pipeline, in translation; so too a
+  // local-only key's call to an alias with in-account fallbacks (chat's
+  // local-only rule then leaves only those).
+  const bool in_account_fallback = route && c.key->local_only && c.cfg->served_in_account(c.requested_model);
+  if (messages_route && (!anthropic_model || in_account_fallback)) {
     co_await messages_via_chat(c, parsed->get_object());
     co_return;
   }
@@ -72,13 +83,25 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   bj::object body = std::move(parsed->get_object());
   body["model"] = resolved->second;
   req.body = bj::serialize(body);
-  // One endpoint, no failover (the client named this provider's model), but
-  // its outcome counts towards the provider's health as on chat.
+  // One endpoint of the provider; its outcome counts towards the
+  // provider's health as on chat.
   EndpointWalk walk(health_, rr_, p);
   UpstreamCall call;
   Status st = co_await open_call(c, p, req, call);
   const bool failed = !st.ok() || call.status() >= 500 || call.status() == 429;
   walk.record(!failed, failed, st.ok() ? "status " + std::to_string(call.status()) : st.message());
+  if (failed && messages_route && route && !route->fallbacks.empty()) {
+    // Nothing has reached the client: the route's fallbacks answer, in
+    // translation where they are not Anthropic's (as chat fails over).
+    call.abort();
+    c.error = p.name + ": " + (st.ok() ? "status " + std::to_string(call.status()) : st.message());
+    log::warn("upstream failed; trying the route's fallbacks",
+              {{"provider", p.name}, {"error", c.error}, {"request_id", ex.info().request_id}});
+    c.targets = route->fallbacks;
+    c.primary_failed = true;
+    co_await messages_via_chat(c, body);
+    co_return;
+  }
   co_await relay_answer(c, call, st, p.name, resolved->second);
 }
 

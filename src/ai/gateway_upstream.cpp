@@ -176,7 +176,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     }
     if (p.max_concurrency > 0) capacity_.release(p.name);
     if (ok) {
-      if (i > 0) c.fallback = p.name + "/" + model;
+      if (i > 0 || c.primary_failed) c.fallback = p.name + "/" + model;
       co_return true;
     }
     if (!retry || c.started_stream || c.status != 0) co_return false;  // answered already

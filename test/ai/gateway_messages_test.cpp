@@ -54,7 +54,8 @@ class MessagesTest : public ::testing::Test {
         {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("]},
         {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
       "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
-                 {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]}],
+                 {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]},
+                 {"alias": "sonnet-or-local", "target": "claude/claude-sonnet-4", "fallbacks": ["local/llama-3"]}],
       "virtual_keys": [
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "once", "key": "sk-once", "rpm": 1},
@@ -80,6 +81,14 @@ class MessagesTest : public ::testing::Test {
     auto r = c.send(http::Verb::post, path, body, {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}});
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     return r.ok() ? *r : http::ClientResponse{};
+  }
+  // The audit log's records, once `at_least` are written.
+  std::vector<bj::object> audit_records(std::uint64_t at_least) {
+    test::eventually([&] { gw_->audit()->flush(); return gw_->audit()->written() >= at_least; }, 5s);
+    std::vector<bj::object> out;
+    std::ifstream f(dir_ / "audit.jsonl");
+    for (std::string line; std::getline(f, line);) out.push_back(bj::parse(line).as_object());
+    return out;
   }
   // The same call twice: a miss that is stored, then a hit.
   std::pair<http::ClientResponse, http::ClientResponse> miss_then_hit(const std::string& ask) {
@@ -210,11 +219,11 @@ TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->status, 200u) << list->body;
   auto data = bj::parse(list->body).at("data").as_array();
-  ASSERT_EQ(data.size(), 3u) << list->body;
+  ASSERT_EQ(data.size(), 4u) << list->body;
   EXPECT_EQ(data[0], bj::parse(R"({"type":"model","id":"gpt","display_name":"gpt","created_at":"1970-01-01T00:00:00Z"})"));
   EXPECT_EQ(bj::parse(list->body).at("has_more"), false);
   EXPECT_EQ(bj::parse(list->body).at("first_id"), "gpt");
-  EXPECT_EQ(bj::parse(list->body).at("last_id"), "sonnet");
+  EXPECT_EQ(bj::parse(list->body).at("last_id"), "sonnet-or-local");
   auto one = c.send(http::Verb::get, "/v1/models/sonnet", "", h);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(bj::parse(one->body).at("type"), "model");
@@ -225,12 +234,13 @@ TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
   // A local-only key sees only what is served in the account.
   auto local = c.send(http::Verb::get, "/v1/models", "", {{"x-api-key", "sk-private"}, {"anthropic-version", "2023-06-01"}});
   ASSERT_TRUE(local.ok());
-  EXPECT_EQ(bj::parse(local->body).at("data").as_array().size(), 1u) << local->body;
+  EXPECT_EQ(bj::parse(local->body).at("data").as_array().size(), 2u) << local->body;
   EXPECT_EQ(bj::parse(local->body).at("first_id"), "llama");
+  EXPECT_EQ(bj::parse(local->body).at("last_id"), "sonnet-or-local");
   // Without anthropic-version: OpenAI's list, the same models.
   auto openai = c.send(http::Verb::get, "/v1/models", "", {{"Authorization", "Bearer sk-team-a"}});
   ASSERT_TRUE(openai.ok());
-  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 3u) << openai->body;
+  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 4u) << openai->body;
 }
 
 // The events of an Anthropic stream, as (type, data).
@@ -309,12 +319,8 @@ TEST_F(MessagesTest, OtherModelsAreServedInTranslation) {
   EXPECT_EQ(t.prompt_tokens, 5 + 2);
   EXPECT_EQ(t.completion_tokens, 5 + 4);
   // The audit says which API the client spoke, and that nothing left the account.
-  test::eventually([&] { gw_->audit()->flush(); return gw_->audit()->written() >= 2; }, 5s);
-  std::ifstream f(dir_ / "audit.jsonl");
-  std::string line;
   std::size_t translated = 0;
-  while (std::getline(f, line)) {
-    auto r = bj::parse(line).as_object();
+  for (const auto& r : audit_records(2)) {
     if (!r.contains("api")) continue;
     ++translated;
     EXPECT_EQ(r.at("api"), "messages");
@@ -403,6 +409,57 @@ TEST_F(MessagesTest, TranslatedCallsAreCachedAndFailOver) {
   EXPECT_EQ(ev.back().first, "error") << broken.body;
   EXPECT_EQ(ev.back().second.at("error").at("type"), "api_error");
   EXPECT_EQ(broken.body.find("message_stop"), std::string::npos);
+}
+
+// An alias whose target is Anthropic's and whose fallbacks are not: the
+// call goes to Anthropic as it is, and when Anthropic fails before any byte
+// reached the client (529, 429, 5xx, no connection) a fallback answers in
+// translation, whole or streamed, admitted and metered once. A local-only
+// key is served by the in-account fallback without Anthropic being asked.
+TEST_F(MessagesTest, AnthropicFailuresFallBackToTheRoutesOtherModels) {
+  const std::string ask = R"({"model":"sonnet-or-local","max_tokens":64,"messages":[{"role":"user","content":"who is there"}]})";
+  auto native = post("/v1/messages", ask);
+  ASSERT_EQ(native.status, 200u) << native.body;
+  EXPECT_EQ(bj::parse(native.body).at("content").at(0).at("text"), "Echo: who is there");
+  EXPECT_EQ(local_.request_count(), 0u);
+
+  anthropic_.set_faults({.error_status = 529});
+  auto spilled = post("/v1/messages", R"({"model":"sonnet-or-local","max_tokens":64,"messages":[{"role":"user","content":"anyone else"}]})",
+                      "sk-once");
+  ASSERT_EQ(spilled.status, 200u) << spilled.body;
+  EXPECT_EQ(spilled.header("x-spectra-provider"), "local");
+  EXPECT_EQ(bj::parse(spilled.body).at("type"), "message");
+  EXPECT_EQ(bj::parse(spilled.body).at("content").at(0).at("text"), "local says: anyone else");
+  EXPECT_EQ(anthropic_.requests(), 2u);
+  EXPECT_EQ(local_.request_count(), 1u);
+  // Admitted once (rpm 1): the next call is refused, and goes nowhere.
+  auto limited = post("/v1/messages", ask, "sk-once");
+  EXPECT_EQ(limited.status, 429u) << limited.body;
+  EXPECT_EQ(anthropic_.requests(), 2u);
+  test::eventually([&] { return gw_->meter().totals("once", "local", "llama-3").requests == 1; }, 5s);
+  EXPECT_EQ(gw_->meter().totals("once", "claude", "claude-sonnet-4").requests, 0);
+
+  auto streamed = post("/v1/messages", R"({"model":"sonnet-or-local","max_tokens":64,"stream":true,
+      "messages":[{"role":"user","content":"stream instead"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  auto ev = events_of(streamed.body);
+  EXPECT_EQ(deltas_of(ev, "text_delta", "text"), "local says: stream instead");
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().first, "message_stop");
+  EXPECT_EQ(anthropic_.requests(), 3u);
+
+  anthropic_.set_faults({});
+  auto private_call = post("/v1/messages", ask, "sk-private");
+  ASSERT_EQ(private_call.status, 200u) << private_call.body;
+  EXPECT_EQ(bj::parse(private_call.body).at("content").at(0).at("text"), "local says: who is there");
+  EXPECT_EQ(anthropic_.requests(), 3u) << "a local-only key's prompt went to Anthropic";
+
+  // The audit names the fallback taken.
+  std::size_t fell_back = 0;
+  for (const auto& r : audit_records(5)) {
+    if (r.at("fallback") == "local/llama-3") ++fell_back;
+  }
+  EXPECT_EQ(fell_back, 2u);
 }
 
 // What has no chat equivalent is refused with the field named, before any
