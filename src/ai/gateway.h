@@ -114,6 +114,9 @@ class Gateway {
   }
   std::size_t in_flight_coalesced() const { return coalescer_.in_flight(); }
   std::size_t response_owner_count() const { return owners_.size(); }
+  // Keeps who made each stored Responses answer in a journal at `path`
+  // (see ResponseOwners::open_journal), so that a restart keeps them.
+  Status open_response_journal(const std::string& path) { return owners_.open_journal(path); }
 
   // Everything a request carries through the pipeline (defined in the .cpp).
   struct Call;

@@ -1,6 +1,15 @@
 #include "ai/response_owners.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "ai/cache_storage.h"
+#include "common/file_util.h"
+#include "common/json_util.h"
+#include "common/log.h"
 
 namespace spectra::ai {
 
@@ -11,6 +20,29 @@ namespace {
 std::string shared_key(const std::string& id) { return "response-owner:" + id; }
 
 std::string encode(const ResponseOwner& o) { return o.key + '\n' + o.provider + '\n' + o.endpoint; }
+
+// The journal's lines: a record, or the forgetting of one.
+std::string record_line(const std::string& id, const ResponseOwner& o, std::chrono::system_clock::time_point expires) {
+  std::string out;
+  json::ObjectWriter w(out);
+  w.str("id", id).str("key", o.key).str("provider", o.provider).str("endpoint", o.endpoint);
+  w.num("expires", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count()));
+  w.close();
+  out.push_back('\n');
+  return out;
+}
+
+std::string forget_line(const std::string& id) {
+  std::string out;
+  json::ObjectWriter w(out);
+  w.str("id", id).boolean("forget", true);
+  w.close();
+  out.push_back('\n');
+  return out;
+}
+
+// A journal of up to this many times the live records is rewritten.
+constexpr std::size_t kCompactFactor = 4;
 
 std::optional<ResponseOwner> decode(std::string_view s) {
   const auto a = s.find('\n');
@@ -34,13 +66,25 @@ bool valid_response_id(std::string_view id) {
 ResponseOwners::ResponseOwners(const Clock* clock, std::size_t max_entries, std::chrono::seconds ttl)
     : clock_(clock), max_entries_(max_entries ? max_entries : 1), ttl_(ttl) {}
 
-void ResponseOwners::keep(const std::string& id, const ResponseOwner& owner) {
-  std::lock_guard lock(mu_);
+ResponseOwners::~ResponseOwners() {
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+}
+
+void ResponseOwners::drop(const std::string& id) {
   if (auto it = index_.find(id); it != index_.end()) {
     lru_.erase(it->second);
     index_.erase(it);
   }
-  lru_.push_front(Entry{id, owner, clock_->steady_now() + ttl_});
+}
+
+void ResponseOwners::keep(const std::string& id, const ResponseOwner& owner, std::chrono::system_clock::time_point expires) {
+  std::lock_guard lock(mu_);
+  insert(id, owner, expires);
+}
+
+void ResponseOwners::insert(const std::string& id, const ResponseOwner& owner, std::chrono::system_clock::time_point expires) {
+  drop(id);
+  lru_.push_front(Entry{id, owner, expires});
   index_.emplace(std::string_view(lru_.front().id), lru_.begin());
   while (lru_.size() > max_entries_) {
     index_.erase(std::string_view(lru_.back().id));
@@ -50,15 +94,87 @@ void ResponseOwners::keep(const std::string& id, const ResponseOwner& owner) {
 
 void ResponseOwners::record(const std::string& id, const ResponseOwner& owner, CacheStorage* shared) {
   if (!valid_response_id(id)) return;
-  keep(id, owner);
+  const auto expires = clock_->system_now() + ttl_;
+  keep(id, owner, expires);
   if (shared) shared->put(shared_key(id), encode(owner), ttl_);
+  std::lock_guard lock(mu_);
+  journal(record_line(id, owner, expires));
+}
+
+void ResponseOwners::journal(const std::string& line) {
+  if (journal_fd_ < 0) return;
+  // One write of a whole line to an O_APPEND file: a crash leaves at most
+  // a torn last line, which the next load skips.
+  if (::write(journal_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    log::error("cannot append to the response owners journal; records are kept in memory only",
+               {{"path", journal_path_}, {"error", std::strerror(errno)}});
+    ::close(journal_fd_);
+    journal_fd_ = -1;
+    return;
+  }
+  if (++journal_lines_ > kCompactFactor * max_entries_) {
+    if (Status st = rewrite_journal(); !st.ok()) {
+      log::error("cannot compact the response owners journal", {{"path", journal_path_}, {"error", st.to_string()}});
+    }
+  }
+}
+
+Status ResponseOwners::rewrite_journal() {
+  std::string text;
+  for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) text += record_line(it->id, it->owner, it->expires);
+  if (Status st = fs::write_file_atomic(journal_path_, text, 0600); !st.ok()) return st;
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+  journal_fd_ = ::open(journal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (journal_fd_ < 0) return Status(Code::kInternal, journal_path_ + ": " + std::strerror(errno));
+  journal_lines_ = lru_.size();
+  return {};
+}
+
+Status ResponseOwners::open_journal(const std::string& path) {
+  std::lock_guard lock(mu_);
+  journal_path_ = path;
+  if (fs::exists(path)) {
+    auto text = fs::read_file(path, std::size_t(1) << 30);
+    if (!text.ok()) return text.status();
+    const auto now = clock_->system_now();
+    std::size_t at = 0, skipped = 0;
+    while (at < text->size()) {
+      const auto eol = text->find('\n', at);
+      if (eol == std::string::npos) {  // a torn last line
+        ++skipped;
+        break;
+      }
+      auto v = json::parse(std::string_view(*text).substr(at, eol - at), {.max_bytes = 4096, .max_depth = 2});
+      at = eol + 1;
+      const auto* o = v.ok() ? v->if_object() : nullptr;
+      const auto* id = o ? o->if_contains("id") : nullptr;
+      if (!id || !id->is_string() || !valid_response_id(id->get_string())) {
+        ++skipped;
+        continue;
+      }
+      const std::string key(id->get_string());
+      if (o->contains("forget")) {
+        drop(key);
+        continue;
+      }
+      auto field = [&](const char* name) {
+        const auto* f = o->if_contains(name);
+        return f && f->is_string() ? std::string(f->get_string()) : std::string();
+      };
+      const auto* e = o->if_contains("expires");
+      const std::chrono::system_clock::time_point expires(std::chrono::seconds(e ? json::to_int(*e) : 0));
+      if (expires > now) insert(key, ResponseOwner{field("key"), field("provider"), field("endpoint")}, expires);
+    }
+    if (skipped) log::warn("skipped unreadable lines of the response owners journal", {{"path", path}, {"lines", std::to_string(skipped)}});
+  }
+  return rewrite_journal();
 }
 
 boost::asio::awaitable<std::optional<ResponseOwner>> ResponseOwners::find(const std::string& id, CacheStorage* shared) {
   {
     std::lock_guard lock(mu_);
     if (auto it = index_.find(id); it != index_.end()) {
-      if (clock_->steady_now() < it->second->expires) {
+      if (clock_->system_now() < it->second->expires) {
         lru_.splice(lru_.begin(), lru_, it->second);
         co_return it->second->owner;
       }
@@ -69,17 +185,15 @@ boost::asio::awaitable<std::optional<ResponseOwner>> ResponseOwners::find(const 
   if (!shared) co_return std::nullopt;
   std::optional<std::string> bytes = co_await shared->get(shared_key(id));
   std::optional<ResponseOwner> owner = bytes ? decode(*bytes) : std::nullopt;
-  if (owner) keep(id, *owner);
+  if (owner) keep(id, *owner, clock_->system_now() + ttl_);
   co_return owner;
 }
 
 void ResponseOwners::forget(const std::string& id, CacheStorage* shared) {
   {
     std::lock_guard lock(mu_);
-    if (auto it = index_.find(id); it != index_.end()) {
-      lru_.erase(it->second);
-      index_.erase(it);
-    }
+    drop(id);
+    journal(forget_line(id));
   }
   if (shared) shared->erase(shared_key(id));
 }

@@ -7,7 +7,10 @@
 //
 // A bounded LRU in memory (per entry: the id, key, provider and endpoint);
 // with the Redis cache backend each record is written there too (with the
-// same lifetime), so any gateway of the fleet can route the id. Thread-safe.
+// same lifetime), so any gateway of the fleet can route the id. With a
+// journal (the daemon keeps one in its state directory) every record and
+// forget is appended to a file as one JSON line, replayed at start: a
+// restart keeps the conversations going. Thread-safe.
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/result.h"
 
 namespace spectra::ai {
 
@@ -49,13 +53,25 @@ class ResponseOwners {
   void forget(const std::string& id, CacheStorage* shared);
   std::size_t size() const;
 
+  // Loads the journal at `path` (expired, malformed and torn lines are
+  // skipped), rewrites it with only the live records, and appends to it
+  // from then on. Without it the records live in memory only.
+  Status open_journal(const std::string& path);
+  ~ResponseOwners();
+
  private:
   struct Entry {
     std::string id;
     ResponseOwner owner;
-    std::chrono::steady_clock::time_point expires;
+    std::chrono::system_clock::time_point expires;  // wall clock: it outlives the process
   };
-  void keep(const std::string& id, const ResponseOwner& owner);  // locks mu_
+  void keep(const std::string& id, const ResponseOwner& owner, std::chrono::system_clock::time_point expires);  // locks mu_
+  void insert(const std::string& id, const ResponseOwner& owner, std::chrono::system_clock::time_point expires);  // mu_ held
+  void drop(const std::string& id);  // mu_ held
+  // Appends one line (mu_ held); past kCompactFactor x max_entries lines
+  // the journal is rewritten with the live records.
+  void journal(const std::string& line);
+  Status rewrite_journal();  // mu_ held
 
   const Clock* clock_;
   const std::size_t max_entries_;
@@ -63,6 +79,9 @@ class ResponseOwners {
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // front = most recent; guarded by mu_
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // guarded by mu_
+  std::string journal_path_;   // guarded by mu_; empty: no journal
+  int journal_fd_ = -1;        // guarded by mu_
+  std::size_t journal_lines_ = 0;  // guarded by mu_
 };
 
 }  // namespace spectra::ai

@@ -101,6 +101,10 @@ Status AiComponent::start() {
       if (v.ok()) d.gateway->meter().restore(*v);
     }
   }
+  // So do the owners of stored Responses answers (their ids keep working).
+  if (Status st = d.gateway->open_response_journal(d.opt.state_dir + "/ai-response-owners.jsonl"); !st.ok()) {
+    log::error("cannot open the response owners journal; they are kept in memory only", {{"error", st.to_string()}});
+  }
   apply_revision();
   d.gateway->register_routes(d.router);
   http::ServerOptions so;

@@ -719,6 +719,68 @@ TEST(ResponseOwners, BoundedTimedAndStrictAboutIds) {
   EXPECT_FALSE(valid_response_id(std::string(129, 'a')));
 }
 
+// The journal: what a gateway recorded and did not forget is there after a
+// restart (a new ResponseOwners on the same file), expired and unreadable
+// lines are skipped, and the file is rewritten with the live records only.
+TEST(ResponseOwners, TheJournalKeepsRecordsAcrossARestart) {
+  const auto dir = std::filesystem::temp_directory_path() / ("spectra-owners-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "owners.jsonl").string();
+  FakeClock clock;
+  clock.advance(std::chrono::hours(24 * 365 * 56));  // a wall clock in this century
+  auto find = [](ResponseOwners& owners, const std::string& id) {
+    boost::asio::io_context io;
+    auto f = boost::asio::co_spawn(io, owners.find(id, nullptr), boost::asio::use_future);
+    io.run();
+    return f.get();
+  };
+  auto lines = [&] {
+    std::ifstream f(path);
+    std::size_t n = 0;
+    for (std::string line; std::getline(f, line);) ++n;
+    return n;
+  };
+  {
+    ResponseOwners owners(&clock, 100, std::chrono::seconds(60));
+    ASSERT_TRUE(owners.open_journal(path).ok());
+    owners.record("resp_a", {"team-a", "openai", "https://api.openai.com/v1"}, nullptr);
+    owners.record("resp_b", {"team-b", "local", "http://10.0.3.10:8000/v1"}, nullptr);
+    owners.record("resp_short", {"team-b", "local", "http://10.0.3.11:8000/v1"}, nullptr);
+    owners.forget("resp_a", nullptr);
+    EXPECT_EQ(lines(), 4u);
+  }
+  {  // a crash mid-write: a torn last line, and garbage
+    std::ofstream f(path, std::ios::app);
+    f << "not json\n{\"id\":\"../x\",\"key\":\"k\"}\n{\"id\":\"resp_torn\",\"key\":\"te";
+  }
+  clock.advance(std::chrono::seconds(30));
+  {
+    ResponseOwners owners(&clock, 100, std::chrono::seconds(60));
+    ASSERT_TRUE(owners.open_journal(path).ok());
+    EXPECT_FALSE(find(owners, "resp_a")) << "a forgotten record came back";
+    ASSERT_TRUE(find(owners, "resp_b"));
+    EXPECT_EQ(find(owners, "resp_b")->endpoint, "http://10.0.3.10:8000/v1");
+    EXPECT_EQ(find(owners, "resp_b")->key, "team-b");
+    EXPECT_FALSE(find(owners, "resp_torn"));
+    EXPECT_EQ(owners.size(), 2u);
+    EXPECT_EQ(lines(), 2u) << "rewritten with the live records";
+    owners.record("resp_c", {"team-a", "openai", "https://api.openai.com/v1"}, nullptr);
+  }
+  clock.advance(std::chrono::seconds(31));  // resp_b and resp_short are 61 s old: expired
+  ResponseOwners owners(&clock, 100, std::chrono::seconds(60));
+  ASSERT_TRUE(owners.open_journal(path).ok());
+  EXPECT_FALSE(find(owners, "resp_b"));
+  EXPECT_TRUE(find(owners, "resp_c"));
+  EXPECT_EQ(lines(), 1u);
+  // Past 4x its records the journal is compacted as it goes.
+  ResponseOwners small(&clock, 2, std::chrono::seconds(60));
+  ASSERT_TRUE(small.open_journal(path).ok());
+  for (int i = 0; i < 8; ++i) small.record("resp_n" + std::to_string(i), {"k", "p", "e"}, nullptr);
+  EXPECT_EQ(lines(), 2u) << "1 loaded + 8 records with room for 2: rewritten at its 9th line";
+  std::filesystem::remove_all(dir);
+}
+
 
 // A whole Responses answer replayed as OpenAI's typed event stream: the
 // events in order, numbered from 0, the text and the arguments whole, and

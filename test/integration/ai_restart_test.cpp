@@ -1,6 +1,8 @@
-// The AI gateway's metering across a restart of the real daemon: usage and
+// The AI gateway's state across a restart of the real daemon: usage and
 // what each key spent in its budget period are persisted at shutdown and
-// restored at start, so a spent budget stays spent.
+// restored at start, so a spent budget stays spent; who made each stored
+// Responses answer is journaled as it happens, so even after a crash the
+// answer stays readable by its key (and only by it) and conversations go on.
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -60,6 +62,48 @@ TEST(AiRestart, MeteringAndPeriodSpendSurviveARestart) {
   if (month_now() != month) GTEST_SKIP() << "a new month began during the test";
   EXPECT_EQ(send_chat(again), 429u);  // still spent after the restart
   EXPECT_EQ(upstream.request_count(), 1u);
+}
+
+TEST(AiRestart, StoredResponsesKeepTheirOwnersAcrossACrash) {
+  fakes::FakeOpenAi upstream("upstream");
+  ASSERT_TRUE(upstream.start().ok());
+  DaemonProcess d;
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string ai = R"({"value": {"enabled": true,
+      "providers": [{"name": "remote", "kind": "openai", "base_url": ")" + upstream.base_url() + R"("}],
+      "routes": [{"alias": "gpt", "target": "remote/gpt-4o"}],
+      "virtual_keys": [{"name": "a", "key": "sk-team-a-0123456789"}, {"name": "b", "key": "sk-team-b-0123456789"}]}})";
+  auto put = http::Client(d.endpoint()).send(Verb::put, "/api/v1/config/ai", ai, d.auth("0"));
+  ASSERT_TRUE(put.ok());
+  ASSERT_EQ(put->status, 200u) << put->body;
+  auto as = [](const char* key) {
+    return std::vector<std::pair<std::string, std::string>>{{"Authorization", std::string("Bearer ") + key},
+                                                            {"Content-Type", "application/json"}};
+  };
+  auto call = [&](const DaemonProcess& p, Verb verb, const std::string& path, const std::string& body, const char* key) {
+    auto r = http::Client({"127.0.0.1", p.ai_port(), ""}).send(verb, path, body, as(key));
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  auto made = call(d, Verb::post, "/v1/responses", R"({"model": "gpt", "input": "remember this"})", "sk-team-a-0123456789");
+  ASSERT_EQ(made.status, 200u) << made.body;
+  const std::string id(bj::parse(made.body).at("id").as_string());
+  d.kill(SIGKILL);  // no shutdown: only what was journaled as it happened
+
+  DaemonProcess again(d.dir());
+  ASSERT_TRUE(again.start()) << again.log();
+  auto read = call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-a-0123456789");
+  EXPECT_EQ(read.status, 200u) << read.body;
+  EXPECT_EQ(bj::parse(read.body).at("id").as_string(), id);
+  EXPECT_EQ(call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-b-0123456789").status, 404u);
+  auto next = call(again, Verb::post, "/v1/responses",
+                   R"({"model": "gpt", "input": "and then", "previous_response_id": ")" + id + R"("})", "sk-team-a-0123456789");
+  EXPECT_EQ(next.status, 200u) << next.body;
+  const auto before = upstream.request_count();
+  auto stolen = call(again, Verb::post, "/v1/responses",
+                     R"({"model": "gpt", "input": "x", "previous_response_id": ")" + id + R"("})", "sk-team-b-0123456789");
+  EXPECT_EQ(stolen.status, 404u) << stolen.body;
+  EXPECT_EQ(upstream.request_count(), before);
 }
 
 }  // namespace
