@@ -1,11 +1,14 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cerrno>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -89,6 +92,20 @@ Daemon::Daemon(Options options) : impl_(new Impl) { impl_->opt = std::move(optio
 
 Daemon::~Daemon() { stop(); }
 
+namespace {
+
+pid_t g_main_tid = 0;
+
+// SIGTERM or SIGINT taken by a thread that does not block it: handed to the
+// main thread, which blocks it and takes it in wait_for_signal().
+void forward_to_main(int sig) {
+  const int saved = errno;
+  ::syscall(SYS_tgkill, ::getpid(), g_main_tid, sig);  // async-signal-safe, unlike pthread_kill
+  errno = saved;
+}
+
+}  // namespace
+
 void Daemon::block_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -96,6 +113,18 @@ void Daemon::block_signals() {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Threads that libraries start before main() (OpenBLAS starts its pool
+  // from a constructor) do not block these: with the default action, a
+  // SIGTERM the kernel hands one of them killed the daemon without a drain
+  // whenever main was not yet in sigwait (between the ready file and
+  // wait_for_signal). A handler makes such a delivery a hand-over instead.
+  g_main_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  struct sigaction sa {};
+  sa.sa_handler = forward_to_main;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
 }
 
 Status Daemon::start() {

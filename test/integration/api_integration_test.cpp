@@ -157,7 +157,7 @@ TEST_F(ApiTest, SecretsNeverAppearInResponsesLogsOrTheDatabase) {
 
 TEST_F(ApiTest, SigtermDrainsAndExitsCleanly) {
   int status = d_.kill(SIGTERM);
-  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status) << "; the daemon's log:\n" << d_.log();
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_NE(d_.log().find("spectrad stopped"), std::string::npos);
 }
