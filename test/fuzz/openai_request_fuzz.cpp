@@ -68,9 +68,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string events;
         for (const auto& chunk : completion_to_chunks(v.as_object(), false)) events += w.chunk(chunk);
         events += w.end(Usage{});
+        // Each event is "event: <type>\ndata: <json>\n\n" (JSON text holds no raw
+        // newline, so a data line starts after one).
         std::string text;
-        for (std::size_t at = 0; (at = events.find("data: ", at)) != std::string::npos; at += 6) {
-          bj::value e = bj::parse(std::string_view(events).substr(at + 6, events.find('\n', at) - at - 6));
+        for (std::size_t at = 0; (at = events.find("\ndata: ", at)) != std::string::npos; at += 7) {
+          bj::value e = bj::parse(std::string_view(events).substr(at + 7, events.find('\n', at + 1) - at - 7));
           if (e.at("type") == "content_block_delta" && e.at("delta").at("type") == "text_delta") {
             text += e.at("delta").at("text").as_string();
           }
