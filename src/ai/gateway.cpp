@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ai/anthropic_replay.h"
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
 #include "ai/responses_replay.h"
@@ -639,6 +640,14 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     log::warn("undecodable cache entry; treating it as a miss", {{"request_id", c.ex->info().request_id}});
     co_return false;
   }
+  // An Anthropic message streams again only if each of its blocks can
+  // (a whole answer with, say, citations is served whole only).
+  std::string anthropic_events;
+  if (c.stream && c.anthropic_api && !c.messages_dialect) {
+    auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
+    if (v.ok() && v->is_object()) anthropic_events = anthropic::message_events(v->get_object());
+    if (anthropic_events.empty()) co_return false;
+  }
   c.cache_result = how;
   c.status = 200;
   const Price* p = c.cfg->price(c.provider, c.model);
@@ -675,6 +684,8 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     std::string out;
     if (c.responses_api) {
       out = responses_events(completion);
+    } else if (!anthropic_events.empty()) {
+      out = std::move(anthropic_events);
     } else if (c.messages_dialect) {
       messages::EventWriter events(c.message_id, c.requested_model);
       for (const auto& chunk : completion_to_chunks(completion, false)) out += events.chunk(chunk);

@@ -5,6 +5,7 @@
 // their exact-cache lookups and stores.
 #include <boost/json/serialize.hpp>
 
+#include "ai/anthropic_replay.h"
 #include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/exact_cache.h"
@@ -197,7 +198,9 @@ asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object&
   // one to hand to later callers.)
   const bool stateful = c.responses_api && (!flag("store").value_or(true) || body.contains("previous_response_id"));
   c.stream = flag("stream").value_or(false);
-  if (!c.cfg->exact_cache || (c.stream && !c.responses_api) || stateful || cc.find("no-store") != std::string::npos) {
+  // (Streams are cached where they replay: the Responses API's, Messages'.)
+  const bool replays = c.responses_api || c.anthropic_api;
+  if (!c.cfg->exact_cache || (c.stream && !replays) || stateful || cc.find("no-store") != std::string::npos) {
     co_return false;
   }
   c.cache_key = exact_cache_key(c.key->cache_namespace + "\n" + c.route, c.provider, c.model, body);
@@ -267,6 +270,10 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   std::string piece;
   bool done = false;
   Status rs;
+  // A Messages stream for the cache: every event goes into the message it
+  // builds (kept if whole and of blocks that replay).
+  std::optional<anthropic::MessageAssembler> assembler;
+  if (c.cache_write && c.anthropic_api && c.status >= 200 && c.status < 300) assembler.emplace();
   while (open && !done) {
     piece.clear();
     rs = co_await call.read_some(piece, done);
@@ -276,9 +283,10 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
         // Only events with usage are parsed, and a Responses stream's first
         // (response.created, with the answer's id).
         const bool id_pending = c.responses_api && !c.response_noted;
-        if (!id_pending && e.data.find("\"usage\"") == std::string::npos) continue;
+        if (!id_pending && !assembler && e.data.find("\"usage\"") == std::string::npos) continue;
         auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
         if (!v.ok()) continue;
+        if (assembler && v->is_object()) assembler->add(v->get_object());
         if (id_pending) note_response(c, *v);
         take_usage(c, *v);
         // A Responses stream's last event holds the whole answer: what the cache keeps.
@@ -295,6 +303,9 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
       open = false;
     }
     if (!rs.ok()) break;
+  }
+  if (assembler && rs.ok()) {
+    if (auto m = assembler->message()) c.stored = bj::serialize(*m);
   }
   if (!rs.ok()) {
     // No failover once bytes are out: end with an error event, not a silent cut.

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "ai/openai_adapter.h"
+#include "ai/stream_codec.h"
 #include "common/json_util.h"
 
 namespace spectra::ai::messages {
@@ -262,23 +263,14 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
                     {"usage", usage_object(u)}};
 }
 
-std::string event(const bj::object& data) {
-  std::string out = "event: ";
-  out += data.at("type").get_string();
-  out += "\ndata: ";
-  out += bj::serialize(data);
-  out += "\n\n";
-  return out;
-}
-
 std::string error_event(std::string_view type, std::string_view message) {
-  return event(bj::object{{"type", "error"}, {"error", bj::object{{"type", type}, {"message", message}}}});
+  return sse_event(bj::object{{"type", "error"}, {"error", bj::object{{"type", type}, {"message", message}}}});
 }
 
 std::string EventWriter::start_if_needed() {
   if (started_) return {};
   started_ = true;
-  return event(bj::object{{"type", "message_start"},
+  return sse_event(bj::object{{"type", "message_start"},
                           {"message", bj::object{{"id", id_},
                                                  {"type", "message"},
                                                  {"role", "assistant"},
@@ -294,13 +286,13 @@ std::string EventWriter::close_block() {
   open_ = false;
   block_is_text_ = false;
   tool_ = -1;
-  return event(bj::object{{"type", "content_block_stop"}, {"index", next_ - 1}});
+  return sse_event(bj::object{{"type", "content_block_stop"}, {"index", next_ - 1}});
 }
 
 std::string EventWriter::open_block(bj::object block) {
   std::string out = close_block();
   open_ = true;
-  out += event(bj::object{{"type", "content_block_start"}, {"index", next_++}, {"content_block", std::move(block)}});
+  out += sse_event(bj::object{{"type", "content_block_start"}, {"index", next_++}, {"content_block", std::move(block)}});
   return out;
 }
 
@@ -317,7 +309,7 @@ std::string EventWriter::chunk(const bj::object& chunk) {
         out += open_block(bj::object{{"type", "text"}, {"text", ""}});
         block_is_text_ = true;
       }
-      out += event(bj::object{{"type", "content_block_delta"},
+      out += sse_event(bj::object{{"type", "content_block_delta"},
                               {"index", next_ - 1},
                               {"delta", bj::object{{"type", "text_delta"}, {"text", t->get_string()}}}});
     }
@@ -335,7 +327,7 @@ std::string EventWriter::chunk(const bj::object& chunk) {
           tool_ = index;
         }
         if (auto args = str(f, "arguments"); !args.empty()) {
-          out += event(bj::object{{"type", "content_block_delta"},
+          out += sse_event(bj::object{{"type", "content_block_delta"},
                                   {"index", next_ - 1},
                                   {"delta", bj::object{{"type", "input_json_delta"}, {"partial_json", args}}}});
         }
@@ -349,10 +341,10 @@ std::string EventWriter::chunk(const bj::object& chunk) {
 std::string EventWriter::end(const Usage& usage) {
   std::string out = start_if_needed();
   out += close_block();
-  out += event(bj::object{{"type", "message_delta"},
+  out += sse_event(bj::object{{"type", "message_delta"},
                           {"delta", bj::object{{"stop_reason", stop_reason_}, {"stop_sequence", nullptr}}},
                           {"usage", usage_object(usage)}});
-  out += event(bj::object{{"type", "message_stop"}});
+  out += sse_event(bj::object{{"type", "message_stop"}});
   return out;
 }
 

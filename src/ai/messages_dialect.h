@@ -41,9 +41,6 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
 // Anthropic's usage object for a chat Usage.
 bj::object usage_object(const Usage& u);
 
-// "event: <type>\ndata: <json>\n\n"
-std::string event(const bj::object& data);
-
 // Anthropic's error event (ends a stream that failed after its first byte).
 std::string error_event(std::string_view type, std::string_view message);
 

@@ -27,6 +27,16 @@ std::string sse_data(const bj::object& o) {
   return s;
 }
 
+std::string sse_event(const bj::object& o) {
+  std::string s = "event: ";
+  const auto* type = o.if_contains("type");
+  if (type && type->is_string()) s += type->get_string();
+  s += "\ndata: ";
+  s += bj::serialize(o);
+  s += "\n\n";
+  return s;
+}
+
 std::vector<bj::object> completion_to_chunks(const bj::object& c, bool include_usage) {
   std::vector<bj::object> out;
   const auto* choices = c.if_contains("choices");

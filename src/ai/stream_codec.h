@@ -45,4 +45,7 @@ class ChunkAssembler {
 // "data: <json>\n\n"
 std::string sse_data(const bj::object& o);
 
+// "event: <o.type>\ndata: <json>\n\n" (Anthropic's events name their type twice).
+std::string sse_event(const bj::object& o);
+
 }  // namespace spectra::ai

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "ai/anthropic_adapter.h"
+#include "ai/anthropic_replay.h"
 #include "anthropic_test_util.h"
 
 namespace spectra::ai::testing {
@@ -344,6 +345,53 @@ TEST(AnthropicStream, EventTypeComesFromDataOrTheEventField) {
   EXPECT_EQ(r.chunks.size(), 2u);
   // The model falls back to the target's when message_start names none.
   EXPECT_EQ(r.chunks[0].at("model"), bj::value(target().model));
+}
+
+// The exact cache's view of a Messages stream: a whole message replayed as
+// events and assembled back is the same message (text, tool_use, thinking
+// with its signature, redacted thinking); what cannot replay is refused.
+TEST(AnthropicReplay, MessageToEventsAndBack) {
+  const auto message = bj::parse(R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4",
+      "content":[{"type":"thinking","thinking":"let me see","signature":"sig=="},
+                 {"type":"redacted_thinking","data":"opaque"},
+                 {"type":"text","text":"Checking."},
+                 {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"location":"Paris","days":[1,2]}}],
+      "stop_reason":"tool_use","stop_sequence":null,
+      "usage":{"input_tokens":10,"output_tokens":7,"cache_read_input_tokens":3}})").as_object();
+  const std::string events = anthropic::message_events(message);
+  ASSERT_FALSE(events.empty());
+  anthropic::MessageAssembler a;
+  std::vector<std::string> types;
+  for (std::size_t at = 0; (at = events.find("\ndata: ", at)) != std::string::npos; at += 7) {
+    auto e = bj::parse(std::string_view(events).substr(at + 7, events.find('\n', at + 1) - at - 7)).as_object();
+    types.emplace_back(e.at("type").as_string());
+    a.add(e);
+    if (types.size() == 1) a.add(bj::object{{"type", "ping"}});  // pings carry nothing
+  }
+  EXPECT_EQ(types.front(), "message_start");
+  EXPECT_EQ(types.back(), "message_stop");
+  EXPECT_EQ(std::count(types.begin(), types.end(), "content_block_start"), 4);
+  auto back = a.message();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(bj::value(*back), bj::value(message)) << bj::serialize(*back);
+
+  // Not assembled: a citation, an unknown delta, an error, no message_stop.
+  auto assembled = [](std::initializer_list<const char*> evs) {
+    anthropic::MessageAssembler m;
+    for (const char* e : evs) m.add(bj::parse(e).as_object());
+    return m.message().has_value();
+  };
+  const char* start = R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"usage":{}}})";
+  const char* open_text = R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})";
+  const char* stop = R"({"type":"message_stop"})";
+  EXPECT_TRUE(assembled({start, open_text, R"({"type":"content_block_stop","index":0})", stop}));
+  EXPECT_FALSE(assembled({start, open_text, R"({"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{}}})", stop}));
+  EXPECT_FALSE(assembled({start, R"({"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"s","name":"web_search","input":{}}})", stop}));
+  EXPECT_FALSE(assembled({start, open_text, R"({"type":"error","error":{"type":"overloaded_error","message":"x"}})"}));
+  EXPECT_FALSE(assembled({start, open_text}));
+  EXPECT_FALSE(assembled({open_text, stop}));
+  EXPECT_FALSE(assembled({start, R"({"type":"content_block_start","index":3,"content_block":{"type":"text","text":""}})", stop}));
+  EXPECT_TRUE(anthropic::message_events(bj::parse(R"({"content":[{"type":"web_search_tool_result"}]})").as_object()).empty());
 }
 
 }  // namespace

@@ -118,6 +118,38 @@ class MessagesTest : public ::testing::Test {
   std::unique_ptr<http::Server> server_;
 };
 
+// The events of an Anthropic stream, as (type, data).
+std::vector<std::pair<std::string, bj::object>> events_of(const std::string& body) {
+  std::vector<std::pair<std::string, bj::object>> out;
+  std::size_t at = 0;
+  while ((at = body.find("event: ", at)) != std::string::npos) {
+    const auto eol = body.find('\n', at);
+    const auto data = body.find("data: ", eol);
+    const auto end = body.find("\n\n", data);
+    out.emplace_back(body.substr(at + 7, eol - at - 7), bj::parse(body.substr(data + 6, end - data - 6)).as_object());
+    at = end;
+  }
+  return out;
+}
+
+std::string types_of(const std::vector<std::pair<std::string, bj::object>>& events) {
+  std::string out;
+  for (const auto& [type, data] : events) {
+    EXPECT_EQ(std::string(data.at("type").as_string()), type) << "the event line and the data type agree";
+    out += (out.empty() ? "" : " ") + type;
+  }
+  return out;
+}
+
+// What the deltas of a stream add up to: text, and tool input JSON.
+std::string deltas_of(const std::vector<std::pair<std::string, bj::object>>& events, const char* kind, const char* field) {
+  std::string out;
+  for (const auto& [type, data] : events) {
+    if (type == "content_block_delta" && data.at("delta").at("type") == kind) out += data.at("delta").at(field).as_string();
+  }
+  return out;
+}
+
 TEST_F(MessagesTest, WholeStreamedAndCountedAreRelayedAndMetered) {
   // "Echo: one two three" (4 words) for the 3-word prompt; the model the
   // upstream saw is the resolved one.
@@ -194,9 +226,11 @@ TEST_F(MessagesTest, RefusalsAreInAnthropicsShape) {
   EXPECT_EQ(type_of(overloaded), "overloaded_error");
 }
 
-// A repeated whole Messages call is answered from the exact cache (metered
-// as a hit); a stream is not cached.
-TEST_F(MessagesTest, RepeatedWholeCallsAreCached) {
+// A repeated Messages call is answered from the exact cache (metered as a
+// hit), whole or streamed whichever way the first one came: a whole answer
+// replays as Anthropic's events, a stream is assembled into the message
+// it described (tool_use input included).
+TEST_F(MessagesTest, WholeAndStreamedCallsAreCachedEitherWay) {
   auto [first, second] =
       miss_then_hit(R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"same again"}]})");
   EXPECT_EQ(bj::parse(second.body), bj::parse(first.body));
@@ -204,9 +238,40 @@ TEST_F(MessagesTest, RepeatedWholeCallsAreCached) {
   const auto t = metered(1);
   EXPECT_EQ(t.exact_hits, 1);
   EXPECT_EQ(t.saved_tokens, 2 + 3);  // "same again" in, "Echo: same again" out
-  auto streamed = post("/v1/messages",
-                       R"({"model":"sonnet","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"same again"}]})");
-  ASSERT_EQ(streamed.status, 200u);
+  auto replay = post("/v1/messages",
+                     R"({"model":"sonnet","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"same again"}]})");
+  ASSERT_EQ(replay.status, 200u);
+  EXPECT_EQ(replay.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(anthropic_.requests(), 1u);
+  auto ev = events_of(replay.body);
+  EXPECT_EQ(types_of(ev), "message_start content_block_start content_block_delta content_block_stop message_delta message_stop");
+  EXPECT_EQ(deltas_of(ev, "text_delta", "text"), "Echo: same again");
+  EXPECT_EQ(ev[0].second.at("message").at("id"), bj::parse(first.body).at("id"));
+  EXPECT_EQ(ev[4].second.at("delta").at("stop_reason"), "end_turn");
+
+  // Streamed first (a tool call): the next whole call gets the message the
+  // stream described, the next stream its events again.
+  const std::string tools = R"("tools":[{"name":"get_weather","input_schema":{"type":"object",
+      "properties":{"location":{"type":"string"}}}}],"messages":[{"role":"user","content":"the weather in Paris"}])";
+  auto streamed = post("/v1/messages", R"({"model":"sonnet","max_tokens":64,"stream":true,)" + tools + "}");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(streamed.header("x-spectra-cache"), "miss");
+  test::eventually([&] { return gw_->cache()->stats().entries == 2; }, 5s);
+  auto whole = post("/v1/messages", R"({"model":"sonnet","max_tokens":64,)" + tools + "}");
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  EXPECT_EQ(whole.header("x-spectra-cache"), "hit");
+  auto m = bj::parse(whole.body).as_object();
+  EXPECT_EQ(m.at("stop_reason"), "tool_use");
+  ASSERT_EQ(m.at("content").as_array().size(), 1u) << whole.body;
+  EXPECT_EQ(m.at("content").at(0).at("type"), "tool_use");
+  EXPECT_EQ(m.at("content").at(0).at("name"), "get_weather");
+  EXPECT_TRUE(m.at("content").at(0).at("input").as_object().contains("location")) << whole.body;
+  const auto original = events_of(streamed.body);
+  EXPECT_EQ(m.at("id"), original[0].second.at("message").at("id"));
+  auto again = post("/v1/messages", R"({"model":"sonnet","max_tokens":64,"stream":true,)" + tools + "}");
+  EXPECT_EQ(again.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(deltas_of(events_of(again.body), "input_json_delta", "partial_json")),
+            bj::parse(deltas_of(original, "input_json_delta", "partial_json")));
   EXPECT_EQ(anthropic_.requests(), 2u);
 }
 
@@ -241,38 +306,6 @@ TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
   auto openai = c.send(http::Verb::get, "/v1/models", "", {{"Authorization", "Bearer sk-team-a"}});
   ASSERT_TRUE(openai.ok());
   EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 4u) << openai->body;
-}
-
-// The events of an Anthropic stream, as (type, data).
-std::vector<std::pair<std::string, bj::object>> events_of(const std::string& body) {
-  std::vector<std::pair<std::string, bj::object>> out;
-  std::size_t at = 0;
-  while ((at = body.find("event: ", at)) != std::string::npos) {
-    const auto eol = body.find('\n', at);
-    const auto data = body.find("data: ", eol);
-    const auto end = body.find("\n\n", data);
-    out.emplace_back(body.substr(at + 7, eol - at - 7), bj::parse(body.substr(data + 6, end - data - 6)).as_object());
-    at = end;
-  }
-  return out;
-}
-
-std::string types_of(const std::vector<std::pair<std::string, bj::object>>& events) {
-  std::string out;
-  for (const auto& [type, data] : events) {
-    EXPECT_EQ(std::string(data.at("type").as_string()), type) << "the event line and the data type agree";
-    out += (out.empty() ? "" : " ") + type;
-  }
-  return out;
-}
-
-// What the deltas of a stream add up to: text, and tool input JSON.
-std::string deltas_of(const std::vector<std::pair<std::string, bj::object>>& events, const char* kind, const char* field) {
-  std::string out;
-  for (const auto& [type, data] : events) {
-    if (type == "content_block_delta" && data.at("delta").at("type") == kind) out += data.at("delta").at(field).as_string();
-  }
-  return out;
 }
 
 // A model that is not Anthropic's (a local vLLM): the Messages request is

@@ -5,7 +5,9 @@
 //   - parse_chat and parse_error with an input-derived HTTP status: an error
 //     always carries a 4xx/5xx status, a type and a message;
 //   - build_chat, when the bytes are a JSON object: a success is a JSON body
-//     with model, max_tokens and alternating messages.
+//     with model, max_tokens and alternating messages;
+//   - the exact cache's message assembler over the stream's events: a
+//     message it assembles replays as events that assemble to it again.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdint>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "ai/anthropic_adapter.h"
+#include "ai/anthropic_replay.h"
+#include "wire/sse.h"
 
 namespace bj = boost::json;
 using spectra::ai::AnthropicAdapter;
@@ -117,6 +121,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     check(whole.error.message == split.error.message);
     check(whole.error.http_status == split.error.http_status);
     check_error(whole.error);
+  }
+
+  // The cache's assembler: what it builds from the events round-trips.
+  {
+    spectra::wire::sse::Parser parser;
+    std::vector<spectra::wire::sse::Event> events;
+    if (parser.feed(data, &events).ok()) {
+      spectra::ai::anthropic::MessageAssembler a;
+      for (const auto& e : events) {
+        boost::system::error_code jec;
+        bj::value ev = bj::parse(e.data, jec);
+        if (!jec && ev.is_object()) a.add(ev.as_object());
+      }
+      if (auto m = a.message()) {
+        const std::string replay = spectra::ai::anthropic::message_events(*m);
+        check(!replay.empty());
+        spectra::wire::sse::Parser again;
+        std::vector<spectra::wire::sse::Event> replayed;
+        check(again.feed(replay, &replayed).ok());
+        spectra::ai::anthropic::MessageAssembler b;
+        for (const auto& e : replayed) b.add(bj::parse(e.data).as_object());
+        auto round = b.message();
+        check(round.has_value() && bj::value(*round) == bj::value(*m));
+      }
+    }
   }
 
   // Whole answers and error bodies, with a status drawn from the input.
