@@ -357,11 +357,22 @@ test("Anthropic's SDK on /v1/messages", async () => {
   assert.equal(text, 'Echo: stream it');
   assert.equal(final.usage.output_tokens, 3);
 
+  // The same stream again: a cache hit the SDK accumulates like the first.
+  const replay = claude().messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 64,
+    messages: [{ role: 'user', content: 'stream it' }] });
+  let replayed = '';
+  replay.on('text', (t) => { replayed += t; });
+  const again = await replay.finalMessage();
+  assert.equal(replayed, 'Echo: stream it');
+  assert.equal(again.id, final.id);
+  assert.deepEqual(again.content, final.content);
+
   const count = await claude().messages.countTokens({ model: 'claude',
     messages: [{ role: 'user', content: 'count these four words' }] });
   assert.equal(count.input_tokens, 4);
   // Metered as the upstream reported (the stream once its last byte is out).
-  const want = [before[0] + 2, before[1] + 3 + 2, before[2] + 4 + 3];
+  // (The replayed stream is a request too, its tokens counted as saved.)
+  const want = [before[0] + 3, before[1] + 3 + 2, before[2] + 4 + 3];
   let now = await metered();
   for (let i = 0; i < 250 && JSON.stringify(now) !== JSON.stringify(want); i++) {
     await sleep(20);
