@@ -69,6 +69,10 @@ struct Gateway::Call {
   // any byte went out: `targets` holds the route's fallbacks, the request
   // is admitted already, and whichever answers is a fallback.
   bool primary_failed = false;
+  // Bytes of the upstream's stream already read (a peek at its first
+  // event), relayed before anything read after them; done: that was all.
+  std::string read_ahead;
+  bool read_ahead_done = false;
   bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
 };
 

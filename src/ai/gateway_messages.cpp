@@ -14,7 +14,9 @@
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
 #include "ai/upstream_client.h"
+#include "common/json_util.h"
 #include "common/log.h"
+#include "wire/sse.h"
 
 namespace spectra::ai {
 
@@ -84,17 +86,35 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   body["model"] = resolved->second;
   req.body = bj::serialize(body);
   // One endpoint of the provider; its outcome counts towards the
-  // provider's health as on chat.
+  // provider's health as on chat, and with fallbacks an ejected one is
+  // skipped as chat skips it.
   EndpointWalk walk(health_, rr_, p);
+  const bool can_fall_back = messages_route && route && !route->fallbacks.empty();
   UpstreamCall call;
-  Status st = co_await open_call(c, p, req, call);
-  const bool failed = !st.ok() || call.status() >= 500 || call.status() == 429;
-  walk.record(!failed, failed, st.ok() ? "status " + std::to_string(call.status()) : st.message());
-  if (failed && messages_route && route && !route->fallbacks.empty()) {
+  Status st;
+  std::string why = "every endpoint is ejected until its cool-down ends";
+  bool failed = can_fall_back && walk.all_ejected();
+  if (!failed) {
+    st = co_await open_call(c, p, req, call);
+    why = st.ok() ? "status " + std::to_string(call.status()) : st.message();
+    failed = !st.ok() || call.status() >= 500 || call.status() == 429;
+    if (!failed && can_fall_back && call.headers()[http::bhttp::field::content_type].starts_with("text/event-stream")) {
+      // An overloaded Anthropic may answer 200 and then an error as the
+      // stream's first event: nothing has gone out yet, so that fails over too.
+      std::string first_error = co_await first_stream_error(c, call);
+      if (!first_error.empty()) {
+        failed = true;
+        why = first_error;
+      }
+    }
+    walk.record(!failed, failed, why);
+  }
+  if (failed && can_fall_back) {
     // Nothing has reached the client: the route's fallbacks answer, in
     // translation where they are not Anthropic's (as chat fails over).
     call.abort();
-    c.error = p.name + ": " + (st.ok() ? "status " + std::to_string(call.status()) : st.message());
+    c.error = p.name + ": " + why;
+    c.read_ahead.clear();
     log::warn("upstream failed; trying the route's fallbacks",
               {{"provider", p.name}, {"error", c.error}, {"request_id", ex.info().request_id}});
     c.targets = route->fallbacks;
@@ -103,6 +123,31 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     co_return;
   }
   co_await relay_answer(c, call, st, p.name, resolved->second);
+}
+
+// Reads the upstream's stream up to its first event that is not a ping
+// (kept in c.read_ahead for the relay) and returns that event's error
+// message if it is an error, else "". A read that fails is an error too.
+asio::awaitable<std::string> Gateway::first_stream_error(Call& c, UpstreamCall& call) {
+  wire::sse::Parser parser;
+  std::vector<wire::sse::Event> events;
+  while (!c.read_ahead_done) {
+    std::string piece;
+    Status rs = co_await call.read_some(piece, c.read_ahead_done);
+    if (!rs.ok()) co_return "stream failed before its first event: " + rs.message();
+    c.read_ahead += piece;
+    events.clear();
+    if (!parser.feed(piece, &events).ok()) co_return std::string();  // the relay reports it
+    for (const auto& e : events) {
+      if (e.type == "ping") continue;
+      if (e.type != "error") co_return std::string();
+      auto v = json::parse(e.data, {.max_bytes = 1 << 20, .max_depth = 8});
+      const bj::value* m = v.ok() && v->is_object() ? v->get_object().if_contains("error") : nullptr;
+      m = m && m->is_object() ? m->get_object().if_contains("message") : nullptr;
+      co_return "error event: " + (m && m->is_string() ? std::string(m->get_string()) : e.data.substr(0, 200));
+    }
+  }
+  co_return std::string();
 }
 
 // A Messages request for a model that is not Anthropic's: translated into

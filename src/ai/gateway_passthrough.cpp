@@ -274,9 +274,17 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   // builds (kept if whole and of blocks that replay).
   std::optional<anthropic::MessageAssembler> assembler;
   if (c.cache_write && c.anthropic_api && c.status >= 200 && c.status < 300) assembler.emplace();
+  // What was read ahead (Messages' peek at the first event) goes first.
+  bool ahead = !c.read_ahead.empty() || c.read_ahead_done;
   while (open && !done) {
     piece.clear();
-    rs = co_await call.read_some(piece, done);
+    if (ahead) {
+      piece.swap(c.read_ahead);
+      done = c.read_ahead_done;
+      ahead = false;
+    } else {
+      rs = co_await call.read_some(piece, done);
+    }
     batch.clear();
     if (events.feed(piece, &batch).ok()) {
       for (const auto& e : batch) {

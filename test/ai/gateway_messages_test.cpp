@@ -446,9 +446,11 @@ TEST_F(MessagesTest, TranslatedCallsAreCachedAndFailOver) {
 
 // An alias whose target is Anthropic's and whose fallbacks are not: the
 // call goes to Anthropic as it is, and when Anthropic fails before any byte
-// reached the client (529, 429, 5xx, no connection) a fallback answers in
-// translation, whole or streamed, admitted and metered once. A local-only
-// key is served by the in-account fallback without Anthropic being asked.
+// reached the client (529, 429, 5xx, no connection, an error as the
+// stream's first event) a fallback answers in translation, whole or
+// streamed, admitted and metered once; an ejected Anthropic is skipped. A
+// local-only key is served by the in-account fallback without Anthropic
+// being asked.
 TEST_F(MessagesTest, AnthropicFailuresFallBackToTheRoutesOtherModels) {
   const std::string ask = R"({"model":"sonnet-or-local","max_tokens":64,"messages":[{"role":"user","content":"who is there"}]})";
   auto native = post("/v1/messages", ask);
@@ -481,18 +483,43 @@ TEST_F(MessagesTest, AnthropicFailuresFallBackToTheRoutesOtherModels) {
   EXPECT_EQ(ev.back().first, "message_stop");
   EXPECT_EQ(anthropic_.requests(), 3u);
 
+  // A 200 whose first event is an error (Anthropic overloaded): nothing
+  // went out yet, so it fails over too; an error after the first token is
+  // relayed to the client as it came.
+  anthropic_.set_faults({.error_event_after = 0});
+  auto first_event = post("/v1/messages", R"({"model":"sonnet-or-local","max_tokens":64,"stream":true,
+      "messages":[{"role":"user","content":"overloaded at once"}]})");
+  ASSERT_EQ(first_event.status, 200u) << first_event.body;
+  EXPECT_EQ(first_event.header("x-spectra-provider"), "local");
+  EXPECT_EQ(deltas_of(events_of(first_event.body), "text_delta", "text"), "local says: overloaded at once");
+  EXPECT_EQ(first_event.body.find("overloaded_error"), std::string::npos) << first_event.body;
+  // Three failures in a row eject Anthropic's endpoint: until its cool-down
+  // ends the fallback answers without Anthropic being asked (as on chat).
+  auto skipped = post("/v1/messages", R"({"model":"sonnet-or-local","max_tokens":64,"messages":[{"role":"user","content":"skip it"}]})");
+  EXPECT_EQ(skipped.header("x-spectra-provider"), "local");
+  EXPECT_EQ(anthropic_.requests(), 4u);
+  clock_.advance(6s);
+  anthropic_.set_faults({.error_event_after = 1});
+  auto later = post("/v1/messages", R"({"model":"sonnet-or-local","max_tokens":64,"stream":true,
+      "messages":[{"role":"user","content":"overloaded a bit later"}]})");
+  ASSERT_EQ(later.status, 200u);
+  EXPECT_EQ(later.header("x-spectra-provider"), "claude");
+  EXPECT_NE(later.body.find("overloaded_error"), std::string::npos) << later.body;
+  EXPECT_EQ(anthropic_.requests(), 5u);
+  EXPECT_EQ(local_.request_count(), 4u);
+
   anthropic_.set_faults({});
   auto private_call = post("/v1/messages", ask, "sk-private");
   ASSERT_EQ(private_call.status, 200u) << private_call.body;
   EXPECT_EQ(bj::parse(private_call.body).at("content").at(0).at("text"), "local says: who is there");
-  EXPECT_EQ(anthropic_.requests(), 3u) << "a local-only key's prompt went to Anthropic";
+  EXPECT_EQ(anthropic_.requests(), 5u) << "a local-only key's prompt went to Anthropic";
 
   // The audit names the fallback taken.
   std::size_t fell_back = 0;
-  for (const auto& r : audit_records(5)) {
+  for (const auto& r : audit_records(8)) {
     if (r.at("fallback") == "local/llama-3") ++fell_back;
   }
-  EXPECT_EQ(fell_back, 2u);
+  EXPECT_EQ(fell_back, 4u);
 }
 
 // What has no chat equivalent is refused with the field named, before any
