@@ -6,6 +6,14 @@
 
 namespace spectra::ai {
 
+std::string origin_url(std::string_view endpoint, std::string_view path) {
+  std::size_t origin_end = endpoint.size();
+  if (auto scheme = endpoint.find("://"); scheme != std::string_view::npos) {
+    origin_end = std::min(endpoint.size(), endpoint.find('/', scheme + 3));
+  }
+  return std::string(endpoint.substr(0, origin_end)).append(path);
+}
+
 EndpointWalk::EndpointWalk(UpstreamHealth& health, RoundRobin& rr, const ProviderConfig& p)
     : health_(health), p_(p), ep_(&p.base_url) {
   if (p.endpoints.empty()) {

@@ -19,6 +19,10 @@
 
 namespace spectra::ai {
 
+// A path on an endpoint's origin, where vLLM serves /health and /tokenize:
+// "/health" on "http://10.0.3.10:8000/v1" is "http://10.0.3.10:8000/health".
+std::string origin_url(std::string_view endpoint, std::string_view path);
+
 // Where each provider's round-robin stands. Thread-safe.
 class RoundRobin {
  public:

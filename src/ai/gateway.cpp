@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ai/anthropic_replay.h"
+#include "ai/endpoint_walk.h"
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
 #include "ai/responses_replay.h"
@@ -168,7 +169,7 @@ void Gateway::configure_health_checks(const GatewayConfig& cfg) {
   for (const auto& [name, p] : cfg.providers) {
     if (p.health_path.empty()) continue;
     for (const auto& e : p.endpoints) {
-      targets.push_back({name, e, health_check_url(e, p.health_path), p.ca_file,
+      targets.push_back({name, e, origin_url(e, p.health_path), p.ca_file,
                          std::chrono::milliseconds(p.health_interval_ms), std::chrono::milliseconds(p.health_timeout_ms)});
       checked.emplace_back(name, e);
     }

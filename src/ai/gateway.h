@@ -145,7 +145,10 @@ class Gateway {
   boost::asio::awaitable<void> messages(http::Exchange& ex, const char* path);
   boost::asio::awaitable<void> serve_chat(Call& c);
   boost::asio::awaitable<void> messages_via_chat(Call& c, const bj::object& request);
+  boost::asio::awaitable<std::optional<bj::object>> translated(Call& c, const bj::object& request);
   boost::asio::awaitable<std::string> first_stream_error(Call& c, UpstreamCall& call);
+  boost::asio::awaitable<void> count_tokens_on_vllm(Call& c, const ProviderConfig& p, const std::string& model,
+                                                    const bj::object& request);
   // GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel
   // (`suffix`): to the endpoint that made the answer, for the key that made it.
   boost::asio::awaitable<void> response_by_id(http::Exchange& ex, const std::string& id, const char* suffix);

@@ -47,6 +47,12 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     co_await messages_via_chat(c, parsed->get_object());
     co_return;
   }
+  if (!messages_route && resolved.ok() && resolved->first->kind == "vllm") {
+    // count_tokens on an in-account model: vLLM's own tokenizer counts it.
+    if (!co_await admitted(c)) co_return;
+    co_await count_tokens_on_vllm(c, *resolved->first, resolved->second, parsed->get_object());
+    co_return;
+  }
   const auto ait = resolved.ok() ? deps_.adapters.find(resolved->first->kind) : deps_.adapters.end();
   if (!anthropic_model || ait == deps_.adapters.end()) {
     co_await fail(c, 404, "not_found_error",
@@ -125,6 +131,47 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   co_await relay_answer(c, call, st, p.name, resolved->second);
 }
 
+// /v1/messages/count_tokens for a vLLM model: the request translated as
+// for /v1/messages and counted by the replica's POST /tokenize (its chat
+// template applied, with the generation prompt, as the model will see it).
+// One replica, no failover; not metered (nothing is generated).
+asio::awaitable<void> Gateway::count_tokens_on_vllm(Call& c, const ProviderConfig& p, const std::string& model,
+                                                    const bj::object& request) {
+  bj::object counted = request;
+  counted["max_tokens"] = 1;  // the translation's rule; count_tokens has none
+  std::optional<bj::object> chat = co_await translated(c, counted);
+  if (!chat) co_return;
+  bj::object body{{"model", model}, {"messages", chat->at("messages")}, {"add_generation_prompt", true}};
+  if (const auto* tools = chat->if_contains("tools")) body["tools"] = *tools;
+  EndpointWalk walk(health_, rr_, p);
+  UpstreamRequest req;
+  req.url = origin_url(walk.endpoint(), "/tokenize");
+  req.headers = {{"content-type", "application/json"}};
+  req.body = bj::serialize(body);
+  req.ca_file = p.ca_file;
+  c.provider = p.name;
+  c.model = model;
+  UpstreamCall call;
+  Status st = co_await open_call(c, p, req, call);
+  std::string out;
+  if (st.ok()) st = co_await call.read_all(out, 64 << 20);
+  const unsigned status = st.ok() ? call.status() : 0;
+  auto v = json::parse(out, {.max_bytes = 64 << 20, .max_depth = 8});
+  const bj::value* count = v.ok() && v->is_object() ? v->get_object().if_contains("count") : nullptr;
+  const bool ok = status >= 200 && status < 300 && count && count->is_int64() && count->get_int64() >= 0;
+  walk.record(ok, !st.ok() || status >= 500, st.ok() ? "status " + std::to_string(status) : st.message());
+  if (!ok) {
+    const std::string why = !st.ok() ? st.message() : "status " + std::to_string(status) + " from /tokenize";
+    co_await fail(c, 502, "api_error", p.name + ": cannot count tokens: " + why, "upstream_failed");
+    co_return;
+  }
+  c.status = 200;
+  http::Response res = http::json_response(http::HttpStatus::ok, bj::object{{"input_tokens", count->get_int64()}});
+  res.set("x-spectra-provider", p.name);
+  co_await c.ex->respond(std::move(res));
+  finish(c);
+}
+
 // Reads the upstream's stream up to its first event that is not a ping
 // (kept in c.read_ahead for the relay) and returns that event's error
 // message if it is an error, else "". A read that fails is an error too.
@@ -150,18 +197,24 @@ asio::awaitable<std::string> Gateway::first_stream_error(Call& c, UpstreamCall& 
   co_return std::string();
 }
 
+// The chat request for a Messages request, or nothing once a 400 naming
+// the field that cannot be translated has gone out.
+asio::awaitable<std::optional<bj::object>> Gateway::translated(Call& c, const bj::object& request) {
+  std::string param;
+  auto chat = messages::to_chat_request(request, &param);
+  if (chat.ok()) co_return std::move(*chat);
+  c.error_param = param;
+  co_await fail(c, 400, "invalid_request_error", chat.status().message(), "invalid_request");
+  co_return std::nullopt;
+}
+
 // A Messages request for a model that is not Anthropic's: translated into
 // a chat request and served by the chat pipeline (its routes, fallbacks,
 // overflow policy, caches, metering and audit), the answer translated back
 // (see ai/messages_dialect.h).
 asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& request) {
-  std::string param;
-  auto chat = messages::to_chat_request(request, &param);
-  if (!chat.ok()) {
-    c.error_param = param;
-    co_await fail(c, 400, "invalid_request_error", chat.status().message(), "invalid_request");
-    co_return;
-  }
+  std::optional<bj::object> chat = co_await translated(c, request);
+  if (!chat) co_return;
   // The chat request's own checks, as if a chat client had sent it.
   RequestError rerr;
   auto req = parse_chat_request(bj::serialize(*chat), &rerr);

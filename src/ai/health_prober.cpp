@@ -26,14 +26,6 @@ constexpr auto kIdleTick = std::chrono::seconds(1);     // without targets
 constexpr std::size_t kMaxAnswer = 64 << 10;
 }  // namespace
 
-std::string health_check_url(std::string_view endpoint, std::string_view path) {
-  std::size_t origin_end = endpoint.size();
-  if (auto scheme = endpoint.find("://"); scheme != std::string_view::npos) {
-    origin_end = std::min(endpoint.size(), endpoint.find('/', scheme + 3));
-  }
-  return std::string(endpoint.substr(0, origin_end)).append(path);
-}
-
 struct HealthProber::Impl {
   struct Job {
     HealthCheckTarget target;

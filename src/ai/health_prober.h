@@ -49,8 +49,4 @@ class HealthProber {
   std::atomic<std::uint64_t> checks_{0}, failed_{0};
 };
 
-// A provider health-check path against an endpoint's origin: "/health" on
-// "http://10.0.3.10:8000/v1" is "http://10.0.3.10:8000/health".
-std::string health_check_url(std::string_view endpoint, std::string_view path);
-
 }  // namespace spectra::ai

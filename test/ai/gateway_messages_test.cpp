@@ -524,6 +524,29 @@ TEST_F(MessagesTest, AnthropicFailuresFallBackToTheRoutesOtherModels) {
   EXPECT_EQ(fell_back, 4u);
 }
 
+// count_tokens for a local model: counted by the vLLM replica's own
+// tokenizer (POST /tokenize at its origin, the translated messages with the
+// generation prompt), not metered; OpenAI models have no counter (404).
+TEST_F(MessagesTest, CountTokensOnALocalModelAsksItsTokenizer) {
+  auto count = post("/v1/messages/count_tokens", R"({"model":"llama","system":"be brief",
+      "messages":[{"role":"user","content":"count these four words"}]})", "sk-private");
+  ASSERT_EQ(count.status, 200u) << count.body;
+  EXPECT_EQ(bj::parse(count.body), bj::parse(R"({"input_tokens":6})"));
+  auto sent = bj::parse(local_.last_body()).as_object();
+  EXPECT_EQ(sent.at("model"), "llama-3");
+  EXPECT_EQ(sent.at("add_generation_prompt"), true);
+  EXPECT_EQ(sent.at("messages"), bj::parse(R"([{"role":"system","content":"be brief"},
+      {"role":"user","content":"count these four words"}])"));
+  EXPECT_EQ(gw_->meter().totals("private", "local", "llama-3").requests, 0);
+  auto remote = post("/v1/messages/count_tokens", R"({"model":"gpt","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(remote.status, 404u);
+  EXPECT_EQ(bj::parse(remote.body).at("error").at("type"), "not_found_error");
+  local_.stop();
+  auto down = post("/v1/messages/count_tokens", R"({"model":"llama","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(down.status, 502u) << down.body;
+  EXPECT_EQ(bj::parse(down.body).at("error").at("type"), "api_error");
+}
+
 // What has no chat equivalent is refused with the field named, before any
 // upstream is asked.
 TEST_F(MessagesTest, UntranslatableRequestsAreRefused) {

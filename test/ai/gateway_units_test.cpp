@@ -629,9 +629,9 @@ TEST(UpstreamHealth, ActivelyCheckedEndpointsReturnOnlyWithAPassingCheck) {
 }
 
 TEST(HealthCheckUrl, PathOnTheEndpointsOrigin) {
-  EXPECT_EQ(health_check_url("http://10.0.3.10:8000/v1", "/health"), "http://10.0.3.10:8000/health");
-  EXPECT_EQ(health_check_url("https://vllm.internal/v1/", "/ping"), "https://vllm.internal/ping");
-  EXPECT_EQ(health_check_url("http://127.0.0.1:9", "/health"), "http://127.0.0.1:9/health");
+  EXPECT_EQ(origin_url("http://10.0.3.10:8000/v1", "/health"), "http://10.0.3.10:8000/health");
+  EXPECT_EQ(origin_url("https://vllm.internal/v1/", "/ping"), "https://vllm.internal/ping");
+  EXPECT_EQ(origin_url("http://127.0.0.1:9", "/health"), "http://127.0.0.1:9/health");
 }
 
 // A walk starts at the round-robin pick among endpoints not ejected, moves

@@ -92,6 +92,30 @@ std::string FakeOpenAi::last_body() const {
   return last_body_;
 }
 
+namespace {
+
+// vLLM's tokenizer route (at the root, not under /v1): a chat request's
+// messages counted as the chat prompt is, one token per word.
+http::Response tokenize(std::string_view body) {
+  boost::system::error_code ec;
+  bj::value req = bj::parse(body, ec);
+  const bj::value* messages = !ec && req.is_object() ? req.as_object().if_contains("messages") : nullptr;
+  if (!messages || !messages->is_array() || !req.as_object().contains("model")) {
+    return error_json(400, "BadRequestError", "model and messages (or prompt) are required");
+  }
+  std::int64_t count = 0;
+  for (const auto& m : messages->as_array()) {
+    if (m.is_object() && m.as_object().contains("content") && !m.at("content").is_null()) {
+      count += fake_word_count(content_text(m.at("content")));
+    }
+  }
+  bj::array tokens;
+  for (std::int64_t i = 0; i < count; ++i) tokens.push_back(i + 1);
+  return http::json_response(http::HttpStatus::ok, bj::object{{"count", count}, {"max_model_len", 32768}, {"tokens", tokens}});
+}
+
+}  // namespace
+
 asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
   if (ex.request().target() == "/health" && ex.request().method() == http::Verb::get) {
     ++health_requests_;
@@ -121,6 +145,9 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     co_await ex.respond(std::move(res));
   } else if (target == "/v1/chat/completions" && ex.request().method() == http::Verb::post) {
     co_await chat(ex);
+  } else if (target == "/tokenize" && ex.request().method() == http::Verb::post) {
+    http::Response r = tokenize(ex.request().body());
+    co_await ex.respond(std::move(r));
   } else if (target == "/v1/responses" && ex.request().method() == http::Verb::post) {
     co_await responses(ex);
   } else if ((target == "/v1/responses/input_tokens" || target == "/v1/responses/compact") &&

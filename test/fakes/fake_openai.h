@@ -3,7 +3,7 @@
 // POST /v1/chat/completions (JSON or the real SSE chunk sequence with
 // stream_options.include_usage), /v1/responses (the Responses API, whole or
 // its typed event stream), /v1/completions, /v1/embeddings,
-// GET /v1/models, and vLLM's GET /health. Replies are deterministic and usage is exact:
+// GET /v1/models, and vLLM's GET /health and POST /tokenize. Replies are deterministic and usage is exact:
 //   reply   = "<name> says: <last user message>"
 //   prompt  = whitespace-separated words across all message contents
 //   completion = words in the reply

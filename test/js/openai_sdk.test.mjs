@@ -429,6 +429,10 @@ test("Anthropic's SDK on every other provider kind, in translation", async () =>
     { role: 'assistant', content: call.content },
     { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18C' }] }] });
   assert.equal(answer.content[0].text, 'local says: the tool returned 18C');
+  // countTokens on the local model: its own tokenizer (the fake counts words).
+  const counted = await claude.messages.countTokens({ model: 'llama', system: 'be brief',
+    messages: [{ role: 'user', content: 'count these four words' }] });
+  assert.equal(counted.input_tokens, 6);
   await assert.rejects(claude.messages.create({ model: 'llama', max_tokens: 8,
     messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] }),
   (e) => e instanceof Anthropic.BadRequestError && e.error.error.type === 'invalid_request_error');
