@@ -708,6 +708,14 @@ void Gateway::finish(Call& c) {
   if (deps_.metrics) {
     std::size_t i = c.cache_result == "hit" ? 0 : c.cache_result == "semantic-hit" ? 1 : c.cache_result == "miss" ? 2 : 3;
     latency_[i]->observe(latency / 1000.0);
+    // How often a route spills to its fallbacks (an overloaded provider, a
+    // full local model): rare, so the series is looked up each time.
+    if (!c.fallback.empty()) {
+      deps_.metrics
+          ->counter("spectra_ai_fallbacks_total", "Requests answered by a route's fallback, by route and the fallback that answered",
+                    {{"route", c.route}, {"fallback", c.fallback}})
+          .inc();
+    }
   }
   if (!c.audit) return;
   // Written straight to text on this thread (no DOM): the writer thread

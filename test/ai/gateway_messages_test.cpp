@@ -48,6 +48,7 @@ class MessagesTest : public ::testing::Test {
       return Status();
     };
     deps.state_dir = dir_.string();
+    deps.metrics = &metrics_;
     gw_ = std::make_unique<Gateway>(std::move(deps));
     const std::string ai = R"({"enabled": true,
       "providers": [
@@ -111,6 +112,7 @@ class MessagesTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  metrics::Registry metrics_;
   fakes::FakeAnthropic anthropic_;
   fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
   std::filesystem::path dir_;
@@ -522,6 +524,10 @@ TEST_F(MessagesTest, AnthropicFailuresFallBackToTheRoutesOtherModels) {
     if (r.at("fallback") == "local/llama-3") ++fell_back;
   }
   EXPECT_EQ(fell_back, 4u);
+  // And /metrics counts them, by route and the fallback that answered.
+  EXPECT_NE(metrics_.render().find(R"(spectra_ai_fallbacks_total{route="sonnet-or-local",fallback="local/llama-3"} 4)"),
+            std::string::npos)
+      << metrics_.render();
 }
 
 // count_tokens for a local model: counted by the vLLM replica's own
