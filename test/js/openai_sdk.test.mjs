@@ -336,6 +336,16 @@ test('a cached Responses answer replays as the SDK stream', async () => {
   assert.deepEqual(JSON.parse(again.output[0].arguments), { location: 'Paris' });
 });
 
+// messages.stream(): the text as the SDK's 'text' events gave it, and the
+// message it accumulated.
+async function messageStream(anthropic, params) {
+  const stream = anthropic.messages.stream(params);
+  let text = '';
+  stream.on('text', (t) => { text += t; });
+  const final = await stream.finalMessage();
+  return { text, final };
+}
+
 test("Anthropic's SDK on /v1/messages", async () => {
   const claude = (key = KEY) => new Anthropic({ baseURL: `http://${ai}`, apiKey: key, maxRetries: 0 });
   const metered = async () => {
@@ -349,20 +359,13 @@ test("Anthropic's SDK on /v1/messages", async () => {
   assert.equal(m.content[0].text, 'Echo: hello from anthropic');
   assert.deepEqual([m.usage.input_tokens, m.usage.output_tokens], [3, 4]);
 
-  const stream = claude().messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 64,
-    messages: [{ role: 'user', content: 'stream it' }] });
-  let text = '';
-  stream.on('text', (t) => { text += t; });
-  const final = await stream.finalMessage();
+  const streamIt = { model: 'anthropic/claude-3-5-sonnet', max_tokens: 64, messages: [{ role: 'user', content: 'stream it' }] };
+  const { text, final } = await messageStream(claude(), streamIt);
   assert.equal(text, 'Echo: stream it');
   assert.equal(final.usage.output_tokens, 3);
 
   // The same stream again: a cache hit the SDK accumulates like the first.
-  const replay = claude().messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 64,
-    messages: [{ role: 'user', content: 'stream it' }] });
-  let replayed = '';
-  replay.on('text', (t) => { replayed += t; });
-  const again = await replay.finalMessage();
+  const { text: replayed, final: again } = await messageStream(claude(), streamIt);
   assert.equal(replayed, 'Echo: stream it');
   assert.equal(again.id, final.id);
   assert.deepEqual(again.content, final.content);
@@ -407,10 +410,8 @@ test("Anthropic's SDK on every other provider kind, in translation", async () =>
     assert.equal(m.stop_reason, 'end_turn');
     assert.deepEqual([m.usage.input_tokens, m.usage.output_tokens], [2 + 3, words(reply(text))]);
 
-    let streamed = '';
-    const stream = claude.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: `stream ${model}` }] });
-    stream.on('text', (t) => { streamed += t; });
-    const final = await stream.finalMessage();
+    const { text: streamed, final } = await messageStream(claude,
+      { model, max_tokens: 64, messages: [{ role: 'user', content: `stream ${model}` }] });
     assert.equal(streamed, reply(`stream ${model}`));
     assert.equal(final.content[0].text, reply(`stream ${model}`));
     assert.equal(final.usage.output_tokens, words(reply(`stream ${model}`)));
