@@ -55,6 +55,40 @@ class Coalescer {
 
   std::size_t in_flight() const;
 
+  // A leader's flight, completed when end() is called or the Lead goes out
+  // of scope: with the result set by then, else as failed (its followers
+  // then try on their own). So no path of the leader leaves them waiting.
+  class Lead {
+   public:
+    Lead() = default;
+    Lead(Coalescer* owner, std::string key, std::shared_ptr<Flight> flight)
+        : owner_(owner), key_(std::move(key)), flight_(std::move(flight)) {}
+    Lead(Lead&& o) noexcept { *this = std::move(o); }
+    Lead& operator=(Lead&& o) noexcept {
+      end();
+      owner_ = o.owner_;
+      key_ = std::move(o.key_);
+      flight_ = std::move(o.flight_);
+      result_ = std::move(o.result_);
+      o.flight_.reset();
+      return *this;
+    }
+    ~Lead() { end(); }
+    explicit operator bool() const { return flight_ != nullptr; }
+    void set_result(std::string result) { result_ = std::move(result); }
+    void end() {
+      if (!flight_) return;
+      owner_->complete(key_, flight_, std::move(result_));
+      flight_.reset();
+    }
+
+   private:
+    Coalescer* owner_ = nullptr;
+    std::string key_;
+    std::shared_ptr<Flight> flight_;
+    std::optional<std::string> result_;
+  };
+
  private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // guarded by mu_

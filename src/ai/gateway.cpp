@@ -704,6 +704,7 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
 void Gateway::finish(Call& c) {
   if (c.finished) return;
   c.finished = true;
+  c.lead.end();  // its followers have their answer (or go on their own) now
   auto latency = std::chrono::duration<double, std::milli>(deps_.clock->steady_now() - c.t0).count();
   if (deps_.metrics) {
     std::size_t i = c.cache_result == "hit" ? 0 : c.cache_result == "semantic-hit" ? 1 : c.cache_result == "miss" ? 2 : 3;

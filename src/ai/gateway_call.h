@@ -73,6 +73,9 @@ struct Gateway::Call {
   // event), relayed before anything read after them; done: that was all.
   std::string read_ahead;
   bool read_ahead_done = false;
+  // A pass-through call (Messages, Responses) leading identical concurrent
+  // misses: its cached answer is their answer (set where it is cached).
+  Coalescer::Lead lead;
   bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
 };
 

@@ -121,6 +121,7 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     call.abort();
     c.error = p.name + ": " + why;
     c.read_ahead.clear();
+    c.lead.end();  // no answer under this key: its followers try on their own
     log::warn("upstream failed; trying the route's fallbacks",
               {{"provider", p.name}, {"error", c.error}, {"request_id", ex.info().request_id}});
     c.targets = route->fallbacks;

@@ -209,7 +209,16 @@ asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object&
   c.cache_result = c.cache_read ? "miss" : "bypass";
   if (!c.cache_read) co_return false;
   std::optional<std::string> hit = co_await c.cache->get(c.cache_key);
-  if (!hit) co_return false;
+  if (!hit) {
+    // Identical concurrent misses go upstream once, as on chat.
+    auto [flight, leader] = coalescer_.join(c.cache_key);
+    if (leader) {
+      c.lead = Coalescer::Lead(&coalescer_, c.cache_key, flight);
+      co_return false;
+    }
+    hit = co_await Coalescer::wait(*flight);
+    if (!hit) co_return false;  // the leader failed: this call tries on its own
+  }
   const bool answered = co_await answer_from_cache(c, *hit, "hit");
   co_return answered;
 }
@@ -242,7 +251,9 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
   }
   if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
   if (c.cache_write && v.ok() && c.status >= 200 && c.status < 300 && c.usage.reported) {
-    c.cache->put(c.cache_key, encode_cached_answer(c.usage, out), std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    std::string cached = encode_cached_answer(c.usage, out);
+    c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    if (c.lead) c.lead.set_result(std::move(cached));
   }
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
@@ -333,7 +344,9 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   }
   if (c.usage.reported && c.meter_usage) charge(c, c.provider, c.model, c.usage);
   if (rs.ok() && open && c.cache_write && !c.stored.empty() && c.usage.reported) {
-    c.cache->put(c.cache_key, encode_cached_answer(c.usage, c.stored), std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    std::string cached = encode_cached_answer(c.usage, c.stored);
+    c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+    if (c.lead) c.lead.set_result(std::move(cached));
   }
   finish(c);
 }

@@ -617,6 +617,40 @@ TEST_F(MessagesTest, ConcurrentCallsOnBothPathsAreAnsweredAndMeteredExactly) {
   EXPECT_EQ(anthropic_.requests() + local_.request_count(), static_cast<std::uint64_t>(kThreads * kEach));
 }
 
+// Identical concurrent misses go upstream once, as on chat: the others get
+// the leader's answer as a hit. A leader that fails leaves its followers
+// to try on their own.
+TEST_F(MessagesTest, IdenticalConcurrentMissesGoUpstreamOnce) {
+  auto all_at_once = [&](const std::string& ask) {
+    std::vector<http::ClientResponse> out(5);
+    std::vector<std::thread> clients;
+    for (std::size_t i = 0; i < out.size(); ++i) clients.emplace_back([&, i] { out[i] = post("/v1/messages", ask); });
+    for (auto& t : clients) t.join();
+    return out;
+  };
+  anthropic_.set_faults({.first_byte_delay = 800ms});
+  auto answers = all_at_once(R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"all at once"}]})");
+  EXPECT_EQ(anthropic_.requests(), 1u);
+  int hits = 0;
+  for (const auto& r : answers) {
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(bj::parse(r.body).at("content").at(0).at("text"), "Echo: all at once");
+    hits += r.header("x-spectra-cache") == "hit";
+  }
+  EXPECT_EQ(hits, 4);
+
+  anthropic_.set_faults({.first_byte_delay = 800ms, .error_status = 529, .error_count = 1});
+  answers = all_at_once(R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"first one fails"}]})");
+  int ok = 0, overloaded = 0;
+  for (const auto& r : answers) {
+    ok += r.status == 200;
+    overloaded += r.status == 529;
+  }
+  EXPECT_EQ(overloaded, 1);
+  EXPECT_EQ(ok, 4);
+  EXPECT_EQ(anthropic_.requests(), 1u + 5u);
+}
+
 // An upstream that drops a stream midway: the client gets Anthropic's error
 // event, not a silent cut.
 TEST_F(MessagesTest, ABrokenStreamEndsWithAnAnthropicErrorEvent) {
