@@ -641,13 +641,21 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     log::warn("undecodable cache entry; treating it as a miss", {{"request_id", c.ex->info().request_id}});
     co_return false;
   }
-  // An Anthropic message streams again only if each of its blocks can
-  // (a whole answer with, say, citations is served whole only).
-  std::string anthropic_events;
-  if (c.stream && c.anthropic_api && !c.messages_dialect) {
+  // The answer in the client's API: the stored bytes as they were first
+  // sent, or rebuilt from them once (a stream of any API, an Anthropic
+  // message for a Messages client of the chat pipeline).
+  std::string body;
+  if (!c.stream && !c.messages_dialect) {
+    body.reserve(answer->json.size() + 1);
+    body.append(answer->json).push_back('\n');
+  } else {
     auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
-    if (v.ok() && v->is_object()) anthropic_events = anthropic::message_events(v->get_object());
-    if (anthropic_events.empty()) co_return false;
+    const bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
+    body = c.stream ? replayed_stream(c, completion, answer->usage)
+                    : bj::serialize(messages::to_message(completion, c.message_id, c.requested_model));
+    // (An Anthropic message with a block that cannot stream again, say
+    // citations, is served whole only: a miss for a stream.)
+    if (body.empty()) co_return false;
   }
   c.cache_result = how;
   c.status = 200;
@@ -655,16 +663,6 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", answer->usage,
                     p ? cost_of(answer->usage, p->input_per_mtok, p->output_per_mtok) : 0.0);
   if (!c.stream) {
-    // The cached bytes are the answer as it was first sent.
-    std::string body;
-    if (c.messages_dialect) {
-      auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
-      body = bj::serialize(messages::to_message(v.ok() && v->is_object() ? v->get_object() : bj::object(), c.message_id,
-                                                c.requested_model));
-    } else {
-      body.reserve(answer->json.size() + 1);
-      body.append(answer->json).push_back('\n');
-    }
     http::Response res = http::text_response(HttpStatus::ok, std::move(body), "application/json");
     res.set("x-spectra-cache", how);
     res.set("x-spectra-provider", c.provider);
@@ -672,33 +670,33 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     finish(c);
     co_return true;
   }
-  // Replayed as the stream of the API the client called: chat chunks, or
-  // the Responses API's typed events.
-  auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
-  bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
   http::bhttp::response<http::bhttp::empty_body> head{HttpStatus::ok, 11};
   head.set(http::bhttp::field::content_type, "text/event-stream");
   head.set(http::bhttp::field::cache_control, "no-cache");
   head.set("x-spectra-cache", how);
   head.set("x-spectra-provider", c.provider);
-  if (co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
-    std::string out;
-    if (c.responses_api) {
-      out = responses_events(completion);
-    } else if (!anthropic_events.empty()) {
-      out = std::move(anthropic_events);
-    } else if (c.messages_dialect) {
-      messages::EventWriter events(c.message_id, c.requested_model);
-      for (const auto& chunk : completion_to_chunks(completion, false)) out += events.chunk(chunk);
-      out += events.end(answer->usage);
-    } else {
-      for (const auto& chunk : completion_to_chunks(completion, c.include_usage)) out += sse_data(chunk);
-      out += "data: [DONE]\n\n";
-    }
-    co_await c.ex->finish(out);
-  }
+  if (co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) co_await c.ex->finish(body);
   finish(c);
   co_return true;
+}
+
+// A cached answer as the stream of the API the client called: the
+// Responses API's typed events, Anthropic's events (from an Anthropic
+// message as stored, or from a chat answer for a Messages client of the
+// chat pipeline), or chat chunks. "" when it cannot be replayed.
+std::string Gateway::replayed_stream(const Call& c, const bj::object& answer, const Usage& usage) const {
+  if (c.responses_api) return responses_events(answer);
+  if (c.anthropic_api && !c.messages_dialect) return anthropic::message_events(answer);
+  std::string out;
+  if (c.messages_dialect) {
+    messages::EventWriter events(c.message_id, c.requested_model);
+    for (const auto& chunk : completion_to_chunks(answer, false)) out += events.chunk(chunk);
+    out += events.end(usage);
+    return out;
+  }
+  for (const auto& chunk : completion_to_chunks(answer, c.include_usage)) out += sse_data(chunk);
+  out += "data: [DONE]\n\n";
+  return out;
 }
 
 void Gateway::finish(Call& c) {

@@ -170,6 +170,7 @@ class Gateway {
                                     const std::string& message, const std::string& code);
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
   boost::asio::awaitable<bool> answer_from_cache(Call& c, const std::string& cached, const char* how);
+  std::string replayed_stream(const Call& c, const bj::object& answer, const Usage& usage) const;
   void finish(Call& c);
   // The key's limits (this instance's, then the fleet's); counts the request
   // when it is admitted. admitted() answers a refusal (429): false then.
