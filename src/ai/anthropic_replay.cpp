@@ -9,10 +9,7 @@ namespace spectra::ai::anthropic {
 
 namespace {
 
-std::string_view str(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
+using json::string_at;
 
 bool is_string(const bj::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -22,7 +19,7 @@ bool is_string(const bj::object& o, std::string_view key) {
 // A block this can replay: of a known type, with its fields' types right
 // (what the replay writes, it must read back the same).
 bool replayable(const bj::object& b) {
-  const std::string_view type = str(b, "type");
+  const std::string_view type = string_at(b, "type");
   if (b.contains("citations")) return false;
   if (type == "text") return is_string(b, "text");
   if (type == "tool_use") return is_string(b, "id") && is_string(b, "name");
@@ -35,7 +32,7 @@ bool replayable(const bj::object& b) {
 
 void MessageAssembler::add(const bj::object& event) {
   if (unsupported_ || stopped_) return;
-  const std::string_view type = str(event, "type");
+  const std::string_view type = string_at(event, "type");
   if (type == "message_start") {
     const auto* m = event.if_contains("message");
     if (!m || !m->is_object() || started_) {
@@ -76,7 +73,7 @@ void MessageAssembler::add(const bj::object& event) {
     }
     if (type == "content_block_stop") {
       closed_[static_cast<std::size_t>(i)] = true;
-      if (str(block, "type") == "tool_use") {
+      if (string_at(block, "type") == "tool_use") {
         const std::string& pieces = partial_json_[static_cast<std::size_t>(i)];
         auto input = json::parse(pieces.empty() ? "{}" : pieces, {.max_bytes = 8 << 20, .max_depth = 64});
         if (!input.ok() || !input->is_object()) {
@@ -90,20 +87,20 @@ void MessageAssembler::add(const bj::object& event) {
     const auto* d = event.if_contains("delta");
     const bj::object empty;
     const bj::object& delta = d && d->is_object() ? d->get_object() : empty;
-    const std::string_view kind = str(delta, "type");
+    const std::string_view kind = string_at(delta, "type");
     auto append = [&](const char* field, std::string_view piece) {
-      std::string text(str(block, field));
+      std::string text(string_at(block, field));
       text += piece;
       block[field] = text;
     };
-    if (kind == "text_delta" && str(block, "type") == "text") {
-      append("text", str(delta, "text"));
-    } else if (kind == "input_json_delta" && str(block, "type") == "tool_use") {
-      partial_json_[static_cast<std::size_t>(i)] += str(delta, "partial_json");
-    } else if (kind == "thinking_delta" && str(block, "type") == "thinking") {
-      append("thinking", str(delta, "thinking"));
-    } else if (kind == "signature_delta" && str(block, "type") == "thinking") {
-      block["signature"] = str(delta, "signature");
+    if (kind == "text_delta" && string_at(block, "type") == "text") {
+      append("text", string_at(delta, "text"));
+    } else if (kind == "input_json_delta" && string_at(block, "type") == "tool_use") {
+      partial_json_[static_cast<std::size_t>(i)] += string_at(delta, "partial_json");
+    } else if (kind == "thinking_delta" && string_at(block, "type") == "thinking") {
+      append("thinking", string_at(delta, "thinking"));
+    } else if (kind == "signature_delta" && string_at(block, "type") == "thinking") {
+      block["signature"] = string_at(delta, "signature");
     } else {
       unsupported_ = true;
     }
@@ -157,12 +154,12 @@ std::string message_events(const bj::object& message) {
   for (const auto& bv : content->get_array()) {
     if (!bv.is_object() || !replayable(bv.get_object())) return {};
     const auto& b = bv.get_object();
-    const std::string_view type = str(b, "type");
+    const std::string_view type = string_at(b, "type");
     bj::object opening = b;
     bj::object piece;
     if (type == "text") {
       opening["text"] = "";
-      piece = {{"type", "text_delta"}, {"text", str(b, "text")}};
+      piece = {{"type", "text_delta"}, {"text", string_at(b, "text")}};
     } else if (type == "tool_use") {
       const auto* input = b.if_contains("input");
       if (!input || !input->is_object()) return {};
@@ -171,7 +168,7 @@ std::string message_events(const bj::object& message) {
     } else if (type == "thinking") {
       opening["thinking"] = "";
       if (b.contains("signature")) opening["signature"] = "";
-      piece = {{"type", "thinking_delta"}, {"thinking", str(b, "thinking")}};
+      piece = {{"type", "thinking_delta"}, {"thinking", string_at(b, "thinking")}};
     }
     out += sse_event(bj::object{{"type", "content_block_start"}, {"index", i}, {"content_block", std::move(opening)}});
     if (!piece.empty()) {
@@ -180,7 +177,7 @@ std::string message_events(const bj::object& message) {
     if (type == "thinking" && b.contains("signature")) {
       out += sse_event(bj::object{{"type", "content_block_delta"},
                                   {"index", i},
-                                  {"delta", bj::object{{"type", "signature_delta"}, {"signature", str(b, "signature")}}}});
+                                  {"delta", bj::object{{"type", "signature_delta"}, {"signature", string_at(b, "signature")}}}});
     }
     out += sse_event(bj::object{{"type", "content_block_stop"}, {"index", i}});
     ++i;

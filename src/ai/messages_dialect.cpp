@@ -16,10 +16,7 @@ Status bad(std::string* param, std::string field, std::string message) {
   return invalid_argument(field + ": " + message);
 }
 
-std::string str(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json::string_at;
 
 // The text of a tool_result's content (a string, or text blocks).
 Result<std::string> tool_result_text(const bj::value* content, const std::string& where, std::string* param) {
@@ -29,18 +26,18 @@ Result<std::string> tool_result_text(const bj::value* content, const std::string
   std::string out;
   for (std::size_t i = 0; i < content->get_array().size(); ++i) {
     const auto* b = content->get_array()[i].if_object();
-    if (!b || str(*b, "type") != "text") {
+    if (!b || string_at(*b, "type") != "text") {
       return bad(param, where + "[" + std::to_string(i) + "]", "only text blocks can be translated for this model");
     }
     if (!out.empty()) out += "\n\n";
-    out += str(*b, "text");
+    out += string_at(*b, "text");
   }
   return out;
 }
 
 // One text or image block as a chat content part.
 Result<bj::object> content_part(const bj::object& b, const std::string& where, std::string* param) {
-  const std::string type = str(b, "type");
+  const std::string type(string_at(b, "type"));
   if (type == "text") {
     const auto* t = b.if_contains("text");
     if (!t || !t->is_string()) return bad(param, where + ".text", "must be a string");
@@ -49,12 +46,12 @@ Result<bj::object> content_part(const bj::object& b, const std::string& where, s
   if (type == "image") {
     const auto* src = b.if_contains("source") ? b.at("source").if_object() : nullptr;
     if (!src) return bad(param, where + ".source", "is required");
-    const std::string kind = str(*src, "type");
+    const std::string kind(string_at(*src, "type"));
     std::string url;
     if (kind == "base64") {
-      url = "data:" + str(*src, "media_type") + ";base64," + str(*src, "data");
+      url = "data:" + std::string(string_at(*src, "media_type")) + ";base64," + std::string(string_at(*src, "data"));
     } else if (kind == "url") {
-      url = str(*src, "url");
+      url = std::string(string_at(*src, "url"));
     } else {
       return bad(param, where + ".source.type", "must be base64 or url");
     }
@@ -65,7 +62,7 @@ Result<bj::object> content_part(const bj::object& b, const std::string& where, s
 
 // One Anthropic turn as chat messages, appended to `out`.
 Status add_turn(const bj::object& turn, const std::string& where, bj::array& out, std::string* param) {
-  const std::string role = str(turn, "role");
+  const std::string role(string_at(turn, "role"));
   if (role != "user" && role != "assistant") return bad(param, where + ".role", "must be user or assistant");
   const auto* content = turn.if_contains("content");
   if (content && content->is_string()) {
@@ -78,14 +75,14 @@ Status add_turn(const bj::object& turn, const std::string& where, bj::array& out
     const std::string at = where + ".content[" + std::to_string(i) + "]";
     const auto* b = content->get_array()[i].if_object();
     if (!b) return bad(param, at, "must be an object");
-    const std::string type = str(*b, "type");
+    const std::string type(string_at(*b, "type"));
     if (type == "thinking" || type == "redacted_thinking") continue;  // the model's own notes: not for another model
     if (type == "tool_use" && role == "assistant") {
       const auto* input = b->if_contains("input");
       tool_calls.push_back(bj::object{
-          {"id", str(*b, "id")},
+          {"id", string_at(*b, "id")},
           {"type", "function"},
-          {"function", bj::object{{"name", str(*b, "name")}, {"arguments", input ? bj::serialize(*input) : "{}"}}}});
+          {"function", bj::object{{"name", string_at(*b, "name")}, {"arguments", input ? bj::serialize(*input) : "{}"}}}});
       continue;
     }
     if (type == "tool_result" && role == "user") {
@@ -94,7 +91,7 @@ Status add_turn(const bj::object& turn, const std::string& where, bj::array& out
       const auto* is_error = b->if_contains("is_error");
       std::string body = is_error && is_error->is_bool() && is_error->get_bool() ? "Error: " + *text : *text;
       // Tool results answer the previous turn's calls: they come first.
-      out.push_back(bj::object{{"role", "tool"}, {"tool_call_id", str(*b, "tool_use_id")}, {"content", body}});
+      out.push_back(bj::object{{"role", "tool"}, {"tool_call_id", string_at(*b, "tool_use_id")}, {"content", body}});
       continue;
     }
     auto part = content_part(*b, at, param);
@@ -127,27 +124,27 @@ Status add_tools(const bj::object& request, bj::object& chat, std::string* param
       const std::string at = "tools[" + std::to_string(i) + "]";
       const auto* t = tools->get_array()[i].if_object();
       if (!t) return bad(param, at, "must be an object");
-      const std::string type = str(*t, "type");
+      const std::string type(string_at(*t, "type"));
       if (!type.empty() && type != "custom") {
         return bad(param, at + ".type", "server tool '" + type + "' runs only on Anthropic's API");
       }
       const auto* schema = t->if_contains("input_schema");
-      if (str(*t, "name").empty() || !schema || !schema->is_object()) {
+      if (string_at(*t, "name").empty() || !schema || !schema->is_object()) {
         return bad(param, at, "needs a name and an input_schema object");
       }
-      bj::object fn{{"name", str(*t, "name")}, {"parameters", *schema}};
-      if (t->contains("description")) fn["description"] = str(*t, "description");
+      bj::object fn{{"name", string_at(*t, "name")}, {"parameters", *schema}};
+      if (t->contains("description")) fn["description"] = string_at(*t, "description");
       out.push_back(bj::object{{"type", "function"}, {"function", std::move(fn)}});
     }
     if (!out.empty()) chat["tools"] = std::move(out);
   }
   if (const auto* tc = request.if_contains("tool_choice"); tc && !tc->is_null()) {
     const auto* o = tc->if_object();
-    const std::string type = o ? str(*o, "type") : "";
+    const std::string type(o ? string_at(*o, "type") : std::string_view());
     if (type == "auto") chat["tool_choice"] = "auto";
     else if (type == "any") chat["tool_choice"] = "required";
     else if (type == "none") chat["tool_choice"] = "none";
-    else if (type == "tool") chat["tool_choice"] = bj::object{{"type", "function"}, {"function", bj::object{{"name", str(*o, "name")}}}};
+    else if (type == "tool") chat["tool_choice"] = bj::object{{"type", "function"}, {"function", bj::object{{"name", string_at(*o, "name")}}}};
     else return bad(param, "tool_choice.type", "must be auto, any, tool or none");
     if (const auto* d = o->if_contains("disable_parallel_tool_use"); d && d->is_bool() && d->get_bool()) {
       chat["parallel_tool_calls"] = false;
@@ -210,7 +207,7 @@ Result<bj::object> to_chat_request(const bj::object& request, std::string* param
     chat["stop"] = *stop;
   }
   if (const auto* md = request.if_contains("metadata"); md && md->is_object()) {
-    if (auto user = str(md->get_object(), "user_id"); !user.empty()) chat["user"] = user;
+    if (auto user = string_at(md->get_object(), "user_id"); !user.empty()) chat["user"] = user;
   }
   if (const auto* s = request.if_contains("stream"); s && s->is_bool() && s->get_bool()) {
     chat["stream"] = true;
@@ -236,7 +233,7 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
     if (const auto* f = choice.if_contains("finish_reason")) finish = *f;
     if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
       const auto& msg = m->get_object();
-      if (auto text = str(msg, "content"); !text.empty()) content.push_back(bj::object{{"type", "text"}, {"text", text}});
+      if (auto text = string_at(msg, "content"); !text.empty()) content.push_back(bj::object{{"type", "text"}, {"text", text}});
       if (const auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
         for (const auto& call : calls->get_array()) {
           if (!call.is_object()) continue;
@@ -244,9 +241,9 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
           const bj::object empty;
           const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
           content.push_back(bj::object{{"type", "tool_use"},
-                                       {"id", str(call.get_object(), "id")},
-                                       {"name", str(f, "name")},
-                                       {"input", input_of(str(f, "arguments"))}});
+                                       {"id", string_at(call.get_object(), "id")},
+                                       {"name", string_at(f, "name")},
+                                       {"input", input_of(string_at(f, "arguments"))}});
         }
       }
     }
@@ -323,10 +320,10 @@ std::string EventWriter::chunk(const bj::object& chunk) {
         const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
         if (!open_ || block_is_text_ || tool_ != index) {
           out += open_block(bj::object{
-              {"type", "tool_use"}, {"id", str(call, "id")}, {"name", str(f, "name")}, {"input", bj::object()}});
+              {"type", "tool_use"}, {"id", string_at(call, "id")}, {"name", string_at(f, "name")}, {"input", bj::object()}});
           tool_ = index;
         }
-        if (auto args = str(f, "arguments"); !args.empty()) {
+        if (auto args = string_at(f, "arguments"); !args.empty()) {
           out += sse_event(bj::object{{"type", "content_block_delta"},
                                   {"index", next_ - 1},
                                   {"delta", bj::object{{"type", "input_json_delta"}, {"partial_json", args}}}});

@@ -157,13 +157,14 @@ Status ResponseOwners::open_journal(const std::string& path) {
         drop(key);
         continue;
       }
-      auto field = [&](const char* name) {
-        const auto* f = o->if_contains(name);
-        return f && f->is_string() ? std::string(f->get_string()) : std::string();
-      };
       const auto* e = o->if_contains("expires");
       const std::chrono::system_clock::time_point expires(std::chrono::seconds(e ? json::to_int(*e) : 0));
-      if (expires > now) insert(key, ResponseOwner{field("key"), field("provider"), field("endpoint")}, expires);
+      if (expires > now) {
+        insert(key,
+               ResponseOwner{std::string(json::string_at(*o, "key")), std::string(json::string_at(*o, "provider")),
+                             std::string(json::string_at(*o, "endpoint"))},
+               expires);
+      }
     }
     if (skipped) log::warn("skipped unreadable lines of the response owners journal", {{"path", path}, {"lines", std::to_string(skipped)}});
   }

@@ -177,6 +177,11 @@ void pretty_into(const bj::value& v, std::string& out, int indent) {
 
 }  // namespace
 
+std::string_view string_at(const bj::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
 std::int64_t to_int(const bj::value& v, std::int64_t fallback) {
   if (v.is_int64()) return v.get_int64();
   if (v.is_uint64()) {

@@ -60,6 +60,10 @@ class ObjectWriter {
   bool first_ = true;
 };
 
+// The string member `key` of `o`, or "" when it is absent or not a string
+// (untrusted JSON read field by field). Valid while `o` is.
+std::string_view string_at(const bj::object& o, std::string_view key);
+
 // An integer from untrusted JSON without throwing: integers as they are,
 // doubles truncated when finite and in range, anything else `fallback`.
 // (boost::json's to_number<T>() throws when the value does not fit.)
