@@ -95,10 +95,15 @@ void ResponseOwners::insert(const std::string& id, const ResponseOwner& owner, s
 void ResponseOwners::record(const std::string& id, const ResponseOwner& owner, CacheStorage* shared) {
   if (!valid_response_id(id)) return;
   const auto expires = clock_->system_now() + ttl_;
-  keep(id, owner, expires);
+  const std::string line = record_line(id, owner, expires);
+  {
+    // Kept and journaled under one lock: a forget of the same id cannot
+    // land in the journal between the two (and come back on replay).
+    std::lock_guard lock(mu_);
+    insert(id, owner, expires);
+    journal(line);
+  }
   if (shared) shared->put(shared_key(id), encode(owner), ttl_);
-  std::lock_guard lock(mu_);
-  journal(record_line(id, owner, expires));
 }
 
 void ResponseOwners::journal(const std::string& line) {
