@@ -117,8 +117,12 @@ Result<ChatRequest> parse_chat_request(std::string_view body, RequestError* erro
     fail(error, "", "request body must be a JSON object");
     return invalid_argument("request body must be a JSON object");
   }
+  return check_chat_request(std::move(parsed->get_object()), error);
+}
+
+Result<ChatRequest> check_chat_request(bj::object body, RequestError* error) {
   ChatRequest r;
-  r.body = std::move(parsed->get_object());
+  r.body = std::move(body);
   const auto* model = r.body.if_contains("model");
   if (!model || !model->is_string() || model->get_string().empty() || model->get_string().size() > 256) {
     fail(error, "model", "'model' is required: a string of at most 256 characters");

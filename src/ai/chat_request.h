@@ -33,6 +33,9 @@ struct RequestError {
 // tool-call linkage), stream flags, sampling ranges, tools. Unknown fields
 // pass through (providers add their own).
 Result<ChatRequest> parse_chat_request(std::string_view body, RequestError* error);
+// The same checks for a request already parsed (a Messages request
+// translated into chat).
+Result<ChatRequest> check_chat_request(bj::object body, RequestError* error);
 
 // sha256 over the tenant's namespace, the resolved provider/model, and the
 // canonical request without the fields that do not change the answer

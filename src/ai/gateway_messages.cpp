@@ -218,7 +218,7 @@ asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& requ
   if (!chat) co_return;
   // The chat request's own checks, as if a chat client had sent it.
   RequestError rerr;
-  auto req = parse_chat_request(bj::serialize(*chat), &rerr);
+  auto req = check_chat_request(std::move(*chat), &rerr);
   if (!req.ok()) {
     c.error_param = rerr.param;
     co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
