@@ -652,7 +652,7 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
     const bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
     body = c.stream ? replayed_stream(c, completion, answer->usage)
-                    : bj::serialize(messages::to_message(completion, c.message_id, c.requested_model));
+                    : bj::serialize(messages::to_message(completion, c.message_id(), c.requested_model));
     // (An Anthropic message with a block that cannot stream again, say
     // citations, is served whole only: a miss for a stream.)
     if (body.empty()) co_return false;
@@ -689,7 +689,7 @@ std::string Gateway::replayed_stream(const Call& c, const bj::object& answer, co
   if (c.anthropic_api && !c.messages_dialect) return anthropic::message_events(answer);
   std::string out;
   if (c.messages_dialect) {
-    messages::EventWriter events(c.message_id, c.requested_model);
+    messages::EventWriter events(c.message_id(), c.requested_model);
     for (const auto& chunk : completion_to_chunks(answer, false)) out += events.chunk(chunk);
     out += events.end(usage);
     return out;

@@ -62,9 +62,8 @@ struct Gateway::Call {
   bool anthropic_api = false;
   anthropic::RawUsage anthropic_usage;
   // A Messages request served by the chat pipeline: answers are
-  // translated into Anthropic's message or event stream (message_id).
+  // translated into Anthropic's message or event stream (message_id()).
   bool messages_dialect = false;
-  std::string message_id;
   // The Messages API's native call to the route's target failed before
   // any byte went out: `targets` holds the route's fallbacks, the request
   // is admitted already, and whichever answers is a fallback.
@@ -77,6 +76,8 @@ struct Gateway::Call {
   // misses: its cached answer is their answer (set where it is cached).
   Coalescer::Lead lead;
   bool meter_usage = true;  // false where an answer repeats usage already metered (a stored response read again)
+  // The id of the message a Messages client of the chat pipeline gets.
+  std::string message_id() const { return "msg_" + ex->info().request_id; }
 };
 
 }  // namespace spectra::ai

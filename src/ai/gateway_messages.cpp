@@ -228,7 +228,6 @@ asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& requ
   c.stream = req->stream;
   c.include_usage = false;  // usage goes in message_delta
   c.messages_dialect = true;
-  c.message_id = "msg_" + c.ex->info().request_id;
   c.route.clear();
   co_await serve_chat(c);
 }

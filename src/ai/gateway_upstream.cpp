@@ -290,7 +290,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     remember(c);
     std::string out;
     if (c.messages_dialect) {
-      out = bj::serialize(messages::to_message(*completion, c.message_id, c.requested_model));
+      out = bj::serialize(messages::to_message(*completion, c.message_id(), c.requested_model));
     } else {
       out.reserve(c.stored.size() + 1);
       out.append(c.stored).push_back('\n');
@@ -311,7 +311,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // The client's protocol: chat chunks, or Anthropic's events for a
   // Messages request (a new writer per attempt: a failed one sent nothing).
   std::optional<messages::EventWriter> events;
-  if (c.messages_dialect) events.emplace(c.message_id, c.requested_model);
+  if (c.messages_dialect) events.emplace(c.message_id(), c.requested_model);
   ChunkAssembler assembler;
   std::string buf;
   std::string held;   // chunks before the first substantive one
