@@ -10,7 +10,7 @@ STATE_DIR ?= $(CURDIR)/state
 FUZZ_SECONDS ?= 30
 # The suites with threads of their own (I/O pools, the audit writer, the
 # Redis backend, fleet limits), run once more under ThreadSanitizer.
-TSAN_TESTS := http_test gateway_units_test capacity_test cache_storage_test gateway_test gateway_messages_test common_test
+TSAN_TESTS := http_test gateway_units_test capacity_test cache_storage_test gateway_test gateway_messages_test gateway_responses_dialect_test common_test
 
 .PHONY: run test deps build-debug build-release build-fuzz build-tsan unit fuzz api-check bench bench-ai clean
 

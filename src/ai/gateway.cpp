@@ -8,6 +8,7 @@
 #include "ai/endpoint_walk.h"
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
+#include "ai/responses_dialect.h"
 #include "ai/responses_replay.h"
 #include "ai/redis_cache_storage.h"
 #include "common/crypto.h"
@@ -642,17 +643,16 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     co_return false;
   }
   // The answer in the client's API: the stored bytes as they were first
-  // sent, or rebuilt from them once (a stream of any API, an Anthropic
-  // message for a Messages client of the chat pipeline).
+  // sent, or rebuilt from them once (a stream of any API, or the whole
+  // answer in the API of a translated call).
   std::string body;
-  if (!c.stream && !c.messages_dialect) {
+  if (!c.stream && c.dialect == Dialect::chat) {
     body.reserve(answer->json.size() + 1);
     body.append(answer->json).push_back('\n');
   } else {
     auto v = json::parse(answer->json, {.max_bytes = 64 << 20, .max_depth = 64});
     const bj::object completion = v.ok() && v->is_object() ? std::move(v->get_object()) : bj::object();
-    body = c.stream ? replayed_stream(c, completion, answer->usage)
-                    : bj::serialize(messages::to_message(completion, c.message_id(), c.requested_model));
+    body = c.stream ? replayed_stream(c, completion, answer->usage) : dialect_answer(c, completion);
     // (An Anthropic message with a block that cannot stream again, say
     // citations, is served whole only: a miss for a stream.)
     if (body.empty()) co_return false;
@@ -686,17 +686,32 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
 // chat pipeline), or chat chunks. "" when it cannot be replayed.
 std::string Gateway::replayed_stream(const Call& c, const bj::object& answer, const Usage& usage) const {
   if (c.responses_api) return responses_events(answer);
-  if (c.anthropic_api && !c.messages_dialect) return anthropic::message_events(answer);
+  if (c.anthropic_api && c.dialect == Dialect::chat) return anthropic::message_events(answer);
   std::string out;
-  if (c.messages_dialect) {
-    messages::EventWriter events(c.message_id(), c.requested_model);
-    for (const auto& chunk : completion_to_chunks(answer, false)) out += events.chunk(chunk);
-    out += events.end(usage);
+  if (auto events = dialect_stream(c)) {
+    for (const auto& chunk : completion_to_chunks(answer, false)) out += events->chunk(chunk);
+    out += events->end(usage);
     return out;
   }
   for (const auto& chunk : completion_to_chunks(answer, c.include_usage)) out += sse_data(chunk);
   out += "data: [DONE]\n\n";
   return out;
+}
+
+responses::Identity Gateway::response_identity(const Call& c) const {
+  return {c.ex->info().request_id,
+          std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count()};
+}
+
+std::string Gateway::dialect_answer(const Call& c, const bj::object& completion) const {
+  if (c.dialect == Dialect::messages) return bj::serialize(messages::to_message(completion, c.message_id(), c.requested_model));
+  return bj::serialize(responses::to_response(completion, c.echo, response_identity(c)));
+}
+
+std::unique_ptr<DialectStream> Gateway::dialect_stream(const Call& c) const {
+  if (c.dialect == Dialect::messages) return std::make_unique<messages::EventWriter>(c.message_id(), c.requested_model);
+  if (c.dialect == Dialect::responses) return std::make_unique<responses::EventWriter>(c.echo, response_identity(c));
+  return nullptr;
 }
 
 void Gateway::finish(Call& c) {
@@ -729,7 +744,9 @@ void Gateway::finish(Call& c) {
       .str("requested_model", c.requested_model)
       .str("resolved", c.provider.empty() ? std::string() : c.provider + "/" + c.model)
       .str("route", c.route);
-  if (c.messages_dialect) w.str("api", "messages");  // a Messages request served through chat
+  // A Messages or Responses request served through chat.
+  if (c.dialect == Dialect::messages) w.str("api", "messages");
+  if (c.dialect == Dialect::responses) w.str("api", "responses");
   if (c.fallback.empty()) w.null("fallback");
   else w.str("fallback", c.fallback);
   w.str("cache", c.cache_result)

@@ -30,6 +30,7 @@
 #include "ai/health_prober.h"
 #include "ai/limits.h"
 #include "ai/response_owners.h"
+#include "ai/responses_dialect.h"
 #include "ai/metering.h"
 #include "ai/semantic_cache.h"
 #include "common/clock.h"
@@ -145,6 +146,9 @@ class Gateway {
   boost::asio::awaitable<void> messages(http::Exchange& ex, const char* path);
   boost::asio::awaitable<void> serve_chat(Call& c);
   boost::asio::awaitable<void> messages_via_chat(Call& c, const bj::object& request);
+  // A Responses request for a model that does not speak the Responses API,
+  // translated and served by the chat pipeline (gateway_responses.cpp).
+  boost::asio::awaitable<void> responses_via_chat(Call& c, const bj::object& request);
   boost::asio::awaitable<std::optional<bj::object>> translated(Call& c, const bj::object& request);
   boost::asio::awaitable<std::string> first_stream_error(Call& c, UpstreamCall& call);
   boost::asio::awaitable<void> count_tokens_on_vllm(Call& c, const ProviderConfig& p, const std::string& model,
@@ -171,6 +175,11 @@ class Gateway {
   // Answers from an encoded cache entry; false (nothing sent) if it cannot be decoded.
   boost::asio::awaitable<bool> answer_from_cache(Call& c, const std::string& cached, const char* how);
   std::string replayed_stream(const Call& c, const bj::object& answer, const Usage& usage) const;
+  // A chat answer in the API of a translated call (c.dialect not chat),
+  // whole or as a stream writer (null for chat).
+  std::string dialect_answer(const Call& c, const bj::object& completion) const;
+  std::unique_ptr<DialectStream> dialect_stream(const Call& c) const;
+  responses::Identity response_identity(const Call& c) const;
   void finish(Call& c);
   // The key's limits (this instance's, then the fleet's); counts the request
   // when it is admitted. admitted() answers a refusal (429): false then.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ai/anthropic_response.h"
+#include "ai/dialect.h"
 #include "ai/gateway.h"
 #include "ai/stream_codec.h"
 
@@ -61,9 +62,12 @@ struct Gateway::Call {
   // usage gathered from message_start and message_delta.
   bool anthropic_api = false;
   anthropic::RawUsage anthropic_usage;
-  // A Messages request served by the chat pipeline: answers are
-  // translated into Anthropic's message or event stream (message_id()).
-  bool messages_dialect = false;
+  // The API of a client of the chat pipeline: a Messages or Responses
+  // request is translated, and its answers written back in its API
+  // (Gateway::dialect_answer, dialect_stream). `echo`: the settings a
+  // Responses answer repeats.
+  Dialect dialect = Dialect::chat;
+  bj::object echo;
   // The Messages API's native call to the route's target failed before
   // any byte went out: `targets` holds the route's fallbacks, the request
   // is admitted already, and whichever answers is a fallback.

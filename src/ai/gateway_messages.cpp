@@ -227,7 +227,7 @@ asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& requ
   c.body = std::move(req->body);
   c.stream = req->stream;
   c.include_usage = false;  // usage goes in message_delta
-  c.messages_dialect = true;
+  c.dialect = Dialect::messages;
   c.route.clear();
   co_await serve_chat(c);
 }

@@ -77,6 +77,22 @@ void relay_headers(const http::bhttp::fields& upstream, Message& to) {
   }
 }
 
+// Whether a Responses API call goes through the chat pipeline in
+// translation: its model's provider does not speak the Responses API
+// (Anthropic, Bedrock), or a local-only key calls an alias whose in-account
+// fallbacks can serve it (chat's local-only rule leaves only those).
+bool translates_responses(const Gateway::Call& c) {
+  std::string target = c.requested_model;
+  const auto route = c.cfg->routes.find(target);
+  if (route != c.cfg->routes.end()) target = route->second.target;
+  auto resolved = c.cfg->resolve(target);
+  if (!resolved.ok()) return false;
+  const std::string& kind = resolved->first->kind;
+  if (kind == "anthropic" || kind == "bedrock") return true;
+  return route != c.cfg->routes.end() && c.key->local_only && !resolved->first->local() &&
+         c.cfg->served_in_account(c.requested_model);
+}
+
 }  // namespace
 
 asio::awaitable<std::optional<bj::value>> Gateway::body_with_model(Call& c) {
@@ -117,6 +133,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
                       ? "background responses are not supported by the gateway (their usage cannot be metered)"
                       : "conversations are not supported by the gateway (they are not scoped to a key)",
                   "unsupported_parameter");
+    co_return;
+  }
+  if (c.responses_api && translates_responses(c)) {
+    co_await responses_via_chat(c, parsed->get_object());  // (admitted there, as a chat call)
     co_return;
   }
   if (!co_await admitted(c)) co_return;

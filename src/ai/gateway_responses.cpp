@@ -1,8 +1,11 @@
 // The Responses API's routes that name a stored answer by id: they carry no
 // model to route by, so they go where the answer was made (ResponseOwners),
-// and only for the key that made it.
+// and only for the key that made it. And the Responses API for models that
+// do not speak it, through the chat pipeline in translation.
+#include "ai/chat_request.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
+#include "ai/responses_dialect.h"
 #include "ai/upstream_client.h"
 
 namespace spectra::ai {
@@ -98,6 +101,33 @@ asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::str
   UpstreamCall call;
   Status st = co_await open_call(c, p, req, call);
   co_await relay_answer(c, call, st, p.name, "");
+}
+
+// See ai/responses_dialect.h for what is translated and what is refused.
+asio::awaitable<void> Gateway::responses_via_chat(Call& c, const bj::object& request) {
+  std::string param;
+  auto translation = responses::to_chat_request(request, &param);
+  if (!translation.ok()) {
+    c.error_param = param;
+    co_await fail(c, 400, "invalid_request_error", translation.status().message(), "invalid_request");
+    co_return;
+  }
+  // The chat request's own checks, as if a chat client had sent it.
+  RequestError rerr;
+  auto req = check_chat_request(std::move(translation->chat), &rerr);
+  if (!req.ok()) {
+    c.error_param = rerr.param;
+    co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
+    co_return;
+  }
+  c.body = std::move(req->body);
+  c.stream = req->stream;
+  c.include_usage = false;  // usage goes in response.completed
+  c.dialect = Dialect::responses;
+  c.responses_api = false;  // (that flag is the pass-through's: stored answers, typed events as they came)
+  c.echo = std::move(translation->echo);
+  c.route.clear();
+  co_await serve_chat(c);
 }
 
 }  // namespace spectra::ai

@@ -5,7 +5,6 @@
 #include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
-#include "ai/messages_dialect.h"
 #include "ai/openai_adapter.h"
 #include "ai/upstream_client.h"
 #include "common/crypto.h"
@@ -289,8 +288,8 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     c.status = 200;
     remember(c);
     std::string out;
-    if (c.messages_dialect) {
-      out = bj::serialize(messages::to_message(*completion, c.message_id(), c.requested_model));
+    if (c.dialect != Dialect::chat) {
+      out = dialect_answer(c, *completion);
     } else {
       out.reserve(c.stored.size() + 1);
       out.append(c.stored).push_back('\n');
@@ -308,10 +307,9 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // failure until then may still fail over.
   auto created = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
   auto translator = adapter.stream_translator(target, "chatcmpl-" + c.ex->info().request_id, created);
-  // The client's protocol: chat chunks, or Anthropic's events for a
-  // Messages request (a new writer per attempt: a failed one sent nothing).
-  std::optional<messages::EventWriter> events;
-  if (c.messages_dialect) events.emplace(c.message_id(), c.requested_model);
+  // The client's protocol: chat chunks, or the events of a translated
+  // call's API (a new writer per attempt: a failed one sent nothing).
+  std::unique_ptr<DialectStream> events = dialect_stream(c);
   ChunkAssembler assembler;
   std::string buf;
   std::string held;   // chunks before the first substantive one
@@ -374,7 +372,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     // After the first token there is no failover: end the stream with a
     // well-formed error event rather than a silent truncation.
     UpstreamError e = uerr.message.empty() ? UpstreamError{502, "api_error", "upstream stream failed: " + failure, "", false} : uerr;
-    std::string ev = events ? messages::error_event("api_error", e.message) : sse_data(e.to_openai());
+    std::string ev = events ? events->error(e.message) : sse_data(e.to_openai());
     co_await c.ex->finish(ev);
     co_return false;
   }

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "ai/adapter.h"
+#include "ai/dialect.h"
 #include "common/result.h"
 
 namespace spectra::ai::messages {
@@ -47,13 +48,14 @@ std::string error_event(std::string_view type, std::string_view message);
 // Chat completion chunks, in order, as Anthropic's event stream:
 // message_start, content_block_start/delta/stop per text or tool_use block,
 // message_delta (stop_reason, usage), message_stop.
-class EventWriter {
+class EventWriter : public DialectStream {
  public:
   EventWriter(std::string id, std::string model) : id_(std::move(id)), model_(std::move(model)) {}
   // Events for one chunk (message_start before the first).
-  std::string chunk(const bj::object& chunk);
+  std::string chunk(const bj::object& chunk) override;
   // The closing events, with the upstream's usage.
-  std::string end(const Usage& usage);
+  std::string end(const Usage& usage) override;
+  std::string error(std::string_view message) override { return error_event("api_error", message); }
 
  private:
   std::string start_if_needed();

@@ -4,155 +4,16 @@
 // and message_delta, and the gateway's own refusals in Anthropic's shape.
 // For other models (a local vLLM here) it is translated through the chat
 // pipeline: whole answers, event streams, tool use, caching, failover.
-#include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
-
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <thread>
-
-#include "ai/anthropic_adapter.h"
-#include "ai/gateway.h"
-#include "ai/openai_adapter.h"
-#include "cache_test_util.h"
-#include "fake_anthropic.h"
-#include "fake_openai.h"
-#include "http/client.h"
-#include "raw_tcp.h"
+#include "dialect_test_fixture.h"
 
 namespace spectra::ai {
 namespace {
 
-namespace bj = boost::json;
 using namespace std::chrono_literals;
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-class MessagesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(anthropic_.start().ok());
-    ASSERT_TRUE(local_.start().ok());
-    ASSERT_TRUE(spare_.start().ok());
-    dir_ = std::filesystem::temp_directory_path() / ("spectra-msg-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    GatewayDeps deps;
-    deps.clock = &clock_;
-    deps.adapters["openai"] = std::make_shared<OpenAiAdapter>();
-    deps.adapters["vllm"] = deps.adapters["openai"];
-    deps.adapters["anthropic"] = std::make_shared<AnthropicAdapter>();
-    deps.authorize = [](const ProviderConfig& p, UpstreamRequest& r) {
-      if (p.kind == "anthropic") r.headers.emplace_back("x-api-key", p.api_key);
-      return Status();
-    };
-    deps.state_dir = dir_.string();
-    deps.metrics = &metrics_;
-    gw_ = std::make_unique<Gateway>(std::move(deps));
-    const std::string ai = R"({"enabled": true,
-      "providers": [
-        {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
-        {"name": "openai", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"},
-        {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("]},
-        {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
-      "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
-                 {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]},
-                 {"alias": "sonnet-or-local", "target": "claude/claude-sonnet-4", "fallbacks": ["local/llama-3"]}],
-      "virtual_keys": [
-        {"name": "team-a", "key": "sk-team-a"},
-        {"name": "once", "key": "sk-once", "rpm": 1},
-        {"name": "private", "key": "sk-private", "local_only": true}],
-      "cache": {"exact_enabled": true},
-      "audit": {"enabled": true, "path": "audit.jsonl"}})";
-    gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
-    gw_->register_routes(router_);
-    server_ = std::make_unique<http::Server>(pool_, http::ServerOptions{},
-                                             [this](http::Exchange& ex) { return router_.dispatch(ex); }, nullptr);
-    ASSERT_TRUE(server_->start().ok());
-    pool_.start();
-  }
-  void TearDown() override {
-    server_->stop(1s);
-    pool_.stop();
-    pool_.join();
-    gw_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  http::ClientResponse post(const std::string& path, const std::string& body, const std::string& key = "sk-team-a") {
-    http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
-    auto r = c.send(http::Verb::post, path, body, {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}});
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? *r : http::ClientResponse{};
-  }
-  // The audit log's records, once `at_least` are written.
-  std::vector<bj::object> audit_records(std::uint64_t at_least) {
-    test::eventually([&] { gw_->audit()->flush(); return gw_->audit()->written() >= at_least; }, 5s);
-    std::vector<bj::object> out;
-    std::ifstream f(dir_ / "audit.jsonl");
-    for (std::string line; std::getline(f, line);) out.push_back(bj::parse(line).as_object());
-    return out;
-  }
-  // The same call twice: a miss that is stored, then a hit.
-  std::pair<http::ClientResponse, http::ClientResponse> miss_then_hit(const std::string& ask) {
-    auto first = post("/v1/messages", ask);
-    EXPECT_EQ(first.status, 200u) << first.body;
-    EXPECT_EQ(first.header("x-spectra-cache"), "miss");
-    test::eventually([&] { return gw_->cache()->stats().entries == 1; }, 5s);
-    auto second = post("/v1/messages", ask);
-    EXPECT_EQ(second.status, 200u) << second.body;
-    EXPECT_EQ(second.header("x-spectra-cache"), "hit");
-    return {first, second};
-  }
-  // The metered totals once `requests` answers are in (a stream is metered
-  // after its last byte went out).
-  MeterTotals metered(std::int64_t requests) {
-    test::eventually([&] { return gw_->meter().totals("team-a", "claude", "claude-sonnet-4").requests >= requests; }, 5s);
-    return gw_->meter().totals("team-a", "claude", "claude-sonnet-4");
-  }
-
-  FakeClock clock_;
-  metrics::Registry metrics_;
-  fakes::FakeAnthropic anthropic_;
-  fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
-  std::filesystem::path dir_;
-  std::unique_ptr<Gateway> gw_;
-  http::Router router_;
-  http::IoPool pool_{2};
-  std::unique_ptr<http::Server> server_;
-};
-
-// The events of an Anthropic stream, as (type, data).
-std::vector<std::pair<std::string, bj::object>> events_of(const std::string& body) {
-  std::vector<std::pair<std::string, bj::object>> out;
-  std::size_t at = 0;
-  while ((at = body.find("event: ", at)) != std::string::npos) {
-    const auto eol = body.find('\n', at);
-    const auto data = body.find("data: ", eol);
-    const auto end = body.find("\n\n", data);
-    out.emplace_back(body.substr(at + 7, eol - at - 7), bj::parse(body.substr(data + 6, end - data - 6)).as_object());
-    at = end;
-  }
-  return out;
-}
-
-std::string types_of(const std::vector<std::pair<std::string, bj::object>>& events) {
-  std::string out;
-  for (const auto& [type, data] : events) {
-    EXPECT_EQ(std::string(data.at("type").as_string()), type) << "the event line and the data type agree";
-    out += (out.empty() ? "" : " ") + type;
-  }
-  return out;
-}
-
-// What the deltas of a stream add up to: text, and tool input JSON.
-std::string deltas_of(const std::vector<std::pair<std::string, bj::object>>& events, const char* kind, const char* field) {
-  std::string out;
-  for (const auto& [type, data] : events) {
-    if (type == "content_block_delta" && data.at("delta").at("type") == kind) out += data.at("delta").at(field).as_string();
-  }
-  return out;
-}
+class MessagesTest : public DialectTest {};
 
 TEST_F(MessagesTest, WholeStreamedAndCountedAreRelayedAndMetered) {
   // "Echo: one two three" (4 words) for the 3-word prompt; the model the

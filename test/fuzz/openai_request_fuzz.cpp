@@ -4,7 +4,9 @@
 // a completion converted to chunks and assembled back keeps its text; an
 // Anthropic Messages request translated to chat serializes to a JSON object
 // with messages, or is refused naming a field; a completion as an Anthropic
-// message, and as its event stream, keeps its text.
+// message, and as its event stream, keeps its text; the same for a
+// Responses request and answer, whose typed events add up to the same
+// output as the whole response object.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -14,6 +16,7 @@
 
 #include "ai/chat_request.h"
 #include "ai/messages_dialect.h"
+#include "ai/responses_dialect.h"
 #include "ai/stream_codec.h"
 
 using namespace spectra::ai;
@@ -43,6 +46,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!chat->contains("messages") || !bj::parse(bj::serialize(*chat)).is_object()) std::abort();
     } else if (param.empty() || chat.status().message().empty()) {
       std::abort();  // every refusal names its field
+    }
+  }
+  // The same bytes as a Responses API request, translated to chat.
+  if (!ec && v.is_object()) {
+    std::string param;
+    auto t = responses::to_chat_request(v.as_object(), &param);
+    if (t.ok()) {
+      if (!t->chat.contains("messages") || !bj::parse(bj::serialize(t->chat)).is_object()) std::abort();
+    } else if (param.empty() || t.status().message().empty()) {
+      std::abort();
+    }
+  }
+  // The same bytes as a completion, as a response object and as its typed
+  // events: the stream's last event carries the same output and status.
+  if (!ec && v.is_object() && v.as_object().contains("choices")) {
+    const responses::Identity id{"r", 1};
+    const bj::object echo;
+    bj::object whole = responses::to_response(v.as_object(), echo, id);
+    responses::EventWriter w(echo, id);
+    std::string events;
+    const auto* choices = v.as_object().if_contains("choices");
+    const bool one_choice = choices->is_array() && choices->as_array().size() == 1;
+    for (const auto& chunk : completion_to_chunks(v.as_object(), false)) events += w.chunk(chunk);
+    events += w.end(Usage{});
+    const auto last = events.rfind("\ndata: ");
+    bj::value done = bj::parse(std::string_view(events).substr(last + 7, events.find('\n', last + 1) - last - 7));
+    if (one_choice && (done.at("response").at("output") != whole.at("output") ||
+                       done.at("response").at("status") != whole.at("status"))) {
+      std::abort();
     }
   }
   // The same bytes as a completion: chunks and back.

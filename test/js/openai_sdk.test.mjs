@@ -277,8 +277,46 @@ test('the Responses API, whole, streamed and with a tool call', async () => {
     input: [...ask, fc, { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
   assert.equal(followUp.output_text, 'openai says: the tool returned sunny');
 
-  await assert.rejects(client().responses.create({ model: 'claude', input: 'x' }),
+  await assert.rejects(client().responses.create({ model: 'no-such-model', input: 'x' }),
     (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+});
+
+// The Responses API on the models that do not speak it (Anthropic, Bedrock):
+// the gateway translates through chat, and the SDK gets response objects,
+// typed event streams (finalResponse()) and function calls as from OpenAI.
+test('the Responses API on Anthropic and Bedrock models, in translation', async () => {
+  const toolReply = { claude: (t) => `The tool returned: ${t}`, nova: (t) => `Tool result received: ${t}` };
+  for (const { model, reply, args } of backends.filter((b) => b.model === 'claude' || b.model === 'nova')) {
+    const text = `hello responses ${model}`;
+    const r = await client().responses.create({ model, instructions: 'be brief', input: text, max_output_tokens: 64 });
+    assert.equal(r.object, 'response');
+    assert.equal(r.status, 'completed');
+    assert.equal(r.model, model);
+    assert.equal(r.output_text, reply(text));
+    assert.deepEqual([r.usage.input_tokens, r.usage.output_tokens], [2 + 3, words(reply(text))]);
+
+    const stream = client().responses.stream({ model, input: [{ role: 'user', content: `stream ${model} please` }] });
+    const deltas = [];
+    stream.on('response.output_text.delta', (e) => deltas.push(e.delta));
+    const final = await stream.finalResponse();
+    assert.equal(deltas.join(''), reply(`stream ${model} please`));
+    assert.equal(final.output_text, reply(`stream ${model} please`));
+    assert.equal(final.usage.output_tokens, words(reply(`stream ${model} please`)));
+
+    const tools = [{ type: 'function', name: 'get_weather', description: 'Weather in a city', strict: false,
+      parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }];
+    const ask = [{ role: 'user', content: 'what is the weather in Paris' }];
+    const call = await client().responses.stream({ model, tools, input: ask }).finalResponse();
+    const fc = call.output.find((o) => o.type === 'function_call');
+    assert.ok(fc, JSON.stringify(call.output));
+    assert.deepEqual([fc.name, JSON.parse(fc.arguments)], ['get_weather', args(ask[0].content)]);
+    const followUp = await client().responses.create({ model, tools,
+      input: [...ask, ...call.output, { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
+    assert.equal(followUp.output_text, toolReply[model]('sunny'));
+  }
+  // The gateway keeps no translated answer: nothing to continue from.
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'x', previous_response_id: 'resp_1' }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'previous_response_id');
 });
 
 // A stored answer is read, listed and deleted by id through the endpoint
