@@ -656,6 +656,7 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
     // (An Anthropic message with a block that cannot stream again, say
     // citations, is served whole only: a miss for a stream.)
     if (body.empty()) co_return false;
+    keep_response(c, completion);
   }
   c.cache_result = how;
   c.status = 200;
@@ -699,8 +700,7 @@ std::string Gateway::replayed_stream(const Call& c, const bj::object& answer, co
 }
 
 responses::Identity Gateway::response_identity(const Call& c) const {
-  return {c.ex->info().request_id,
-          std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count()};
+  return {c.ex->info().request_id, c.created_at};
 }
 
 std::string Gateway::dialect_answer(const Call& c, const bj::object& completion) const {

@@ -180,6 +180,17 @@ class Gateway {
   std::string dialect_answer(const Call& c, const bj::object& completion) const;
   std::unique_ptr<DialectStream> dialect_stream(const Call& c) const;
   responses::Identity response_identity(const Call& c) const;
+  // Translated Responses answers made with store (gateway_responses.cpp):
+  // each is kept with the conversation it ends, so that it can be read,
+  // listed, deleted and continued by id — in this gateway's own store
+  // (kept_) and, with the Redis backend, in the fleet's.
+  void keep_response(Call& c, const bj::object& completion);
+  boost::asio::awaitable<std::optional<bj::object>> kept_record(Call& c, const std::string& id);
+  // The conversation a translated call's previous_response_id continues:
+  // false when refused (answered).
+  boost::asio::awaitable<bool> previous_conversation(Call& c, const std::string& id, bj::array& history);
+  boost::asio::awaitable<void> kept_response_by_id(Call& c, const ResponseOwner& owner, const std::string& id,
+                                                   const char* suffix);
   void finish(Call& c);
   // The key's limits (this instance's, then the fleet's); counts the request
   // when it is admitted. admitted() answers a refusal (429): false then.
@@ -233,6 +244,8 @@ class Gateway {
   std::unique_ptr<HealthProber> prober_;  // guarded by mu_; made when a provider first asks for health checks
   RoundRobin rr_;  // where each provider's endpoint rotation stands
   ResponseOwners owners_{deps_.clock};  // who made each Responses API answer
+  // Translated Responses answers kept by this gateway (LRU, 64 MB).
+  std::shared_ptr<MemoryCacheStorage> kept_ = std::make_shared<MemoryCacheStorage>(64 << 20, deps_.clock);
 };
 
 }  // namespace spectra::ai

@@ -68,6 +68,12 @@ struct Gateway::Call {
   // Responses answer repeats.
   Dialect dialect = Dialect::chat;
   bj::object echo;
+  // A translated Responses call whose answer the gateway keeps (store):
+  // its time, the conversation so far as chat messages, and its input as
+  // input_items lists it (Gateway::keep_response).
+  bool keep_response = false;
+  std::int64_t created_at = 0;
+  bj::array conversation, input_items;
   // The Messages API's native call to the route's target failed before
   // any byte went out: `targets` holds the route's fallbacks, the request
   // is admitted already, and whichever answers is a fallback.

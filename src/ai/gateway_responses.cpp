@@ -2,11 +2,17 @@
 // model to route by, so they go where the answer was made (ResponseOwners),
 // and only for the key that made it. And the Responses API for models that
 // do not speak it, through the chat pipeline in translation.
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
 #include "ai/chat_request.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/responses_dialect.h"
 #include "ai/upstream_client.h"
+#include "common/json_util.h"
+#include "http/router.h"
 
 namespace spectra::ai {
 
@@ -17,6 +23,37 @@ namespace {
 // The fleet's shared storage for the records, or null (memory backend).
 CacheStorage* fleet_storage(const std::shared_ptr<CacheStorage>& cache) {
   return cache && std::string_view(cache->backend()) == "redis" ? cache.get() : nullptr;
+}
+
+// Where a kept translated answer lives (under the storage's prefix: in
+// Redis "spectra:ai:cache:translated-response:<id>").
+std::string kept_key(const std::string& id) { return "translated-response:" + id; }
+
+// How long a gateway of a fleet keeps its own copy of an answer it kept:
+// the fleet's store writes in the background.
+constexpr std::chrono::seconds kFleetWriteWindow{10};
+
+// A list page of input items, as OpenAI pages them: newest first unless
+// order=asc, `limit` (1-100, default 20) after the item `after`.
+bj::object list_page(const bj::array& items, const std::map<std::string, std::string>& query) {
+  std::vector<const bj::value*> ordered;
+  for (const auto& i : items) ordered.push_back(&i);
+  const auto order = query.find("order");
+  if (order == query.end() || order->second != "asc") std::reverse(ordered.begin(), ordered.end());
+  std::size_t start = 0;
+  if (const auto after = query.find("after"); after != query.end()) {
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      if (ordered[i]->is_object() && json::string_at(ordered[i]->get_object(), "id") == after->second) start = i + 1;
+    }
+  }
+  std::int64_t limit = 20;
+  if (const auto l = query.find("limit"); l != query.end()) limit = std::clamp<std::int64_t>(std::atoll(l->second.c_str()), 1, 100);
+  bj::array data;
+  for (std::size_t i = start; i < ordered.size() && data.size() < static_cast<std::size_t>(limit); ++i) data.push_back(*ordered[i]);
+  const bool more = start + data.size() < ordered.size();
+  bj::value first = data.empty() ? bj::value(nullptr) : data.front().at("id");
+  bj::value last = data.empty() ? bj::value(nullptr) : data.back().at("id");
+  return bj::object{{"object", "list"}, {"data", std::move(data)}, {"first_id", first}, {"last_id", last}, {"has_more", more}};
 }
 
 }  // namespace
@@ -42,6 +79,13 @@ asio::awaitable<bool> Gateway::pin_previous_response(Call& c, const bj::object& 
   if (!owner || owner->key != c.key->name) {
     co_await fail(c, 404, "invalid_request_error", "Previous response with id '" + id + "' not found.",
                   "previous_response_not_found");
+    co_return false;
+  }
+  if (owner->endpoint.empty()) {
+    co_await fail(c, 400, "invalid_request_error",
+                  "previous response '" + id + "' was made in translation (provider '" + owner->provider +
+                      "'): continue it with a model the gateway translates for",
+                  "invalid_request");
     co_return false;
   }
   if (owner->provider != p.name) {
@@ -86,6 +130,10 @@ asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::str
     co_return;
   }
   if (!co_await admitted(c)) co_return;
+  if (owner->endpoint.empty()) {  // a translated answer: kept by the gateway itself
+    co_await kept_response_by_id(c, *owner, id, suffix);
+    co_return;
+  }
   if (ex.request().method() == http::Verb::delete_) owners_.forget(id, fleet_storage(c.cache));
   UpstreamRequest req;
   req.method = std::string(ex.request().method_string());
@@ -103,10 +151,112 @@ asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::str
   co_await relay_answer(c, call, st, p.name, "");
 }
 
+
+void Gateway::keep_response(Call& c, const bj::object& completion) {
+  if (c.dialect != Dialect::responses || !c.keep_response) return;
+  const responses::Identity identity = response_identity(c);
+  bj::array conversation = c.conversation;
+  conversation.push_back(responses::assistant_message(completion));
+  const bj::object record{{"response", responses::to_response(completion, c.echo, identity)},
+                          {"input", c.input_items},
+                          {"conversation", std::move(conversation)}};
+  const std::string id = "resp_" + identity.request_id;
+  // The record before its owner: an owner found means its record was
+  // stored. With a fleet, the fleet's store holds it (so a deletion
+  // anywhere is seen everywhere) and this gateway a copy for as long as
+  // that store may take to write it, so that it reads what it just kept.
+  std::string text = bj::serialize(record);
+  CacheStorage* fleet = fleet_storage(c.cache);
+  if (fleet) fleet->put(kept_key(id), text, ResponseOwners::kDefaultTtl);
+  kept_->put(kept_key(id), std::move(text), fleet ? kFleetWriteWindow : ResponseOwners::kDefaultTtl);
+  owners_.record(id, ResponseOwner{c.key->name, c.provider, ""}, fleet);
+}
+
+asio::awaitable<std::optional<bj::object>> Gateway::kept_record(Call& c, const std::string& id) {
+  const std::string key = kept_key(id);
+  std::optional<std::string> text;
+  CacheStorage* fleet = fleet_storage(c.cache);
+  if (fleet) text = co_await fleet->get(key);
+  if (!text) text = kept_->lookup(key);
+  if (!text) co_return std::nullopt;
+  auto v = json::parse(*text, {.max_bytes = 64 << 20, .max_depth = 128});
+  if (!v.ok() || !v->is_object()) co_return std::nullopt;
+  co_return std::move(v->get_object());
+}
+
+asio::awaitable<bool> Gateway::previous_conversation(Call& c, const std::string& id, bj::array& history) {
+  std::optional<ResponseOwner> owner;
+  if (valid_response_id(id)) owner = co_await owners_.find(id, fleet_storage(c.cache));
+  c.error_param = "previous_response_id";
+  if (owner && owner->key == c.key->name && !owner->endpoint.empty()) {
+    co_await fail(c, 400, "invalid_request_error",
+                  "previous response '" + id + "' is stored by provider '" + owner->provider +
+                      "': continue it with that provider's models",
+                  "invalid_request");
+    co_return false;
+  }
+  std::optional<bj::object> record;
+  if (owner && owner->key == c.key->name) record = co_await kept_record(c, id);
+  bj::value* conversation = record ? record->if_contains("conversation") : nullptr;
+  if (!conversation || !conversation->is_array()) {  // unknown, another key's, or expired
+    co_await fail(c, 404, "invalid_request_error", "Previous response with id '" + id + "' not found.",
+                  "previous_response_not_found");
+    co_return false;
+  }
+  history = std::move(conversation->get_array());
+  c.error_param.clear();
+  co_return true;
+}
+
+asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner& owner, const std::string& id,
+                                                   const char* suffix) {
+  std::optional<bj::object> record = co_await kept_record(c, id);
+  const bool deleting = c.ex->request().method() == http::Verb::delete_;
+  if (!record || !record->contains("response")) {  // (expired or evicted since)
+    c.error_param = "response_id";
+    co_await fail(c, 404, "invalid_request_error", "No response found with id '" + id + "'.", "response_not_found");
+    co_return;
+  }
+  const std::string_view what = suffix;
+  if (what == "/cancel") {
+    co_await fail(c, 400, "invalid_request_error", "Only responses created with background=true can be cancelled.",
+                  "invalid_request");
+    co_return;
+  }
+  bj::object answer;
+  if (deleting) {
+    owners_.forget(id, fleet_storage(c.cache));
+    kept_->erase(kept_key(id));
+    if (CacheStorage* fleet = fleet_storage(c.cache)) fleet->erase(kept_key(id));
+    answer = bj::object{{"id", id}, {"object", "response"}, {"deleted", true}};
+  } else if (what == "/input_items") {
+    const bj::value* items = record->if_contains("input");
+    answer = list_page(items && items->is_array() ? items->get_array() : bj::array(), http::query_of(c.ex->request().target()));
+  } else {
+    answer = std::move(record->at("response").as_object());
+  }
+  c.status = 200;
+  c.provider = owner.provider;
+  http::Response res = http::json_response(http::HttpStatus::ok, answer);
+  res.set("x-spectra-provider", owner.provider);
+  co_await c.ex->respond(std::move(res));
+  finish(c);
+}
+
 // See ai/responses_dialect.h for what is translated and what is refused.
 asio::awaitable<void> Gateway::responses_via_chat(Call& c, const bj::object& request) {
+  c.dialect = Dialect::responses;
+  c.responses_api = false;  // (that flag is the pass-through's: stored answers, typed events as they came)
+  c.created_at = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
+  bj::array history;
+  const auto* prev = request.if_contains("previous_response_id");
+  const bool continues = prev && prev->is_string();
+  if (continues) {
+    const bool found = co_await previous_conversation(c, std::string(prev->get_string()), history);
+    if (!found) co_return;
+  }
   std::string param;
-  auto translation = responses::to_chat_request(request, &param);
+  auto translation = responses::to_chat_request(request, continues ? &history : nullptr, &param);
   if (!translation.ok()) {
     c.error_param = param;
     co_await fail(c, 400, "invalid_request_error", translation.status().message(), "invalid_request");
@@ -123,9 +273,10 @@ asio::awaitable<void> Gateway::responses_via_chat(Call& c, const bj::object& req
   c.body = std::move(req->body);
   c.stream = req->stream;
   c.include_usage = false;  // usage goes in response.completed
-  c.dialect = Dialect::responses;
-  c.responses_api = false;  // (that flag is the pass-through's: stored answers, typed events as they came)
   c.echo = std::move(translation->echo);
+  c.keep_response = translation->store;
+  c.conversation = std::move(translation->conversation);
+  if (c.keep_response) c.input_items = responses::input_items(request, c.ex->info().request_id);
   c.route.clear();
   co_await serve_chat(c);
 }

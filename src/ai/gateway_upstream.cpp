@@ -287,6 +287,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     charge(c, p.name, model, usage);
     c.status = 200;
     remember(c);
+    keep_response(c, *completion);
     std::string out;
     if (c.dialect != Dialect::chat) {
       out = dialect_answer(c, *completion);
@@ -399,6 +400,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   }
   if (assembler.has_content()) c.stored = bj::serialize(completion);
   remember(c);
+  keep_response(c, completion);
   co_await c.ex->finish(tail);
   // The client has its answer; read the upstream body's end so that the
   // connection goes back to the pool instead of a new one per stream.

@@ -186,7 +186,6 @@ bj::object echo_of(const bj::object& request) {
                     {"parallel_tool_calls", field("parallel_tool_calls", true)},
                     {"previous_response_id", nullptr},
                     {"reasoning", bj::object{{"effort", nullptr}, {"summary", nullptr}}},
-                    {"store", false},  // the gateway keeps no translated answer to read back
                     {"temperature", field("temperature", 1.0)},
                     {"text", std::move(text)},
                     {"tool_choice", field("tool_choice", "auto")},
@@ -241,19 +240,22 @@ bj::object call_item(const Identity& id, std::size_t n, std::string_view call_id
 
 }  // namespace
 
-Result<Translation> to_chat_request(const bj::object& request, std::string* param) {
-  for (const char* refused : {"previous_response_id", "prompt"}) {
-    if (present(request, refused)) {
-      return bad(param, refused,
-                 "is not available for this model: the gateway translates it and stores no answer to continue "
-                 "from; send the whole conversation in 'input'");
-    }
+Result<Translation> to_chat_request(const bj::object& request, const bj::array* history, std::string* param) {
+  if (present(request, "prompt")) return bad(param, "prompt", "prompt templates are stored at OpenAI: not available for this model");
+  if (present(request, "previous_response_id") && !history) {
+    return bad(param, "previous_response_id", "no stored conversation to continue");
   }
+  const auto* store = request.if_contains("store");
+  if (store && !store->is_null() && !store->is_bool()) return bad(param, "store", "must be a boolean");
   bj::object chat{{"model", request.contains("model") ? request.at("model") : bj::value(nullptr)}};
   bj::array msgs;
   if (const auto* ins = request.if_contains("instructions"); ins && !ins->is_null()) {
     if (!ins->is_string()) return bad(param, "instructions", "must be a string");
     msgs.push_back(bj::object{{"role", "system"}, {"content", ins->get_string()}});
+  }
+  const std::size_t first_turn = msgs.size();
+  if (history) {
+    for (const auto& m : *history) msgs.push_back(m);
   }
   const auto* input = request.if_contains("input");
   if (input && input->is_string()) {
@@ -268,6 +270,7 @@ Result<Translation> to_chat_request(const bj::object& request, std::string* para
   } else {
     return bad(param, "input", "must be a string or a non-empty array of items");
   }
+  bj::array conversation(msgs.begin() + static_cast<std::ptrdiff_t>(first_turn), msgs.end());
   chat["messages"] = std::move(msgs);
   if (const auto* m = request.if_contains("max_output_tokens"); m && !m->is_null()) {
     if (!m->is_int64() || m->get_int64() < 1) return bad(param, "max_output_tokens", "must be a positive integer");
@@ -288,7 +291,53 @@ Result<Translation> to_chat_request(const bj::object& request, std::string* para
   }
   if (Status s = add_tools(request, chat, param); !s.ok()) return s;
   if (Status s = add_format(request, chat, param); !s.ok()) return s;
-  return Translation{std::move(chat), echo_of(request)};
+  Translation t{std::move(chat), echo_of(request), std::move(conversation), !store || !store->is_bool() || store->get_bool()};
+  t.echo["store"] = t.store;
+  if (const auto* prev = request.if_contains("previous_response_id"); prev && prev->is_string()) {
+    t.echo["previous_response_id"] = *prev;
+  }
+  return t;
+}
+
+bj::array input_items(const bj::object& request, std::string_view request_id) {
+  bj::array out;
+  auto id_for = [&](std::size_t n) { return "in_" + std::string(request_id) + "_" + std::to_string(n); };
+  auto parts_of = [](const bj::value& content, const char* type) -> bj::value {
+    if (!content.is_string()) return content;
+    return bj::array{bj::object{{"type", type}, {"text", content.get_string()}}};
+  };
+  const auto* input = request.if_contains("input");
+  if (input && input->is_string()) {
+    out.push_back(bj::object{{"id", id_for(0)}, {"type", "message"}, {"role", "user"}, {"status", "completed"},
+                             {"content", parts_of(*input, "input_text")}});
+    return out;
+  }
+  if (!input || !input->is_array()) return out;
+  for (std::size_t n = 0; n < input->get_array().size(); ++n) {
+    const auto* given = input->get_array()[n].if_object();
+    if (!given) continue;
+    bj::object item = *given;
+    if (string_at(item, "id").empty()) item["id"] = id_for(n);
+    if (!item.contains("type")) item["type"] = "message";
+    if (item.at("type") == "message" && item.contains("content")) {
+      item["content"] = parts_of(item.at("content"), string_at(item, "role") == "assistant" ? "output_text" : "input_text");
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+bj::object assistant_message(const bj::object& completion) {
+  bj::object m{{"role", "assistant"}, {"content", nullptr}};
+  const auto* choices = completion.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return m;
+  const auto* msg = choices->get_array()[0].get_object().if_contains("message");
+  if (!msg || !msg->is_object()) return m;
+  if (auto text = string_at(msg->get_object(), "content"); !text.empty()) m["content"] = text;
+  if (const auto* calls = msg->get_object().if_contains("tool_calls"); calls && calls->is_array() && !calls->get_array().empty()) {
+    m["tool_calls"] = *calls;
+  }
+  return m;
 }
 
 bj::object usage_object(const Usage& u) {

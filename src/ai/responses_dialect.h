@@ -18,15 +18,19 @@
 // safety_identifier -> user. Dropped: reasoning, include, truncation,
 // metadata, service_tier, prompt_cache_key, stream_options, top_logprobs.
 // Refused with 400 naming the field: built-in tools (web search, file
-// search, computer use, MCP...), files and audio, item references,
-// previous_response_id and prompt templates — the gateway does not store
-// translated answers, so the client sends the conversation itself.
+// search, computer use, MCP...), files and audio, item references and
+// prompt templates (stored at OpenAI).
+//
+// State: with store (the default) the gateway keeps each answer with the
+// conversation it ends (Gateway::keep_response); previous_response_id
+// continues that conversation — its chat messages come first, before this
+// call's input, the instructions of this call only (as OpenAI does).
 //
 // Answer: a response object (status completed, or incomplete with
 // max_output_tokens / content_filter) with a message item (output_text or
-// refusal) and a function_call item per tool call; store: false; usage in
+// refusal) and a function_call item per tool call; usage in
 // the Responses API's names (input_tokens include cached ones, as
-// OpenAI's do). Ids derive from the gateway's request id.
+// OpenAI's do); store as asked. Ids derive from the gateway's request id.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -44,10 +48,22 @@ namespace bj = boost::json;
 struct Translation {
   bj::object chat;  // the chat request (its model unchanged)
   bj::object echo;  // the request's settings, as a response object repeats them
+  bj::array conversation;  // the history and this input as chat messages (no instructions)
+  bool store = true;  // the client asks the answer to be kept
 };
 
-// An error is kInvalidArgument; *param names the field at fault.
-Result<Translation> to_chat_request(const bj::object& request, std::string* param);
+// `history`: the chat messages of the conversation a previous_response_id
+// names (required when the request has one). An error is
+// kInvalidArgument; *param names the field at fault.
+Result<Translation> to_chat_request(const bj::object& request, const bj::array* history, std::string* param);
+
+// The request's input as the Responses API lists it (input_items): items
+// with ids (given ones kept, others "in_<request id>_<n>"), a string input
+// as one user message, string contents as text parts.
+bj::array input_items(const bj::object& request, std::string_view request_id);
+
+// The answer's assistant turn, as the chat message a continuation sends.
+bj::object assistant_message(const bj::object& completion);
 
 // What names a translated answer: ids are derived from `request_id`.
 struct Identity {

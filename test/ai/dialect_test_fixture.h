@@ -35,6 +35,15 @@ class DialectTest : public ::testing::Test {
                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    gw_ = std::make_unique<Gateway>(deps(&metrics_));
+    gw_->configure(config());
+    gw_->register_routes(router_);
+    server_ = std::make_unique<http::Server>(pool_, http::ServerOptions{},
+                                             [this](http::Exchange& ex) { return router_.dispatch(ex); }, nullptr);
+    ASSERT_TRUE(server_->start().ok());
+    pool_.start();
+  }
+  GatewayDeps deps(metrics::Registry* metrics) {
     GatewayDeps deps;
     deps.clock = &clock_;
     deps.adapters["openai"] = std::make_shared<OpenAiAdapter>();
@@ -45,8 +54,11 @@ class DialectTest : public ::testing::Test {
       return Status();
     };
     deps.state_dir = dir_.string();
-    deps.metrics = &metrics_;
-    gw_ = std::make_unique<Gateway>(std::move(deps));
+    deps.metrics = metrics;
+    return deps;
+  }
+  // The gateway's config; `cache`: its cache section.
+  std::shared_ptr<const GatewayConfig> config(const std::string& cache = R"({"exact_enabled": true})") {
     const std::string ai = R"({"enabled": true,
       "providers": [
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
@@ -60,19 +72,35 @@ class DialectTest : public ::testing::Test {
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "once", "key": "sk-once", "rpm": 1},
         {"name": "private", "key": "sk-private", "local_only": true}],
-      "cache": {"exact_enabled": true},
+      "cache": )" + cache + R"(,
       "audit": {"enabled": true, "path": "audit.jsonl"}})";
-    gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
-    gw_->register_routes(router_);
-    server_ = std::make_unique<http::Server>(pool_, http::ServerOptions{},
-                                             [this](http::Exchange& ex) { return router_.dispatch(ex); }, nullptr);
-    ASSERT_TRUE(server_->start().ok());
-    pool_.start();
+    return make_gateway_config(bj::parse(ai).as_object());
+  }
+  // Another gateway of the same fleet (its own server, the same upstreams).
+  struct Peer {
+    metrics::Registry metrics;
+    std::unique_ptr<Gateway> gw;
+    http::Router router;
+    std::unique_ptr<http::Server> server;
+  };
+  Peer& start_peer(std::shared_ptr<const GatewayConfig> cfg) {
+    auto p = std::make_unique<Peer>();
+    p->gw = std::make_unique<Gateway>(deps(&p->metrics));
+    p->gw->configure(std::move(cfg));
+    p->gw->register_routes(p->router);
+    Peer* raw = p.get();
+    p->server = std::make_unique<http::Server>(pool_, http::ServerOptions{},
+                                               [raw](http::Exchange& ex) { return raw->router.dispatch(ex); }, nullptr);
+    EXPECT_TRUE(p->server->start().ok());
+    peers_.push_back(std::move(p));
+    return *peers_.back();
   }
   void TearDown() override {
+    for (auto& p : peers_) p->server->stop(1s);
     server_->stop(1s);
     pool_.stop();
     pool_.join();
+    peers_.clear();
     gw_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -83,8 +111,9 @@ class DialectTest : public ::testing::Test {
     return r.ok() ? *r : http::ClientResponse{};
   }
   // An OpenAI SDK's call: the key as a bearer token.
-  http::ClientResponse post_openai(const std::string& path, const std::string& body, const std::string& key = "sk-team-a") {
-    http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  http::ClientResponse post_openai(const std::string& path, const std::string& body, const std::string& key = "sk-team-a",
+                                   const http::Server* to = nullptr) {
+    http::Client c({"127.0.0.1", (to ? to : server_.get())->port(), ""}, 10s);
     auto r = c.send(http::Verb::post, path, body, {{"authorization", "Bearer " + key}, {"content-type", "application/json"}});
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     return r.ok() ? *r : http::ClientResponse{};
@@ -124,6 +153,7 @@ class DialectTest : public ::testing::Test {
   http::Router router_;
   http::IoPool pool_{2};
   std::unique_ptr<http::Server> server_;
+  std::vector<std::unique_ptr<Peer>> peers_;
 };
 
 // The events of an Anthropic stream, as (type, data).

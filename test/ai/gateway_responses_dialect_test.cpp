@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "dialect_test_fixture.h"
+#include "redis_server.h"
 
 namespace spectra::ai {
 namespace {
@@ -40,7 +41,7 @@ TEST_F(ResponsesDialectTest, AnAnthropicModelAnswersWholeAndStreamed) {
   EXPECT_EQ(r.at("status"), "completed");
   EXPECT_EQ(r.at("model"), "sonnet");
   EXPECT_EQ(r.at("instructions"), "be brief");
-  EXPECT_EQ(r.at("store"), false);
+  EXPECT_EQ(r.at("store"), true);
   EXPECT_TRUE(r.at("id").as_string().starts_with("resp_")) << whole.body;
   ASSERT_EQ(r.at("output").as_array().size(), 1u) << whole.body;
   EXPECT_EQ(r.at("output").at(0).at("content").at(0).at("text"), "Echo: one two three");
@@ -167,10 +168,116 @@ TEST_F(ResponsesDialectTest, AnswersAreCachedAcrossApisAndReplayedEitherWay) {
   EXPECT_EQ(gw_->meter().totals("team-a", "claude", "claude-sonnet-4").exact_hits, 3);
 }
 
+// With store (the default) the gateway keeps a translated answer and the
+// conversation it ends: it is read, listed, continued (previous_response_id:
+// the earlier turns go upstream first) and deleted by id, only with the key
+// that made it; store: false keeps nothing.
+TEST_F(ResponsesDialectTest, KeptAnswersAreReadListedContinuedAndDeletedByTheirKey) {
+  auto get = [&](const std::string& path, const std::string& key = "sk-team-a", http::Verb verb = http::Verb::get) {
+    http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+    auto r = c.send(verb, path, "", {{"authorization", "Bearer " + key}});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  auto first = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"input":"my name is Ada"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string id(bj::parse(first.body).at("id").as_string());
+  auto read = get("/v1/responses/" + id);
+  ASSERT_EQ(read.status, 200u) << read.body;
+  EXPECT_EQ(bj::parse(read.body), bj::parse(first.body));
+  auto items = get("/v1/responses/" + id + "/input_items");
+  ASSERT_EQ(items.status, 200u) << items.body;
+  auto list = bj::parse(items.body);
+  EXPECT_EQ(list.at("object"), "list");
+  ASSERT_EQ(list.at("data").as_array().size(), 1u);
+  EXPECT_EQ(list.at("data").at(0).at("content").at(0).at("text"), "my name is Ada");
+  EXPECT_EQ(list.at("has_more"), false);
+
+  // Continued, streamed: the earlier turns go first, the answer names them.
+  auto next = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"stream":true,
+      "previous_response_id":")" + id + R"(","input":"what is my name"})");
+  ASSERT_EQ(next.status, 200u) << next.body;
+  auto sent = bj::parse(anthropic_.last_request().body).as_object();
+  EXPECT_EQ(sent.at("messages"), bj::parse(R"([{"role":"user","content":"my name is Ada"},
+      {"role":"assistant","content":"Echo: my name is Ada"},{"role":"user","content":"what is my name"}])"))
+      << anthropic_.last_request().body;
+  auto done = typed_events(next.body).back().at("response");
+  EXPECT_EQ(done.at("previous_response_id"), bj::value(id));
+  const std::string second(done.at("id").as_string());
+  // ... and again from that one: the whole conversation, once each turn.
+  auto third = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"previous_response_id":")" + second +
+                                                R"(","input":"thanks"})");
+  ASSERT_EQ(third.status, 200u) << third.body;
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("messages").as_array().size(), 5u);
+
+  // Another key: the same 404 as an unknown id, reading, continuing or deleting.
+  EXPECT_EQ(get("/v1/responses/" + id, "sk-once").status, 404u);
+  EXPECT_EQ(get("/v1/responses/" + id, "sk-once", http::Verb::delete_).status, 404u);
+  auto stranger = post_openai("/v1/responses", R"({"model":"sonnet","previous_response_id":")" + id + R"(","input":"x"})", "sk-once");
+  EXPECT_EQ(stranger.status, 404u) << stranger.body;
+  EXPECT_EQ(bj::parse(stranger.body).at("error").at("code"), "previous_response_not_found");
+  // A vLLM model cannot continue it (its state is the gateway's, not the replica's).
+  auto native = post_openai("/v1/responses", R"({"model":"llama","previous_response_id":")" + id + R"(","input":"x"})");
+  EXPECT_EQ(native.status, 400u) << native.body;
+  EXPECT_EQ(local_.request_count(), 0u);
+
+  auto deleted = get("/v1/responses/" + id, "sk-team-a", http::Verb::delete_);
+  ASSERT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_EQ(bj::parse(deleted.body), bj::parse(R"({"id":")" + id + R"(","object":"response","deleted":true})"));
+  EXPECT_EQ(get("/v1/responses/" + id).status, 404u);
+  EXPECT_EQ(post_openai("/v1/responses", R"({"model":"sonnet","previous_response_id":")" + id + R"(","input":"x"})").status, 404u);
+  EXPECT_EQ(get("/v1/responses/" + second).status, 200u) << "the later answers stay";
+
+  auto unkept = post_openai("/v1/responses", R"({"model":"sonnet","input":"forget me","store":false})");
+  ASSERT_EQ(unkept.status, 200u);
+  EXPECT_EQ(bj::parse(unkept.body).at("store"), false);
+  EXPECT_EQ(get("/v1/responses/" + std::string(bj::parse(unkept.body).at("id").as_string())).status, 404u);
+  EXPECT_EQ(anthropic_.requests(), 4u);
+}
+
+// With the Redis backend a kept answer belongs to the fleet: another
+// gateway reads and continues it, and a deletion on one is seen by all.
+TEST_F(ResponsesDialectTest, KeptAnswersAreSharedByTheFleet) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  const std::string cache = R"({"exact_enabled": false, "backend": "redis", "redis_url": ")" + redis.url() +
+                            R"(", "redis_timeout_ms": 500})";
+  gw_->configure(config(cache));
+  Peer& other = start_peer(config(cache));
+  auto first = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"input":"my name is Ada"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string id(bj::parse(first.body).at("id").as_string());
+  // Written to Redis in the background: wait (bounded) for the record and its owner.
+  auto in_redis = [&] {
+    return redis.command({"EXISTS", "spectra:ai:cache:translated-response:" + id}) == ":1\r\n" &&
+           redis.command({"EXISTS", "spectra:ai:cache:response-owner:" + id}) == ":1\r\n";
+  };
+  test::eventually(in_redis, 5s);
+  ASSERT_TRUE(in_redis());
+  http::Client c({"127.0.0.1", other.server->port(), ""}, 10s);
+  auto read = c.send(http::Verb::get, "/v1/responses/" + id, "", {{"authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->status, 200u) << read->body;
+  EXPECT_EQ(bj::parse(read->body), bj::parse(first.body));
+  auto next = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"previous_response_id":")" + id +
+                                               R"(","input":"what is my name"})", "sk-team-a", other.server.get());
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("messages").as_array().size(), 3u);
+  // Deleted on the other gateway: gone for this one too.
+  auto deleted = c.send(http::Verb::delete_, "/v1/responses/" + id, "", {{"authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->status, 200u) << deleted->body;
+  test::eventually([&] { return redis.command({"EXISTS", "spectra:ai:cache:translated-response:" + id}) == ":0\r\n"; }, 5s);
+  clock_.advance(11s);  // (past this gateway's own copy, kept while Redis writes)
+  http::Client here({"127.0.0.1", server_->port(), ""}, 10s);
+  auto gone = here.send(http::Verb::get, "/v1/responses/" + id, "", {{"authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 404u) << gone->body;
+}
+
 // Refusals name the field, in OpenAI's error shape, and nothing goes upstream.
 TEST_F(ResponsesDialectTest, WhatCannotBeTranslatedIsRefusedBeforeAnythingGoesOut) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"model":"sonnet","input":"x","previous_response_id":"resp_1"})", "previous_response_id"},
       {R"({"model":"sonnet","input":"x","tools":[{"type":"web_search_preview"}]})", "tools[0].type"},
       {R"({"model":"sonnet","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]})",
        "input[0].content[0].type"},

@@ -32,6 +32,9 @@ std::vector<bj::object> events_of(const std::string& body) {
   return out;
 }
 
+const char* kToolAnswerForKeeping = R"({"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant",
+    "content":"Checking.","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}}]})";
+
 TEST(ResponsesDialect, RequestFieldsMapToChat) {
   std::string param;
   auto t = responses::to_chat_request(obj(R"({"model":"m","instructions":"be brief","max_output_tokens":9,
@@ -49,7 +52,7 @@ TEST(ResponsesDialect, RequestFieldsMapToChat) {
                {"type":"function_call","call_id":"c2","name":"f","arguments":"{}"},
                {"type":"function_call_output","call_id":"c1","output":"one"},
                {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"two"}]}]})"),
-                                     &param);
+                                     nullptr, &param);
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   EXPECT_EQ(bj::value(t->chat), bj::parse(R"({"model":"m","messages":[
       {"role":"system","content":"be brief"},
@@ -65,20 +68,50 @@ TEST(ResponsesDialect, RequestFieldsMapToChat) {
       "tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,
       "response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"},"strict":true}}})"))
       << bj::serialize(t->chat);
-  // The echo repeats the settings; nothing is stored by the gateway.
+  // The echo repeats the settings; the conversation to keep leaves the
+  // instructions out (a continuation brings its own).
   EXPECT_EQ(t->echo.at("instructions"), "be brief");
-  EXPECT_EQ(t->echo.at("store"), false);
+  EXPECT_EQ(t->echo.at("store"), true);
+  EXPECT_TRUE(t->store);
+  EXPECT_EQ(t->conversation.size(), 5u);
+  EXPECT_EQ(t->conversation.front(), t->chat.at("messages").at(1));
   EXPECT_EQ(t->echo.at("tools").at(0).at("name"), "f");
   EXPECT_EQ(t->echo.at("parallel_tool_calls"), false);
   EXPECT_EQ(t->echo.at("metadata"), obj(R"({"a":"b"})"));
 
-  auto plain = responses::to_chat_request(obj(R"({"model":"m","input":"hi","text":{"format":{"type":"json_object"}}})"), &param);
+  auto plain = responses::to_chat_request(obj(R"({"model":"m","input":"hi","text":{"format":{"type":"json_object"}}})"), nullptr, &param);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->chat.at("messages"), bj::parse(R"([{"role":"user","content":"hi"}])"));
   EXPECT_EQ(plain->chat.at("response_format"), obj(R"({"type":"json_object"})"));
   EXPECT_FALSE(plain->chat.contains("stream"));
   EXPECT_EQ(plain->echo.at("tool_choice"), "auto");
   EXPECT_EQ(plain->echo.at("temperature"), 1.0);
+
+  // A continuation: the stored conversation first, then this input, after
+  // this call's instructions; store: false is echoed and not kept.
+  const bj::array history{obj(R"({"role":"user","content":"earlier"})"), obj(R"({"role":"assistant","content":"yes"})")};
+  auto next = responses::to_chat_request(obj(R"({"model":"m","input":"and now","instructions":"new rules",
+      "previous_response_id":"resp_1","store":false})"), &history, &param);
+  ASSERT_TRUE(next.ok()) << next.status().to_string();
+  EXPECT_EQ(next->chat.at("messages"), bj::parse(R"([{"role":"system","content":"new rules"},{"role":"user","content":"earlier"},
+      {"role":"assistant","content":"yes"},{"role":"user","content":"and now"}])"));
+  EXPECT_EQ(next->conversation.size(), 3u);
+  EXPECT_FALSE(next->store);
+  EXPECT_EQ(next->echo.at("store"), false);
+  EXPECT_EQ(next->echo.at("previous_response_id"), "resp_1");
+}
+
+TEST(ResponsesDialect, InputItemsAndTheAssistantTurnToKeep) {
+  auto items = responses::input_items(obj(R"({"input":"hi"})"), "r1");
+  EXPECT_EQ(bj::value(items), bj::parse(R"([{"id":"in_r1_0","type":"message","role":"user","status":"completed",
+      "content":[{"type":"input_text","text":"hi"}]}])"));
+  items = responses::input_items(obj(R"({"input":[{"role":"assistant","content":"ok"},
+      {"type":"function_call_output","call_id":"c","output":"x","id":"given"}]})"), "r1");
+  EXPECT_EQ(bj::value(items), bj::parse(R"([{"role":"assistant","content":[{"type":"output_text","text":"ok"}],"id":"in_r1_0",
+      "type":"message"},{"type":"function_call_output","call_id":"c","output":"x","id":"given"}])"));
+  EXPECT_EQ(responses::assistant_message(obj(kToolAnswerForKeeping)),
+            obj(R"({"role":"assistant","content":"Checking.","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]})"));
+  EXPECT_EQ(responses::assistant_message(obj(R"({"choices":[]})")), obj(R"({"role":"assistant","content":null})"));
 }
 
 TEST(ResponsesDialect, WhatCannotBeTranslatedIsRefusedNamingTheField) {
@@ -99,10 +132,11 @@ TEST(ResponsesDialect, WhatCannotBeTranslatedIsRefusedNamingTheField) {
       {R"({"model":"m","input":"x","max_output_tokens":0})", "max_output_tokens"},
       {R"({"model":"m","input":"x","text":{"format":{"type":"grammar"}}})", "text.format.type"},
       {R"({"model":"m","input":"x","instructions":["a"]})", "instructions"},
+      {R"({"model":"m","input":"x","store":"yes"})", "store"},
   };
   for (const auto& [request, field] : cases) {
     std::string param;
-    auto t = responses::to_chat_request(obj(request), &param);
+    auto t = responses::to_chat_request(obj(request), nullptr, &param);
     EXPECT_FALSE(t.ok()) << request;
     EXPECT_EQ(param, field) << request;
     EXPECT_EQ(t.status().code(), Code::kInvalidArgument);
@@ -117,7 +151,7 @@ const char* kToolAnswer = R"({"id":"chatcmpl-1","object":"chat.completion","crea
     "usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":6}}})";
 
 TEST(ResponsesDialect, AChatAnswerAsAResponseObject) {
-  const bj::object echo = responses::to_chat_request(obj(R"({"model":"sonnet","input":"x","user":"u"})"), nullptr)->echo;
+  const bj::object echo = responses::to_chat_request(obj(R"({"model":"sonnet","input":"x","user":"u"})"), nullptr, nullptr)->echo;
   const responses::Identity id{"abc", 1700000000};
   auto r = responses::to_response(obj(kToolAnswer), echo, id);
   EXPECT_EQ(r.at("id"), "resp_abc");
@@ -149,7 +183,7 @@ TEST(ResponsesDialect, AChatAnswerAsAResponseObject) {
 // response.completed equals the whole translation but for created_at, and
 // its deltas add up to the items it closes.
 TEST(ResponsesDialect, TheStreamAddsUpToTheWholeResponse) {
-  const bj::object echo = responses::to_chat_request(obj(R"({"model":"sonnet","input":"x"})"), nullptr)->echo;
+  const bj::object echo = responses::to_chat_request(obj(R"({"model":"sonnet","input":"x"})"), nullptr, nullptr)->echo;
   const responses::Identity id{"abc", 42};
   const bj::object answer = obj(kToolAnswer);
   responses::EventWriter w(echo, id);
@@ -196,7 +230,7 @@ TEST(ResponsesDialect, TheStreamAddsUpToTheWholeResponse) {
 }
 
 TEST(ResponsesDialect, AFailureAfterTheFirstByteEndsWithAnErrorAndResponseFailed) {
-  const bj::object echo = responses::to_chat_request(obj(R"({"model":"sonnet","input":"x"})"), nullptr)->echo;
+  const bj::object echo = responses::to_chat_request(obj(R"({"model":"sonnet","input":"x"})"), nullptr, nullptr)->echo;
   responses::EventWriter w(echo, {"abc", 42});
   std::string body = w.chunk(obj(R"({"choices":[{"index":0,"delta":{"content":"Hal"}}]})"));
   body += w.error("upstream stream failed: connection reset");

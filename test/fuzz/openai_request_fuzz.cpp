@@ -51,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The same bytes as a Responses API request, translated to chat.
   if (!ec && v.is_object()) {
     std::string param;
-    auto t = responses::to_chat_request(v.as_object(), &param);
+    const bj::array history{bj::object{{"role", "user"}, {"content", "earlier"}}};
+    auto t = responses::to_chat_request(v.as_object(), v.as_object().contains("previous_response_id") ? &history : nullptr, &param);
     if (t.ok()) {
       if (!t->chat.contains("messages") || !bj::parse(bj::serialize(t->chat)).is_object()) std::abort();
     } else if (param.empty() || t.status().message().empty()) {

@@ -314,9 +314,24 @@ test('the Responses API on Anthropic and Bedrock models, in translation', async 
       input: [...ask, ...call.output, { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
     assert.equal(followUp.output_text, toolReply[model]('sunny'));
   }
-  // The gateway keeps no translated answer: nothing to continue from.
-  await assert.rejects(client().responses.create({ model: 'claude', input: 'x', previous_response_id: 'resp_1' }),
-    (e) => e instanceof OpenAI.BadRequestError && e.param === 'previous_response_id');
+  // Kept by the gateway (store, the default): read, listed, continued and
+  // deleted by id as OpenAI's are.
+  const kept = await client().responses.create({ model: 'nova', input: 'my name is Ada' });
+  assert.equal(kept.store, true);
+  assert.deepEqual(await client().responses.retrieve(kept.id), kept);
+  const items = [];
+  for await (const item of client().responses.inputItems.list(kept.id)) items.push(item);
+  assert.deepEqual(items.map((i) => [i.type, i.role, i.content[0].text]), [['message', 'user', 'my name is Ada']]);
+  const next = await client().responses.stream({ model: 'claude', previous_response_id: kept.id,
+    input: 'what is my name' }).finalResponse();
+  assert.equal(next.previous_response_id, kept.id);
+  assert.equal(next.output_text, 'Echo: what is my name');
+  const deleted = await client().responses.delete(kept.id);
+  await assert.rejects(client().responses.retrieve(kept.id), (e) => e instanceof OpenAI.NotFoundError);
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'x', previous_response_id: kept.id }),
+    (e) => e instanceof OpenAI.NotFoundError && e.param === 'previous_response_id');
+  assert.equal((await client().responses.retrieve(next.id)).id, next.id);
+  assert.deepEqual(deleted, { id: kept.id, object: 'response', deleted: true });
 });
 
 // A stored answer is read, listed and deleted by id through the endpoint
