@@ -151,7 +151,6 @@ asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::str
   co_await relay_answer(c, call, st, p.name, "");
 }
 
-
 void Gateway::keep_response(Call& c, const bj::object& completion) {
   if (c.dialect != Dialect::responses || !c.keep_response) return;
   const responses::Identity identity = response_identity(c);
