@@ -1,13 +1,6 @@
 #include "ai/response_owners.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "ai/cache_storage.h"
-#include "common/file_util.h"
 #include "common/json_util.h"
 #include "common/log.h"
 
@@ -66,10 +59,6 @@ bool valid_response_id(std::string_view id) {
 ResponseOwners::ResponseOwners(const Clock* clock, std::size_t max_entries, std::chrono::seconds ttl)
     : clock_(clock), max_entries_(max_entries ? max_entries : 1), ttl_(ttl) {}
 
-ResponseOwners::~ResponseOwners() {
-  if (journal_fd_ >= 0) ::close(journal_fd_);
-}
-
 void ResponseOwners::drop(const std::string& id) {
   if (auto it = index_.find(id); it != index_.end()) {
     lru_.erase(it->second);
@@ -107,19 +96,11 @@ void ResponseOwners::record(const std::string& id, const ResponseOwner& owner, C
 }
 
 void ResponseOwners::journal(const std::string& line) {
-  if (journal_fd_ < 0) return;
-  // One write of a whole line to an O_APPEND file: a crash leaves at most
-  // a torn last line, which the next load skips.
-  if (::write(journal_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    log::error("cannot append to the response owners journal; records are kept in memory only",
-               {{"path", journal_path_}, {"error", std::strerror(errno)}});
-    ::close(journal_fd_);
-    journal_fd_ = -1;
-    return;
-  }
-  if (++journal_lines_ > kCompactFactor * max_entries_) {
+  if (!journal_.is_open()) return;
+  journal_.append(line);
+  if (journal_.lines() > kCompactFactor * max_entries_) {
     if (Status st = rewrite_journal(); !st.ok()) {
-      log::error("cannot compact the response owners journal", {{"path", journal_path_}, {"error", st.to_string()}});
+      log::error("cannot compact the response owners journal", {{"error", st.to_string()}});
     }
   }
 }
@@ -127,52 +108,33 @@ void ResponseOwners::journal(const std::string& line) {
 Status ResponseOwners::rewrite_journal() {
   std::string text;
   for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) text += record_line(it->id, it->owner, it->expires);
-  if (Status st = fs::write_file_atomic(journal_path_, text, 0600); !st.ok()) return st;
-  if (journal_fd_ >= 0) ::close(journal_fd_);
-  journal_fd_ = ::open(journal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (journal_fd_ < 0) return Status(Code::kInternal, journal_path_ + ": " + std::strerror(errno));
-  journal_lines_ = lru_.size();
-  return {};
+  return journal_.rewrite(text, lru_.size());
 }
 
 Status ResponseOwners::open_journal(const std::string& path) {
   std::lock_guard lock(mu_);
-  journal_path_ = path;
-  if (fs::exists(path)) {
-    auto text = fs::read_file(path, std::size_t(1) << 30);
-    if (!text.ok()) return text.status();
-    const auto now = clock_->system_now();
-    std::size_t at = 0, skipped = 0;
-    while (at < text->size()) {
-      const auto eol = text->find('\n', at);
-      if (eol == std::string::npos) {  // a torn last line
-        ++skipped;
-        break;
-      }
-      auto v = json::parse(std::string_view(*text).substr(at, eol - at), {.max_bytes = 4096, .max_depth = 2});
-      at = eol + 1;
-      const auto* o = v.ok() ? v->if_object() : nullptr;
-      const auto* id = o ? o->if_contains("id") : nullptr;
-      if (!id || !id->is_string() || !valid_response_id(id->get_string())) {
-        ++skipped;
-        continue;
-      }
-      const std::string key(id->get_string());
-      if (o->contains("forget")) {
-        drop(key);
-        continue;
-      }
-      const auto* e = o->if_contains("expires");
-      const std::chrono::system_clock::time_point expires(std::chrono::seconds(e ? json::to_int(*e) : 0));
-      if (expires > now) {
-        insert(key,
-               ResponseOwner{std::string(json::string_at(*o, "key")), std::string(json::string_at(*o, "provider")),
-                             std::string(json::string_at(*o, "endpoint"))},
-               expires);
-      }
+  const auto now = clock_->system_now();
+  Status st = journal_.replay(path, [&](std::string_view line) {
+    auto v = json::parse(line, {.max_bytes = 4096, .max_depth = 2});
+    const auto* o = v.ok() ? v->if_object() : nullptr;
+    const auto* id = o ? o->if_contains("id") : nullptr;
+    if (!id || !id->is_string() || !valid_response_id(id->get_string())) return false;
+    const std::string key(id->get_string());
+    if (o->contains("forget")) {
+      drop(key);
+      return true;
     }
-    if (skipped) log::warn("skipped unreadable lines of the response owners journal", {{"path", path}, {"lines", std::to_string(skipped)}});
-  }
+    const auto* e = o->if_contains("expires");
+    const std::chrono::system_clock::time_point expires(std::chrono::seconds(e ? json::to_int(*e) : 0));
+    if (expires > now) {
+      insert(key,
+             ResponseOwner{std::string(json::string_at(*o, "key")), std::string(json::string_at(*o, "provider")),
+                           std::string(json::string_at(*o, "endpoint"))},
+             expires);
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
   return rewrite_journal();
 }
 

@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/jsonl_journal.h"
 #include "common/result.h"
 
 namespace spectra::ai {
@@ -57,7 +58,6 @@ class ResponseOwners {
   // skipped), rewrites it with only the live records, and appends to it
   // from then on. Without it the records live in memory only.
   Status open_journal(const std::string& path);
-  ~ResponseOwners();
 
  private:
   struct Entry {
@@ -79,9 +79,7 @@ class ResponseOwners {
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // front = most recent; guarded by mu_
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // guarded by mu_
-  std::string journal_path_;   // guarded by mu_; empty: no journal
-  int journal_fd_ = -1;        // guarded by mu_
-  std::size_t journal_lines_ = 0;  // guarded by mu_
+  JsonlJournal journal_{"response owners journal"};  // guarded by mu_
 };
 
 }  // namespace spectra::ai
