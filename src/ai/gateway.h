@@ -28,6 +28,7 @@
 #include "ai/exact_cache.h"
 #include "ai/gateway_config.h"
 #include "ai/health_prober.h"
+#include "ai/kept_responses.h"
 #include "ai/limits.h"
 #include "ai/response_owners.h"
 #include "ai/responses_dialect.h"
@@ -118,6 +119,8 @@ class Gateway {
   // Keeps who made each stored Responses answer in a journal at `path`
   // (see ResponseOwners::open_journal), so that a restart keeps them.
   Status open_response_journal(const std::string& path) { return owners_.open_journal(path); }
+  // And the translated Responses answers it keeps (KeptResponses::open_journal).
+  Status open_kept_responses_journal(const std::string& path) { return kept_.open_journal(path); }
 
   // Everything a request carries through the pipeline (defined in the .cpp).
   struct Call;
@@ -244,8 +247,7 @@ class Gateway {
   std::unique_ptr<HealthProber> prober_;  // guarded by mu_; made when a provider first asks for health checks
   RoundRobin rr_;  // where each provider's endpoint rotation stands
   ResponseOwners owners_{deps_.clock};  // who made each Responses API answer
-  // Translated Responses answers kept by this gateway (LRU, 64 MB).
-  std::shared_ptr<MemoryCacheStorage> kept_ = std::make_shared<MemoryCacheStorage>(64 << 20, deps_.clock);
+  KeptResponses kept_{deps_.clock};  // translated Responses answers (store)
 };
 
 }  // namespace spectra::ai

@@ -167,7 +167,7 @@ void Gateway::keep_response(Call& c, const bj::object& completion) {
   std::string text = bj::serialize(record);
   CacheStorage* fleet = fleet_storage(c.cache);
   if (fleet) fleet->put(kept_key(id), text, ResponseOwners::kDefaultTtl);
-  kept_->put(kept_key(id), std::move(text), fleet ? kFleetWriteWindow : ResponseOwners::kDefaultTtl);
+  kept_.put(id, std::move(text), fleet ? kFleetWriteWindow : ResponseOwners::kDefaultTtl, /*durable=*/!fleet);
   owners_.record(id, ResponseOwner{c.key->name, c.provider, ""}, fleet);
 }
 
@@ -176,7 +176,7 @@ asio::awaitable<std::optional<bj::object>> Gateway::kept_record(Call& c, const s
   std::optional<std::string> text;
   CacheStorage* fleet = fleet_storage(c.cache);
   if (fleet) text = co_await fleet->get(key);
-  if (!text) text = kept_->lookup(key);
+  if (!text) text = kept_.get(id);
   if (!text) co_return std::nullopt;
   auto v = json::parse(*text, {.max_bytes = 64 << 20, .max_depth = 128});
   if (!v.ok() || !v->is_object()) co_return std::nullopt;
@@ -225,7 +225,7 @@ asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner&
   bj::object answer;
   if (deleting) {
     owners_.forget(id, fleet_storage(c.cache));
-    kept_->erase(kept_key(id));
+    kept_.erase(id);
     if (CacheStorage* fleet = fleet_storage(c.cache)) fleet->erase(kept_key(id));
     answer = bj::object{{"id", id}, {"object", "response"}, {"deleted", true}};
   } else if (what == "/input_items") {

@@ -105,6 +105,10 @@ Status AiComponent::start() {
   if (Status st = d.gateway->open_response_journal(d.opt.state_dir + "/ai-response-owners.jsonl"); !st.ok()) {
     log::error("cannot open the response owners journal; they are kept in memory only", {{"error", st.to_string()}});
   }
+  // And the translated answers it keeps itself (their conversations go on).
+  if (Status st = d.gateway->open_kept_responses_journal(d.opt.state_dir + "/ai-kept-responses.jsonl"); !st.ok()) {
+    log::error("cannot open the kept responses journal; they are kept in memory only", {{"error", st.to_string()}});
+  }
   apply_revision();
   d.gateway->register_routes(d.router);
   http::ServerOptions so;

@@ -2,7 +2,8 @@
 // what each key spent in its budget period are persisted at shutdown and
 // restored at start, so a spent budget stays spent; who made each stored
 // Responses answer is journaled as it happens, so even after a crash the
-// answer stays readable by its key (and only by it) and conversations go on.
+// answer stays readable by its key (and only by it) and conversations go
+// on; so are the answers the gateway keeps itself (made in translation).
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -104,6 +105,52 @@ TEST(AiRestart, StoredResponsesKeepTheirOwnersAcrossACrash) {
                      R"({"model": "gpt", "input": "x", "previous_response_id": ")" + id + R"("})", "sk-team-b-0123456789");
   EXPECT_EQ(stolen.status, 404u) << stolen.body;
   EXPECT_EQ(upstream.request_count(), before);
+}
+
+// A Responses answer made in translation is kept by the gateway itself
+// (here: a local-only key's call, which the route's in-account fallback
+// answers through chat), journaled as it is made: after a crash it is
+// still read by its key only, and its conversation goes on.
+TEST(AiRestart, KeptTranslatedAnswersSurviveACrash) {
+  fakes::FakeOpenAi local("local");
+  ASSERT_TRUE(local.start().ok());
+  DaemonProcess d;
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string ai = R"({"value": {"enabled": true,
+      "providers": [{"name": "remote", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"},
+                    {"name": "local", "kind": "vllm", "endpoints": [")" + local.base_url() + R"("]}],
+      "routes": [{"alias": "gpt", "target": "remote/gpt-4o", "fallbacks": ["local/llama-3"]}],
+      "virtual_keys": [{"name": "a", "key": "sk-team-a-0123456789", "local_only": true},
+                       {"name": "b", "key": "sk-team-b-0123456789", "local_only": true}]}})";
+  auto put = http::Client(d.endpoint()).send(Verb::put, "/api/v1/config/ai", ai, d.auth("0"));
+  ASSERT_TRUE(put.ok());
+  ASSERT_EQ(put->status, 200u) << put->body;
+  auto call = [](const DaemonProcess& p, Verb verb, const std::string& path, const std::string& body, const char* key) {
+    auto r = http::Client({"127.0.0.1", p.ai_port(), ""})
+                 .send(verb, path, body, {{"Authorization", std::string("Bearer ") + key}, {"Content-Type", "application/json"}});
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  auto made = call(d, Verb::post, "/v1/responses", R"({"model": "gpt", "input": "remember this"})", "sk-team-a-0123456789");
+  ASSERT_EQ(made.status, 200u) << made.body;
+  EXPECT_EQ(made.header("x-spectra-provider"), "local");
+  const std::string id(bj::parse(made.body).at("id").as_string());
+  d.kill(SIGKILL);  // no shutdown: only what was journaled as it happened
+
+  DaemonProcess again(d.dir());
+  ASSERT_TRUE(again.start()) << again.log();
+  auto read = call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-a-0123456789");
+  ASSERT_EQ(read.status, 200u) << read.body;
+  EXPECT_EQ(bj::parse(read.body), bj::parse(made.body));
+  EXPECT_EQ(call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-b-0123456789").status, 404u);
+  auto next = call(again, Verb::post, "/v1/responses",
+                   R"({"model": "gpt", "input": "and then", "previous_response_id": ")" + id + R"("})", "sk-team-a-0123456789");
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(bj::parse(local.last_body()).at("messages"),
+            bj::parse(R"([{"role":"user","content":"remember this"},{"role":"assistant","content":"local says: remember this"},
+                          {"role":"user","content":"and then"}])"))
+      << local.last_body();
+  EXPECT_EQ(local.request_count(), 2u);
 }
 
 }  // namespace

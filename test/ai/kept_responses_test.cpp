@@ -1,0 +1,102 @@
+// The Responses answers the gateway keeps itself (translated calls with
+// store): bounded by bytes, expiring by the wall clock, and journaled so
+// that a restart or a crash keeps them — erasures included.
+#include "ai/kept_responses.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace spectra::ai {
+namespace {
+
+std::size_t lines_of(const std::string& path) {
+  std::ifstream f(path);
+  std::size_t n = 0;
+  for (std::string line; std::getline(f, line);) ++n;
+  return n;
+}
+
+TEST(KeptResponses, BoundedByBytesAndExpiring) {
+  FakeClock clock;
+  KeptResponses kept(&clock, 100);
+  kept.put("resp_a", R"({"a":"0123456789012345678901234567890123456789"})", std::chrono::seconds(60));
+  kept.put("resp_b", R"({"b":"0123456789012345678901234567890123456789"})", std::chrono::seconds(60));
+  EXPECT_EQ(kept.size(), 2u);
+  ASSERT_TRUE(kept.get("resp_a"));  // a is now the most recent
+  kept.put("resp_c", R"({"c":"0123456789012345678901234567890123456789"})", std::chrono::seconds(60));
+  EXPECT_TRUE(kept.get("resp_a"));
+  EXPECT_FALSE(kept.get("resp_b")) << "the least recently used went first";
+  EXPECT_LE(kept.bytes(), 100u);
+  kept.put("resp_big", std::string(101, ' '), std::chrono::seconds(60));
+  EXPECT_FALSE(kept.get("resp_big")) << "a record over the whole budget is not kept";
+  EXPECT_TRUE(kept.get("resp_c"));
+  kept.put("../etc", "{}", std::chrono::seconds(60));
+  EXPECT_FALSE(kept.get("../etc"));
+  clock.advance(std::chrono::seconds(61));
+  EXPECT_FALSE(kept.get("resp_a"));
+  EXPECT_EQ(kept.size(), 1u);
+}
+
+TEST(KeptResponses, TheJournalKeepsThemAcrossARestart) {
+  const auto dir = std::filesystem::temp_directory_path() / ("spectra-kept-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "kept.jsonl").string();
+  FakeClock clock;
+  {
+    KeptResponses kept(&clock);
+    ASSERT_TRUE(kept.open_journal(path).ok());
+    kept.put("resp_a", R"({"response":{"id":"resp_a"},"conversation":[{"role":"user","content":"line\nbreak"}]})",
+             std::chrono::seconds(60));
+    kept.put("resp_b", R"({"response":{"id":"resp_b"}})", std::chrono::seconds(60));
+    kept.put("resp_gone", R"({"response":{"id":"resp_gone"}})", std::chrono::seconds(60));
+    kept.put("resp_window", R"({"response":{"id":"resp_window"}})", std::chrono::seconds(60), /*durable=*/false);
+    kept.erase("resp_gone");
+    EXPECT_EQ(lines_of(path), 4u) << "three puts and an erasure; the copy kept for the fleet's write is not journaled";
+  }
+  {  // a crash mid-write: a torn last line, and garbage
+    std::ofstream f(path, std::ios::app);
+    f << "not json\n{\"id\":\"resp_x\",\"expires\":99999999999,\"record\":\"not an object\"}\n{\"id\":\"resp_torn\",\"rec";
+  }
+  clock.advance(std::chrono::seconds(30));
+  {
+    KeptResponses kept(&clock);
+    ASSERT_TRUE(kept.open_journal(path).ok());
+    ASSERT_TRUE(kept.get("resp_a"));
+    EXPECT_EQ(*kept.get("resp_a"), R"({"response":{"id":"resp_a"},"conversation":[{"role":"user","content":"line\nbreak"}]})");
+    EXPECT_TRUE(kept.get("resp_b"));
+    EXPECT_FALSE(kept.get("resp_gone")) << "an erased record came back";
+    EXPECT_FALSE(kept.get("resp_window"));
+    EXPECT_FALSE(kept.get("resp_x"));
+    EXPECT_FALSE(kept.get("resp_torn"));
+    EXPECT_EQ(kept.size(), 2u);
+    EXPECT_EQ(lines_of(path), 2u) << "rewritten with the live records";
+    kept.put("resp_c", R"({"response":{"id":"resp_c"}})", std::chrono::seconds(60));
+  }
+  clock.advance(std::chrono::seconds(31));  // a and b are 61 s old: expired
+  {
+    KeptResponses kept(&clock);
+    ASSERT_TRUE(kept.open_journal(path).ok());
+    EXPECT_FALSE(kept.get("resp_a"));
+    EXPECT_TRUE(kept.get("resp_c"));
+    EXPECT_EQ(lines_of(path), 1u);
+    // The journal is compacted as it grows past 4x the live bytes (and 1 MB).
+    for (int i = 0; i < 8; ++i) {
+      kept.put("resp_same", R"({"n":)" + std::to_string(i) + R"(,"pad":")" + std::string(300 << 10, 'x') + R"("})",
+               std::chrono::seconds(60));
+    }
+    EXPECT_LT(lines_of(path), 8u);
+    EXPECT_LT(std::filesystem::file_size(path), 2u << 20);
+  }
+  KeptResponses reopened(&clock);
+  ASSERT_TRUE(reopened.open_journal(path).ok());
+  ASSERT_TRUE(reopened.get("resp_same"));
+  EXPECT_TRUE(reopened.get("resp_same")->starts_with(R"({"n":7,)")) << "the put that set off the compaction is in it";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace spectra::ai
