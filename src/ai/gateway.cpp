@@ -80,6 +80,11 @@ Gateway::Gateway(GatewayDeps deps)
     deps_.metrics->callback_gauge("spectra_ai_response_owners",
                                   "Stored Responses API answers this gateway can route by id (who made each)",
                                   [this] { return static_cast<double>(owners_.size()); });
+    deps_.metrics->callback_gauge("spectra_ai_kept_responses",
+                                  "Responses API answers made in translation that this gateway keeps (store)",
+                                  [this] { return static_cast<double>(kept_.size()); });
+    deps_.metrics->callback_gauge("spectra_ai_kept_responses_bytes", "Bytes of the Responses API answers this gateway keeps",
+                                  [this] { return static_cast<double>(kept_.bytes()); });
     deps_.metrics->callback_gauge("spectra_ai_cache_entries", "Entries in the exact response cache",
                                   [this] { return static_cast<double>(cache()->stats().entries); });
     deps_.metrics->callback_gauge("spectra_ai_cache_bytes", "Bytes held by the exact response cache",
@@ -156,6 +161,7 @@ void Gateway::configure(std::shared_ptr<const GatewayConfig> cfg) {
     }
   }
   configure_cache(*cfg);
+  kept_.set_max_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(0, cfg->kept_responses_max_bytes)));
   health_.set_options(cfg->upstream_health);
   configure_health_checks(*cfg);
   std::lock_guard lock(mu_);

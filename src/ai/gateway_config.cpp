@@ -92,6 +92,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   g->redis_password = s(cache, "redis_password");
   g->redis_timeout_ms = i(cache, "redis_timeout_ms", 50);
   g->redis_fleet_limits = b(cache, "redis_fleet_limits", true);
+  g->kept_responses_max_bytes = i(obj(ai, "responses"), "kept_max_bytes", 64 << 20);
   const auto& audit = obj(ai, "audit");
   g->audit_enabled = b(audit, "enabled", true);
   g->audit_path = s(audit, "path");

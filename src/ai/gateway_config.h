@@ -77,6 +77,9 @@ struct GatewayConfig {
   double semantic_threshold = 0.998;
   std::int64_t cache_ttl_seconds = 3600;
   std::int64_t cache_max_bytes = 256 << 20;
+  // Memory for the Responses answers the gateway keeps itself (made in
+  // translation with store): ai.responses.kept_max_bytes.
+  std::int64_t kept_responses_max_bytes = 64 << 20;
   // The semantic cache's embedder: "builtin", or provider/model of a
   // configured provider's embeddings model.
   std::string embedder = "builtin";

@@ -56,17 +56,28 @@ void KeptResponses::insert(Entry e) {
   bytes_ += e.record.size();
   lru_.push_front(std::move(e));
   index_.emplace(std::string_view(lru_.front().id), lru_.begin());
-  while (bytes_ > max_bytes_) {
+  evict();
+}
+
+void KeptResponses::evict() {
+  while (bytes_ > max_bytes_ && !lru_.empty()) {
     bytes_ -= lru_.back().record.size();
     index_.erase(std::string_view(lru_.back().id));
     lru_.pop_back();
   }
 }
 
+void KeptResponses::set_max_bytes(std::uint64_t max_bytes) {
+  std::lock_guard lock(mu_);
+  max_bytes_ = max_bytes;
+  evict();
+}
+
 void KeptResponses::put(const std::string& id, std::string record, std::chrono::seconds ttl, bool durable) {
-  if (!valid_response_id(id) || record.size() > max_bytes_) return;
+  if (!valid_response_id(id)) return;
   const auto expires = clock_->system_now() + ttl;
   std::lock_guard lock(mu_);
+  if (record.size() > max_bytes_) return;
   // Kept before it is journaled: a compaction the line sets off writes
   // the live records, this one among them.
   insert(Entry{id, std::move(record), expires, durable});

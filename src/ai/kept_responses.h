@@ -34,6 +34,8 @@ class KeptResponses {
   // skipped), rewrites it with the live records, and appends to it from
   // then on. Without it the records live in memory only.
   Status open_journal(const std::string& path);
+  // A smaller budget evicts the least recently used at once; 0 keeps none.
+  void set_max_bytes(std::uint64_t max_bytes);
 
   std::size_t size() const;
   std::uint64_t bytes() const;
@@ -46,12 +48,13 @@ class KeptResponses {
     bool durable = true;
   };
   void insert(Entry e);  // mu_ held
+  void evict();  // mu_ held: down to the budget
   void drop(const std::string& id);  // mu_ held
   void journal(const std::string& line);  // mu_ held; compacts past kCompactFactor x the live bytes
   Status rewrite_journal();  // mu_ held
 
   const Clock* clock_;
-  const std::uint64_t max_bytes_;
+  std::uint64_t max_bytes_;  // guarded by mu_
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // front = most recent; guarded by mu_
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // guarded by mu_

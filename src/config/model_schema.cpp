@@ -302,6 +302,10 @@ NodePtr ai_node() {
                        .field("max_failures", integer(0, 1000).desc("Failures in a row (no connection, timeout, 5xx, 429) that eject; 0 turns ejection off"), 3)
                        .field("ejection_ms", integer(100, 3600000).desc("First cool-down; doubles with each ejection in a row"), 5000)
                        .field("max_ejection_ms", integer(100, 86400000).desc("Longest cool-down"), 60000);
+  NodePtr responses = object()
+                          .ref("AiResponses")
+                          .desc("Responses API answers the gateway keeps itself: those made in translation (Anthropic, Bedrock models) with store")
+                          .field("kept_max_bytes", integer(0, 1LL << 40).desc("Memory for them on each gateway (least recently used go first; journaled in the state directory). With the Redis backend they are kept in Redis too"), 64LL << 20);
   NodePtr price = object()
                       .ref("ModelPrice")
                       .required("model", str().max_length(256))
@@ -318,6 +322,7 @@ NodePtr ai_node() {
       .field("cache", cache)
       .field("audit", audit)
       .field("upstream_health", health)
+      .field("responses", responses)
       .field("prices", array(price).max_items(1024).unique("model"))
       .check([](const bj::value& v, const std::string& path, Errors& e) {
         const auto& o = v.get_object();

@@ -57,8 +57,10 @@ class DialectTest : public ::testing::Test {
     deps.metrics = metrics;
     return deps;
   }
-  // The gateway's config; `cache`: its cache section.
-  std::shared_ptr<const GatewayConfig> config(const std::string& cache = R"({"exact_enabled": true})") {
+  // The gateway's config; `cache`: its cache section; `extra`: more
+  // sections (", \"name\": {...}").
+  std::shared_ptr<const GatewayConfig> config(const std::string& cache = R"({"exact_enabled": true})",
+                                              const std::string& extra = "") {
     const std::string ai = R"({"enabled": true,
       "providers": [
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
@@ -73,7 +75,7 @@ class DialectTest : public ::testing::Test {
         {"name": "once", "key": "sk-once", "rpm": 1},
         {"name": "private", "key": "sk-private", "local_only": true}],
       "cache": )" + cache + R"(,
-      "audit": {"enabled": true, "path": "audit.jsonl"}})";
+      "audit": {"enabled": true, "path": "audit.jsonl"})" + extra + "}";
     return make_gateway_config(bj::parse(ai).as_object());
   }
   // Another gateway of the same fleet (its own server, the same upstreams).

@@ -233,6 +233,15 @@ TEST_F(ResponsesDialectTest, KeptAnswersAreReadListedContinuedAndDeletedByTheirK
   EXPECT_EQ(bj::parse(unkept.body).at("store"), false);
   EXPECT_EQ(get("/v1/responses/" + std::string(bj::parse(unkept.body).at("id").as_string())).status, 404u);
   EXPECT_EQ(anthropic_.requests(), 4u);
+  EXPECT_NE(metrics_.render().find("\nspectra_ai_kept_responses 2\n"), std::string::npos)
+      << "the second and the third answers are kept";
+
+  // The operator's budget for them: 0 keeps none (and drops what was kept).
+  gw_->configure(config(R"({"exact_enabled": true})", R"(, "responses": {"kept_max_bytes": 0})"));
+  EXPECT_EQ(get("/v1/responses/" + second).status, 404u);
+  auto none = post_openai("/v1/responses", R"({"model":"sonnet","input":"not kept"})");
+  ASSERT_EQ(none.status, 200u);
+  EXPECT_EQ(get("/v1/responses/" + std::string(bj::parse(none.body).at("id").as_string())).status, 404u);
 }
 
 // With the Redis backend a kept answer belongs to the fleet: another

@@ -38,6 +38,15 @@ TEST(KeptResponses, BoundedByBytesAndExpiring) {
   clock.advance(std::chrono::seconds(61));
   EXPECT_FALSE(kept.get("resp_a"));
   EXPECT_EQ(kept.size(), 1u);
+  // A smaller budget (the config changed) evicts at once; 0 keeps none.
+  kept.put("resp_d", R"({"d":1})", std::chrono::seconds(60));
+  kept.set_max_bytes(10);
+  EXPECT_EQ(kept.size(), 1u);
+  EXPECT_TRUE(kept.get("resp_d"));
+  kept.set_max_bytes(0);
+  EXPECT_EQ(kept.size(), 0u);
+  kept.put("resp_e", "{}", std::chrono::seconds(60));
+  EXPECT_EQ(kept.size(), 0u);
 }
 
 TEST(KeptResponses, TheJournalKeepsThemAcrossARestart) {

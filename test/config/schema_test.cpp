@@ -135,6 +135,13 @@ TEST(Schema, AiCacheBackendAndEmbedderAreChecked) {
   EXPECT_TRUE(comps.at("AiCache").at("properties").at("redis_password").at("x-spectra-secret").as_bool());
 }
 
+TEST(Schema, AiKeptResponsesBudgetIsABoundedInteger) {
+  EXPECT_TRUE(has(check("ai", R"({"responses": {"kept_max_bytes": -1}})"), "/ai/responses/kept_max_bytes", ""));
+  EXPECT_TRUE(has(check("ai", R"({"responses": {"kept_max_bytes": "64MB"}})"), "/ai/responses/kept_max_bytes", ""));
+  auto ok = check("ai", R"({"responses": {"kept_max_bytes": 0}})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+}
+
 TEST(Schema, Formats) {
   std::string why;
   EXPECT_TRUE(matches_format(Format::kCidr, "fd00::/8", &why));
