@@ -42,9 +42,18 @@ constexpr std::uint64_t kCompactFactor = 4;
 
 KeptResponses::KeptResponses(const Clock* clock, std::uint64_t max_bytes) : clock_(clock), max_bytes_(max_bytes) {}
 
+KeptResponses::~KeptResponses() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_.notify_one();
+  if (compactor_.joinable()) compactor_.join();
+}
+
 void KeptResponses::drop(const std::string& id) {
   if (auto it = index_.find(id); it != index_.end()) {
-    bytes_ -= it->second->record.size();
+    bytes_ -= it->second->record->size();
     lru_.erase(it->second);
     index_.erase(it);
   }
@@ -52,8 +61,8 @@ void KeptResponses::drop(const std::string& id) {
 
 void KeptResponses::insert(Entry e) {
   drop(e.id);
-  if (e.record.size() > max_bytes_) return;
-  bytes_ += e.record.size();
+  if (e.record->size() > max_bytes_) return;
+  bytes_ += e.record->size();
   lru_.push_front(std::move(e));
   index_.emplace(std::string_view(lru_.front().id), lru_.begin());
   evict();
@@ -61,7 +70,7 @@ void KeptResponses::insert(Entry e) {
 
 void KeptResponses::evict() {
   while (bytes_ > max_bytes_ && !lru_.empty()) {
-    bytes_ -= lru_.back().record.size();
+    bytes_ -= lru_.back().record->size();
     index_.erase(std::string_view(lru_.back().id));
     lru_.pop_back();
   }
@@ -80,8 +89,8 @@ void KeptResponses::put(const std::string& id, std::string record, std::chrono::
   if (record.size() > max_bytes_) return;
   // Kept before it is journaled: a compaction the line sets off writes
   // the live records, this one among them.
-  insert(Entry{id, std::move(record), expires, durable});
-  if (durable) journal(put_line(id, lru_.front().record, expires));
+  insert(Entry{id, std::make_shared<const std::string>(std::move(record)), expires, durable});
+  if (durable) journal(put_line(id, *lru_.front().record, expires));
 }
 
 std::optional<std::string> KeptResponses::get(const std::string& id) {
@@ -93,7 +102,7 @@ std::optional<std::string> KeptResponses::get(const std::string& id) {
     return std::nullopt;
   }
   lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->record;
+  return *it->second->record;
 }
 
 void KeptResponses::erase(const std::string& id) {
@@ -116,22 +125,57 @@ std::uint64_t KeptResponses::bytes() const {
 void KeptResponses::journal(const std::string& line) {
   if (!journal_.is_open()) return;
   journal_.append(line);
-  if (journal_.bytes() > kCompactFactor * bytes_ + (1 << 20)) {
-    if (Status st = rewrite_journal(); !st.ok()) {
-      log::error("cannot compact the kept responses journal", {{"error", st.to_string()}});
-    }
+  if (compacting_) {
+    tail_ += line;  // for the new file too
+  } else if (journal_.bytes() > kCompactFactor * bytes_ + (1 << 20) && compactor_.joinable()) {
+    compacting_ = true;
+    job_ = snapshot();
+    work_.notify_one();
   }
 }
 
-Status KeptResponses::rewrite_journal() {
-  std::string text;
-  std::size_t lines = 0;
+std::vector<KeptResponses::Entry> KeptResponses::snapshot() const {
+  std::vector<Entry> out;
+  out.reserve(lru_.size());
   for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
-    if (!it->durable) continue;
-    text += put_line(it->id, it->record, it->expires);
-    ++lines;
+    if (it->durable) out.push_back(*it);  // (the record itself is shared, not copied)
   }
-  return journal_.rewrite(text, lines);
+  return out;
+}
+
+void KeptResponses::wait_for_compaction() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return !compacting_; });
+}
+
+// Writes the snapshot's lines to the next file without the lock (appends
+// go on meanwhile, and are kept for it too), then puts it in place under
+// the lock.
+void KeptResponses::compact_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_.wait(lock, [&] { return !job_.empty() || compacting_ || stopping_; });
+    if (!compacting_) {
+      if (stopping_) return;
+      continue;
+    }
+    std::vector<Entry> job = std::move(job_);
+    job_.clear();
+    lock.unlock();
+    std::string text;
+    for (const auto& e : job) text += put_line(e.id, *e.record, e.expires);
+    Status st = journal_.write_next(text, job.size());
+    job.clear();
+    lock.lock();
+    if (st.ok()) st = journal_.commit_next(tail_);
+    if (!st.ok()) {
+      journal_.abandon_next();
+      log::error("cannot compact the kept responses journal", {{"error", st.to_string()}});
+    }
+    tail_.clear();
+    compacting_ = false;
+    idle_.notify_all();
+  }
 }
 
 Status KeptResponses::open_journal(const std::string& path) {
@@ -151,11 +195,19 @@ Status KeptResponses::open_journal(const std::string& path) {
     if (!record || !record->is_object()) return false;
     const auto* e = o->if_contains("expires");
     const std::chrono::system_clock::time_point expires(std::chrono::seconds(e ? json::to_int(*e) : 0));
-    if (expires > now) insert(Entry{key, bj::serialize(*record), expires, true});
+    if (expires > now) insert(Entry{key, std::make_shared<const std::string>(bj::serialize(*record)), expires, true});
     return true;
   });
   if (!st.ok()) return st;
-  return rewrite_journal();
+  std::string text;
+  std::size_t lines = 0;
+  for (const auto& e : snapshot()) {
+    text += put_line(e.id, *e.record, e.expires);
+    ++lines;
+  }
+  if (Status rs = journal_.rewrite(text, lines); !rs.ok()) return rs;
+  if (!compactor_.joinable()) compactor_ = std::thread([this] { compact_loop(); });
+  return {};
 }
 
 }  // namespace spectra::ai

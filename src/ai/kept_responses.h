@@ -5,14 +5,20 @@
 // over a byte budget with a wall-clock expiry; with a journal (the daemon
 // keeps one in its state directory) every put and erase is appended as one
 // JSON line and replayed at start, so a restart, or a crash, keeps
-// conversations going. Thread-safe.
+// conversations going. The journal is compacted (rewritten with the live
+// records) on a thread of its own, so that writing tens of megabytes never
+// holds up a request. Thread-safe.
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/jsonl_journal.h"
@@ -23,6 +29,7 @@ namespace spectra::ai {
 class KeptResponses {
  public:
   explicit KeptResponses(const Clock* clock, std::uint64_t max_bytes = 64 << 20);
+  ~KeptResponses();  // waits for a compaction under way
 
   // `record` must be a JSON object's text. `durable`: journaled (a copy
   // kept only while the fleet's store writes is not).
@@ -36,6 +43,8 @@ class KeptResponses {
   Status open_journal(const std::string& path);
   // A smaller budget evicts the least recently used at once; 0 keeps none.
   void set_max_bytes(std::uint64_t max_bytes);
+  // Returns once no compaction is under way (tests, shutdown).
+  void wait_for_compaction();
 
   std::size_t size() const;
   std::uint64_t bytes() const;
@@ -43,15 +52,18 @@ class KeptResponses {
  private:
   struct Entry {
     std::string id;
-    std::string record;
+    std::shared_ptr<const std::string> record;  // shared with a compaction's snapshot
     std::chrono::system_clock::time_point expires;  // wall clock: it outlives the process
     bool durable = true;
   };
   void insert(Entry e);  // mu_ held
   void evict();  // mu_ held: down to the budget
   void drop(const std::string& id);  // mu_ held
-  void journal(const std::string& line);  // mu_ held; compacts past kCompactFactor x the live bytes
-  Status rewrite_journal();  // mu_ held
+  // mu_ held: appends; past kCompactFactor x the live bytes hands a
+  // snapshot of the live records to the compactor.
+  void journal(const std::string& line);
+  std::vector<Entry> snapshot() const;  // mu_ held: the durable records, oldest first
+  void compact_loop();
 
   const Clock* clock_;
   std::uint64_t max_bytes_;  // guarded by mu_
@@ -59,7 +71,13 @@ class KeptResponses {
   std::list<Entry> lru_;  // front = most recent; guarded by mu_
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // guarded by mu_
   std::uint64_t bytes_ = 0;  // records held; guarded by mu_
-  JsonlJournal journal_{"kept responses journal"};  // guarded by mu_
+  JsonlJournal journal_{"kept responses journal"};  // guarded by mu_ (but for write_next, by the compactor)
+  // The compaction under way: its snapshot, and the lines appended since.
+  bool compacting_ = false, stopping_ = false;  // guarded by mu_
+  std::vector<Entry> job_;  // guarded by mu_
+  std::string tail_;        // guarded by mu_
+  std::condition_variable work_, idle_;
+  std::thread compactor_;
 };
 
 }  // namespace spectra::ai

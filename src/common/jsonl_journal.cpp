@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "common/file_util.h"
 #include "common/log.h"
@@ -13,6 +15,7 @@ namespace spectra {
 
 JsonlJournal::~JsonlJournal() {
   if (fd_ >= 0) ::close(fd_);
+  abandon_next();
 }
 
 Status JsonlJournal::replay(const std::string& path, const std::function<bool(std::string_view line)>& replay) {
@@ -44,17 +47,77 @@ Status JsonlJournal::rewrite(const std::string& text, std::size_t lines) {
   return {};
 }
 
-void JsonlJournal::append(std::string_view line) {
+void JsonlJournal::append(std::string_view lines) {
   if (fd_ < 0) return;
-  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  if (::write(fd_, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size())) {
     log::error("cannot append to the " + what_ + "; its state is kept in memory only",
                {{"path", path_}, {"error", std::strerror(errno)}});
     ::close(fd_);
     fd_ = -1;
     return;
   }
-  ++lines_;
-  bytes_ += line.size();
+  lines_ += static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
+  bytes_ += lines.size();
+}
+
+namespace {
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status(Code::kInternal, path + ": " + std::strerror(errno));
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status JsonlJournal::write_next(const std::string& text, std::size_t lines) {
+  abandon_next();
+  const std::string next = path_ + ".next";
+  next_fd_ = ::open(next.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (next_fd_ < 0) return Status(Code::kInternal, next + ": " + std::strerror(errno));
+  Status st = write_all(next_fd_, text, next);
+  if (st.ok() && ::fdatasync(next_fd_) != 0) st = Status(Code::kInternal, next + ": " + std::strerror(errno));
+  if (!st.ok()) {
+    abandon_next();
+    return st;
+  }
+  next_lines_ = lines;
+  next_bytes_ = text.size();
+  return {};
+}
+
+Status JsonlJournal::commit_next(std::string_view tail) {
+  if (next_fd_ < 0) return Status(Code::kInternal, "no rewrite under way");
+  const std::string next = path_ + ".next";
+  Status st = write_all(next_fd_, tail, next);
+  if (st.ok() && ::rename(next.c_str(), path_.c_str()) != 0) st = Status(Code::kInternal, path_ + ": " + std::strerror(errno));
+  if (!st.ok()) {
+    abandon_next();
+    return st;
+  }
+  // The rename itself made durable (as fs::write_file_atomic does).
+  const auto slash = path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    (void)::fsync(d);
+    ::close(d);
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = std::exchange(next_fd_, -1);
+  lines_ = next_lines_ + static_cast<std::size_t>(std::count(tail.begin(), tail.end(), '\n'));
+  bytes_ = next_bytes_ + tail.size();
+  return {};
+}
+
+void JsonlJournal::abandon_next() {
+  if (next_fd_ < 0) return;
+  ::close(next_fd_);
+  next_fd_ = -1;
+  (void)::unlink((path_ + ".next").c_str());
 }
 
 }  // namespace spectra

@@ -5,7 +5,9 @@
 // last line, which the replay skips; rewritten whole and atomically with
 // the live state when it has grown past a multiple of it. Not thread-safe:
 // its owner serializes the calls (under the lock that guards its state, so
-// that the journal's order is the state's).
+// that the journal's order is the state's) — but for write_next(), which
+// touches only the rewrite under way and may run on a thread of its own
+// while append() goes on.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -31,9 +33,18 @@ class JsonlJournal {
   // Replaces the file with `text`, `lines` lines (the live state), and
   // appends to it from then on.
   Status rewrite(const std::string& text, std::size_t lines);
-  // Appends one line (ending in '\n'); a failed write is logged and ends
-  // the journaling (the state goes on in memory).
-  void append(std::string_view line);
+  // Appends whole lines (each ending in '\n') in one write; a failed
+  // write is logged and ends the journaling (the state goes on in memory).
+  void append(std::string_view lines);
+
+  // A rewrite that does not hold up the appends, in two steps: write_next()
+  // writes the live state as it was taken to "<path>.next" (durable) on
+  // any thread, while append() goes on with the current file; then
+  // commit_next(), serialized with append(), adds the lines appended since
+  // the state was taken and puts the new file in place of the old.
+  Status write_next(const std::string& text, std::size_t lines);
+  Status commit_next(std::string_view tail);
+  void abandon_next();
 
   bool is_open() const { return fd_ >= 0; }
   std::size_t lines() const { return lines_; }
@@ -45,6 +56,9 @@ class JsonlJournal {
   int fd_ = -1;
   std::size_t lines_ = 0;    // in the file now
   std::uint64_t bytes_ = 0;  // in the file now
+  int next_fd_ = -1;         // the rewrite under way, if any
+  std::size_t next_lines_ = 0;
+  std::uint64_t next_bytes_ = 0;
 };
 
 }  // namespace spectra
