@@ -328,14 +328,19 @@ bj::array input_items(const bj::object& request, std::string_view request_id) {
 }
 
 bj::object assistant_message(const bj::object& completion) {
-  bj::object m{{"role", "assistant"}, {"content", nullptr}};
+  // A turn a chat upstream takes back: text (a refusal's, or "" when the
+  // answer had none), or null content beside tool calls.
+  bj::object m{{"role", "assistant"}, {"content", ""}};
   const auto* choices = completion.if_contains("choices");
   if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return m;
   const auto* msg = choices->get_array()[0].get_object().if_contains("message");
   if (!msg || !msg->is_object()) return m;
-  if (auto text = string_at(msg->get_object(), "content"); !text.empty()) m["content"] = text;
+  std::string_view text = string_at(msg->get_object(), "content");
+  if (text.empty()) text = string_at(msg->get_object(), "refusal");
+  m["content"] = text;
   if (const auto* calls = msg->get_object().if_contains("tool_calls"); calls && calls->is_array() && !calls->get_array().empty()) {
     m["tool_calls"] = *calls;
+    if (text.empty()) m["content"] = nullptr;
   }
   return m;
 }

@@ -111,7 +111,11 @@ TEST(ResponsesDialect, InputItemsAndTheAssistantTurnToKeep) {
       "type":"message"},{"type":"function_call_output","call_id":"c","output":"x","id":"given"}])"));
   EXPECT_EQ(responses::assistant_message(obj(kToolAnswerForKeeping)),
             obj(R"({"role":"assistant","content":"Checking.","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]})"));
-  EXPECT_EQ(responses::assistant_message(obj(R"({"choices":[]})")), obj(R"({"role":"assistant","content":null})"));
+  EXPECT_EQ(responses::assistant_message(obj(R"({"choices":[]})")), obj(R"({"role":"assistant","content":""})"));
+  EXPECT_EQ(responses::assistant_message(obj(R"({"choices":[{"message":{"role":"assistant","content":null,"refusal":"no"}}]})")),
+            obj(R"({"role":"assistant","content":"no"})"));
+  EXPECT_EQ(responses::assistant_message(obj(R"({"choices":[{"message":{"role":"assistant","content":"",
+      "tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}}]})")).at("content"), nullptr);
 }
 
 TEST(ResponsesDialect, WhatCannotBeTranslatedIsRefusedNamingTheField) {
