@@ -10,6 +10,7 @@
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/responses_dialect.h"
+#include "ai/responses_replay.h"
 #include "ai/upstream_client.h"
 #include "common/json_util.h"
 #include "http/router.h"
@@ -222,6 +223,12 @@ asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner&
                   "invalid_request");
     co_return;
   }
+  const auto query = http::query_of(c.ex->request().target());
+  const auto stream = query.find("stream");
+  if (!deleting && what.empty() && stream != query.end() && stream->second == "true") {
+    co_await replay_kept_response(c, owner, record->at("response"));  // retrieved as a stream
+    co_return;
+  }
   bj::object answer;
   if (deleting) {
     owners_.forget(id, fleet_storage(c.cache));
@@ -230,7 +237,7 @@ asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner&
     answer = bj::object{{"id", id}, {"object", "response"}, {"deleted", true}};
   } else if (what == "/input_items") {
     const bj::value* items = record->if_contains("input");
-    answer = list_page(items && items->is_array() ? items->get_array() : bj::array(), http::query_of(c.ex->request().target()));
+    answer = list_page(items && items->is_array() ? items->get_array() : bj::array(), query);
   } else {
     answer = std::move(record->at("response").as_object());
   }
@@ -239,6 +246,21 @@ asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner&
   http::Response res = http::json_response(http::HttpStatus::ok, answer);
   res.set("x-spectra-provider", owner.provider);
   co_await c.ex->respond(std::move(res));
+  finish(c);
+}
+
+// A kept answer retrieved with ?stream=true: its typed events, as OpenAI
+// replays a stored response.
+asio::awaitable<void> Gateway::replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response) {
+  const std::string events = response.is_object() ? responses_events(response.get_object()) : std::string();
+  c.status = 200;
+  c.provider = owner.provider;
+  http::bhttp::response<http::bhttp::empty_body> head{http::HttpStatus::ok, 11};
+  head.set(http::bhttp::field::content_type, "text/event-stream");
+  head.set(http::bhttp::field::cache_control, "no-cache");
+  head.set("x-spectra-provider", owner.provider);
+  const bool started = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
+  if (started) co_await c.ex->finish(events);
   finish(c);
 }
 

@@ -185,6 +185,14 @@ TEST_F(ResponsesDialectTest, KeptAnswersAreReadListedContinuedAndDeletedByTheirK
   auto read = get("/v1/responses/" + id);
   ASSERT_EQ(read.status, 200u) << read.body;
   EXPECT_EQ(bj::parse(read.body), bj::parse(first.body));
+  // Retrieved as a stream (?stream=true): its typed events, ending with the same answer.
+  auto replayed = get("/v1/responses/" + id + "?stream=true");
+  ASSERT_EQ(replayed.status, 200u) << replayed.body;
+  EXPECT_EQ(replayed.header("content-type"), "text/event-stream");
+  auto replay_events = typed_events(replayed.body);
+  ASSERT_FALSE(replay_events.empty()) << replayed.body;
+  EXPECT_EQ(joined(replay_events, "response.output_text.delta", "delta"), "Echo: my name is Ada");
+  EXPECT_EQ(replay_events.back().at("response"), bj::parse(first.body));
   auto items = get("/v1/responses/" + id + "/input_items");
   ASSERT_EQ(items.status, 200u) << items.body;
   auto list = bj::parse(items.body);

@@ -319,6 +319,11 @@ test('the Responses API on Anthropic and Bedrock models, in translation', async 
   const kept = await client().responses.create({ model: 'nova', input: 'my name is Ada' });
   assert.equal(kept.store, true);
   assert.deepEqual(await client().responses.retrieve(kept.id), kept);
+  const replayed = [];
+  for await (const event of await client().responses.retrieve(kept.id, { stream: true })) replayed.push(event);
+  assert.equal(replayed.at(-1).type, 'response.completed');
+  const { output_text: _text, ...stored } = kept;  // (output_text is the SDK's own convenience)
+  assert.deepEqual(replayed.at(-1).response, stored);
   const items = [];
   for await (const item of client().responses.inputItems.list(kept.id)) items.push(item);
   assert.deepEqual(items.map((i) => [i.type, i.role, i.content[0].text]), [['message', 'user', 'my name is Ada']]);
