@@ -1,0 +1,261 @@
+// The answer side of the Responses API's translation: a chat completion as
+// a response object, its chunks as the typed event stream, and the turn a
+// kept answer adds to its conversation (see responses_dialect.h).
+#include <boost/json/serialize.hpp>
+
+#include "ai/openai_adapter.h"
+#include "ai/responses_dialect.h"
+#include "ai/stream_codec.h"
+#include "common/json_util.h"
+
+namespace spectra::ai::responses {
+
+namespace {
+
+using json::string_at;
+
+std::string item_id(const Identity& id, const char* prefix, std::size_t n) {
+  return std::string(prefix) + id.request_id + (n ? "_" + std::to_string(n) : std::string());
+}
+
+// A response object: the echo, named, with its output and status.
+bj::object make_response(const bj::object& echo, const Identity& id, bj::array output, std::string_view finish,
+                         const bj::value& usage) {
+  bj::object r = echo;
+  r["id"] = "resp_" + id.request_id;
+  r["created_at"] = id.created_at;
+  if (finish == "length" || finish == "content_filter") {
+    r["status"] = "incomplete";
+    r["incomplete_details"] = bj::object{{"reason", finish == "length" ? "max_output_tokens" : "content_filter"}};
+  } else {
+    r["status"] = "completed";
+  }
+  r["output"] = std::move(output);
+  r["usage"] = usage;
+  return r;
+}
+
+// Items are numbered by their place in the output: msg_<request id>[_n].
+bj::object message_item(const Identity& id, std::size_t n, std::string_view text, bool refusal, const char* status) {
+  bj::object part = refusal ? bj::object{{"type", "refusal"}, {"refusal", text}}
+                            : bj::object{{"type", "output_text"}, {"text", text}, {"annotations", bj::array()}, {"logprobs", bj::array()}};
+  return bj::object{{"type", "message"},
+                    {"id", item_id(id, "msg_", n)},
+                    {"status", status},
+                    {"role", "assistant"},
+                    {"content", bj::array{std::move(part)}}};
+}
+
+bj::object call_item(const Identity& id, std::size_t n, std::string_view call_id, std::string_view name,
+                     std::string_view arguments, const char* status) {
+  return bj::object{{"type", "function_call"},
+                    {"id", item_id(id, "fc_", n)},
+                    {"call_id", call_id},
+                    {"name", name},
+                    {"arguments", arguments},
+                    {"status", status}};
+}
+
+}  // namespace
+
+bj::object assistant_message(const bj::object& completion) {
+  // A turn a chat upstream takes back: text (a refusal's, or "" when the
+  // answer had none), or null content beside tool calls.
+  bj::object m{{"role", "assistant"}, {"content", ""}};
+  const auto* choices = completion.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return m;
+  const auto* msg = choices->get_array()[0].get_object().if_contains("message");
+  if (!msg || !msg->is_object()) return m;
+  std::string_view text = string_at(msg->get_object(), "content");
+  if (text.empty()) text = string_at(msg->get_object(), "refusal");
+  m["content"] = text;
+  if (const auto* calls = msg->get_object().if_contains("tool_calls"); calls && calls->is_array() && !calls->get_array().empty()) {
+    m["tool_calls"] = *calls;
+    if (text.empty()) m["content"] = nullptr;
+  }
+  return m;
+}
+
+bj::object usage_object(const Usage& u) {
+  return bj::object{{"input_tokens", u.prompt_tokens},
+                    {"input_tokens_details", bj::object{{"cached_tokens", u.cached_prompt_tokens}}},
+                    {"output_tokens", u.completion_tokens},
+                    {"output_tokens_details", bj::object{{"reasoning_tokens", 0}}},
+                    {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+}
+
+bj::object to_response(const bj::object& completion, const bj::object& echo, const Identity& id) {
+  bj::array output;
+  std::string finish = "stop";
+  const auto* choices = completion.if_contains("choices");
+  if (choices && choices->is_array() && !choices->get_array().empty() && choices->get_array()[0].is_object()) {
+    const auto& choice = choices->get_array()[0].get_object();
+    if (auto f = string_at(choice, "finish_reason"); !f.empty()) finish = f;
+    if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
+      const auto& msg = m->get_object();
+      // In the order a stream of it would bring them: refusal, text, calls.
+      if (auto refusal = string_at(msg, "refusal"); !refusal.empty()) {
+        output.push_back(message_item(id, output.size(), refusal, true, "completed"));
+      }
+      if (auto text = string_at(msg, "content"); !text.empty()) {
+        output.push_back(message_item(id, output.size(), text, false, "completed"));
+      }
+      if (const auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
+        for (std::size_t n = 0; n < calls->get_array().size(); ++n) {
+          const auto* call = calls->get_array()[n].if_object();
+          if (!call) continue;
+          const auto* fn = call->if_contains("function");
+          const bj::object empty;
+          const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
+          output.push_back(call_item(id, output.size(), string_at(*call, "id"), string_at(f, "name"), string_at(f, "arguments"), "completed"));
+        }
+      }
+    }
+  }
+  Usage u;
+  const auto* usage = completion.if_contains("usage");
+  if (usage && usage->is_object()) read_openai_usage(*usage, &u);
+  return make_response(echo, id, std::move(output), finish, usage && usage->is_object() ? bj::value(usage_object(u)) : nullptr);
+}
+
+std::string EventWriter::event(const char* type, bj::object data) {
+  data["type"] = type;
+  data["sequence_number"] = seq_++;
+  return sse_event(data);
+}
+
+bj::object EventWriter::response(const char* status) const {
+  bj::object r = make_response(echo_, id_, bj::array(), "stop", nullptr);
+  r["status"] = status;
+  return r;
+}
+
+std::string EventWriter::start_if_needed() {
+  if (started_) return {};
+  started_ = true;
+  bj::object opening = response("in_progress");
+  std::string out = event("response.created", {{"response", opening}});
+  out += event("response.in_progress", {{"response", std::move(opening)}});
+  return out;
+}
+
+std::string EventWriter::open_message(bool refusal) {
+  std::string out = close_item();
+  open_ = true;
+  open_is_call_ = false;
+  part_is_refusal_ = refusal;
+  text_.clear();
+  const std::size_t index = output_.size();
+  bj::object item = message_item(id_, index, "", refusal, "in_progress");
+  bj::value part = item.at("content").get_array()[0];
+  item["content"] = bj::array();
+  out += event("response.output_item.added", {{"output_index", index}, {"item", std::move(item)}});
+  out += event("response.content_part.added",
+               {{"item_id", item_id(id_, "msg_", index)}, {"output_index", index}, {"content_index", 0}, {"part", std::move(part)}});
+  return out;
+}
+
+std::string EventWriter::close_item() {
+  if (!open_) return {};
+  open_ = false;
+  const std::size_t index = output_.size();
+  std::string out;
+  bj::object item;
+  if (open_is_call_) {
+    const std::string id(string_at(call_, "id"));
+    out += event("response.function_call_arguments.done",
+                 {{"item_id", id}, {"output_index", index}, {"name", call_.at("name")}, {"arguments", call_.at("arguments")}});
+    call_["status"] = "completed";
+    item = std::move(call_);
+    call_ = {};
+    call_index_ = -1;
+  } else {
+    const std::string id = item_id(id_, "msg_", index);
+    item = message_item(id_, index, text_, part_is_refusal_, "completed");
+    bj::value part = item.at("content").get_array()[0];
+    if (part_is_refusal_) {
+      out += event("response.refusal.done", {{"item_id", id}, {"output_index", index}, {"content_index", 0}, {"refusal", text_}});
+    } else {
+      out += event("response.output_text.done", {{"item_id", id}, {"output_index", index}, {"content_index", 0},
+                                                 {"text", text_}, {"logprobs", bj::array()}});
+    }
+    out += event("response.content_part.done", {{"item_id", id}, {"output_index", index}, {"content_index", 0}, {"part", part}});
+  }
+  out += event("response.output_item.done", {{"output_index", index}, {"item", item}});
+  output_.push_back(std::move(item));
+  return out;
+}
+
+std::string EventWriter::chunk(const bj::object& chunk) {
+  std::string out = start_if_needed();
+  const auto* choices = chunk.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return out;
+  const auto& choice = choices->get_array()[0].get_object();
+  const auto* d = choice.if_contains("delta");
+  if (d && d->is_object()) {
+    const auto& delta = d->get_object();
+    for (const bool refusal : {false, true}) {
+      const auto piece = string_at(delta, refusal ? "refusal" : "content");
+      if (piece.empty()) continue;
+      if (!open_ || open_is_call_ || part_is_refusal_ != refusal) out += open_message(refusal);
+      text_ += piece;
+      bj::object data{{"item_id", item_id(id_, "msg_", output_.size())}, {"output_index", output_.size()},
+                      {"content_index", 0}, {"delta", piece}};
+      if (!refusal) data["logprobs"] = bj::array();
+      out += event(refusal ? "response.refusal.delta" : "response.output_text.delta", std::move(data));
+    }
+    if (const auto* calls = delta.if_contains("tool_calls"); calls && calls->is_array()) {
+      for (const auto& cv : calls->get_array()) {
+        const auto* call = cv.if_object();
+        if (!call) continue;
+        const std::int64_t index = call->contains("index") ? json::to_int(call->at("index")) : 0;
+        const auto* fn = call->if_contains("function");
+        const bj::object empty;
+        const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
+        if (!open_ || !open_is_call_ || call_index_ != index) {
+          out += close_item();
+          open_ = true;
+          open_is_call_ = true;
+          call_index_ = index;
+          call_ = call_item(id_, output_.size(), string_at(*call, "id"), string_at(f, "name"), "", "in_progress");
+          out += event("response.output_item.added", {{"output_index", output_.size()}, {"item", call_}});
+        }
+        if (auto args = string_at(f, "arguments"); !args.empty()) {
+          call_["arguments"] = std::string(call_.at("arguments").get_string()) + std::string(args);
+          out += event("response.function_call_arguments.delta",
+                       {{"item_id", call_.at("id")}, {"output_index", output_.size()}, {"delta", args}});
+        }
+      }
+    }
+  }
+  if (auto f = string_at(choice, "finish_reason"); !f.empty()) finish_ = f;
+  return out;
+}
+
+std::string EventWriter::end(const Usage& usage) {
+  std::string out = start_if_needed();
+  out += close_item();
+  bj::object r = make_response(echo_, id_, output_, finish_, usage.reported ? bj::value(usage_object(usage)) : nullptr);
+  const bool complete = r.at("status") == "completed";
+  out += event(complete ? "response.completed" : "response.incomplete", {{"response", std::move(r)}});
+  return out;
+}
+
+std::string EventWriter::error(std::string_view message) {
+  std::string out = start_if_needed();
+  out += event("error", {{"code", "server_error"}, {"message", message}, {"param", nullptr}});
+  // What was sent of the open item is in the failed response, incomplete.
+  bj::array output = output_;
+  if (open_) {
+    bj::object partial = open_is_call_ ? call_ : message_item(id_, output_.size(), text_, part_is_refusal_, "incomplete");
+    partial["status"] = "incomplete";
+    output.push_back(std::move(partial));
+  }
+  bj::object r = make_response(echo_, id_, std::move(output), "stop", nullptr);
+  r["status"] = "failed";
+  r["error"] = bj::object{{"code", "server_error"}, {"message", message}};
+  out += event("response.failed", {{"response", std::move(r)}});
+  return out;
+}
+
+}  // namespace spectra::ai::responses
