@@ -195,6 +195,7 @@ class Gateway {
   boost::asio::awaitable<void> kept_response_by_id(Call& c, const ResponseOwner& owner, const std::string& id,
                                                    const char* suffix);
   boost::asio::awaitable<void> replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response);
+  boost::asio::awaitable<void> input_tokens_via_chat(Call& c, const bj::object& request);
   void finish(Call& c);
   // The key's limits (this instance's, then the fleet's); counts the request
   // when it is admitted. admitted() answers a refusal (429): false then.

@@ -139,6 +139,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_await responses_via_chat(c, parsed->get_object());  // (admitted there, as a chat call)
     co_return;
   }
+  if (std::string_view(path) == "/responses/input_tokens" && translates_responses(c)) {
+    co_await input_tokens_via_chat(c, parsed->get_object());
+    co_return;
+  }
   if (!co_await admitted(c)) co_return;
   if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());

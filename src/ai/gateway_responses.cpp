@@ -57,6 +57,25 @@ bj::object list_page(const bj::array& items, const std::map<std::string, std::st
   return bj::object{{"object", "list"}, {"data", std::move(data)}, {"first_id", first}, {"last_id", last}, {"has_more", more}};
 }
 
+// The count_tokens request Anthropic takes for a translated chat request:
+// the Messages request the adapter builds, cut to what count_tokens
+// accepts, to the provider's count_tokens URL.
+Result<UpstreamRequest> count_tokens_request(const ProviderAdapter& adapter, const bj::object& chat,
+                                             const ModelTarget& target) {
+  auto built = adapter.build_chat(chat, target, /*stream=*/false);
+  if (!built.ok()) return built.status();
+  auto req = adapter.native_request(target, "/messages/count_tokens");
+  if (!req.ok()) return req.status();
+  auto v = json::parse(built->body, {.max_bytes = 64 << 20, .max_depth = 128});
+  if (!v.ok() || !v->is_object()) return Status(Code::kInternal, "the adapter built no request object");
+  bj::object body;
+  for (const char* k : {"model", "messages", "system", "tools", "tool_choice"}) {
+    if (const auto* f = v->get_object().if_contains(k)) body[k] = *f;
+  }
+  req->body = bj::serialize(body);
+  return req;
+}
+
 }  // namespace
 
 void Gateway::note_response(Call& c, const bj::value& answer_or_event) {
@@ -261,6 +280,70 @@ asio::awaitable<void> Gateway::replay_kept_response(Call& c, const ResponseOwner
   head.set("x-spectra-provider", owner.provider);
   const bool started = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   if (started) co_await c.ex->finish(events);
+  finish(c);
+}
+
+// POST /v1/responses/input_tokens for an Anthropic model in translation:
+// the request translated as for /v1/responses (with the kept conversation
+// a previous_response_id continues) and counted by Anthropic's
+// count_tokens. One call, no failover; not metered (nothing is generated).
+asio::awaitable<void> Gateway::input_tokens_via_chat(Call& c, const bj::object& request) {
+  std::string target = c.requested_model;
+  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
+  auto resolved = c.cfg->resolve(target);
+  const auto ait = deps_.adapters.find("anthropic");
+  if (!resolved.ok() || resolved->first->kind != "anthropic" || ait == deps_.adapters.end()) {
+    co_await fail(c, 404, "invalid_request_error",
+                  "model '" + c.requested_model + "': input tokens are counted in translation for Anthropic models only",
+                  "model_not_found");
+    co_return;
+  }
+  const ProviderConfig& p = *resolved->first;
+  if (c.key->local_only) {  // Anthropic is never in the account
+    co_await refuse_remote(c);
+    co_return;
+  }
+  if (!co_await admitted(c)) co_return;
+  bj::array history;
+  const auto* prev = request.if_contains("previous_response_id");
+  const bool continues = prev && prev->is_string();
+  if (continues) {
+    const bool found = co_await previous_conversation(c, std::string(prev->get_string()), history);
+    if (!found) co_return;
+  }
+  std::string param;
+  auto translation = responses::to_chat_request(request, continues ? &history : nullptr, &param);
+  if (!translation.ok()) {
+    c.error_param = param;
+    co_await fail(c, 400, "invalid_request_error", translation.status().message(), "invalid_request");
+    co_return;
+  }
+  translation->chat["model"] = resolved->second;
+  auto req = count_tokens_request(*ait->second, translation->chat, ModelTarget{p.name, p.kind, resolved->second, p.base_url, p.region});
+  if (!req.ok()) {
+    co_await fail(c, 400, "invalid_request_error", req.status().message(), "invalid_request");
+    co_return;
+  }
+  c.provider = p.name;
+  c.model = resolved->second;
+  c.meter_usage = false;
+  UpstreamCall call;
+  Status st = co_await open_call(c, p, *req, call);
+  std::string out;
+  if (st.ok()) st = co_await call.read_all(out, 1 << 20);
+  const unsigned status = st.ok() ? call.status() : 0;
+  auto v = json::parse(out, {.max_bytes = 1 << 20, .max_depth = 8});
+  const bj::value* count = v.ok() && v->is_object() ? v->get_object().if_contains("input_tokens") : nullptr;
+  if (status != 200 || !count || !count->is_int64() || count->get_int64() < 0) {
+    const std::string why = !st.ok() ? st.message() : "status " + std::to_string(status) + " from count_tokens";
+    co_await fail(c, 502, "api_error", p.name + ": cannot count input tokens: " + why, "upstream_failed");
+    co_return;
+  }
+  c.status = 200;
+  http::Response res =
+      http::json_response(http::HttpStatus::ok, bj::object{{"object", "response.input_tokens"}, {"input_tokens", count->get_int64()}});
+  res.set("x-spectra-provider", p.name);
+  co_await c.ex->respond(std::move(res));
   finish(c);
 }
 

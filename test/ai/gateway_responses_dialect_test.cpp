@@ -292,6 +292,46 @@ TEST_F(ResponsesDialectTest, KeptAnswersAreSharedByTheFleet) {
   EXPECT_EQ(gone->status, 404u) << gone->body;
 }
 
+// /v1/responses/input_tokens on an Anthropic model: the translated request
+// counted by Anthropic's count_tokens, a kept conversation included, not
+// metered; a local-only key is refused before anything goes out.
+TEST_F(ResponsesDialectTest, InputTokensAreCountedByAnthropic) {
+  auto count = [&](const std::string& body, const std::string& key = "sk-team-a") {
+    auto r = post_openai("/v1/responses/input_tokens", body, key);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    auto v = bj::parse(r.body);
+    EXPECT_EQ(v.at("object"), "response.input_tokens") << r.body;
+    return v.at("input_tokens").as_int64();
+  };
+  EXPECT_EQ(count(R"({"model":"sonnet","instructions":"be brief","input":"count these four words"})"), 6);
+  const auto sent = anthropic_.last_request();
+  EXPECT_EQ(sent.target, "/v1/messages/count_tokens");
+  auto body = bj::parse(sent.body).as_object();
+  EXPECT_EQ(body.at("model"), "claude-sonnet-4");
+  EXPECT_EQ(body.at("system"), "be brief");
+  EXPECT_FALSE(body.contains("max_tokens")) << sent.body;
+
+  // A continuation counts the kept turns, as if the client had sent them.
+  auto first = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"input":"my name is Ada"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string id(bj::parse(first.body).at("id").as_string());
+  const auto continued = count(R"({"model":"sonnet","previous_response_id":")" + id + R"(","input":"and now"})");
+  const auto spelled_out = count(R"({"model":"sonnet","input":[{"role":"user","content":"my name is Ada"},
+      {"role":"assistant","content":"Echo: my name is Ada"},{"role":"user","content":"and now"}]})");
+  EXPECT_EQ(continued, spelled_out);
+  EXPECT_GT(continued, 2);
+  // Counting generates nothing: only the one answer is metered.
+  EXPECT_EQ(gw_->meter().totals("team-a", "claude", "claude-sonnet-4").requests, 1);
+
+  const auto before = anthropic_.requests();
+  auto private_call = post_openai("/v1/responses/input_tokens", R"({"model":"sonnet","input":"x"})", "sk-private");
+  EXPECT_EQ(private_call.status, 403u) << private_call.body;
+  auto stranger = post_openai("/v1/responses/input_tokens", R"({"model":"sonnet","previous_response_id":")" + id +
+                                                                 R"(","input":"x"})", "sk-once");
+  EXPECT_EQ(stranger.status, 404u) << stranger.body;
+  EXPECT_EQ(anthropic_.requests(), before);
+}
+
 // Refusals name the field, in OpenAI's error shape, and nothing goes upstream.
 TEST_F(ResponsesDialectTest, WhatCannotBeTranslatedIsRefusedBeforeAnythingGoesOut) {
   const std::pair<const char*, const char*> cases[] = {

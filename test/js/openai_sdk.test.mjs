@@ -314,6 +314,10 @@ test('the Responses API on Anthropic and Bedrock models, in translation', async 
       input: [...ask, ...call.output, { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
     assert.equal(followUp.output_text, toolReply[model]('sunny'));
   }
+  // Input tokens of a translated request, counted by Anthropic's count_tokens.
+  const counted = await client().responses.inputTokens.count({ model: 'claude', instructions: 'be brief',
+    input: 'count these four words' });
+  assert.deepEqual([counted.object, counted.input_tokens], ['response.input_tokens', 6]);
   // Kept by the gateway (store, the default): read, listed, continued and
   // deleted by id as OpenAI's are.
   const kept = await client().responses.create({ model: 'nova', input: 'my name is Ada' });
