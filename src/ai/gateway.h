@@ -196,6 +196,9 @@ class Gateway {
                                                    const char* suffix);
   boost::asio::awaitable<void> replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response);
   boost::asio::awaitable<void> input_tokens_via_chat(Call& c, const bj::object& request);
+  boost::asio::awaitable<std::optional<responses::Translation>> translated_responses(Call& c, const bj::object& request);
+  // (`chat` is moved from.)
+  boost::asio::awaitable<void> serve_translated(Call& c, bj::object& chat, Dialect dialect);
   void finish(Call& c);
   // The key's limits (this instance's, then the fleet's); counts the request
   // when it is admitted. admitted() answers a refusal (429): false then.

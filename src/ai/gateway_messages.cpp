@@ -216,9 +216,15 @@ asio::awaitable<std::optional<bj::object>> Gateway::translated(Call& c, const bj
 asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& request) {
   std::optional<bj::object> chat = co_await translated(c, request);
   if (!chat) co_return;
-  // The chat request's own checks, as if a chat client had sent it.
+  co_await serve_translated(c, *chat, Dialect::messages);
+}
+
+// A translated request checked as if a chat client had sent it, then
+// served by the chat pipeline with its answers in the client's API (its
+// usage goes in that API's closing events, not in a chat usage chunk).
+asio::awaitable<void> Gateway::serve_translated(Call& c, bj::object& chat, Dialect dialect) {
   RequestError rerr;
-  auto req = check_chat_request(std::move(*chat), &rerr);
+  auto req = check_chat_request(std::move(chat), &rerr);
   if (!req.ok()) {
     c.error_param = rerr.param;
     co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
@@ -226,8 +232,8 @@ asio::awaitable<void> Gateway::messages_via_chat(Call& c, const bj::object& requ
   }
   c.body = std::move(req->body);
   c.stream = req->stream;
-  c.include_usage = false;  // usage goes in message_delta
-  c.dialect = Dialect::messages;
+  c.include_usage = false;
+  c.dialect = dialect;
   c.route.clear();
   co_await serve_chat(c);
 }

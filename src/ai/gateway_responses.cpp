@@ -304,20 +304,8 @@ asio::awaitable<void> Gateway::input_tokens_via_chat(Call& c, const bj::object& 
     co_return;
   }
   if (!co_await admitted(c)) co_return;
-  bj::array history;
-  const auto* prev = request.if_contains("previous_response_id");
-  const bool continues = prev && prev->is_string();
-  if (continues) {
-    const bool found = co_await previous_conversation(c, std::string(prev->get_string()), history);
-    if (!found) co_return;
-  }
-  std::string param;
-  auto translation = responses::to_chat_request(request, continues ? &history : nullptr, &param);
-  if (!translation.ok()) {
-    c.error_param = param;
-    co_await fail(c, 400, "invalid_request_error", translation.status().message(), "invalid_request");
-    co_return;
-  }
+  std::optional<responses::Translation> translation = co_await translated_responses(c, request);
+  if (!translation) co_return;
   translation->chat["model"] = resolved->second;
   auto req = count_tokens_request(*ait->second, translation->chat, ModelTarget{p.name, p.kind, resolved->second, p.base_url, p.region});
   if (!req.ok()) {
@@ -347,42 +335,37 @@ asio::awaitable<void> Gateway::input_tokens_via_chat(Call& c, const bj::object& 
   finish(c);
 }
 
-// See ai/responses_dialect.h for what is translated and what is refused.
-asio::awaitable<void> Gateway::responses_via_chat(Call& c, const bj::object& request) {
-  c.dialect = Dialect::responses;
-  c.responses_api = false;  // (that flag is the pass-through's: stored answers, typed events as they came)
-  c.created_at = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
+// The chat request for a Responses request (after the kept conversation
+// its previous_response_id continues), or nothing once a refusal naming
+// the field at fault has gone out.
+asio::awaitable<std::optional<responses::Translation>> Gateway::translated_responses(Call& c, const bj::object& request) {
   bj::array history;
   const auto* prev = request.if_contains("previous_response_id");
   const bool continues = prev && prev->is_string();
   if (continues) {
     const bool found = co_await previous_conversation(c, std::string(prev->get_string()), history);
-    if (!found) co_return;
+    if (!found) co_return std::nullopt;
   }
   std::string param;
   auto translation = responses::to_chat_request(request, continues ? &history : nullptr, &param);
-  if (!translation.ok()) {
-    c.error_param = param;
-    co_await fail(c, 400, "invalid_request_error", translation.status().message(), "invalid_request");
-    co_return;
-  }
-  // The chat request's own checks, as if a chat client had sent it.
-  RequestError rerr;
-  auto req = check_chat_request(std::move(translation->chat), &rerr);
-  if (!req.ok()) {
-    c.error_param = rerr.param;
-    co_await fail(c, 400, "invalid_request_error", rerr.message, rerr.code);
-    co_return;
-  }
-  c.body = std::move(req->body);
-  c.stream = req->stream;
-  c.include_usage = false;  // usage goes in response.completed
+  if (translation.ok()) co_return std::move(*translation);
+  c.error_param = param;
+  co_await fail(c, 400, "invalid_request_error", translation.status().message(), "invalid_request");
+  co_return std::nullopt;
+}
+
+// See ai/responses_dialect.h for what is translated and what is refused.
+asio::awaitable<void> Gateway::responses_via_chat(Call& c, const bj::object& request) {
+  c.dialect = Dialect::responses;  // (its refusals are audited as the Responses API's too)
+  c.responses_api = false;  // (that flag is the pass-through's: stored answers, typed events as they came)
+  c.created_at = std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->system_now().time_since_epoch()).count();
+  std::optional<responses::Translation> translation = co_await translated_responses(c, request);
+  if (!translation) co_return;
   c.echo = std::move(translation->echo);
   c.keep_response = translation->store;
   c.conversation = std::move(translation->conversation);
   if (c.keep_response) c.input_items = responses::input_items(request, c.ex->info().request_id);
-  c.route.clear();
-  co_await serve_chat(c);
+  co_await serve_translated(c, translation->chat, Dialect::responses);
 }
 
 }  // namespace spectra::ai
