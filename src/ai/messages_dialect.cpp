@@ -227,9 +227,8 @@ bj::object usage_object(const Usage& u) {
 bj::object to_message(const bj::object& completion, std::string_view id, std::string_view model) {
   bj::array content;
   bj::value finish = nullptr;
-  const auto* choices = completion.if_contains("choices");
-  if (choices && choices->is_array() && !choices->get_array().empty() && choices->get_array()[0].is_object()) {
-    const auto& choice = choices->get_array()[0].get_object();
+  if (const bj::object* c = first_choice(completion)) {
+    const auto& choice = *c;
     if (const auto* f = choice.if_contains("finish_reason")) finish = *f;
     if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
       const auto& msg = m->get_object();
@@ -237,13 +236,8 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
       if (const auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
         for (const auto& call : calls->get_array()) {
           if (!call.is_object()) continue;
-          const auto* fn = call.get_object().if_contains("function");
-          const bj::object empty;
-          const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
-          content.push_back(bj::object{{"type", "tool_use"},
-                                       {"id", string_at(call.get_object(), "id")},
-                                       {"name", string_at(f, "name")},
-                                       {"input", input_of(string_at(f, "arguments"))}});
+          const ToolCallParts t = tool_call_parts(call.get_object());
+          content.push_back(bj::object{{"type", "tool_use"}, {"id", t.id}, {"name", t.name}, {"input", input_of(t.arguments)}});
         }
       }
     }
@@ -295,9 +289,9 @@ std::string EventWriter::open_block(bj::object block) {
 
 std::string EventWriter::chunk(const bj::object& chunk) {
   std::string out = start_if_needed();
-  const auto* choices = chunk.if_contains("choices");
-  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return out;
-  const auto& choice = choices->get_array()[0].get_object();
+  const bj::object* first = first_choice(chunk);
+  if (!first) return out;
+  const auto& choice = *first;
   const auto* d = choice.if_contains("delta");
   if (d && d->is_object()) {
     const auto& delta = d->get_object();
@@ -313,20 +307,15 @@ std::string EventWriter::chunk(const bj::object& chunk) {
     if (const auto* calls = delta.if_contains("tool_calls"); calls && calls->is_array()) {
       for (const auto& cv : calls->get_array()) {
         if (!cv.is_object()) continue;
-        const auto& call = cv.get_object();
-        const std::int64_t index = call.contains("index") ? json::to_int(call.at("index")) : 0;
-        const auto* fn = call.if_contains("function");
-        const bj::object empty;
-        const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
-        if (!open_ || block_is_text_ || tool_ != index) {
-          out += open_block(bj::object{
-              {"type", "tool_use"}, {"id", string_at(call, "id")}, {"name", string_at(f, "name")}, {"input", bj::object()}});
-          tool_ = index;
+        const ToolCallParts t = tool_call_parts(cv.get_object());
+        if (!open_ || block_is_text_ || tool_ != t.index) {
+          out += open_block(bj::object{{"type", "tool_use"}, {"id", t.id}, {"name", t.name}, {"input", bj::object()}});
+          tool_ = t.index;
         }
-        if (auto args = string_at(f, "arguments"); !args.empty()) {
+        if (!t.arguments.empty()) {
           out += sse_event(bj::object{{"type", "content_block_delta"},
                                   {"index", next_ - 1},
-                                  {"delta", bj::object{{"type", "input_json_delta"}, {"partial_json", args}}}});
+                                  {"delta", bj::object{{"type", "input_json_delta"}, {"partial_json", t.arguments}}}});
         }
       }
     }

@@ -62,9 +62,8 @@ bj::object assistant_message(const bj::object& completion) {
   // A turn a chat upstream takes back: text (a refusal's, or "" when the
   // answer had none), or null content beside tool calls.
   bj::object m{{"role", "assistant"}, {"content", ""}};
-  const auto* choices = completion.if_contains("choices");
-  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return m;
-  const auto* msg = choices->get_array()[0].get_object().if_contains("message");
+  const bj::object* choice = first_choice(completion);
+  const auto* msg = choice ? choice->if_contains("message") : nullptr;
   if (!msg || !msg->is_object()) return m;
   std::string_view text = string_at(msg->get_object(), "content");
   if (text.empty()) text = string_at(msg->get_object(), "refusal");
@@ -87,9 +86,8 @@ bj::object usage_object(const Usage& u) {
 bj::object to_response(const bj::object& completion, const bj::object& echo, const Identity& id) {
   bj::array output;
   std::string finish = "stop";
-  const auto* choices = completion.if_contains("choices");
-  if (choices && choices->is_array() && !choices->get_array().empty() && choices->get_array()[0].is_object()) {
-    const auto& choice = choices->get_array()[0].get_object();
+  if (const bj::object* c = first_choice(completion)) {
+    const auto& choice = *c;
     if (auto f = string_at(choice, "finish_reason"); !f.empty()) finish = f;
     if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
       const auto& msg = m->get_object();
@@ -104,10 +102,8 @@ bj::object to_response(const bj::object& completion, const bj::object& echo, con
         for (std::size_t n = 0; n < calls->get_array().size(); ++n) {
           const auto* call = calls->get_array()[n].if_object();
           if (!call) continue;
-          const auto* fn = call->if_contains("function");
-          const bj::object empty;
-          const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
-          output.push_back(call_item(id, output.size(), string_at(*call, "id"), string_at(f, "name"), string_at(f, "arguments"), "completed"));
+          const ToolCallParts t = tool_call_parts(*call);
+          output.push_back(call_item(id, output.size(), t.id, t.name, t.arguments, "completed"));
         }
       }
     }
@@ -188,9 +184,9 @@ std::string EventWriter::close_item() {
 
 std::string EventWriter::chunk(const bj::object& chunk) {
   std::string out = start_if_needed();
-  const auto* choices = chunk.if_contains("choices");
-  if (!choices || !choices->is_array() || choices->get_array().empty() || !choices->get_array()[0].is_object()) return out;
-  const auto& choice = choices->get_array()[0].get_object();
+  const bj::object* first = first_choice(chunk);
+  if (!first) return out;
+  const auto& choice = *first;
   const auto* d = choice.if_contains("delta");
   if (d && d->is_object()) {
     const auto& delta = d->get_object();
@@ -208,22 +204,19 @@ std::string EventWriter::chunk(const bj::object& chunk) {
       for (const auto& cv : calls->get_array()) {
         const auto* call = cv.if_object();
         if (!call) continue;
-        const std::int64_t index = call->contains("index") ? json::to_int(call->at("index")) : 0;
-        const auto* fn = call->if_contains("function");
-        const bj::object empty;
-        const bj::object& f = fn && fn->is_object() ? fn->get_object() : empty;
-        if (!open_ || !open_is_call_ || call_index_ != index) {
+        const ToolCallParts t = tool_call_parts(*call);
+        if (!open_ || !open_is_call_ || call_index_ != t.index) {
           out += close_item();
           open_ = true;
           open_is_call_ = true;
-          call_index_ = index;
-          call_ = call_item(id_, output_.size(), string_at(*call, "id"), string_at(f, "name"), "", "in_progress");
+          call_index_ = t.index;
+          call_ = call_item(id_, output_.size(), t.id, t.name, "", "in_progress");
           out += event("response.output_item.added", {{"output_index", output_.size()}, {"item", call_}});
         }
-        if (auto args = string_at(f, "arguments"); !args.empty()) {
-          call_["arguments"] = std::string(call_.at("arguments").get_string()) + std::string(args);
+        if (!t.arguments.empty()) {
+          call_["arguments"] = std::string(call_.at("arguments").get_string()) + std::string(t.arguments);
           out += event("response.function_call_arguments.delta",
-                       {{"item_id", call_.at("id")}, {"output_index", output_.size()}, {"delta", args}});
+                       {{"item_id", call_.at("id")}, {"output_index", output_.size()}, {"delta", t.arguments}});
         }
       }
     }

@@ -27,6 +27,23 @@ std::string sse_data(const bj::object& o) {
   return s;
 }
 
+const bj::object* first_choice(const bj::object& c) {
+  const auto* choices = c.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty()) return nullptr;
+  return choices->get_array()[0].if_object();
+}
+
+ToolCallParts tool_call_parts(const bj::object& call) {
+  ToolCallParts out;
+  if (const auto* i = call.if_contains("index")) out.index = json::to_int(*i);
+  out.id = json::string_at(call, "id");
+  if (const auto* fn = call.if_contains("function"); fn && fn->is_object()) {
+    out.name = json::string_at(fn->get_object(), "name");
+    out.arguments = json::string_at(fn->get_object(), "arguments");
+  }
+  return out;
+}
+
 std::string sse_event(const bj::object& o) {
   std::string s = "event: ";
   const auto* type = o.if_contains("type");

@@ -4,8 +4,10 @@
 // streamed one can be cached (and metered) as a whole.
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spectra::ai {
@@ -41,6 +43,19 @@ class ChunkAssembler {
   bj::value usage_ = nullptr;
   bool any_delta_ = false;
 };
+
+// The first choice of a chat.completion or chunk, or null (untrusted JSON
+// read field by field).
+const bj::object* first_choice(const bj::object& completion_or_chunk);
+
+// A tool call of a chat message, or its delta in a chunk: index (0 when
+// absent), id, function name and arguments ("" when absent). Valid while
+// `call` is.
+struct ToolCallParts {
+  std::int64_t index = 0;
+  std::string_view id, name, arguments;
+};
+ToolCallParts tool_call_parts(const bj::object& call);
 
 // "data: <json>\n\n"
 std::string sse_data(const bj::object& o);

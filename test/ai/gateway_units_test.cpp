@@ -442,6 +442,26 @@ TEST(StreamCodec, WholeToChunksAndBack) {
 // The upstream request head is written by hand (no header container per
 // request): it must be what an HTTP parser reads back, with the framing
 // ours and nothing a header value could smuggle in.
+TEST(StreamCodec, FirstChoiceAndToolCallPartsReadUntrustedJsonFieldByField) {
+  EXPECT_EQ(first_choice(bj::parse(R"({"choices":[7]})").as_object()), nullptr);
+  EXPECT_EQ(first_choice(bj::parse(R"({"choices":{}})").as_object()), nullptr);
+  EXPECT_EQ(first_choice(bj::parse(R"({})").as_object()), nullptr);
+  const auto chunk = bj::parse(R"({"choices":[{"index":0,"delta":{}}]})").as_object();
+  ASSERT_NE(first_choice(chunk), nullptr);
+  EXPECT_TRUE(first_choice(chunk)->contains("delta"));
+  const auto call = bj::parse(R"({"index":2,"id":"c","function":{"name":"f","arguments":"{}"}})").as_object();
+  const ToolCallParts t = tool_call_parts(call);
+  EXPECT_EQ(t.index, 2);
+  EXPECT_EQ(t.id, "c");
+  EXPECT_EQ(t.name, "f");
+  EXPECT_EQ(t.arguments, "{}");
+  const ToolCallParts odd = tool_call_parts(bj::parse(R"({"index":"x","id":5,"function":"g"})").as_object());
+  EXPECT_EQ(odd.index, 0);
+  EXPECT_EQ(odd.id, "");
+  EXPECT_EQ(odd.name, "");
+  EXPECT_EQ(odd.arguments, "");
+}
+
 TEST(UpstreamRequestHead, ParsesBackWithOurFramingAndRefusesSplitting) {
   auto url = parse_url("http://127.0.0.1:8000/v1/chat/completions?x=1");
   ASSERT_TRUE(url.ok());
