@@ -128,6 +128,15 @@ class DialectTest : public ::testing::Test {
     for (std::string line; std::getline(f, line);) out.push_back(bj::parse(line).as_object());
     return out;
   }
+  // The audit records of calls served through chat in translation (those
+  // naming the API the client spoke), once `at_least` records are written.
+  std::vector<bj::object> translated_records(std::uint64_t at_least) {
+    std::vector<bj::object> out;
+    for (auto& r : audit_records(at_least)) {
+      if (r.contains("api")) out.push_back(std::move(r));
+    }
+    return out;
+  }
   // The same call twice: a miss that is stored, then a hit.
   std::pair<http::ClientResponse, http::ClientResponse> miss_then_hit(const std::string& ask) {
     auto first = post("/v1/messages", ask);

@@ -217,16 +217,14 @@ TEST_F(MessagesTest, OtherModelsAreServedInTranslation) {
   EXPECT_EQ(t.prompt_tokens, 5 + 2);
   EXPECT_EQ(t.completion_tokens, 5 + 4);
   // The audit says which API the client spoke, and that nothing left the account.
-  std::size_t translated = 0;
-  for (const auto& r : audit_records(2)) {
-    if (!r.contains("api")) continue;
-    ++translated;
+  const auto translated = translated_records(2);
+  for (const auto& r : translated) {
     EXPECT_EQ(r.at("api"), "messages");
     EXPECT_EQ(r.at("resolved"), "local/llama-3");
     EXPECT_EQ(r.at("route"), "llama");
     EXPECT_EQ(r.at("egress"), "none");
   }
-  EXPECT_EQ(translated, 2u);
+  EXPECT_EQ(translated.size(), 2u);
 }
 
 // Tool use both ways: the model's call comes back as a tool_use block (whole

@@ -75,16 +75,14 @@ TEST_F(ResponsesDialectTest, AnAnthropicModelAnswersWholeAndStreamed) {
   EXPECT_EQ(done.at("usage").at("output_tokens"), after.completion_tokens - t.completion_tokens);
   EXPECT_EQ(after.completion_tokens - t.completion_tokens, 5);
 
-  std::size_t translated = 0;
-  for (const auto& rec : audit_records(2)) {
-    if (!rec.contains("api")) continue;
-    ++translated;
+  const auto translated = translated_records(2);
+  for (const auto& rec : translated) {
     EXPECT_EQ(rec.at("api"), "responses");
     EXPECT_EQ(rec.at("resolved"), "claude/claude-sonnet-4");
     EXPECT_EQ(rec.at("route"), "sonnet");
     EXPECT_EQ(rec.at("egress"), "127.0.0.1");
   }
-  EXPECT_EQ(translated, 2u);
+  EXPECT_EQ(translated.size(), 2u);
 }
 
 // The model's tool call comes back as a function_call item (whole and

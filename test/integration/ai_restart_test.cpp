@@ -24,6 +24,15 @@ std::string month_now() {
   return ai::budget_period_at(ai::BudgetPeriod::kMonthly, std::chrono::system_clock::now()).id;
 }
 
+// A call to the daemon's AI port with a virtual key.
+http::ClientResponse ai_call(const DaemonProcess& p, Verb verb, const std::string& path, const std::string& body,
+                             const char* key) {
+  auto r = http::Client({"127.0.0.1", p.ai_port(), ""})
+               .send(verb, path, body, {{"Authorization", std::string("Bearer ") + key}, {"Content-Type", "application/json"}});
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.ok() ? *r : http::ClientResponse{};
+}
+
 TEST(AiRestart, MeteringAndPeriodSpendSurviveARestart) {
   fakes::FakeOpenAi upstream("upstream");
   ASSERT_TRUE(upstream.start().ok());
@@ -77,31 +86,22 @@ TEST(AiRestart, StoredResponsesKeepTheirOwnersAcrossACrash) {
   auto put = http::Client(d.endpoint()).send(Verb::put, "/api/v1/config/ai", ai, d.auth("0"));
   ASSERT_TRUE(put.ok());
   ASSERT_EQ(put->status, 200u) << put->body;
-  auto as = [](const char* key) {
-    return std::vector<std::pair<std::string, std::string>>{{"Authorization", std::string("Bearer ") + key},
-                                                            {"Content-Type", "application/json"}};
-  };
-  auto call = [&](const DaemonProcess& p, Verb verb, const std::string& path, const std::string& body, const char* key) {
-    auto r = http::Client({"127.0.0.1", p.ai_port(), ""}).send(verb, path, body, as(key));
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? *r : http::ClientResponse{};
-  };
-  auto made = call(d, Verb::post, "/v1/responses", R"({"model": "gpt", "input": "remember this"})", "sk-team-a-0123456789");
+  auto made = ai_call(d, Verb::post, "/v1/responses", R"({"model": "gpt", "input": "remember this"})", "sk-team-a-0123456789");
   ASSERT_EQ(made.status, 200u) << made.body;
   const std::string id(bj::parse(made.body).at("id").as_string());
   d.kill(SIGKILL);  // no shutdown: only what was journaled as it happened
 
   DaemonProcess again(d.dir());
   ASSERT_TRUE(again.start()) << again.log();
-  auto read = call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-a-0123456789");
+  auto read = ai_call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-a-0123456789");
   EXPECT_EQ(read.status, 200u) << read.body;
   EXPECT_EQ(bj::parse(read.body).at("id").as_string(), id);
-  EXPECT_EQ(call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-b-0123456789").status, 404u);
-  auto next = call(again, Verb::post, "/v1/responses",
+  EXPECT_EQ(ai_call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-b-0123456789").status, 404u);
+  auto next = ai_call(again, Verb::post, "/v1/responses",
                    R"({"model": "gpt", "input": "and then", "previous_response_id": ")" + id + R"("})", "sk-team-a-0123456789");
   EXPECT_EQ(next.status, 200u) << next.body;
   const auto before = upstream.request_count();
-  auto stolen = call(again, Verb::post, "/v1/responses",
+  auto stolen = ai_call(again, Verb::post, "/v1/responses",
                      R"({"model": "gpt", "input": "x", "previous_response_id": ")" + id + R"("})", "sk-team-b-0123456789");
   EXPECT_EQ(stolen.status, 404u) << stolen.body;
   EXPECT_EQ(upstream.request_count(), before);
@@ -125,13 +125,7 @@ TEST(AiRestart, KeptTranslatedAnswersSurviveACrash) {
   auto put = http::Client(d.endpoint()).send(Verb::put, "/api/v1/config/ai", ai, d.auth("0"));
   ASSERT_TRUE(put.ok());
   ASSERT_EQ(put->status, 200u) << put->body;
-  auto call = [](const DaemonProcess& p, Verb verb, const std::string& path, const std::string& body, const char* key) {
-    auto r = http::Client({"127.0.0.1", p.ai_port(), ""})
-                 .send(verb, path, body, {{"Authorization", std::string("Bearer ") + key}, {"Content-Type", "application/json"}});
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? *r : http::ClientResponse{};
-  };
-  auto made = call(d, Verb::post, "/v1/responses", R"({"model": "gpt", "input": "remember this"})", "sk-team-a-0123456789");
+  auto made = ai_call(d, Verb::post, "/v1/responses", R"({"model": "gpt", "input": "remember this"})", "sk-team-a-0123456789");
   ASSERT_EQ(made.status, 200u) << made.body;
   EXPECT_EQ(made.header("x-spectra-provider"), "local");
   const std::string id(bj::parse(made.body).at("id").as_string());
@@ -139,11 +133,11 @@ TEST(AiRestart, KeptTranslatedAnswersSurviveACrash) {
 
   DaemonProcess again(d.dir());
   ASSERT_TRUE(again.start()) << again.log();
-  auto read = call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-a-0123456789");
+  auto read = ai_call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-a-0123456789");
   ASSERT_EQ(read.status, 200u) << read.body;
   EXPECT_EQ(bj::parse(read.body), bj::parse(made.body));
-  EXPECT_EQ(call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-b-0123456789").status, 404u);
-  auto next = call(again, Verb::post, "/v1/responses",
+  EXPECT_EQ(ai_call(again, Verb::get, "/v1/responses/" + id, "", "sk-team-b-0123456789").status, 404u);
+  auto next = ai_call(again, Verb::post, "/v1/responses",
                    R"({"model": "gpt", "input": "and then", "previous_response_id": ")" + id + R"("})", "sk-team-a-0123456789");
   ASSERT_EQ(next.status, 200u) << next.body;
   EXPECT_EQ(bj::parse(local.last_body()).at("messages"),
