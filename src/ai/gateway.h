@@ -194,7 +194,8 @@ class Gateway {
   boost::asio::awaitable<bool> previous_conversation(Call& c, const std::string& id, bj::array& history);
   boost::asio::awaitable<void> kept_response_by_id(Call& c, const ResponseOwner& owner, const std::string& id,
                                                    const char* suffix);
-  boost::asio::awaitable<void> replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response);
+  boost::asio::awaitable<void> replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response,
+                                                    std::int64_t starting_after);
   boost::asio::awaitable<void> input_tokens_via_chat(Call& c, const bj::object& request);
   boost::asio::awaitable<std::optional<responses::Translation>> translated_responses(Call& c, const bj::object& request);
   // (`chat` is moved from.)

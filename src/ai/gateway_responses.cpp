@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 #include "ai/chat_request.h"
 #include "ai/gateway.h"
@@ -245,7 +246,19 @@ asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner&
   const auto query = http::query_of(c.ex->request().target());
   const auto stream = query.find("stream");
   if (!deleting && what.empty() && stream != query.end() && stream->second == "true") {
-    co_await replay_kept_response(c, owner, record->at("response"));  // retrieved as a stream
+    const auto after = query.find("starting_after");  // resuming: the events after that one
+    std::int64_t starting_after = -1;
+    if (after != query.end()) {
+      const std::string& n = after->second;
+      const auto r = std::from_chars(n.data(), n.data() + n.size(), starting_after);
+      if (n.empty() || r.ec != std::errc() || r.ptr != n.data() + n.size() || starting_after < 0) {
+        c.error_param = "starting_after";
+        co_await fail(c, 400, "invalid_request_error", "starting_after must be a non-negative integer (an event's sequence_number)",
+                      "invalid_request");
+        co_return;
+      }
+    }
+    co_await replay_kept_response(c, owner, record->at("response"), starting_after);  // retrieved as a stream
     co_return;
   }
   bj::object answer;
@@ -270,8 +283,9 @@ asio::awaitable<void> Gateway::kept_response_by_id(Call& c, const ResponseOwner&
 
 // A kept answer retrieved with ?stream=true: its typed events, as OpenAI
 // replays a stored response.
-asio::awaitable<void> Gateway::replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response) {
-  const std::string events = response.is_object() ? responses_events(response.get_object()) : std::string();
+asio::awaitable<void> Gateway::replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response,
+                                                   std::int64_t starting_after) {
+  const std::string events = response.is_object() ? responses_events(response.get_object(), starting_after) : std::string();
   c.status = 200;
   c.provider = owner.provider;
   http::bhttp::response<http::bhttp::empty_body> head{http::HttpStatus::ok, 11};

@@ -10,9 +10,12 @@ namespace {
 
 class Events {
  public:
+  explicit Events(std::int64_t starting_after) : after_(starting_after) {}
   void add(const char* type, bj::object data) {
+    const std::int64_t seq = seq_++;
+    if (seq <= after_) return;
     data["type"] = type;
-    data["sequence_number"] = seq_++;
+    data["sequence_number"] = seq;
     out_.append("event: ").append(type).append("\ndata: ").append(bj::serialize(data)).append("\n\n");
   }
   std::string take() { return std::move(out_); }
@@ -20,7 +23,15 @@ class Events {
  private:
   std::string out_;
   std::int64_t seq_ = 0;
+  std::int64_t after_;
 };
+
+// The event that ends a stream of an answer with this status.
+const char* closing_event(const bj::value& status) {
+  if (status == "incomplete") return "response.incomplete";
+  if (status == "failed") return "response.failed";
+  return "response.completed";
+}
 
 const bj::value& field(const bj::object& o, const char* k) {
   static const bj::value null;
@@ -30,8 +41,8 @@ const bj::value& field(const bj::object& o, const char* k) {
 
 }  // namespace
 
-std::string responses_events(const bj::object& response) {
-  Events ev;
+std::string responses_events(const bj::object& response, std::int64_t starting_after) {
+  Events ev(starting_after);
   bj::object opening = response;
   opening["status"] = "in_progress";
   opening["output"] = bj::array();
@@ -57,9 +68,12 @@ std::string responses_events(const bj::object& response) {
         if (!parts[j].is_object()) continue;
         const bj::object& part = parts[j].get_object();
         const bj::value& text = field(part, "text");
+        const bj::value& refusal = field(part, "refusal");
         const bool is_text = field(part, "type") == "output_text" && text.is_string();
+        const bool is_refusal = field(part, "type") == "refusal" && refusal.is_string();
         bj::object empty_part = part;
         if (is_text) empty_part["text"] = "";
+        if (is_refusal) empty_part["refusal"] = "";
         ev.add("response.content_part.added",
                {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"part", empty_part}});
         if (is_text) {
@@ -67,6 +81,9 @@ std::string responses_events(const bj::object& response) {
                  {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"delta", text}, {"logprobs", bj::array()}});
           ev.add("response.output_text.done",
                  {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"text", text}, {"logprobs", bj::array()}});
+        } else if (is_refusal) {
+          ev.add("response.refusal.delta", {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"delta", refusal}});
+          ev.add("response.refusal.done", {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"refusal", refusal}});
         }
         ev.add("response.content_part.done", {{"item_id", id}, {"output_index", i}, {"content_index", j}, {"part", part}});
       }
@@ -77,7 +94,7 @@ std::string responses_events(const bj::object& response) {
     }
     ev.add("response.output_item.done", {{"output_index", i}, {"item", item}});
   }
-  ev.add("response.completed", {{"response", response}});
+  ev.add(closing_event(field(response, "status")), {{"response", response}});
   return ev.take();
 }
 

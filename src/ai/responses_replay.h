@@ -1,19 +1,23 @@
 #pragma once
 // A whole Responses API answer (the `response` object) replayed as the
 // typed event stream OpenAI sends for it, so that an answer from the exact
-// cache can be streamed: response.created and response.in_progress; per
-// output item output_item.added, then for a message each output_text part
-// (content_part.added, one output_text.delta with the whole text,
-// output_text.done, content_part.done), for a function call
-// function_call_arguments.delta and .done; output_item.done; and
-// response.completed with the answer. sequence_number counts from 0; there
-// is no [DONE]. Pure.
+// cache or a kept one can be streamed: response.created and
+// response.in_progress; per output item output_item.added, then for a
+// message each part (content_part.added; one output_text.delta with the
+// whole text and output_text.done, or refusal.delta and refusal.done;
+// content_part.done), for a function call function_call_arguments.delta
+// and .done; output_item.done; and the
+// answer in response.completed, response.incomplete or response.failed
+// as its status says. sequence_number counts from 0; events numbered up
+// to starting_after are left out (a client resuming a retrieved stream);
+// there is no [DONE]. Pure.
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace spectra::ai {
 
-std::string responses_events(const boost::json::object& response);
+std::string responses_events(const boost::json::object& response, std::int64_t starting_after = -1);
 
 }  // namespace spectra::ai

@@ -191,6 +191,18 @@ TEST_F(ResponsesDialectTest, KeptAnswersAreReadListedContinuedAndDeletedByTheirK
   ASSERT_FALSE(replay_events.empty()) << replayed.body;
   EXPECT_EQ(joined(replay_events, "response.output_text.delta", "delta"), "Echo: my name is Ada");
   EXPECT_EQ(replay_events.back().at("response"), bj::parse(first.body));
+  // Resumed after an event (the SDK's starting_after): the events after it, as numbered the first time.
+  auto resumed = get("/v1/responses/" + id + "?stream=true&starting_after=2");
+  ASSERT_EQ(resumed.status, 200u) << resumed.body;
+  auto resumed_events = typed_events(resumed.body);
+  ASSERT_EQ(resumed_events.size() + 3, replay_events.size()) << resumed.body;
+  EXPECT_EQ(resumed_events.front(), replay_events[3]);
+  EXPECT_EQ(resumed_events.back().at("response"), bj::parse(first.body));
+  for (const char* bad : {"-1", "x", "", "3x"}) {
+    auto refused = get("/v1/responses/" + id + "?stream=true&starting_after=" + bad);
+    EXPECT_EQ(refused.status, 400u) << bad;
+    EXPECT_EQ(bj::parse(refused.body).at("error").at("param"), "starting_after") << refused.body;
+  }
   auto items = get("/v1/responses/" + id + "/input_items");
   ASSERT_EQ(items.status, 200u) << items.body;
   auto list = bj::parse(items.body);

@@ -838,6 +838,41 @@ TEST(ResponsesReplay, EventsInOpenAisOrder) {
   EXPECT_NE(events.find("event: response.completed\ndata: "), std::string::npos);
 }
 
+// A refusal is replayed as refusal events, an incomplete answer ends with
+// response.incomplete (what the SDK's stream helpers wait for), and a
+// client resuming at starting_after gets only the events after it.
+TEST(ResponsesReplay, RefusalsIncompleteAnswersAndResuming) {
+  const auto response = bj::parse(R"({"id":"resp_2","object":"response","status":"incomplete",
+      "incomplete_details":{"reason":"max_output_tokens"},"model":"m",
+      "output":[{"type":"message","id":"msg_2","status":"incomplete","role":"assistant",
+                 "content":[{"type":"refusal","refusal":"I cannot help with that"}]}]})").as_object();
+  auto parse_events = [](const std::string& events) {
+    std::vector<bj::object> data;
+    for (std::size_t at = 0; (at = events.find("data: ", at)) != std::string::npos;) {
+      const auto end = events.find("\n\n", at);
+      data.push_back(bj::parse(events.substr(at + 6, end - at - 6)).as_object());
+      at = end;
+    }
+    return data;
+  };
+  const auto all = parse_events(responses_events(response));
+  std::vector<std::string> types;
+  for (const auto& d : all) types.emplace_back(d.at("type").as_string());
+  EXPECT_EQ(types, (std::vector<std::string>{"response.created", "response.in_progress", "response.output_item.added",
+                                             "response.content_part.added", "response.refusal.delta",
+                                             "response.refusal.done", "response.content_part.done",
+                                             "response.output_item.done", "response.incomplete"}));
+  EXPECT_EQ(all[3].at("part"), bj::parse(R"({"type":"refusal","refusal":""})"));
+  EXPECT_EQ(all[4].at("delta"), "I cannot help with that");
+  EXPECT_EQ(all[5].at("refusal"), "I cannot help with that");
+  EXPECT_EQ(all.back().at("response"), response);
+  const auto resumed = parse_events(responses_events(response, 5));
+  ASSERT_EQ(resumed.size(), all.size() - 6);
+  for (std::size_t i = 0; i < resumed.size(); ++i) EXPECT_EQ(resumed[i], all[i + 6]);
+  EXPECT_TRUE(responses_events(response, 8).empty()) << "after the last event there is nothing left";
+  EXPECT_EQ(responses_events(response, -1), responses_events(response));
+}
+
 }  // namespace
 }  // namespace spectra::ai
 

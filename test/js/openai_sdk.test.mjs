@@ -328,6 +328,9 @@ test('the Responses API on Anthropic and Bedrock models, in translation', async 
   assert.equal(replayed.at(-1).type, 'response.completed');
   const { output_text: _text, ...stored } = kept;  // (output_text is the SDK's own convenience)
   assert.deepEqual(replayed.at(-1).response, stored);
+  const resumed = [];
+  for await (const event of await client().responses.retrieve(kept.id, { stream: true, starting_after: 3 })) resumed.push(event);
+  assert.deepEqual(resumed, replayed.slice(4));
   const items = [];
   for await (const item of client().responses.inputItems.list(kept.id)) items.push(item);
   assert.deepEqual(items.map((i) => [i.type, i.role, i.content[0].text]), [['message', 'user', 'my name is Ada']]);
