@@ -42,15 +42,6 @@ constexpr std::uint64_t kCompactFactor = 4;
 
 KeptResponses::KeptResponses(const Clock* clock, std::uint64_t max_bytes) : clock_(clock), max_bytes_(max_bytes) {}
 
-KeptResponses::~KeptResponses() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  work_.notify_one();
-  if (compactor_.joinable()) compactor_.join();
-}
-
 void KeptResponses::drop(const std::string& id) {
   if (auto it = index_.find(id); it != index_.end()) {
     bytes_ -= it->second->record->size();
@@ -123,60 +114,25 @@ std::uint64_t KeptResponses::bytes() const {
 }
 
 void KeptResponses::journal(const std::string& line) {
-  if (!journal_.is_open()) return;
-  journal_.append(line);
-  if (compacting_) {
-    tail_ += line;  // for the new file too
-  } else if (journal_.bytes() > kCompactFactor * bytes_ + (1 << 20) && compactor_.joinable()) {
-    compacting_ = true;
-    job_ = snapshot();
-    work_.notify_one();
-  }
+  compactor_.append(line);
+  if (compactor_.busy() || journal_.bytes() <= kCompactFactor * bytes_ + (1 << 20)) return;
+  compactor_.compact([job = snapshot(clock_->system_now())] {
+    std::string text;
+    for (const auto& e : job) text += put_line(e.id, *e.record, e.expires);
+    return std::pair{std::move(text), job.size()};
+  });
 }
 
-std::vector<KeptResponses::Entry> KeptResponses::snapshot() const {
+std::vector<KeptResponses::Entry> KeptResponses::snapshot(std::chrono::system_clock::time_point now) const {
   std::vector<Entry> out;
   out.reserve(lru_.size());
   for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
-    if (it->durable) out.push_back(*it);  // (the record itself is shared, not copied)
+    if (it->durable && it->expires > now) out.push_back(*it);  // (the record itself is shared, not copied)
   }
   return out;
 }
 
-void KeptResponses::wait_for_compaction() {
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return !compacting_; });
-}
-
-// Writes the snapshot's lines to the next file without the lock (appends
-// go on meanwhile, and are kept for it too), then puts it in place under
-// the lock.
-void KeptResponses::compact_loop() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    work_.wait(lock, [&] { return !job_.empty() || compacting_ || stopping_; });
-    if (!compacting_) {
-      if (stopping_) return;
-      continue;
-    }
-    std::vector<Entry> job = std::move(job_);
-    job_.clear();
-    lock.unlock();
-    std::string text;
-    for (const auto& e : job) text += put_line(e.id, *e.record, e.expires);
-    Status st = journal_.write_next(text, job.size());
-    job.clear();
-    lock.lock();
-    if (st.ok()) st = journal_.commit_next(tail_);
-    if (!st.ok()) {
-      journal_.abandon_next();
-      log::error("cannot compact the kept responses journal", {{"error", st.to_string()}});
-    }
-    tail_.clear();
-    compacting_ = false;
-    idle_.notify_all();
-  }
-}
+void KeptResponses::wait_for_compaction() { compactor_.wait_idle(); }
 
 Status KeptResponses::open_journal(const std::string& path) {
   std::lock_guard lock(mu_);
@@ -201,12 +157,12 @@ Status KeptResponses::open_journal(const std::string& path) {
   if (!st.ok()) return st;
   std::string text;
   std::size_t lines = 0;
-  for (const auto& e : snapshot()) {
+  for (const auto& e : snapshot(now)) {
     text += put_line(e.id, *e.record, e.expires);
     ++lines;
   }
   if (Status rs = journal_.rewrite(text, lines); !rs.ok()) return rs;
-  if (!compactor_.joinable()) compactor_ = std::thread([this] { compact_loop(); });
+  compactor_.start();
   return {};
 }
 

@@ -9,18 +9,17 @@
 // records) on a thread of its own, so that writing tens of megabytes never
 // holds up a request. Thread-safe.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/journal_compactor.h"
 #include "common/jsonl_journal.h"
 #include "common/result.h"
 
@@ -29,7 +28,6 @@ namespace spectra::ai {
 class KeptResponses {
  public:
   explicit KeptResponses(const Clock* clock, std::uint64_t max_bytes = 64 << 20);
-  ~KeptResponses();  // waits for a compaction under way
 
   // `record` must be a JSON object's text. `durable`: journaled (a copy
   // kept only while the fleet's store writes is not).
@@ -62,8 +60,8 @@ class KeptResponses {
   // mu_ held: appends; past kCompactFactor x the live bytes hands a
   // snapshot of the live records to the compactor.
   void journal(const std::string& line);
-  std::vector<Entry> snapshot() const;  // mu_ held: the durable records, oldest first
-  void compact_loop();
+  // mu_ held: the durable records not yet expired, oldest first.
+  std::vector<Entry> snapshot(std::chrono::system_clock::time_point now) const;
 
   const Clock* clock_;
   std::uint64_t max_bytes_;  // guarded by mu_
@@ -71,13 +69,8 @@ class KeptResponses {
   std::list<Entry> lru_;  // front = most recent; guarded by mu_
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // guarded by mu_
   std::uint64_t bytes_ = 0;  // records held; guarded by mu_
-  JsonlJournal journal_{"kept responses journal"};  // guarded by mu_ (but for write_next, by the compactor)
-  // The compaction under way: its snapshot, and the lines appended since.
-  bool compacting_ = false, stopping_ = false;  // guarded by mu_
-  std::vector<Entry> job_;  // guarded by mu_
-  std::string tail_;        // guarded by mu_
-  std::condition_variable work_, idle_;
-  std::thread compactor_;
+  JsonlJournal journal_{"kept responses journal"};  // guarded by mu_ (but for the compactor's rewrite)
+  JournalCompactor compactor_{journal_, mu_};  // (last: stopped first)
 };
 
 }  // namespace spectra::ai

@@ -57,7 +57,9 @@ bool valid_response_id(std::string_view id) {
 }
 
 ResponseOwners::ResponseOwners(const Clock* clock, std::size_t max_entries, std::chrono::seconds ttl)
-    : clock_(clock), max_entries_(max_entries ? max_entries : 1), ttl_(ttl) {}
+    : clock_(clock), max_entries_(max_entries ? max_entries : 1), ttl_(ttl) {
+  index_.reserve(max_entries_);  // no rehash of 100,000 ids under the lock as it fills
+}
 
 void ResponseOwners::drop(const std::string& id) {
   if (auto it = index_.find(id); it != index_.end()) {
@@ -73,10 +75,10 @@ void ResponseOwners::keep(const std::string& id, const ResponseOwner& owner, std
 
 void ResponseOwners::insert(const std::string& id, const ResponseOwner& owner, std::chrono::system_clock::time_point expires) {
   drop(id);
-  lru_.push_front(Entry{id, owner, expires});
-  index_.emplace(std::string_view(lru_.front().id), lru_.begin());
+  lru_.push_front(std::make_shared<const Entry>(Entry{id, owner, expires}));
+  index_.emplace(std::string_view(lru_.front()->id), lru_.begin());
   while (lru_.size() > max_entries_) {
-    index_.erase(std::string_view(lru_.back().id));
+    index_.erase(std::string_view(lru_.back()->id));
     lru_.pop_back();
   }
 }
@@ -96,19 +98,23 @@ void ResponseOwners::record(const std::string& id, const ResponseOwner& owner, C
 }
 
 void ResponseOwners::journal(const std::string& line) {
-  if (!journal_.is_open()) return;
-  journal_.append(line);
-  if (journal_.lines() > kCompactFactor * max_entries_) {
-    if (Status st = rewrite_journal(); !st.ok()) {
-      log::error("cannot compact the response owners journal", {{"error", st.to_string()}});
-    }
-  }
+  compactor_.append(line);
+  if (compactor_.busy() || journal_.lines() <= kCompactFactor * max_entries_) return;
+  compactor_.compact([job = snapshot(clock_->system_now())] {
+    std::string text;
+    for (const auto& e : job) text += record_line(e->id, e->owner, e->expires);
+    return std::pair{std::move(text), job.size()};
+  });
 }
 
-Status ResponseOwners::rewrite_journal() {
-  std::string text;
-  for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) text += record_line(it->id, it->owner, it->expires);
-  return journal_.rewrite(text, lru_.size());
+std::vector<std::shared_ptr<const ResponseOwners::Entry>> ResponseOwners::snapshot(
+    std::chrono::system_clock::time_point now) const {
+  std::vector<std::shared_ptr<const Entry>> out;
+  out.reserve(lru_.size());
+  for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
+    if ((*it)->expires > now) out.push_back(*it);
+  }
+  return out;
 }
 
 Status ResponseOwners::open_journal(const std::string& path) {
@@ -135,16 +141,21 @@ Status ResponseOwners::open_journal(const std::string& path) {
     return true;
   });
   if (!st.ok()) return st;
-  return rewrite_journal();
+  std::string text;
+  const auto live = snapshot(now);
+  for (const auto& e : live) text += record_line(e->id, e->owner, e->expires);
+  if (Status rs = journal_.rewrite(text, live.size()); !rs.ok()) return rs;
+  compactor_.start();
+  return {};
 }
 
 boost::asio::awaitable<std::optional<ResponseOwner>> ResponseOwners::find(const std::string& id, CacheStorage* shared) {
   {
     std::lock_guard lock(mu_);
     if (auto it = index_.find(id); it != index_.end()) {
-      if (clock_->system_now() < it->second->expires) {
+      if (clock_->system_now() < (*it->second)->expires) {
         lru_.splice(lru_.begin(), lru_, it->second);
-        co_return it->second->owner;
+        co_return (*it->second)->owner;
       }
       lru_.erase(it->second);
       index_.erase(it);

@@ -15,13 +15,16 @@
 
 #include <chrono>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
+#include "common/journal_compactor.h"
 #include "common/jsonl_journal.h"
 #include "common/result.h"
 
@@ -58,6 +61,8 @@ class ResponseOwners {
   // skipped), rewrites it with only the live records, and appends to it
   // from then on. Without it the records live in memory only.
   Status open_journal(const std::string& path);
+  // Returns once no compaction is under way (tests).
+  void wait_for_compaction() { compactor_.wait_idle(); }
 
  private:
   struct Entry {
@@ -69,17 +74,23 @@ class ResponseOwners {
   void insert(const std::string& id, const ResponseOwner& owner, std::chrono::system_clock::time_point expires);  // mu_ held
   void drop(const std::string& id);  // mu_ held
   // Appends one line (mu_ held); past kCompactFactor x max_entries lines
-  // the journal is rewritten with the live records.
+  // the journal is rewritten with the live records, on the compactor's
+  // thread.
   void journal(const std::string& line);
-  Status rewrite_journal();  // mu_ held
+  // mu_ held: the live records, oldest first.
+  std::vector<std::shared_ptr<const Entry>> snapshot(std::chrono::system_clock::time_point now) const;
 
   const Clock* clock_;
   const std::size_t max_entries_;
   const std::chrono::seconds ttl_;
   mutable std::mutex mu_;
-  std::list<Entry> lru_;  // front = most recent; guarded by mu_
-  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // guarded by mu_
-  JsonlJournal journal_{"response owners journal"};  // guarded by mu_
+  // Entries are immutable and shared with a compaction's snapshot, so
+  // taking one copies pointers, not 100,000 records, under the lock.
+  using Lru = std::list<std::shared_ptr<const Entry>>;
+  Lru lru_;  // front = most recent; guarded by mu_
+  std::unordered_map<std::string_view, Lru::iterator> index_;  // guarded by mu_
+  JsonlJournal journal_{"response owners journal"};  // guarded by mu_ (but for the compactor's rewrite)
+  JournalCompactor compactor_{journal_, mu_};  // (last: stopped first)
 };
 
 }  // namespace spectra::ai

@@ -15,6 +15,7 @@ namespace spectra {
 
 JsonlJournal::~JsonlJournal() {
   if (fd_ >= 0) ::close(fd_);
+  if (retired_fd_ >= 0) ::close(retired_fd_);
   abandon_next();
 }
 
@@ -90,6 +91,15 @@ Status JsonlJournal::write_next(const std::string& text, std::size_t lines) {
   return {};
 }
 
+Status JsonlJournal::append_next(std::string_view lines) {
+  if (next_fd_ < 0) return Status(Code::kInternal, "no rewrite under way");
+  Status st = write_all(next_fd_, lines, path_ + ".next");
+  if (!st.ok()) return st;
+  next_lines_ += static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
+  next_bytes_ += lines.size();
+  return {};
+}
+
 Status JsonlJournal::commit_next(std::string_view tail) {
   if (next_fd_ < 0) return Status(Code::kInternal, "no rewrite under way");
   const std::string next = path_ + ".next";
@@ -99,18 +109,23 @@ Status JsonlJournal::commit_next(std::string_view tail) {
     abandon_next();
     return st;
   }
-  // The rename itself made durable (as fs::write_file_atomic does).
+  if (retired_fd_ >= 0) ::close(retired_fd_);
+  retired_fd_ = std::exchange(fd_, std::exchange(next_fd_, -1));
+  lines_ = next_lines_ + static_cast<std::size_t>(std::count(tail.begin(), tail.end(), '\n'));
+  bytes_ = next_bytes_ + tail.size();
+  return {};
+}
+
+// The rename itself made durable (as fs::write_file_atomic does), and the
+// old file closed.
+void JsonlJournal::finish_next() {
   const auto slash = path_.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
     (void)::fsync(d);
     ::close(d);
   }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = std::exchange(next_fd_, -1);
-  lines_ = next_lines_ + static_cast<std::size_t>(std::count(tail.begin(), tail.end(), '\n'));
-  bytes_ = next_bytes_ + tail.size();
-  return {};
+  if (retired_fd_ >= 0) ::close(std::exchange(retired_fd_, -1));
 }
 
 void JsonlJournal::abandon_next() {

@@ -41,12 +41,22 @@ class JsonlJournal {
   // writes the live state as it was taken to "<path>.next" (durable) on
   // any thread, while append() goes on with the current file; then
   // commit_next(), serialized with append(), adds the lines appended since
-  // the state was taken and puts the new file in place of the old.
+  // the state was taken and puts the new file in place of the old; then
+  // finish_next(), on the thread that wrote the next file, makes the rename
+  // durable (a crash of the process sees it at once; of the machine, only
+  // after this) and closes the old file (freeing its blocks: milliseconds
+  // for tens of megabytes). append_next(), before the commit, adds lines
+  // appended meanwhile to the next file, so that what commit_next() writes
+  // while the owner's lock is held stays small. (JournalCompactor runs
+  // them on a thread of its own.)
   Status write_next(const std::string& text, std::size_t lines);
+  Status append_next(std::string_view lines);
   Status commit_next(std::string_view tail);
+  void finish_next();
   void abandon_next();
 
   bool is_open() const { return fd_ >= 0; }
+  const std::string& what() const { return what_; }
   std::size_t lines() const { return lines_; }
   std::uint64_t bytes() const { return bytes_; }
 
@@ -57,6 +67,7 @@ class JsonlJournal {
   std::size_t lines_ = 0;    // in the file now
   std::uint64_t bytes_ = 0;  // in the file now
   int next_fd_ = -1;         // the rewrite under way, if any
+  int retired_fd_ = -1;      // the file it replaced, until finish_next()
   std::size_t next_lines_ = 0;
   std::uint64_t next_bytes_ = 0;
 };

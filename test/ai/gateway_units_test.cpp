@@ -797,7 +797,9 @@ TEST(ResponseOwners, TheJournalKeepsRecordsAcrossARestart) {
   ResponseOwners small(&clock, 2, std::chrono::seconds(60));
   ASSERT_TRUE(small.open_journal(path).ok());
   for (int i = 0; i < 8; ++i) small.record("resp_n" + std::to_string(i), {"k", "p", "e"}, nullptr);
+  small.wait_for_compaction();
   EXPECT_EQ(lines(), 2u) << "1 loaded + 8 records with room for 2: rewritten at its 9th line";
+  EXPECT_FALSE(std::filesystem::exists(path + ".next"));
   std::filesystem::remove_all(dir);
 }
 
