@@ -14,6 +14,14 @@ Result<UpstreamRequest> ProviderAdapter::native_request(const ModelTarget&, std:
   return Status(Code::kNotFound, "this provider kind has no native API at " + std::string(path));
 }
 
+Result<UpstreamRequest> ProviderAdapter::build_count_tokens(const bj::object&, const ModelTarget& target) const {
+  return Status(Code::kNotFound, "provider kind '" + target.kind + "' has no token counter");
+}
+
+Result<std::int64_t> ProviderAdapter::parse_count_tokens(std::string_view) const {
+  return Status(Code::kNotFound, "no token counter for this provider kind");
+}
+
 Result<std::vector<UpstreamRequest>> ProviderAdapter::build_embeddings(const bj::object&,
                                                                        const ModelTarget& target) const {
   return Status(Code::kNotFound, "provider kind '" + target.kind + "' has no embeddings through the gateway");

@@ -113,6 +113,13 @@ class ProviderAdapter {
   // has no native API the gateway relays (kNotFound).
   virtual Result<UpstreamRequest> native_request(const ModelTarget& target, std::string_view path) const;
 
+  // Counting the input tokens of a chat request with the provider's own
+  // counter (Anthropic's count_tokens, Bedrock's CountTokens), generating
+  // nothing: the call to make, and the count from its 2xx answer. The
+  // default: the provider has no counter (kNotFound).
+  virtual Result<UpstreamRequest> build_count_tokens(const bj::object& request, const ModelTarget& target) const;
+  virtual Result<std::int64_t> parse_count_tokens(std::string_view body) const;
+
   // OpenAI /v1/embeddings for providers that do not speak it natively
   // (OpenAI-compatible ones are passed through instead). The upstream calls
   // to make for one request, in order; the default refuses (kNotFound: the

@@ -45,6 +45,30 @@ Result<UpstreamRequest> AnthropicAdapter::native_request(const ModelTarget& targ
   return out;
 }
 
+Result<UpstreamRequest> AnthropicAdapter::build_count_tokens(const bj::object& request, const ModelTarget& target) const {
+  anthropic::RequestOptions ro;
+  ro.model = target.model;
+  ro.default_max_tokens = options_.default_max_tokens;
+  if (ro.model.empty()) return invalid_argument("model: no upstream model id configured");
+  auto body = anthropic::translate_request(request, ro);
+  if (!body.ok()) return body.status();
+  auto out = native_request(target, "/messages/count_tokens");
+  if (!out.ok()) return out.status();
+  bj::object counted;
+  for (const char* k : {"model", "messages", "system", "tools", "tool_choice"}) {
+    if (auto* f = body->if_contains(k)) counted[k] = std::move(*f);
+  }
+  out->body = bj::serialize(counted);
+  return out;
+}
+
+Result<std::int64_t> AnthropicAdapter::parse_count_tokens(std::string_view body) const {
+  auto v = anthropic::parse_object(body, 1 << 20);
+  const bj::value* n = v.ok() ? v->if_contains("input_tokens") : nullptr;
+  if (!n || !n->is_int64() || n->get_int64() < 0) return Status(Code::kUnavailable, "count_tokens answered no input_tokens");
+  return n->get_int64();
+}
+
 Result<bj::object> AnthropicAdapter::parse_chat(unsigned http_status, std::string_view body,
                                                 const ModelTarget& target, Usage* usage,
                                                 UpstreamError* error) const {

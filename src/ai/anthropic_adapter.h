@@ -81,6 +81,11 @@ class AnthropicAdapter final : public ProviderAdapter {
   UpstreamError parse_error(unsigned http_status, std::string_view body) const override;
   // <base>/v1<path> with anthropic-version (the Messages API relayed as is).
   Result<UpstreamRequest> native_request(const ModelTarget& target, std::string_view path) const override;
+  // POST /v1/messages/count_tokens with the Messages request build_chat
+  // makes, cut to what count_tokens takes (model, messages, system, tools,
+  // tool_choice); its answer is {"input_tokens": n}.
+  Result<UpstreamRequest> build_count_tokens(const bj::object& request, const ModelTarget& target) const override;
+  Result<std::int64_t> parse_count_tokens(std::string_view body) const override;
 
   const AnthropicOptions& options() const { return options_; }
 

@@ -68,6 +68,14 @@ class BedrockAdapter final : public ProviderAdapter {
   // only in a header the adapter does not see).
   UpstreamError parse_error(unsigned http_status, std::string_view body) const override;
 
+  // CountTokens: POST /model/{modelId}/count-tokens with the Converse
+  // request build_chat makes, cut to what it takes ({"input": {"converse":
+  // {messages, system, toolConfig}}}); its answer is {"inputTokens": n}.
+  // Bedrock counts for some models only (Claude by its bare model id;
+  // not Nova, not inference profiles): the others answer 400.
+  Result<UpstreamRequest> build_count_tokens(const bj::object& request, const ModelTarget& target) const override;
+  Result<std::int64_t> parse_count_tokens(std::string_view body) const override;
+
   // Titan text embeddings through InvokeModel: one call per input text
   // (bedrock_embeddings.h), assembled into one OpenAI response.
   Result<std::vector<UpstreamRequest>> build_embeddings(const bj::object& request,

@@ -361,4 +361,29 @@ Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
   return up;
 }
 
+Result<UpstreamRequest> BedrockAdapter::build_count_tokens(const bj::object& request, const ModelTarget& target) const {
+  if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
+  auto base = bedrock::endpoint(target);
+  if (!base.ok()) return base.status();
+  auto body = bedrock::converse_body(request);
+  if (!body.ok()) return body.status();
+  bj::object converse;
+  for (const char* k : {"messages", "system", "toolConfig"}) {
+    if (auto* f = body->if_contains(k)) converse[k] = std::move(*f);
+  }
+  UpstreamRequest up;
+  up.method = "POST";
+  up.url = *base + bedrock::model_path(target.model, "count-tokens");
+  up.headers = {{"content-type", "application/json"}, {"accept", "application/json"}};
+  up.body = bj::serialize(bj::object{{"input", bj::object{{"converse", std::move(converse)}}}});
+  return up;
+}
+
+Result<std::int64_t> BedrockAdapter::parse_count_tokens(std::string_view body) const {
+  auto v = json::parse(body, {.max_bytes = 1 << 20, .max_depth = 8});
+  const bj::value* n = v.ok() && v->is_object() ? v->get_object().if_contains("inputTokens") : nullptr;
+  if (!n || !n->is_int64() || n->get_int64() < 0) return Status(Code::kUnavailable, "CountTokens answered no inputTokens");
+  return n->get_int64();
+}
+
 }  // namespace spectra::ai

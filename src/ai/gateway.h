@@ -156,6 +156,8 @@ class Gateway {
   boost::asio::awaitable<std::string> first_stream_error(Call& c, UpstreamCall& call);
   boost::asio::awaitable<void> count_tokens_on_vllm(Call& c, const ProviderConfig& p, const std::string& model,
                                                     const bj::object& request);
+  boost::asio::awaitable<void> count_tokens_on_bedrock(Call& c, const ProviderConfig& p, const std::string& model,
+                                                       const bj::object& request);
   // GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel
   // (`suffix`): to the endpoint that made the answer, for the key that made it.
   boost::asio::awaitable<void> response_by_id(http::Exchange& ex, const std::string& id, const char* suffix);
@@ -197,6 +199,9 @@ class Gateway {
   boost::asio::awaitable<void> replay_kept_response(Call& c, const ResponseOwner& owner, const bj::value& response,
                                                     std::int64_t starting_after);
   boost::asio::awaitable<void> input_tokens_via_chat(Call& c, const bj::object& request);
+  // (`chat` is changed: its model becomes `model`.)
+  boost::asio::awaitable<void> count_tokens_with(Call& c, const ProviderConfig& p, const std::string& model,
+                                                 bj::object& chat, Dialect dialect);
   boost::asio::awaitable<std::optional<responses::Translation>> translated_responses(Call& c, const bj::object& request);
   // (`chat` is moved from.)
   boost::asio::awaitable<void> serve_translated(Call& c, bj::object& chat, Dialect dialect);

@@ -53,6 +53,16 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     co_await count_tokens_on_vllm(c, *resolved->first, resolved->second, parsed->get_object());
     co_return;
   }
+  if (!messages_route && resolved.ok() && resolved->first->kind == "bedrock") {
+    // count_tokens on a Bedrock model: Bedrock's CountTokens counts it.
+    if (c.key->local_only) {
+      co_await refuse_remote(c);
+      co_return;
+    }
+    if (!co_await admitted(c)) co_return;
+    co_await count_tokens_on_bedrock(c, *resolved->first, resolved->second, parsed->get_object());
+    co_return;
+  }
   const auto ait = resolved.ok() ? deps_.adapters.find(resolved->first->kind) : deps_.adapters.end();
   if (!anthropic_model || ait == deps_.adapters.end()) {
     co_await fail(c, 404, "not_found_error",
@@ -236,6 +246,18 @@ asio::awaitable<void> Gateway::serve_translated(Call& c, bj::object& chat, Diale
   c.dialect = dialect;
   c.route.clear();
   co_await serve_chat(c);
+}
+
+// /v1/messages/count_tokens for a Bedrock model: the request translated as
+// for /v1/messages and counted by Bedrock's CountTokens (which counts for
+// some of its models only; the others are refused with Bedrock's reason).
+asio::awaitable<void> Gateway::count_tokens_on_bedrock(Call& c, const ProviderConfig& p, const std::string& model,
+                                                       const bj::object& request) {
+  bj::object counted = request;
+  counted["max_tokens"] = 1;  // the translation's rule; count_tokens has none
+  std::optional<bj::object> chat = co_await translated(c, counted);
+  if (!chat) co_return;
+  co_await count_tokens_with(c, p, model, *chat, Dialect::messages);
 }
 
 }  // namespace spectra::ai

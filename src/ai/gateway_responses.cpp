@@ -22,6 +22,9 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Provider kinds with a counter of their own (ProviderAdapter::build_count_tokens).
+bool has_token_counter(const std::string& kind) { return kind == "anthropic" || kind == "bedrock"; }
+
 // The fleet's shared storage for the records, or null (memory backend).
 CacheStorage* fleet_storage(const std::shared_ptr<CacheStorage>& cache) {
   return cache && std::string_view(cache->backend()) == "redis" ? cache.get() : nullptr;
@@ -56,25 +59,6 @@ bj::object list_page(const bj::array& items, const std::map<std::string, std::st
   bj::value first = data.empty() ? bj::value(nullptr) : data.front().at("id");
   bj::value last = data.empty() ? bj::value(nullptr) : data.back().at("id");
   return bj::object{{"object", "list"}, {"data", std::move(data)}, {"first_id", first}, {"last_id", last}, {"has_more", more}};
-}
-
-// The count_tokens request Anthropic takes for a translated chat request:
-// the Messages request the adapter builds, cut to what count_tokens
-// accepts, to the provider's count_tokens URL.
-Result<UpstreamRequest> count_tokens_request(const ProviderAdapter& adapter, const bj::object& chat,
-                                             const ModelTarget& target) {
-  auto built = adapter.build_chat(chat, target, /*stream=*/false);
-  if (!built.ok()) return built.status();
-  auto req = adapter.native_request(target, "/messages/count_tokens");
-  if (!req.ok()) return req.status();
-  auto v = json::parse(built->body, {.max_bytes = 64 << 20, .max_depth = 128});
-  if (!v.ok() || !v->is_object()) return Status(Code::kInternal, "the adapter built no request object");
-  bj::object body;
-  for (const char* k : {"model", "messages", "system", "tools", "tool_choice"}) {
-    if (const auto* f = v->get_object().if_contains(k)) body[k] = *f;
-  }
-  req->body = bj::serialize(body);
-  return req;
 }
 
 }  // namespace
@@ -297,53 +281,80 @@ asio::awaitable<void> Gateway::replay_kept_response(Call& c, const ResponseOwner
   finish(c);
 }
 
-// POST /v1/responses/input_tokens for an Anthropic model in translation:
-// the request translated as for /v1/responses (with the kept conversation
-// a previous_response_id continues) and counted by Anthropic's
-// count_tokens. One call, no failover; not metered (nothing is generated).
+// POST /v1/responses/input_tokens for an Anthropic or Bedrock model in
+// translation: the request translated as for /v1/responses (with the kept
+// conversation a previous_response_id continues) and counted by the
+// provider's own counter (count_tokens_with).
 asio::awaitable<void> Gateway::input_tokens_via_chat(Call& c, const bj::object& request) {
   std::string target = c.requested_model;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
   auto resolved = c.cfg->resolve(target);
-  const auto ait = deps_.adapters.find("anthropic");
-  if (!resolved.ok() || resolved->first->kind != "anthropic" || ait == deps_.adapters.end()) {
+  if (!resolved.ok() || !has_token_counter(resolved->first->kind)) {
     co_await fail(c, 404, "invalid_request_error",
-                  "model '" + c.requested_model + "': input tokens are counted in translation for Anthropic models only",
+                  "model '" + c.requested_model +
+                      "': input tokens are counted in translation for Anthropic and Bedrock models only",
                   "model_not_found");
     co_return;
   }
-  const ProviderConfig& p = *resolved->first;
-  if (c.key->local_only) {  // Anthropic is never in the account
+  if (c.key->local_only) {  // neither is in the account
     co_await refuse_remote(c);
     co_return;
   }
   if (!co_await admitted(c)) co_return;
   std::optional<responses::Translation> translation = co_await translated_responses(c, request);
   if (!translation) co_return;
-  translation->chat["model"] = resolved->second;
-  auto req = count_tokens_request(*ait->second, translation->chat, ModelTarget{p.name, p.kind, resolved->second, p.base_url, p.region});
+  co_await count_tokens_with(c, *resolved->first, resolved->second, translation->chat, Dialect::responses);
+}
+
+// A translated chat request's input tokens, counted by the provider's own
+// counter (Anthropic's count_tokens, Bedrock's CountTokens). One call, no
+// failover; not metered (nothing is generated). Answered in the client's
+// API: {"input_tokens"} for the Messages API, with "object" for Responses.
+asio::awaitable<void> Gateway::count_tokens_with(Call& c, const ProviderConfig& p, const std::string& model,
+                                                 bj::object& chat, Dialect dialect) {
+  const auto ait = deps_.adapters.find(p.kind);
+  if (ait == deps_.adapters.end()) {
+    co_await fail(c, 404, "invalid_request_error", "provider kind '" + p.kind + "' is not available", "model_not_found");
+    co_return;
+  }
+  chat["model"] = model;
+  auto req = ait->second->build_count_tokens(chat, ModelTarget{p.name, p.kind, model, p.base_url, p.region});
   if (!req.ok()) {
-    co_await fail(c, 400, "invalid_request_error", req.status().message(), "invalid_request");
+    const bool no_counter = req.status().code() == Code::kNotFound;
+    co_await fail(c, no_counter ? 404 : 400, "invalid_request_error", req.status().message(),
+                  no_counter ? "model_not_found" : "invalid_request");
     co_return;
   }
   c.provider = p.name;
-  c.model = resolved->second;
+  c.model = model;
   c.meter_usage = false;
   UpstreamCall call;
   Status st = co_await open_call(c, p, *req, call);
   std::string out;
   if (st.ok()) st = co_await call.read_all(out, 1 << 20);
   const unsigned status = st.ok() ? call.status() : 0;
-  auto v = json::parse(out, {.max_bytes = 1 << 20, .max_depth = 8});
-  const bj::value* count = v.ok() && v->is_object() ? v->get_object().if_contains("input_tokens") : nullptr;
-  if (status != 200 || !count || !count->is_int64() || count->get_int64() < 0) {
-    const std::string why = !st.ok() ? st.message() : "status " + std::to_string(status) + " from count_tokens";
+  const bool answered = status >= 200 && status < 300;
+  Result<std::int64_t> count = answered ? ait->second->parse_count_tokens(out) : Status(Code::kUnavailable, "");
+  // A 4xx but for auth and throttling: the provider refused what it was
+  // asked to count (Bedrock: a model it has no counter for), which is the
+  // client's request; the rest is the provider's failure.
+  const bool refused = status >= 400 && status < 500 && status != 401 && status != 403 && status != 429;
+  std::string why = refused ? ait->second->parse_error(status, out).message
+                    : !st.ok() ? st.message()
+                    : !answered ? "status " + std::to_string(status)
+                    : count.ok() ? "" : count.status().message();
+  if (refused) {
+    co_await fail(c, 400, "invalid_request_error", p.name + ": " + why, "invalid_request");
+    co_return;
+  }
+  if (!count.ok()) {
     co_await fail(c, 502, "api_error", p.name + ": cannot count input tokens: " + why, "upstream_failed");
     co_return;
   }
   c.status = 200;
-  http::Response res =
-      http::json_response(http::HttpStatus::ok, bj::object{{"object", "response.input_tokens"}, {"input_tokens", count->get_int64()}});
+  bj::object answer{{"input_tokens", *count}};
+  if (dialect == Dialect::responses) answer = bj::object{{"object", "response.input_tokens"}, {"input_tokens", *count}};
+  http::Response res = http::json_response(http::HttpStatus::ok, answer);
   res.set("x-spectra-provider", p.name);
   co_await c.ex->respond(std::move(res));
   finish(c);

@@ -323,6 +323,50 @@ TEST_F(BedrockFakeTest, ValidationErrorsAre400) {
   EXPECT_EQ(adapter_.parse_error(res->status, res->body).type, "invalid_request_error");
 }
 
+// CountTokens: the adapter's request (the Converse messages, system and
+// tools under input.converse; nothing of inference) is counted as Converse
+// would charge it; the fake refuses what Bedrock refuses (an extraneous
+// key, a model without a counter).
+TEST_F(BedrockFakeTest, CountTokens) {
+  const bj::object chat = bj::parse(R"({"model":"m","max_tokens":9,"temperature":0.5,
+      "messages":[{"role":"system","content":"be brief"},{"role":"user","content":"count these four words"}],
+      "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]})").as_object();
+  auto up = adapter_.build_count_tokens(chat, target("anthropic.claude-3-5-haiku-20241022-v1:0"));
+  ASSERT_TRUE(up.ok()) << up.status().to_string();
+  EXPECT_TRUE(up->url.ends_with("/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/count-tokens")) << up->url;
+  const auto body = bj::parse(up->body).as_object();
+  ASSERT_EQ(body.size(), 1u) << up->body;
+  const auto& converse = body.at("input").at("converse").as_object();
+  EXPECT_EQ(converse.size(), 3u) << up->body;  // messages, system, toolConfig
+  EXPECT_FALSE(converse.contains("inferenceConfig"));
+  ASSERT_TRUE(bedrock::sign_upstream_request(*up, fake_.credentials(), "us-east-1").ok());
+  auto res = send(*up);
+  ASSERT_TRUE(res.ok());
+  ASSERT_EQ(res->status, 200u) << res->body;
+  auto n = adapter_.parse_count_tokens(res->body);
+  ASSERT_TRUE(n.ok()) << res->body;
+  EXPECT_EQ(*n, 6);
+  EXPECT_FALSE(adapter_.parse_count_tokens(R"({"inputTokens":-1})").ok());
+  EXPECT_FALSE(adapter_.parse_count_tokens("not json").ok());
+
+  UpstreamRequest extra = *up;
+  extra.body = R"({"input":{"converse":{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{}}}})";
+  ASSERT_TRUE(bedrock::sign_upstream_request(extra, fake_.credentials(), "us-east-1").ok());
+  res = send(extra);
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->status, 400u);
+  EXPECT_NE(res->body.find("extraneous key [inferenceConfig]"), std::string::npos) << res->body;
+
+  auto nova = adapter_.build_count_tokens(chat, target("us.amazon.nova-pro-v1:0"));
+  ASSERT_TRUE(nova.ok());
+  ASSERT_TRUE(bedrock::sign_upstream_request(*nova, fake_.credentials(), "us-east-1").ok());
+  res = send(*nova);
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->status, 400u);
+  EXPECT_NE(adapter_.parse_error(res->status, res->body).message.find("The provided model doesn't support counting tokens."),
+            std::string::npos);
+}
+
 TEST_F(BedrockFakeTest, TitanEmbeddings) {
   const bj::object req =
       bj::parse(R"({"model":"m","input":["the quick fox","jumps"],"dimensions":256})").as_object();

@@ -1,7 +1,8 @@
 #pragma once
 // The fixture of the tests of the translated dialects (Anthropic's Messages
 // API and OpenAI's Responses API served by the chat pipeline): a gateway in
-// front of a fake Anthropic and two fake vLLM replicas, with the exact
+// front of a fake Anthropic, a fake Bedrock (provider "aws", no route: its
+// models by provider/model id) and two fake vLLM replicas, with the exact
 // cache and the audit log on, and helpers to read event streams.
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -12,10 +13,13 @@
 #include <thread>
 
 #include "ai/anthropic_adapter.h"
+#include "ai/bedrock_adapter.h"
+#include "ai/bedrock_sign.h"
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
 #include "cache_test_util.h"
 #include "fake_anthropic.h"
+#include "fakes/fake_bedrock.h"
 #include "fake_openai.h"
 #include "http/client.h"
 #include "raw_tcp.h"
@@ -29,6 +33,7 @@ class DialectTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(anthropic_.start().ok());
+    ASSERT_TRUE(bedrock_.start().ok());
     ASSERT_TRUE(local_.start().ok());
     ASSERT_TRUE(spare_.start().ok());
     dir_ = std::filesystem::temp_directory_path() / ("spectra-msg-" + std::to_string(::getpid()) + "-" +
@@ -49,8 +54,10 @@ class DialectTest : public ::testing::Test {
     deps.adapters["openai"] = std::make_shared<OpenAiAdapter>();
     deps.adapters["vllm"] = deps.adapters["openai"];
     deps.adapters["anthropic"] = std::make_shared<AnthropicAdapter>();
-    deps.authorize = [](const ProviderConfig& p, UpstreamRequest& r) {
+    deps.adapters["bedrock"] = std::make_shared<BedrockAdapter>();
+    deps.authorize = [this](const ProviderConfig& p, UpstreamRequest& r) {
       if (p.kind == "anthropic") r.headers.emplace_back("x-api-key", p.api_key);
+      if (p.kind == "bedrock") return bedrock::sign_upstream_request(r, bedrock_.credentials(), p.region);
       return Status();
     };
     deps.state_dir = dir_.string();
@@ -65,6 +72,7 @@ class DialectTest : public ::testing::Test {
       "providers": [
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
         {"name": "openai", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"},
+        {"name": "aws", "kind": "bedrock", "base_url": ")" + bedrock_.base_url() + R"(", "region": "us-east-1"},
         {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("]},
         {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
       "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
@@ -158,6 +166,7 @@ class DialectTest : public ::testing::Test {
   FakeClock clock_;
   metrics::Registry metrics_;
   fakes::FakeAnthropic anthropic_;
+  fakes::FakeBedrock bedrock_;
   fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;

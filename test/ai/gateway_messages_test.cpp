@@ -412,6 +412,50 @@ TEST_F(MessagesTest, CountTokensOnALocalModelAsksItsTokenizer) {
   EXPECT_EQ(bj::parse(down.body).at("error").at("type"), "api_error");
 }
 
+// count_tokens for a Bedrock model: the request translated as for
+// /v1/messages and counted by Bedrock's CountTokens (signed; the Converse
+// messages, system and tools, nothing of inference), not metered. A model
+// Bedrock has no counter for (Nova) is refused with Bedrock's reason;
+// Bedrock failing is a 502; a local-only key is refused before anything
+// goes out.
+TEST_F(MessagesTest, CountTokensOnABedrockModelAsksBedrock) {
+  const std::string claude = "aws/anthropic.claude-3-5-haiku-20241022-v1:0";
+  auto count = post("/v1/messages/count_tokens", R"({"model":")" + claude + R"(","system":"be brief",
+      "tools":[{"name":"get_weather","input_schema":{"type":"object"}}],
+      "messages":[{"role":"user","content":"count these four words"}]})");
+  ASSERT_EQ(count.status, 200u) << count.body;
+  EXPECT_EQ(bj::parse(count.body), bj::parse(R"({"input_tokens":6})"));
+  EXPECT_EQ(count.header("x-spectra-provider"), "aws");
+  ASSERT_EQ(bedrock_.request_count(), 1u);
+  const auto sent = bedrock_.requests().back();
+  EXPECT_TRUE(sent.signature_ok);
+  EXPECT_EQ(sent.target, "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/count-tokens");
+  const auto converse = bj::parse(sent.body).at("input").at("converse").as_object();
+  EXPECT_EQ(converse.at("system"), bj::parse(R"([{"text":"be brief"}])"));
+  EXPECT_EQ(converse.at("messages"), bj::parse(R"([{"role":"user","content":[{"text":"count these four words"}]}])"));
+  EXPECT_EQ(converse.at("toolConfig").at("tools").at(0).at("toolSpec").at("name"), "get_weather");
+  EXPECT_FALSE(converse.contains("inferenceConfig")) << sent.body;
+  EXPECT_EQ(gw_->meter().totals("team-a", "aws", "anthropic.claude-3-5-haiku-20241022-v1:0").requests, 0);
+
+  auto nova = post("/v1/messages/count_tokens", R"({"model":"aws/us.amazon.nova-pro-v1:0",
+      "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(nova.status, 400u) << nova.body;
+  EXPECT_EQ(bj::parse(nova.body).at("error").at("type"), "invalid_request_error");
+  EXPECT_NE(nova.body.find("doesn't support counting tokens"), std::string::npos) << nova.body;
+
+  bedrock_.set_faults({.error_status = 503});
+  auto down = post("/v1/messages/count_tokens", R"({"model":")" + claude + R"(","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(down.status, 502u) << down.body;
+  EXPECT_EQ(bj::parse(down.body).at("error").at("type"), "api_error");
+
+  const auto before = bedrock_.request_count();
+  auto private_call = post("/v1/messages/count_tokens", R"({"model":")" + claude +
+                                                            R"(","messages":[{"role":"user","content":"x"}]})",
+                           "sk-private");
+  EXPECT_EQ(private_call.status, 403u) << private_call.body;
+  EXPECT_EQ(bedrock_.request_count(), before);
+}
+
 // What has no chat equivalent is refused with the field named, before any
 // upstream is asked.
 TEST_F(MessagesTest, UntranslatableRequestsAreRefused) {

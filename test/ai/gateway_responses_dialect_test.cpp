@@ -342,6 +342,36 @@ TEST_F(ResponsesDialectTest, InputTokensAreCountedByAnthropic) {
   EXPECT_EQ(anthropic_.requests(), before);
 }
 
+// /v1/responses/input_tokens on a Bedrock model: counted by Bedrock's
+// CountTokens, instructions and a kept conversation included; a model
+// Bedrock has no counter for is refused with its reason.
+TEST_F(ResponsesDialectTest, InputTokensAreCountedByBedrock) {
+  const std::string claude = "aws/anthropic.claude-3-5-haiku-20241022-v1:0";
+  auto count = post_openai("/v1/responses/input_tokens",
+                           R"({"model":")" + claude + R"(","instructions":"be brief","input":"count these four words"})");
+  ASSERT_EQ(count.status, 200u) << count.body;
+  EXPECT_EQ(bj::parse(count.body), bj::parse(R"({"object":"response.input_tokens","input_tokens":6})"));
+  const auto sent = bedrock_.requests().back();
+  EXPECT_TRUE(sent.signature_ok);
+  EXPECT_EQ(sent.target, "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/count-tokens");
+  EXPECT_EQ(bj::parse(sent.body).at("input").at("converse").at("system"), bj::parse(R"([{"text":"be brief"}])"));
+
+  // A continuation of a conversation kept on Claude (Anthropic) counts its turns on Bedrock.
+  auto first = post_openai("/v1/responses", R"({"model":"sonnet","max_output_tokens":64,"input":"my name is Ada"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const std::string id(bj::parse(first.body).at("id").as_string());
+  auto continued = post_openai("/v1/responses/input_tokens",
+                               R"({"model":")" + claude + R"(","previous_response_id":")" + id + R"(","input":"and now"})");
+  ASSERT_EQ(continued.status, 200u) << continued.body;
+  // "my name is Ada" + "Echo: my name is Ada" + "and now": 4 + 5 + 2 words.
+  EXPECT_EQ(bj::parse(continued.body).at("input_tokens"), 11);
+
+  auto nova = post_openai("/v1/responses/input_tokens", R"({"model":"aws/us.amazon.nova-pro-v1:0","input":"x"})");
+  EXPECT_EQ(nova.status, 400u) << nova.body;
+  EXPECT_EQ(bj::parse(nova.body).at("error").at("type"), "invalid_request_error");
+  EXPECT_NE(nova.body.find("doesn't support counting tokens"), std::string::npos) << nova.body;
+}
+
 // Refusals name the field, in OpenAI's error shape, and nothing goes upstream.
 TEST_F(ResponsesDialectTest, WhatCannotBeTranslatedIsRefusedBeforeAnythingGoesOut) {
   const std::pair<const char*, const char*> cases[] = {

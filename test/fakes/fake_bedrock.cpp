@@ -151,6 +151,32 @@ bool parse_route(std::string_view path, std::string* model, std::string* action)
   return true;
 }
 
+// CountTokens: {"input": {"converse": {messages, system, toolConfig,
+// additionalModelRequestFields}}} (an unknown key is refused, as Bedrock
+// refuses extraneous keys) -> {"inputTokens": n}, counted as Converse
+// would charge them. Like Bedrock, it counts for Claude models by their
+// bare id only: Nova and inference profiles ("us.", "eu.", ...) are refused.
+http::Response count_tokens(const std::string& model, const bj::object& body) {
+  if (model.find("nova") != std::string::npos || model.find("anthropic.") != 0) {
+    return bedrock_error(400, "ValidationException", "The provided model doesn't support counting tokens.");
+  }
+  const bj::value* input = body.if_contains("input");
+  const bj::value* converse = input && input->is_object() ? input->get_object().if_contains("converse") : nullptr;
+  if (!converse || !converse->is_object() || body.size() != 1 || input->get_object().size() != 1) {
+    return bedrock_error(400, "ValidationException", "Malformed input request: input.converse is required");
+  }
+  for (const auto& kv : converse->get_object()) {
+    const std::string_view k = kv.key();
+    if (k != "messages" && k != "system" && k != "toolConfig" && k != "additionalModelRequestFields") {
+      return bedrock_error(400, "ValidationException",
+                           "Malformed input request: extraneous key [" + std::string(k) + "] is not permitted");
+    }
+  }
+  auto reply = make_reply(converse->get_object());
+  if (!reply.ok()) return bedrock_error(400, "ValidationException", reply.status().message());
+  return json_ok(bj::object{{"inputTokens", reply->input_tokens}});
+}
+
 http::Response titan_embedding(const std::string& model, const bj::object& body) {
   if (model.find("titan-embed") == std::string::npos) {
     return bedrock_error(400, "ValidationException",
@@ -256,7 +282,7 @@ asio::awaitable<void> FakeBedrock::handle(http::Exchange& ex) {
   std::string model, action;
   if (req.method() != http::Verb::post ||
       !parse_route(http::path_of(req.target()), &model, &action) ||
-      (action != "converse" && action != "converse-stream" && action != "invoke")) {
+      (action != "converse" && action != "converse-stream" && action != "invoke" && action != "count-tokens")) {
     http::Response res = bedrock_error(404, "UnknownOperationException", "Unknown operation");
     co_await ex.respond(std::move(res));
     co_return;
@@ -275,6 +301,11 @@ asio::awaitable<void> FakeBedrock::handle(http::Exchange& ex) {
   const bj::object& body = parsed->get_object();
   if (action == "invoke") {
     http::Response res = titan_embedding(model, body);
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
+  if (action == "count-tokens") {
+    http::Response res = count_tokens(model, body);
     co_await ex.respond(std::move(res));
     co_return;
   }

@@ -318,6 +318,9 @@ test('the Responses API on Anthropic and Bedrock models, in translation', async 
   const counted = await client().responses.inputTokens.count({ model: 'claude', instructions: 'be brief',
     input: 'count these four words' });
   assert.deepEqual([counted.object, counted.input_tokens], ['response.input_tokens', 6]);
+  const onBedrock = await client().responses.inputTokens.count({ model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0',
+    instructions: 'be brief', input: 'count these four words' });
+  assert.equal(onBedrock.input_tokens, 6);
   // Kept by the gateway (store, the default): read, listed, continued and
   // deleted by id as OpenAI's are.
   const kept = await client().responses.create({ model: 'nova', input: 'my name is Ada' });
@@ -499,6 +502,13 @@ test("Anthropic's SDK on every other provider kind, in translation", async () =>
   const counted = await claude.messages.countTokens({ model: 'llama', system: 'be brief',
     messages: [{ role: 'user', content: 'count these four words' }] });
   assert.equal(counted.input_tokens, 6);
+  // ... and on a Claude model of Bedrock: Bedrock's CountTokens; Nova has no
+  // counter on Bedrock, and its reason reaches the SDK as a BadRequestError.
+  const onBedrock = await claude.messages.countTokens({ model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0',
+    system: 'be brief', messages: [{ role: 'user', content: 'count these four words' }] });
+  assert.equal(onBedrock.input_tokens, 6);
+  await assert.rejects(claude.messages.countTokens({ model: 'nova', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof Anthropic.BadRequestError && /support counting tokens/.test(e.message));
   await assert.rejects(claude.messages.create({ model: 'llama', max_tokens: 8,
     messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] }),
   (e) => e instanceof Anthropic.BadRequestError && e.error.error.type === 'invalid_request_error');
