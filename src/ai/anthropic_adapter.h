@@ -38,20 +38,36 @@
 //                                    an instruction, not a guarantee.
 //   `cache_control` on content parts, system parts and tools is passed through
 //   (Anthropic prompt caching) for clients that send it.
+//   reasoning_effort              -> thinking {type: enabled, budget_tokens}:
+//                                    minimal/low 1,024, medium 2,048, high 4,096
+//                                    (none: off); Anthropic's own `thinking`
+//                                    object is taken as is. max_tokens must
+//                                    exceed the budget (without one: the default
+//                                    plus the budget); temperature other than 1,
+//                                    top_k, top_p below 0.95 and a forced tool
+//                                    are refused with thinking on, as Anthropic
+//                                    (and OpenAI for its reasoning models) do.
+//   assistant thinking_blocks     -> thinking / redacted_thinking blocks first in
+//                                    the turn (with thinking on; signatures as
+//                                    returned), as tool use with thinking needs
 //
 // Refused with kInvalidArgument (the core answers 400 invalid_request_error):
 // n > 1, logprobs, top_logprobs, audio output, the legacy functions /
 // function_call / role "function", input_audio parts, file_id references.
 // Ignored because Anthropic has no equivalent and they do not change the shape
 // of the answer: presence_penalty, frequency_penalty, logit_bias, seed, store,
-// service_tier, OpenAI `metadata`, prediction, reasoning_effort, stream_options
-// (the core owns include_usage).
+// service_tier, OpenAI `metadata`, prediction, stream_options (the core owns
+// include_usage).
 //
 // Anthropic -> OpenAI: stop_reason end_turn/stop_sequence/pause_turn -> stop,
 // max_tokens -> length, tool_use -> tool_calls, refusal -> content_filter.
 // Usage: prompt = input + cache_read + cache_creation input tokens, completion =
-// output tokens, cached = cache_read input tokens. Thinking blocks and unknown
-// block/event types are skipped (Anthropic's versioning policy adds new ones).
+// output tokens (thinking included), cached = cache_read input tokens.
+// Thinking: its text as message.reasoning_content (delta.reasoning_content as
+// it streams; the de-facto field of DeepSeek, vLLM and LiteLLM) and each
+// block whole and signed in message.thinking_blocks (in a stream, one delta
+// when the block ends), for the client to send back. Unknown block/event
+// types are skipped (Anthropic's versioning policy adds new ones).
 #include <cstdint>
 
 #include "ai/adapter.h"

@@ -275,7 +275,38 @@ Result<bj::object> translate_content_part(const bj::object& part, std::string_vi
              "unsupported content part type '" + std::string(t) + "'");
 }
 
-Result<TranslatedMessages> translate_messages(const bj::array& messages) {
+namespace {
+
+// An assistant message's thinking_blocks -> Anthropic thinking and
+// redacted_thinking blocks, unchanged (their signatures are verified).
+Status thinking_blocks(const bj::value& v, const std::string& where, bj::array* out) {
+  if (v.is_null()) return {};
+  if (!v.is_array()) return bad(where, "must be an array");
+  for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+    const std::string at_i = where + "[" + std::to_string(i) + "]";
+    const bj::object* b = v.get_array()[i].if_object();
+    const bj::value* type = b ? b->if_contains("type") : nullptr;
+    if (type && *type == "thinking") {
+      const bj::value* text = b->if_contains("thinking");
+      const bj::value* sig = b->if_contains("signature");
+      if (!text || !text->is_string() || !sig || !sig->is_string()) {
+        return bad(at_i, "a thinking block needs its thinking and signature strings");
+      }
+      out->push_back(bj::object{{"type", "thinking"}, {"thinking", *text}, {"signature", *sig}});
+    } else if (type && *type == "redacted_thinking") {
+      const bj::value* data = b->if_contains("data");
+      if (!data || !data->is_string()) return bad(at_i, "a redacted_thinking block needs its data string");
+      out->push_back(bj::object{{"type", "redacted_thinking"}, {"data", *data}});
+    } else {
+      return bad(at_i + ".type", "must be \"thinking\" or \"redacted_thinking\"");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<TranslatedMessages> translate_messages(const bj::array& messages, bool thinking) {
   TranslatedMessages out;
   std::vector<Turn> turns;
   for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -301,6 +332,9 @@ Result<TranslatedMessages> translate_messages(const bj::array& messages) {
                    "the legacy function_call is not supported; use tool_calls");
       }
       bj::array blocks;
+      if (const bj::value* tb = msg->if_contains("thinking_blocks"); tb && thinking) {
+        if (Status st = thinking_blocks(*tb, where + ".thinking_blocks", &blocks); !st.ok()) return st;
+      }
       Status s = content_blocks(content, where + ".content", &blocks);
       if (!s.ok()) return s;
       if (const bj::value* calls = msg->if_contains("tool_calls")) {

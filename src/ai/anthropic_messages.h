@@ -18,7 +18,10 @@ struct TranslatedMessages {
 
 // Fails with kInvalidArgument naming the offending field, e.g.
 // "messages[3].tool_calls[0].function.arguments: invalid JSON ...".
-Result<TranslatedMessages> translate_messages(const bj::array& messages);
+// `thinking`: an assistant message's thinking_blocks (the model's signed
+// thinking, as the gateway returned it) go first in its turn, as Anthropic
+// requires with thinking on; without it they are left out.
+Result<TranslatedMessages> translate_messages(const bj::array& messages, bool thinking = false);
 
 // One OpenAI content part (text, image_url, file) -> one Anthropic block.
 // `where` names the part in error messages.

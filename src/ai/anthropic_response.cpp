@@ -160,13 +160,27 @@ Result<bj::object> translate_message(const bj::object& message, std::string_view
   const bj::value* content = message.if_contains("content");
   if (!content || !content->is_array()) return invalid_argument("message.content is not an array");
 
-  std::string text;
-  bj::array tool_calls;
+  std::string text, reasoning;
+  bj::array tool_calls, thinking;
   for (const bj::value& b : content->get_array()) {
     const bj::object* block = b.if_object();
     if (!block) return invalid_argument("message.content holds a non-object block");
     const bj::value* bt = block->if_contains("type");
-    if (bt && *bt == "text") {
+    if (bt && *bt == "thinking") {
+      // Its text as reasoning_content; the block itself, signed, in
+      // thinking_blocks, for the client to send back with tool results.
+      const bj::value* t = block->if_contains("thinking");
+      const bj::value* sig = block->if_contains("signature");
+      if (!t || !t->is_string() || !sig || !sig->is_string()) {
+        return invalid_argument("thinking block without thinking or signature");
+      }
+      reasoning += t->get_string();
+      thinking.push_back(bj::object{{"type", "thinking"}, {"thinking", *t}, {"signature", *sig}});
+    } else if (bt && *bt == "redacted_thinking") {
+      const bj::value* d = block->if_contains("data");
+      if (!d || !d->is_string()) return invalid_argument("redacted_thinking block without data");
+      thinking.push_back(bj::object{{"type", "redacted_thinking"}, {"data", *d}});
+    } else if (bt && *bt == "text") {
       const bj::value* t = block->if_contains("text");
       if (!t || !t->is_string()) return invalid_argument("text block without text");
       text += t->get_string();
@@ -183,7 +197,7 @@ Result<bj::object> translate_message(const bj::object& message, std::string_view
                      {"type", "function"},
                      {"function", bj::object{{"name", *name}, {"arguments", std::move(args)}}}});
     }
-    // thinking, redacted_thinking and newer block types have no OpenAI place.
+    // Newer block types have no OpenAI place.
   }
 
   RawUsage raw;
@@ -202,6 +216,8 @@ Result<bj::object> translate_message(const bj::object& message, std::string_view
   else
     msg["content"] = text;
   msg["refusal"] = nullptr;
+  if (!reasoning.empty()) msg["reasoning_content"] = std::move(reasoning);
+  if (!thinking.empty()) msg["thinking_blocks"] = std::move(thinking);
   if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
 
   bj::object choice{{"index", 0},

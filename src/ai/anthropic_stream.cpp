@@ -55,13 +55,15 @@ class Translator final : public StreamTranslator {
   const Usage& usage() const override { return usage_; }
 
  private:
-  enum class Kind { kText, kToolUse, kOther };
+  enum class Kind { kText, kToolUse, kThinking, kRedactedThinking, kOther };
   struct Block {
     Kind kind = Kind::kOther;
     std::int64_t tool_index = 0;
     bool got_delta = false;
     bool stopped = false;
     std::string initial_input;  // tool_use input given whole at block start, if not {}
+    // thinking: its text and signature so far; redacted_thinking: its data.
+    std::string thinking, signature;
   };
 
   Status fail(UpstreamError e, UpstreamError* error) {
@@ -193,6 +195,18 @@ class Translator final : public StreamTranslator {
       b.kind = Kind::kText;
       const bj::value* text = block.if_contains("text");
       if (text && text->is_string()) emit_text(text->get_string(), chunks);
+    } else if (type && *type == "thinking") {
+      b.kind = Kind::kThinking;
+      if (const bj::value* t = block.if_contains("thinking"); t && t->is_string()) {
+        b.thinking = t->get_string();
+        if (!b.thinking.empty()) chunks->push_back(chunk(bj::object{{"reasoning_content", b.thinking}}));
+      }
+      if (const bj::value* sig = block.if_contains("signature"); sig && sig->is_string()) b.signature = sig->get_string();
+    } else if (type && *type == "redacted_thinking") {
+      const bj::value* data = block.if_contains("data");
+      if (!data || !data->is_string()) return violation("redacted_thinking block without data");
+      b.kind = Kind::kRedactedThinking;
+      b.thinking = data->get_string();
     } else if (type && *type == "tool_use") {
       const bj::value* id = block.if_contains("id");
       const bj::value* name = block.if_contains("name");
@@ -223,8 +237,20 @@ class Translator final : public StreamTranslator {
     if (!d || !d->is_object()) return violation("content_block_delta without a delta");
     const bj::object& delta = d->get_object();
     const bj::value* type = delta.if_contains("type");
-    if (b->kind == Kind::kOther || !type) return true;  // thinking and newer kinds
-    if (*type == "text_delta") {
+    if (b->kind == Kind::kOther || !type) return true;  // newer kinds
+    if (*type == "thinking_delta" || *type == "signature_delta") {
+      const bool text = *type == "thinking_delta";
+      const bj::value* part = delta.if_contains(text ? "thinking" : "signature");
+      if (b->kind != Kind::kThinking || !part || !part->is_string()) {
+        return violation(std::string(type->get_string()) + " that does not fit its block");
+      }
+      if (!text) {
+        b->signature += part->get_string();
+      } else if (!part->get_string().empty()) {
+        b->thinking += part->get_string();
+        chunks->push_back(chunk(bj::object{{"reasoning_content", *part}}));
+      }
+    } else if (*type == "text_delta") {
       const bj::value* text = delta.if_contains("text");
       if (b->kind != Kind::kText || !text || !text->is_string()) {
         return violation("text_delta that does not fit its block");
@@ -246,6 +272,15 @@ class Translator final : public StreamTranslator {
     if (!b) return false;
     if (b->kind == Kind::kToolUse && !b->got_delta)
       emit_arguments(b->tool_index, b->initial_input, chunks);
+    // A finished thinking block goes out whole and signed, as the client
+    // must send it back (its text went out as reasoning_content deltas).
+    if (b->kind == Kind::kThinking) {
+      chunks->push_back(chunk(bj::object{{"thinking_blocks", bj::array{bj::object{
+          {"type", "thinking"}, {"thinking", std::move(b->thinking)}, {"signature", std::move(b->signature)}}}}}));
+    } else if (b->kind == Kind::kRedactedThinking) {
+      chunks->push_back(chunk(bj::object{{"thinking_blocks", bj::array{bj::object{
+          {"type", "redacted_thinking"}, {"data", std::move(b->thinking)}}}}}));
+    }
     b->stopped = true;
     return true;
   }

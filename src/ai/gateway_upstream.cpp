@@ -23,9 +23,11 @@ bool usage_only(const bj::object& chunk) {
   return chunk.contains("usage") && (!ch || (ch->is_array() && ch->get_array().empty()));
 }
 
-// A chunk that carries part of the answer: content, a tool call, a refusal
-// or the finish reason. The leading role-only chunk does not count, so an
-// upstream that fails right after it can still be failed over.
+// A chunk that carries part of the answer: content, a reasoning model's
+// thinking, a tool call, a refusal or the finish reason. The leading
+// role-only chunk does not count, so an upstream that fails right after it
+// can still be failed over. (Thinking counts: held back, it would add the
+// whole of a reasoning model's thinking time to the first byte.)
 bool substantive(const bj::object& chunk) {
   const auto* ch = chunk.if_contains("choices");
   if (!ch || !ch->is_array()) return false;
@@ -35,11 +37,13 @@ bool substantive(const bj::object& chunk) {
     if (const auto* f = co.if_contains("finish_reason"); f && !f->is_null()) return true;
     const auto* d = co.if_contains("delta");
     if (!d || !d->is_object()) continue;
-    for (const char* k : {"content", "refusal"}) {
+    for (const char* k : {"content", "refusal", "reasoning_content", "reasoning"}) {
       const auto* v = d->get_object().if_contains(k);
       if (v && v->is_string() && !v->get_string().empty()) return true;
     }
-    if (const auto* t = d->get_object().if_contains("tool_calls"); t && t->is_array() && !t->get_array().empty()) return true;
+    for (const char* k : {"tool_calls", "thinking_blocks"}) {
+      if (const auto* t = d->get_object().if_contains(k); t && t->is_array() && !t->get_array().empty()) return true;
+    }
   }
   return false;
 }

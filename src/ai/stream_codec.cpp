@@ -72,6 +72,14 @@ std::vector<bj::object> completion_to_chunks(const bj::object& c, bool include_u
       if (msg && msg->contains("refusal")) first["refusal"] = msg->at("refusal");
       push(std::move(first), nullptr);
       if (msg) {
+        for (const char* field : {"reasoning_content", "reasoning"}) {
+          if (const auto* r = msg->if_contains(field); r && r->is_string() && !r->get_string().empty()) {
+            push(bj::object{{field, *r}}, nullptr);
+          }
+        }
+        if (const auto* tb = msg->if_contains("thinking_blocks"); tb && tb->is_array() && !tb->get_array().empty()) {
+          push(bj::object{{"thinking_blocks", *tb}}, nullptr);
+        }
         if (const auto* content = msg->if_contains("content"); content && content->is_string() && !content->get_string().empty()) {
           push(bj::object{{"content", *content}}, nullptr);
         }
@@ -125,6 +133,15 @@ void ChunkAssembler::add(const bj::object& chunk) {
       any_delta_ = any_delta_ || !t->get_string().empty();
     }
     if (const auto* t = delta.if_contains("refusal"); t && t->is_string()) c.refusal += t->get_string();
+    for (auto [field, text] : {std::pair{"reasoning_content", &c.reasoning_content}, std::pair{"reasoning", &c.reasoning}}) {
+      if (const auto* t = delta.if_contains(field); t && t->is_string()) {
+        *text += t->get_string();
+        any_delta_ = any_delta_ || !t->get_string().empty();
+      }
+    }
+    if (const auto* tb = delta.if_contains("thinking_blocks"); tb && tb->is_array()) {
+      for (const auto& b : tb->get_array()) c.thinking_blocks.push_back(b);
+    }
     if (const auto* tcs = delta.if_contains("tool_calls"); tcs && tcs->is_array()) {
       for (const auto& tc : tcs->get_array()) {
         if (!tc.is_object()) continue;
@@ -149,6 +166,9 @@ bj::object ChunkAssembler::completion() const {
     bj::object msg{{"role", c.role}};
     msg["content"] = c.has_content || c.tool_calls.empty() ? bj::value(c.content) : bj::value(nullptr);
     if (!c.refusal.empty()) msg["refusal"] = c.refusal;
+    if (!c.reasoning_content.empty()) msg["reasoning_content"] = c.reasoning_content;
+    if (!c.reasoning.empty()) msg["reasoning"] = c.reasoning;
+    if (!c.thinking_blocks.empty()) msg["thinking_blocks"] = c.thinking_blocks;
     if (!c.tool_calls.empty()) {
       bj::array calls;
       for (const auto& [ti, t] : c.tool_calls) {

@@ -2,6 +2,7 @@
 // Converting between a whole chat.completion and its chunk stream, so a
 // response cached from a non-streamed call can be replayed as a stream and a
 // streamed one can be cached (and metered) as a whole.
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -14,11 +15,17 @@ namespace spectra::ai {
 
 namespace bj = boost::json;
 
-// Chunks equivalent to `completion`: a role chunk, content, tool calls,
-// the finish chunk, and (if include_usage) a final usage-only chunk.
+// Chunks equivalent to `completion`: a role chunk, a reasoning model's
+// thinking (reasoning_content or reasoning, as the answer has it; then
+// Anthropic's signed thinking_blocks, whole), content,
+// tool calls, the finish chunk, and (if include_usage) a final usage-only
+// chunk.
 std::vector<bj::object> completion_to_chunks(const bj::object& completion, bool include_usage);
 
-// Accumulates chat.completion.chunk objects into a chat.completion.
+// Accumulates chat.completion.chunk objects into a chat.completion (the
+// thinking of a reasoning model included: vLLM's reasoning parsers and
+// DeepSeek send it as delta.reasoning_content, newer vLLM as
+// delta.reasoning).
 class ChunkAssembler {
  public:
   void add(const bj::object& chunk);
@@ -32,6 +39,8 @@ class ChunkAssembler {
   struct Choice {
     std::string role = "assistant";
     std::string content;
+    std::string reasoning_content, reasoning;  // a reasoning model's thinking, in the field it came in
+    bj::array thinking_blocks;                 // Anthropic's signed thinking, whole blocks
     bool has_content = false;
     std::string refusal;
     std::map<std::int64_t, ToolCall> tool_calls;

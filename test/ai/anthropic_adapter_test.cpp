@@ -33,6 +33,36 @@ TEST(AnthropicRequest, MinimalRequestUrlHeadersAndDefaultMaxTokens) {
                      R"("messages":[{"role":"user","content":"Hi"}]})");
 }
 
+// Thinking: Anthropic's own object taken as is (disabled: none); an
+// assistant's thinking_blocks go first in its turn only with thinking on
+// (without it they are left out); a malformed block is refused by name.
+TEST(AnthropicRequest, ThinkingObjectAndThinkingBlocks) {
+  AnthropicAdapter a;
+  const std::string history = R"("messages":[{"role":"user","content":"q"},
+      {"role":"assistant","content":"a","thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"},
+                                                         {"type":"redacted_thinking","data":"d"}]},
+      {"role":"user","content":"q2"}])";
+  auto on = a.build_chat(obj(R"({"model":"x","max_tokens":3000,"thinking":{"type":"enabled","budget_tokens":2000},)" + history + "}"),
+                         target(), false);
+  ASSERT_TRUE(on.ok()) << on.status().to_string();
+  auto body = bj::parse(on->body).as_object();
+  EXPECT_EQ(body.at("thinking"), bj::parse(R"({"type":"enabled","budget_tokens":2000})"));
+  EXPECT_EQ(body.at("max_tokens"), 3000);
+  EXPECT_EQ(body.at("messages").at(1).at("content"),
+            bj::parse(R"([{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"},
+                          {"type":"text","text":"a"}])"));
+  auto off = a.build_chat(obj(R"({"model":"x","thinking":{"type":"disabled"},)" + history + "}"), target(), false);
+  ASSERT_TRUE(off.ok()) << off.status().to_string();
+  body = bj::parse(off->body).as_object();
+  EXPECT_FALSE(body.contains("thinking"));
+  EXPECT_EQ(body.at("messages").at(1).at("content"), "a");
+  auto bad = a.build_chat(obj(R"({"model":"x","reasoning_effort":"low","messages":[{"role":"user","content":"q"},
+      {"role":"assistant","content":"a","thinking_blocks":[{"type":"thinking","thinking":"t"}]},
+      {"role":"user","content":"q2"}]})"), target(), false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("messages[1].thinking_blocks[0]"), std::string::npos) << bad.status().message();
+}
+
 // The Messages API relayed as it is (/v1/messages on the gateway): the
 // provider's URL for a path and the headers it requires; no body.
 TEST(AnthropicRequest, NativeRequestForTheMessagesRoutes) {

@@ -182,7 +182,9 @@ TEST(AnthropicStream, CumulativeUsageInMessageDeltaUpdatesPrompt) {
   EXPECT_EQ(r.usage.completion_tokens, 6);
 }
 
-TEST(AnthropicStream, PingsUnknownEventsAndThinkingAreSkipped) {
+// Pings, unknown events and comments are skipped; thinking goes out as
+// reasoning_content deltas, then the block whole and signed.
+TEST(AnthropicStream, PingsAndUnknownEventsAreSkippedThinkingIsReasoning) {
   std::string s = ev("ping", R"({"type":"ping"})") + start() + ev("ping", R"({"type": "ping"})") +
                   ev("content_block_start", R"({"type":"content_block_start","index":0,
                      "content_block":{"type":"thinking","thinking":""}})") +
@@ -195,8 +197,29 @@ TEST(AnthropicStream, PingsUnknownEventsAndThinkingAreSkipped) {
                   "event: ping\ndata: not json\n\n" + text_block(1, "answer") + end();
   Outcome r = translate(s);
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
-  ASSERT_EQ(r.chunks.size(), 3u) << dump(r.chunks);
-  EXPECT_EQ(r.chunks[1].at("choices").at(0).at("delta"), bj::parse(R"({"content":"answer"})"));
+  ASSERT_EQ(r.chunks.size(), 5u) << dump(r.chunks);
+  EXPECT_EQ(r.chunks[1].at("choices").at(0).at("delta"), bj::parse(R"({"reasoning_content":"hmm"})"));
+  EXPECT_EQ(r.chunks[2].at("choices").at(0).at("delta"),
+            bj::parse(R"({"thinking_blocks":[{"type":"thinking","thinking":"hmm","signature":"abc"}]})"));
+  EXPECT_EQ(r.chunks[3].at("choices").at(0).at("delta"), bj::parse(R"({"content":"answer"})"));
+}
+
+TEST(AnthropicStream, RedactedThinkingGoesOutWhole) {
+  std::string s = start() +
+                  ev("content_block_start", R"({"type":"content_block_start","index":0,
+                     "content_block":{"type":"redacted_thinking","data":"Enc0ded"}})") +
+                  ev("content_block_stop", R"({"type":"content_block_stop","index":0})") + text_block(1, "answer") + end();
+  Outcome r = translate(s);
+  ASSERT_TRUE(r.status.ok()) << r.status.to_string();
+  ASSERT_EQ(r.chunks.size(), 4u) << dump(r.chunks);
+  EXPECT_EQ(r.chunks[1].at("choices").at(0).at("delta"),
+            bj::parse(R"({"thinking_blocks":[{"type":"redacted_thinking","data":"Enc0ded"}]})"));
+  // A thinking delta in a text block is a protocol error.
+  Outcome bad = translate(start() +
+                          ev("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})") +
+                          ev("content_block_delta", R"({"type":"content_block_delta","index":0,
+                             "delta":{"type":"thinking_delta","thinking":"hmm"}})"));
+  EXPECT_FALSE(bad.status.ok());
 }
 
 TEST(AnthropicStream, ToolInputGivenWholeAtBlockStart) {

@@ -407,6 +407,50 @@ TEST_F(GatewayTest, CachedResponsesReplayAcrossStreamingModes) {
   EXPECT_EQ(remote_.request_count(), 2u);
 }
 
+// A reasoning model's thinking (vLLM's reasoning parsers: reasoning_content,
+// or reasoning) is part of the answer: forwarded as it streams, kept by the
+// cache whichever way the answer came, and replayed in the same field both
+// ways (it was dropped when a stream was cached or a whole answer replayed
+// as a stream).
+TEST_F(GatewayTest, AReasoningModelsThinkingIsCachedAndReplayedBothWays) {
+  auto joined = [](const std::string& body, const char* field) {
+    std::string out;
+    for (std::size_t pos = 0; (pos = body.find("data: {", pos)) != std::string::npos;) {
+      const std::size_t end = body.find("\n\n", pos);
+      auto v = bj::parse(body.substr(pos + 6, end - pos - 6)).as_object();
+      pos = end;
+      for (const auto& ch : v.at("choices").as_array()) {
+        if (const auto* d = ch.at("delta").as_object().if_contains(field); d && d->is_string()) out += d->as_string();
+      }
+    }
+    return out;
+  };
+  const std::pair<const char*, const char*> models[] = {{"local/deepseek-r1", "reasoning_content"},
+                                                        {"remote/gpt-oss-120b", "reasoning"}};
+  for (const auto& [model, field] : models) {
+    const std::string upstream = std::string(model).starts_with("local") ? "local" : "remote";
+    // Streamed first: the thinking goes out as it comes, then is kept.
+    auto streamed = post(chat(model, "think it over", true));
+    ASSERT_EQ(streamed.status, 200u) << streamed.body;
+    EXPECT_EQ(streamed.header("x-spectra-cache"), "miss");
+    EXPECT_EQ(joined(streamed.body, field), upstream + " thinks about: think it over") << streamed.body;
+    EXPECT_EQ(sse_content(streamed.body), upstream + " says: think it over");
+    auto whole = post(chat(model, "think it over"));
+    EXPECT_EQ(whole.header("x-spectra-cache"), "hit");
+    auto msg = bj::parse(whole.body).at("choices").at(0).at("message").as_object();
+    EXPECT_EQ(msg.at(field), bj::value(upstream + " thinks about: think it over")) << whole.body;
+    EXPECT_EQ(msg.at("content"), bj::value(upstream + " says: think it over"));
+    // Whole first: replayed as a stream, the thinking comes before the answer.
+    auto first = post(chat(model, "whole first"));
+    ASSERT_EQ(first.header("x-spectra-cache"), "miss");
+    auto replayed = post(chat(model, "whole first", true));
+    EXPECT_EQ(replayed.header("x-spectra-cache"), "hit");
+    EXPECT_EQ(joined(replayed.body, field), upstream + " thinks about: whole first") << replayed.body;
+    EXPECT_LT(replayed.body.find(field), replayed.body.find(upstream + " says"));
+    EXPECT_EQ(sse_content(replayed.body), upstream + " says: whole first");
+  }
+}
+
 TEST_F(GatewayTest, CachePartitionsTtlAndBypass) {
   ASSERT_EQ(post(chat("gpt", "same words")).header("x-spectra-cache"), "miss");
   EXPECT_EQ(post(chat("gpt", "same words"), "sk-team-b").header("x-spectra-cache"), "miss");     // tenant

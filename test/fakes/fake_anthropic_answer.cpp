@@ -170,10 +170,18 @@ Reply answer(const bj::object& request, std::uint64_t seq, CacheTokens cache) {
     }
   }
 
+  std::int64_t thinking_tokens = 0;
+  if (const bj::value* th = request.if_contains("thinking"); th && th->at("type") == "enabled") {
+    const std::string about = tool_results.empty() ? user_text : join(tool_results);
+    const std::string thought = "Thinking about: " + join(words_of(about));
+    thinking_tokens = count_words(thought);
+    r.content.push_back(bj::object{{"type", "thinking"}, {"thinking", thought}, {"signature", thinking_signature(thought)}});
+  }
+
   const bj::object* tool = tool_results.empty() ? chosen_tool(request, user_text) : nullptr;
   if (tool) {
     bj::object input = sample_input(*tool);
-    r.output_tokens = std::max<std::int64_t>(1, count_words(bj::serialize(input)));
+    r.output_tokens = thinking_tokens + std::max<std::int64_t>(1, count_words(bj::serialize(input)));
     r.content.push_back(bj::object{{"type", "tool_use"},
                                    {"id", "toolu_fake_" + std::to_string(seq)},
                                    {"name", tool->at("name")},
@@ -213,7 +221,7 @@ Reply answer(const bj::object& request, std::uint64_t seq, CacheTokens cache) {
     r.stop_reason = "max_tokens";
     r.stop_sequence.reset();
   }
-  r.output_tokens = std::max<std::int64_t>(1, static_cast<std::int64_t>(words.size()));
+  r.output_tokens = thinking_tokens + std::max<std::int64_t>(1, static_cast<std::int64_t>(words.size()));
   r.content.push_back(bj::object{{"type", "text"}, {"text", text}});
   return r;
 }
@@ -243,37 +251,51 @@ std::vector<StreamEvent> stream_events(const Reply& r) {
   out.push_back({sse_event("message_start",
                            bj::object{{"type", "message_start"}, {"message", std::move(start)}})});
 
-  const bj::object& block = r.content.at(0).as_object();
-  const bool is_tool = block.at("type") == "tool_use";
-  bj::object initial = block;
-  if (is_tool)
-    initial["input"] = bj::object{};
-  else
-    initial["text"] = "";
-  out.push_back(
-      {sse_event("content_block_start", bj::object{{"type", "content_block_start"},
-                                                   {"index", 0},
-                                                   {"content_block", std::move(initial)}})});
-  out.push_back({sse_event("ping", bj::object{{"type", "ping"}})});
+  for (std::size_t index = 0; index < r.content.size(); ++index) {
+    const bj::object& block = r.content.at(index).as_object();
+    const bool is_tool = block.at("type") == "tool_use";
+    const bool is_thinking = block.at("type") == "thinking";
+    bj::object initial = block;
+    if (is_tool) {
+      initial["input"] = bj::object{};
+    } else if (is_thinking) {
+      initial["thinking"] = "";
+      initial["signature"] = "";
+    } else {
+      initial["text"] = "";
+    }
+    out.push_back(
+        {sse_event("content_block_start", bj::object{{"type", "content_block_start"},
+                                                     {"index", index},
+                                                     {"content_block", std::move(initial)}})});
+    if (index == 0) out.push_back({sse_event("ping", bj::object{{"type", "ping"}})});
 
-  std::vector<std::string> pieces;
-  if (is_tool) {
-    pieces = fragments(bj::serialize(block.at("input")), 8);
-  } else {
-    std::vector<std::string> words = words_of(block.at("text").as_string());
-    for (std::size_t i = 0; i < words.size(); ++i)
-      pieces.push_back(i == 0 ? words[i] : " " + words[i]);
+    std::vector<std::string> pieces;
+    if (is_tool) {
+      pieces = fragments(bj::serialize(block.at("input")), 8);
+    } else {
+      std::vector<std::string> words = words_of(block.at(is_thinking ? "thinking" : "text").as_string());
+      for (std::size_t i = 0; i < words.size(); ++i)
+        pieces.push_back(i == 0 ? words[i] : " " + words[i]);
+    }
+    for (const std::string& p : pieces) {
+      bj::object delta = is_tool       ? bj::object{{"type", "input_json_delta"}, {"partial_json", p}}
+                         : is_thinking ? bj::object{{"type", "thinking_delta"}, {"thinking", p}}
+                                       : bj::object{{"type", "text_delta"}, {"text", p}};
+      out.push_back({sse_event("content_block_delta", bj::object{{"type", "content_block_delta"},
+                                                                 {"index", index},
+                                                                 {"delta", std::move(delta)}}),
+                     true});
+    }
+    if (is_thinking) {
+      out.push_back({sse_event("content_block_delta",
+                               bj::object{{"type", "content_block_delta"},
+                                          {"index", index},
+                                          {"delta", bj::object{{"type", "signature_delta"}, {"signature", block.at("signature")}}}})});
+    }
+    out.push_back(
+        {sse_event("content_block_stop", bj::object{{"type", "content_block_stop"}, {"index", index}})});
   }
-  for (const std::string& p : pieces) {
-    bj::object delta = is_tool ? bj::object{{"type", "input_json_delta"}, {"partial_json", p}}
-                               : bj::object{{"type", "text_delta"}, {"text", p}};
-    out.push_back({sse_event("content_block_delta", bj::object{{"type", "content_block_delta"},
-                                                               {"index", 0},
-                                                               {"delta", std::move(delta)}}),
-                   true});
-  }
-  out.push_back(
-      {sse_event("content_block_stop", bj::object{{"type", "content_block_stop"}, {"index", 0}})});
   bj::object delta{{"stop_reason", r.stop_reason}};
   if (r.stop_sequence)
     delta["stop_sequence"] = *r.stop_sequence;

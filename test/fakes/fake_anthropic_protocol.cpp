@@ -74,6 +74,22 @@ std::optional<ApiError> validate_block(const bj::value& b, const std::string& ro
     if (!id || !id->is_string() || !name || !name->is_string() || !input || !input->is_object()) {
       return invalid(where + ": tool_use needs id, name and an input object");
     }
+  } else if (t == "thinking" || t == "redacted_thinking") {
+    // Only the model's own, unchanged: a thinking block's signature is
+    // checked against its text (as Anthropic verifies it).
+    if (role != "assistant")
+      return invalid(where + ": " + std::string(t) + " blocks are only allowed in assistant messages");
+    if (t == "redacted_thinking") {
+      const bj::value* data = o->if_contains("data");
+      if (!data || !data->is_string()) return invalid(where + ".data: Field required");
+    } else {
+      const bj::value* text = o->if_contains("thinking");
+      const bj::value* sig = o->if_contains("signature");
+      if (!text || !text->is_string()) return invalid(where + ".thinking: Field required");
+      if (!sig || !sig->is_string() || sig->get_string() != thinking_signature(text->get_string())) {
+        return invalid(where + ": Invalid `signature` in `thinking` block");
+      }
+    }
   } else if (t == "tool_result") {
     if (role != "user")
       return invalid(where + ": tool_result blocks are only allowed in user messages");
@@ -238,6 +254,61 @@ std::string error_body(const ApiError& e, std::string_view request_id) {
   return bj::serialize(o);
 }
 
+std::string thinking_signature(std::string_view thinking) {
+  return "fakesig-" + std::to_string(std::hash<std::string_view>{}(thinking));
+}
+
+namespace {
+
+// `thinking` as the real API checks it: enabled with a budget of at least
+// 1024 tokens below max_tokens (or disabled); with it enabled, no sampling
+// but temperature 1 / top_p >= 0.95, no forced tool use, and an assistant
+// turn that called tools (the one a tool_result answers) starting with its
+// thinking.
+std::optional<ApiError> validate_thinking(const bj::object& body, const bj::value& thinking) {
+  const bj::object* t = thinking.if_object();
+  const bj::value* type = t ? t->if_contains("type") : nullptr;
+  if (!type || !(*type == "enabled" || *type == "disabled")) {
+    return invalid("thinking.type: Input should be 'enabled' or 'disabled'");
+  }
+  if (*type == "disabled") return std::nullopt;
+  const bj::value* budget = t->if_contains("budget_tokens");
+  if (!budget || !budget->is_int64()) return invalid("thinking.enabled.budget_tokens: Field required");
+  if (budget->get_int64() < 1024) return invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
+  const bj::value& max = body.at("max_tokens");
+  if (max.is_int64() && max.get_int64() <= budget->get_int64()) {
+    return invalid("`max_tokens` must be greater than `thinking.budget_tokens`");
+  }
+  if (const bj::value* temp = body.if_contains("temperature"); temp && number(*temp) != 1) {
+    return invalid("`temperature` may only be set to 1 when thinking is enabled");
+  }
+  if (body.contains("top_k")) return invalid("`top_k` must be unset when thinking is enabled");
+  if (const bj::value* p = body.if_contains("top_p"); p && number(*p) < 0.95) {
+    return invalid("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled");
+  }
+  if (const bj::value* tc = body.if_contains("tool_choice"); tc && tc->is_object()) {
+    const bj::value* ty = tc->get_object().if_contains("type");
+    if (ty && (*ty == "any" || *ty == "tool")) return invalid("Thinking may not be enabled when tool_choice forces tool use.");
+  }
+  const bj::array& messages = body.at("messages").as_array();
+  for (std::size_t i = messages.size(); i-- > 0;) {
+    const bj::object& m = messages[i].as_object();
+    if (m.at("role") != "assistant") continue;
+    const bj::value& content = m.at("content");
+    if (ids_of(content, "tool_use", "id").empty()) break;
+    const bj::value& first = content.as_array().front().as_object().at("type");
+    if (first != "thinking" && first != "redacted_thinking") {
+      return invalid("messages." + std::to_string(i) + ".content.0.type: Expected `thinking` or `redacted_thinking`, but found `" +
+                     std::string(first.as_string()) +
+                     "`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.");
+    }
+    break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<ApiError> validate(const bj::value& body_v) {
   const bj::object* body = body_v.if_object();
   if (!body) return invalid("request body must be a JSON object");
@@ -268,6 +339,9 @@ std::optional<ApiError> validate(const bj::value& body_v) {
     if (v && (!is_number(v) || number(*v) < 0 || number(*v) > 1)) {
       return invalid(std::string(key) + ": Input should be a number between 0 and 1");
     }
+  }
+  if (const bj::value* th = body->if_contains("thinking")) {
+    if (auto e = validate_thinking(*body, *th)) return e;
   }
   if (const bj::value* s = body->if_contains("stop_sequences")) {
     if (!s->is_array()) return invalid("stop_sequences: Input should be a valid list");

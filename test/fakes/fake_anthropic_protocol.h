@@ -15,6 +15,10 @@
 //   then stop_sequences cut the text at the earliest match (stop_reason
 //   stop_sequence), and a text longer than max_tokens words is cut to
 //   max_tokens words (stop_reason max_tokens).
+// With thinking enabled the answer starts with a thinking block, "Thinking
+// about: <user text or tool results>", signed with thinking_signature();
+// its words count as output tokens. A thinking block sent back must carry
+// that signature (Anthropic verifies it).
 // Usage, exact and documented so tests can predict it:
 //   input_tokens  = whitespace-separated words in system, every text block,
 //                   every tool_result's text, and every tool_use's name and
@@ -22,7 +26,8 @@
 //   output_tokens = words in the answer text, or in the tool_use's serialized
 //                   input (at least 1)
 //   cache_read_input_tokens / cache_creation_input_tokens = as configured.
-// Streaming: one text_delta per word (the word with its leading space), or
+// Streaming: a thinking block as one thinking_delta per word and a
+// signature_delta; one text_delta per word (the word with its leading space), or
 // input_json_delta fragments of at most 8 bytes (never splitting a UTF-8
 // character); message_start reports output_tokens 1, message_delta the total.
 #include <boost/json/object.hpp>
@@ -55,10 +60,13 @@ std::string error_body(const ApiError& error, std::string_view request_id);
 // of temperature/top_p, tools and tool_choice). nullopt when valid.
 std::optional<ApiError> validate(const bj::value& body);
 
+// The signature the fake gives a thinking block's text.
+std::string thinking_signature(std::string_view thinking);
+
 struct Reply {
   std::string id;  // msg_fake_<n>
   std::string model;
-  bj::array content;  // the answer's blocks (one text or one tool_use)
+  bj::array content;  // the answer's blocks (a thinking block, then one text or one tool_use)
   std::string stop_reason;
   std::optional<std::string> stop_sequence;
   std::int64_t input_tokens = 0;

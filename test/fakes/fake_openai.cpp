@@ -275,7 +275,14 @@ asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
   std::string reply = last_is_tool ? name_ + " says: the tool returned " + tool_result : name_ + " says: " + last_user;
   std::string tool_name = tool_call ? std::string(req.at("tools").at(0).at("function").at("name").as_string()) : "";
   std::string args = R"({"location":"Paris"})";
-  std::int64_t completion = tool_call ? fake_word_count(args) : fake_word_count(reply);
+  // A reasoning model (vLLM with a reasoning parser) puts its thinking in
+  // a field of its own before the answer: "deepseek-r1" models in
+  // reasoning_content, "gpt-oss" models in reasoning; counted as completion.
+  const char* reasoning_field = model.find("r1") != std::string::npos    ? "reasoning_content"
+                                : model.find("oss") != std::string::npos ? "reasoning"
+                                                                         : nullptr;
+  const std::string reasoning = reasoning_field ? name_ + " thinks about: " + last_user : "";
+  std::int64_t completion = (tool_call ? fake_word_count(args) : fake_word_count(reply)) + fake_word_count(reasoning);
   bj::object usage{{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
   bool stream = req.contains("stream") && req.at("stream").is_bool() && req.at("stream").as_bool();
   std::string id = "chatcmpl-" + std::to_string(requests_.load());
@@ -285,6 +292,7 @@ asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
       msg["tool_calls"] = bj::array{bj::object{{"id", "call_1"}, {"type", "function"},
                                                {"function", bj::object{{"name", tool_name}, {"arguments", args}}}}};
     }
+    if (reasoning_field) msg[reasoning_field] = reasoning;
     bj::object res{{"id", id}, {"object", "chat.completion"}, {"created", 1700000000}, {"model", model},
                    {"choices", bj::array{bj::object{{"index", 0}, {"message", msg}, {"logprobs", nullptr},
                                                     {"finish_reason", tool_call ? "tool_calls" : "stop"}}}},
@@ -308,6 +316,13 @@ asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
   std::string first = chunk(bj::object{{"role", "assistant"}, {"content", ""}, {"refusal", nullptr}}, nullptr);
   if (!co_await ex.write(first)) co_return;
   std::vector<std::string> pieces;
+  if (reasoning_field) {
+    std::istringstream words(reasoning);
+    std::string w;
+    for (bool firstw = true; words >> w; firstw = false) {
+      pieces.push_back(chunk(bj::object{{reasoning_field, (firstw ? "" : " ") + w}}, nullptr));
+    }
+  }
   if (tool_call) {
     pieces.push_back(chunk(bj::object{{"tool_calls", bj::array{bj::object{{"index", 0}, {"id", "call_1"}, {"type", "function"},
                                                                          {"function", bj::object{{"name", tool_name}, {"arguments", ""}}}}}}}, nullptr));

@@ -6,7 +6,9 @@
 // GET /v1/models, and vLLM's GET /health and POST /tokenize. Replies are deterministic and usage is exact:
 //   reply   = "<name> says: <last user message>"
 //   prompt  = whitespace-separated words across all message contents
-//   completion = words in the reply
+//   completion = words in the reply (and in the reasoning of a reasoning
+//                model: one named *r1* answers it in reasoning_content, one
+//                named *oss* in reasoning, before the reply, as vLLM does)
 // Faults can be injected at run time: latency, an HTTP error before the
 // first token, an error event or a dropped connection after N chunks.
 #include <boost/json/object.hpp>

@@ -167,6 +167,38 @@ for (const { model, reply, args } of backends) {
   });
 }
 
+// Reasoning on Claude through chat completions: reasoning_effort turns on
+// its extended thinking; the thinking comes back as reasoning_content
+// (streamed as it is thought) and, signed, as thinking_blocks, which the
+// usual tool loop (push the assistant message back as it came) returns to
+// Anthropic, as it requires with thinking on.
+test('reasoning on an Anthropic model: reasoning_effort, reasoning_content, thinking_blocks', async () => {
+  const messages = [{ role: 'user', content: 'what is the weather in Paris?' }];
+  const r = await client().chat.completions.create({ model: 'claude', reasoning_effort: 'low', messages, tools: weatherTool });
+  const message = r.choices[0].message;
+  assert.equal(message.reasoning_content, 'Thinking about: what is the weather in Paris?');
+  assert.equal(message.thinking_blocks[0].type, 'thinking');
+  const call = message.tool_calls[0];
+  const followUp = await client().chat.completions.create({ model: 'claude', reasoning_effort: 'low', tools: weatherTool,
+    messages: [...messages, message, { role: 'tool', tool_call_id: call.id, content: 'sunny and 21C' }] });
+  assert.equal(followUp.choices[0].message.content, 'The tool returned: sunny and 21C');
+  // Streamed: the thinking arrives before the answer, as deltas.
+  const stream = await client().chat.completions.create({ model: 'claude', reasoning_effort: 'medium', stream: true,
+    messages: [{ role: 'user', content: 'think out loud' }] });
+  let reasoning = '';
+  let content = '';
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      reasoning += c.delta?.reasoning_content ?? '';
+      if (c.delta?.content && !reasoning) assert.fail('the answer came before the thinking');
+      content += c.delta?.content ?? '';
+    }
+  }
+  assert.deepEqual([reasoning, content], ['Thinking about: think out loud', 'Echo: think out loud']);
+  await assert.rejects(client().chat.completions.create({ model: 'claude', reasoning_effort: 'low', temperature: 0.2,
+    messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof OpenAI.BadRequestError && /temperature/.test(e.message));
+});
+
 test('response_format passes through and the answer is cached', async () => {
   const req = { model: 'gpt', response_format: { type: 'json_object' }, messages: [{ role: 'user', content: 'cache me' }] };
   const first = await client().chat.completions.create(req).withResponse();

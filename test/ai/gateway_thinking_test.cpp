@@ -1,0 +1,157 @@
+// Reasoning through chat completions on Anthropic models: reasoning_effort
+// turns on Claude's extended thinking; the thinking comes back as
+// reasoning_content (streamed as it is thought) and, signed, as
+// thinking_blocks, which the client sends back with its tool results.
+// Against the fake Anthropic, which checks the budget, the sampling rules
+// and each returned block's signature as Anthropic does.
+#include <boost/json/serialize.hpp>
+
+#include "dialect_test_fixture.h"
+#include "fake_anthropic_protocol.h"
+
+namespace spectra::ai {
+namespace {
+
+class ThinkingTest : public DialectTest {
+ protected:
+  // The chat answer's message (whole) or what its chunks add up to.
+  static bj::object message_of(const http::ClientResponse& r) {
+    return bj::parse(r.body).at("choices").at(0).at("message").as_object();
+  }
+  static std::string joined(const std::string& body, const char* field) {
+    std::string out;
+    for (std::size_t pos = 0; (pos = body.find("data: {", pos)) != std::string::npos;) {
+      const std::size_t end = body.find("\n\n", pos);
+      auto v = bj::parse(body.substr(pos + 6, end - pos - 6)).as_object();
+      pos = end;
+      for (const auto& ch : v.at("choices").as_array()) {
+        if (const auto* d = ch.at("delta").as_object().if_contains(field); d && d->is_string()) out += d->as_string();
+      }
+    }
+    return out;
+  }
+  static bj::array thinking_deltas(const std::string& body) {
+    bj::array out;
+    for (std::size_t pos = 0; (pos = body.find("data: {", pos)) != std::string::npos;) {
+      const std::size_t end = body.find("\n\n", pos);
+      auto v = bj::parse(body.substr(pos + 6, end - pos - 6)).as_object();
+      pos = end;
+      for (const auto& ch : v.at("choices").as_array()) {
+        if (const auto* d = ch.at("delta").as_object().if_contains("thinking_blocks")) {
+          for (const auto& b : d->as_array()) out.push_back(b);
+        }
+      }
+    }
+    return out;
+  }
+};
+
+// Whole and streamed: the budget sent, the thinking returned both ways and
+// metered as output; the streamed answer cached and replayed whole with the
+// same thinking, and a whole one replayed as a stream.
+TEST_F(ThinkingTest, ReasoningEffortTurnsOnThinkingAndItComesBack) {
+  auto whole = post_openai("/v1/chat/completions", R"({"model":"sonnet","reasoning_effort":"low",
+      "messages":[{"role":"user","content":"why is the sky blue"}]})");
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  const auto sent = bj::parse(anthropic_.last_request().body).as_object();
+  EXPECT_EQ(sent.at("thinking"), bj::parse(R"({"type":"enabled","budget_tokens":1024})"));
+  EXPECT_EQ(sent.at("max_tokens"), 4096 + 1024) << "without a limit the default is for the answer";
+  auto msg = message_of(whole);
+  EXPECT_EQ(msg.at("reasoning_content"), "Thinking about: why is the sky blue");
+  EXPECT_EQ(msg.at("content"), "Echo: why is the sky blue");
+  const auto& block = msg.at("thinking_blocks").at(0).as_object();
+  EXPECT_EQ(block.at("type"), "thinking");
+  EXPECT_EQ(block.at("thinking"), "Thinking about: why is the sky blue");
+  EXPECT_EQ(block.at("signature"), bj::value(fakes::anthropic::thinking_signature("Thinking about: why is the sky blue")));
+  EXPECT_EQ(bj::parse(whole.body).at("usage").at("completion_tokens"), 7 + 6) << "thinking is output";
+
+  auto streamed = post_openai("/v1/chat/completions", R"({"model":"sonnet","reasoning_effort":"medium","stream":true,
+      "max_completion_tokens":3000,"messages":[{"role":"user","content":"think while streaming"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("max_tokens"), 3000);
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("thinking").at("budget_tokens"), 2048);
+  EXPECT_EQ(joined(streamed.body, "reasoning_content"), "Thinking about: think while streaming");
+  EXPECT_LT(streamed.body.find("reasoning_content"), streamed.body.find("Echo:")) << "thinking first, as it is thought";
+  const auto streamed_blocks = thinking_deltas(streamed.body);
+  ASSERT_EQ(streamed_blocks.size(), 1u) << streamed.body;
+  EXPECT_EQ(streamed_blocks.at(0).at("signature"),
+            bj::value(fakes::anthropic::thinking_signature("Thinking about: think while streaming")));
+  test::eventually([&] { return gw_->cache()->stats().entries == 2; }, 5s);
+  auto hit = post_openai("/v1/chat/completions", R"({"model":"sonnet","reasoning_effort":"medium",
+      "max_completion_tokens":3000,"messages":[{"role":"user","content":"think while streaming"}]})");
+  EXPECT_EQ(hit.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(message_of(hit).at("reasoning_content"), "Thinking about: think while streaming");
+  EXPECT_EQ(message_of(hit).at("thinking_blocks"), bj::value(streamed_blocks));
+
+  auto replayed = post_openai("/v1/chat/completions", R"({"model":"sonnet","reasoning_effort":"low","stream":true,
+      "messages":[{"role":"user","content":"why is the sky blue"}]})");
+  EXPECT_EQ(replayed.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(joined(replayed.body, "reasoning_content"), "Thinking about: why is the sky blue");
+  EXPECT_EQ(thinking_deltas(replayed.body), msg.at("thinking_blocks").as_array());
+  EXPECT_EQ(anthropic_.requests(), 2u);
+}
+
+// A tool call made while thinking: the client sends the assistant message
+// back as it came (thinking_blocks included) with the tool's result, and
+// Anthropic, which verifies the signature and wants the thinking first,
+// takes it. Without the blocks, or with them altered, Anthropic refuses.
+TEST_F(ThinkingTest, ThinkingBlocksGoBackWithToolResults) {
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"get_weather",
+      "parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}])";
+  auto call = post_openai("/v1/chat/completions", R"({"model":"sonnet","reasoning_effort":"low",)" + tools +
+                                                      R"(,"messages":[{"role":"user","content":"weather in Paris"}]})");
+  ASSERT_EQ(call.status, 200u) << call.body;
+  auto assistant = message_of(call);
+  ASSERT_TRUE(assistant.contains("tool_calls")) << call.body;
+  ASSERT_TRUE(assistant.contains("thinking_blocks")) << call.body;
+  const std::string id(assistant.at("tool_calls").at(0).at("id").as_string());
+  auto follow_up = [&](const bj::object& turn) {
+    bj::array messages{bj::object{{"role", "user"}, {"content", "weather in Paris"}}, turn,
+                       bj::object{{"role", "tool"}, {"tool_call_id", id}, {"content", "18C and sunny"}}};
+    bj::object req = bj::parse(R"({"model":"sonnet","reasoning_effort":"low",)" + tools + "}").as_object();
+    req["messages"] = std::move(messages);
+    return post_openai("/v1/chat/completions", bj::serialize(req));
+  };
+  auto answer = follow_up(assistant);
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  EXPECT_EQ(message_of(answer).at("content"), "The tool returned: 18C and sunny");
+  const auto sent = bj::parse(anthropic_.last_request().body).as_object();
+  EXPECT_EQ(sent.at("messages").at(1).at("content").at(0), assistant.at("thinking_blocks").at(0))
+      << "the signed block first in the assistant turn, unchanged";
+
+  bj::object without = assistant;
+  without.erase("thinking_blocks");
+  EXPECT_EQ(follow_up(without).status, 400u);
+  bj::object altered = assistant;
+  altered["thinking_blocks"].as_array()[0].as_object()["thinking"] = "something else";
+  auto refused = follow_up(altered);
+  EXPECT_EQ(refused.status, 400u);
+  EXPECT_NE(refused.body.find("signature"), std::string::npos) << refused.body;
+}
+
+// What Anthropic refuses with thinking on is refused before anything goes
+// out, naming the client's parameter; reasoning_effort "none" is no thinking.
+TEST_F(ThinkingTest, ConflictsAreRefusedBeforeAnythingGoesOut) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"model":"sonnet","reasoning_effort":"low","temperature":0.2,"messages":[{"role":"user","content":"x"}]})", "temperature"},
+      {R"({"model":"sonnet","reasoning_effort":"high","max_tokens":1000,"messages":[{"role":"user","content":"x"}]})", "max_tokens"},
+      {R"({"model":"sonnet","reasoning_effort":"extreme","messages":[{"role":"user","content":"x"}]})", "reasoning_effort"},
+      {R"({"model":"sonnet","thinking":{"type":"enabled","budget_tokens":10},"messages":[{"role":"user","content":"x"}]})", "thinking"},
+      {R"({"model":"sonnet","reasoning_effort":"low","tool_choice":"required","tools":[{"type":"function",
+          "function":{"name":"f"}}],"messages":[{"role":"user","content":"x"}]})", "tool_choice"},
+  };
+  for (const auto& [request, param] : cases) {
+    auto r = post_openai("/v1/chat/completions", request);
+    EXPECT_EQ(r.status, 400u) << request;
+    EXPECT_NE(r.body.find(param), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(anthropic_.requests(), 0u);
+  auto plain = post_openai("/v1/chat/completions",
+                           R"({"model":"sonnet","reasoning_effort":"none","temperature":0.2,"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_EQ(plain.status, 200u) << plain.body;
+  EXPECT_FALSE(bj::parse(anthropic_.last_request().body).as_object().contains("thinking"));
+  EXPECT_FALSE(message_of(plain).contains("reasoning_content"));
+}
+
+}  // namespace
+}  // namespace spectra::ai
