@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "ai/anthropic_messages.h"
+#include "ai/reasoning.h"
 
 namespace spectra::ai::anthropic {
 
@@ -92,50 +93,6 @@ Result<std::int64_t> max_tokens(const bj::object& req, std::int64_t fallback) {
   std::int64_t v = 0;
   if (!to_int64(req.at(key), &v) || v < 1) return bad(key, "must be a positive integer");
   return v;
-}
-
-// The thinking budget a request asks for (0: none): Anthropic's own
-// `thinking` object, for clients that send it, else OpenAI's
-// reasoning_effort (minimal and low 1,024 tokens, medium 2,048, high 4,096).
-Result<std::int64_t> thinking_budget(const bj::object& req) {
-  if (const bj::value* t = req.if_contains("thinking"); t && !t->is_null()) {
-    const bj::object* o = t->if_object();
-    const bj::value* type = o ? o->if_contains("type") : nullptr;
-    if (type && *type == "disabled") return std::int64_t{0};
-    std::int64_t budget = 0;
-    const bj::value* b = o ? o->if_contains("budget_tokens") : nullptr;
-    if (!type || *type != "enabled" || !b || !to_int64(*b, &budget) || budget < 1024) {
-      return bad("thinking", "must be {\"type\":\"enabled\",\"budget_tokens\":n} with n >= 1024, or {\"type\":\"disabled\"}");
-    }
-    return budget;
-  }
-  const bj::value* e = req.if_contains("reasoning_effort");
-  if (!e || e->is_null()) return std::int64_t{0};
-  if (*e == "none") return std::int64_t{0};
-  if (*e == "minimal" || *e == "low") return std::int64_t{1024};
-  if (*e == "medium") return std::int64_t{2048};
-  if (*e == "high") return std::int64_t{4096};
-  return bad("reasoning_effort", "must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
-}
-
-// What Anthropic refuses with thinking on, refused here naming the
-// client's parameter (as OpenAI refuses sampling parameters for its
-// reasoning models) rather than answered differently.
-Status thinking_conflicts(const bj::object& req) {
-  const char* why = "cannot be combined with reasoning on Anthropic models (extended thinking)";
-  if (const bj::value* t = req.if_contains("temperature"); t && !t->is_null()) {
-    double v = 0;
-    if (!to_double(*t, &v) || v != 1) return bad("temperature", std::string("other than 1 ") + why);
-  }
-  if (present(req, "top_k")) return bad("top_k", why);
-  if (const bj::value* p = req.if_contains("top_p"); p && !p->is_null()) {
-    double v = 0;
-    if (!to_double(*p, &v) || v < 0.95) return bad("top_p", std::string("below 0.95 ") + why);
-  }
-  if (const bj::value* c = req.if_contains("tool_choice"); c && (*c == "required" || c->is_object())) {
-    return bad("tool_choice", std::string("forcing a tool ") + why + "; use \"auto\"");
-  }
-  return {};
 }
 
 Result<bj::array> stop_sequences(const bj::value& stop) {
@@ -266,11 +223,11 @@ Result<bj::object> translate_request(const bj::object& req, const RequestOptions
   Status s = refuse_unsupported(req);
   if (!s.ok()) return s;
 
-  auto budget = thinking_budget(req);
+  auto budget = reasoning::thinking_budget(req);
   if (!budget.ok()) return budget.status();
   const bool thinking = *budget > 0;
   if (thinking) {
-    if (Status c = thinking_conflicts(req); !c.ok()) return c;
+    if (Status c = reasoning::thinking_conflicts(req); !c.ok()) return c;
   }
 
   const bj::value* messages_v = req.if_contains("messages");
@@ -278,20 +235,9 @@ Result<bj::object> translate_request(const bj::object& req, const RequestOptions
   auto translated = translate_messages(messages_v->get_array(), thinking);
   if (!translated.ok()) return translated.status();
 
-  auto max = max_tokens(req, options.default_max_tokens);
+  auto max = thinking ? reasoning::max_tokens_with_thinking(req, *budget, options.default_max_tokens)
+                      : max_tokens(req, options.default_max_tokens);
   if (!max.ok()) return max.status();
-  if (thinking) {
-    // OpenAI's max_completion_tokens counts reasoning too, as Anthropic's
-    // max_tokens counts thinking: a limit at or below the budget leaves
-    // nothing to answer with. Without one, the default is for the answer.
-    const char* key = present(req, "max_completion_tokens") ? "max_completion_tokens"
-                      : present(req, "max_tokens")          ? "max_tokens"
-                                                            : nullptr;
-    if (key && *max <= *budget) {
-      return bad(key, "must be greater than the thinking budget (" + std::to_string(*budget) + " tokens)");
-    }
-    if (!key) *max += *budget;
-  }
 
   bj::array system = std::move(translated->system);
   if (const bj::value* rf = req.if_contains("response_format")) {

@@ -22,6 +22,13 @@
 // - max_completion_tokens | max_tokens -> maxTokens, temperature, top_p ->
 //   topP, stop -> stopSequences. n > 1 is refused. Parameters Converse has
 //   no field for (seed, penalties, logprobs, logit_bias, user) are dropped.
+// - reasoning_effort (or Anthropic's `thinking` object) on a Claude model ->
+//   additionalModelRequestFields.thinking {type: enabled, budget_tokens}, as
+//   on Anthropic (reasoning.h: budgets, max tokens, refused conflicts);
+//   assistant thinking_blocks -> reasoningContent blocks first in the turn.
+//   Answers: reasoningContent -> message.reasoning_content and, signed,
+//   thinking_blocks (streamed: reasoning_content deltas, the block whole at
+//   its contentBlockStop). Other models' reasoning is not mapped.
 // - response_format json_object/json_schema -> an extra system instruction
 //   (Converse has no JSON mode; this is best effort, stated in the docs).
 // - tools -> toolConfig.tools[].toolSpec; tool_choice auto -> {auto:{}},
@@ -34,6 +41,7 @@
 // Usage: Bedrock's inputTokens excludes prompt-cache reads and writes, so
 // prompt_tokens = inputTokens + cacheReadInputTokens + cacheWriteInputTokens
 // and cached_prompt_tokens = cacheReadInputTokens (OpenAI's meaning).
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -95,8 +103,18 @@ Result<std::string> endpoint(const ModelTarget& target);
 // '/' included, as the REST binding of a path label requires).
 std::string model_path(std::string_view model_id, std::string_view action);
 
-// The Converse request body for an OpenAI chat request (exposed for tests).
-Result<bj::object> converse_body(const bj::object& request);
+// The Converse request body for an OpenAI chat request (exposed for
+// tests). For a model that thinks on a budget (`model_id` names Claude),
+// reasoning_effort / thinking become additionalModelRequestFields.thinking
+// (reasoning.h), and assistant thinking_blocks reasoningContent blocks.
+Result<bj::object> converse_body(const bj::object& request, std::string_view model_id = {});
+
+// True for a Bedrock model id of Claude (bare or an inference profile).
+bool thinks_on_a_budget(std::string_view model_id);
+
+// maxTokens sent with thinking on when the client gave no limit, on top of
+// the budget.
+inline constexpr std::int64_t kDefaultAnswerTokens = 4096;
 
 // OpenAI finish_reason for a Converse stopReason.
 std::string finish_reason(std::string_view stop_reason);

@@ -5,6 +5,7 @@
 
 #include "ai/bedrock_adapter.h"
 #include "ai/bedrock_internal.h"
+#include "ai/reasoning.h"
 #include "aws/sigv4_canonical.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
@@ -91,6 +92,11 @@ Status append_content(const bj::value& content, bool allow_images, bj::array* bl
 
 class Builder {
  public:
+  // `thinking`: an assistant message's thinking_blocks go first in its
+  // turn, as reasoningContent (Claude on Bedrock wants a tool-calling turn's
+  // thinking back, signature unchanged); without it they are left out.
+  explicit Builder(bool thinking) : thinking_(thinking) {}
+
   Status add_message(const bj::object& m) {
     const bj::string* role = string_at(m, "role");
     if (!role) return bad("message has no role");
@@ -107,6 +113,9 @@ class Builder {
       return {};
     }
     if (*role == "assistant") {
+      if (const bj::array* tb = array_at(m, "thinking_blocks"); tb && thinking_) {
+        if (Status s = reasoning_blocks(*tb, &blocks); !s.ok()) return s;
+      }
       if (Status s = append_content(content, false, &blocks); !s.ok()) return s;
       if (const bj::array* calls = array_at(m, "tool_calls")) {
         for (const bj::value& call : *calls) {
@@ -162,6 +171,28 @@ class Builder {
         {"toolUse", bj::object{{"toolUseId", *id}, {"name", *name}, {"input", std::move(input)}}}};
   }
 
+  // thinking_blocks (as the gateway returned them) -> reasoningContent.
+  static Status reasoning_blocks(const bj::array& in, bj::array* out) {
+    for (const bj::value& v : in) {
+      const bj::object* b = v.if_object();
+      const bj::string* type = b ? string_at(*b, "type") : nullptr;
+      if (type && *type == "thinking") {
+        const bj::string* text = string_at(*b, "thinking");
+        const bj::string* sig = string_at(*b, "signature");
+        if (!text || !sig) return bad("thinking_blocks: a thinking block needs its thinking and signature strings");
+        out->push_back(bj::object{
+            {"reasoningContent", bj::object{{"reasoningText", bj::object{{"text", *text}, {"signature", *sig}}}}}});
+      } else if (type && *type == "redacted_thinking") {
+        const bj::string* data = string_at(*b, "data");
+        if (!data) return bad("thinking_blocks: a redacted_thinking block needs its data string");
+        out->push_back(bj::object{{"reasoningContent", bj::object{{"redactedContent", *data}}}});
+      } else {
+        return bad("thinking_blocks: each must be a thinking or redacted_thinking block");
+      }
+    }
+    return {};
+  }
+
   // Bedrock wants user and assistant turns to alternate: a turn of the same
   // role as the last one is merged into it.
   void add_turn(std::string_view role, bj::array blocks) {
@@ -177,6 +208,7 @@ class Builder {
     messages_.push_back(bj::object{{"role", role}, {"content", std::move(blocks)}});
   }
 
+  const bool thinking_;
   bj::array system_;
   bj::array messages_;
   bool has_tool_blocks_ = false;
@@ -314,16 +346,30 @@ Result<std::string> endpoint(const ModelTarget& target) {
   return "https://bedrock-runtime." + target.region + ".amazonaws.com";
 }
 
+bool thinks_on_a_budget(std::string_view model_id) {
+  return model_id.find("anthropic.") != std::string_view::npos || model_id.find("claude") != std::string_view::npos;
+}
+
 std::string model_path(std::string_view model_id, std::string_view action) {
   return "/model/" + aws::sigv4::uri_encode(model_id, /*keep_slash=*/false) + "/" +
          std::string(action);
 }
 
-Result<bj::object> converse_body(const bj::object& request) {
+Result<bj::object> converse_body(const bj::object& request, std::string_view model_id) {
   if (auto n = int_at(request, "n"); n && *n != 1) return bad("n other than 1 is not supported");
   const bj::array* messages = array_at(request, "messages");
   if (!messages) return bad("messages must be an array");
-  Builder builder;
+  // Claude thinks on a budget, set through additionalModelRequestFields.
+  std::int64_t budget = 0;
+  if (thinks_on_a_budget(model_id)) {
+    auto b = reasoning::thinking_budget(request);
+    if (!b.ok()) return b.status();
+    budget = *b;
+    if (budget > 0) {
+      if (Status s = reasoning::thinking_conflicts(request); !s.ok()) return s;
+    }
+  }
+  Builder builder(budget > 0);
   for (const bj::value& m : *messages) {
     if (!m.is_object()) return bad("message is not an object");
     if (Status s = builder.add_message(m.get_object()); !s.ok()) return s;
@@ -336,6 +382,12 @@ Result<bj::object> converse_body(const bj::object& request) {
   if (!system.empty()) body["system"] = std::move(system);
   auto cfg = inference_config(request);
   if (!cfg.ok()) return cfg.status();
+  if (budget > 0) {
+    auto max = reasoning::max_tokens_with_thinking(request, budget, kDefaultAnswerTokens);
+    if (!max.ok()) return max.status();
+    (*cfg)["maxTokens"] = *max;
+    body["additionalModelRequestFields"] = bj::object{{"thinking", bj::object{{"type", "enabled"}, {"budget_tokens", budget}}}};
+  }
   if (!cfg->empty()) body["inferenceConfig"] = std::move(*cfg);
   auto tools = tool_config(request, builder);
   if (!tools.ok()) return tools.status();
@@ -350,7 +402,7 @@ Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
   if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
   auto base = bedrock::endpoint(target);
   if (!base.ok()) return base.status();
-  auto body = bedrock::converse_body(request);
+  auto body = bedrock::converse_body(request, target.model);
   if (!body.ok()) return body.status();
   UpstreamRequest up;
   up.method = "POST";
@@ -365,7 +417,7 @@ Result<UpstreamRequest> BedrockAdapter::build_count_tokens(const bj::object& req
   if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
   auto base = bedrock::endpoint(target);
   if (!base.ok()) return base.status();
-  auto body = bedrock::converse_body(request);
+  auto body = bedrock::converse_body(request, target.model);
   if (!body.ok()) return body.status();
   bj::object converse;
   for (const char* k : {"messages", "system", "toolConfig"}) {

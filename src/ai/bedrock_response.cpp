@@ -206,12 +206,24 @@ Result<bj::object> BedrockAdapter::parse_chat(unsigned http_status, std::string_
   const bj::array* content = message ? array_at(*message, "content") : nullptr;
   if (!content) return fail(malformed_error("no output.message.content"));
 
-  std::string text;
-  bj::array tool_calls;
+  std::string text, reasoning;
+  bj::array tool_calls, thinking;
   for (const bj::value& block : *content) {
     if (!block.is_object()) return fail(malformed_error("content block is not an object"));
     const bj::object& b = block.get_object();
-    if (const bj::string* t = string_at(b, "text")) {
+    if (const bj::object* rc = object_at(b, "reasoningContent")) {
+      // Claude's thinking: its text as reasoning_content, the block signed
+      // in thinking_blocks for the client to send back (as from Anthropic).
+      if (const bj::object* rt = object_at(*rc, "reasoningText")) {
+        const bj::string* t = string_at(*rt, "text");
+        const bj::string* sig = string_at(*rt, "signature");
+        if (!t) return fail(malformed_error("reasoningText without text"));
+        reasoning.append(t->data(), t->size());
+        thinking.push_back(bj::object{{"type", "thinking"}, {"thinking", *t}, {"signature", sig ? *sig : bj::string()}});
+      } else if (const bj::string* data = string_at(*rc, "redactedContent")) {
+        thinking.push_back(bj::object{{"type", "redacted_thinking"}, {"data", *data}});
+      }
+    } else if (const bj::string* t = string_at(b, "text")) {
       text.append(t->data(), t->size());
     } else if (const bj::object* use = object_at(b, "toolUse")) {
       const bj::string* id = string_at(*use, "toolUseId");
@@ -224,8 +236,8 @@ Result<bj::object> BedrockAdapter::parse_chat(unsigned http_status, std::string_
                      {"type", "function"},
                      {"function", bj::object{{"name", *name}, {"arguments", std::move(args)}}}});
     }
-    // reasoningContent, citations, guardContent and newer block kinds have
-    // no chat.completion field; they are dropped.
+    // citations, guardContent and newer block kinds have no chat.completion
+    // field; they are dropped.
   }
 
   bj::object msg{{"role", "assistant"}};
@@ -233,6 +245,8 @@ Result<bj::object> BedrockAdapter::parse_chat(unsigned http_status, std::string_
     msg["content"] = nullptr;
   else
     msg["content"] = std::move(text);
+  if (!reasoning.empty()) msg["reasoning_content"] = std::move(reasoning);
+  if (!thinking.empty()) msg["thinking_blocks"] = std::move(thinking);
   if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
 
   const bj::string* stop = string_at(root, "stopReason");

@@ -86,9 +86,10 @@ class BedrockStreamTranslator final : public StreamTranslator {
     if (*event == "messageStart") return message_start(chunks);
     if (*event == "contentBlockStart") return block_start(p, chunks);
     if (*event == "contentBlockDelta") return block_delta(p, chunks);
+    if (*event == "contentBlockStop") return block_stop(p, chunks);
     if (*event == "messageStop") return message_stop(p, chunks);
     if (*event == "metadata") return metadata(p, chunks);
-    return {};  // contentBlockStop and event types newer than this code
+    return {};  // event types newer than this code
   }
 
   Status message_start(std::vector<bj::object>* chunks) {
@@ -140,7 +141,40 @@ class BedrockStreamTranslator final : public StreamTranslator {
                                               {"function", bj::object{{"arguments", *input}}}}}}}));
       return {};
     }
-    return {};  // reasoningContent and the like have no chunk field
+    if (const bj::object* rc = object_at(*delta, "reasoningContent")) {
+      // Thinking: its text out as it comes; its signature (or redacted
+      // data) kept for the whole block, sent at contentBlockStop.
+      auto block = int_at(p, "contentBlockIndex");
+      if (!block || tools_.count(*block)) return malformed("reasoningContent delta for a block that is not reasoning");
+      Reasoning& r = reasoning_[*block];
+      if (const bj::string* text = string_at(*rc, "text")) {
+        r.text.append(text->data(), text->size());
+        if (!text->empty()) {
+          (void)message_start(chunks);
+          chunks->push_back(chunk(bj::object{{"reasoning_content", *text}}));
+        }
+      } else if (const bj::string* sig = string_at(*rc, "signature")) {
+        r.signature.append(sig->data(), sig->size());
+      } else if (const bj::string* data = string_at(*rc, "redactedContent")) {
+        r.redacted.append(data->data(), data->size());
+      }
+      return {};
+    }
+    return {};  // citations and newer delta kinds have no chunk field
+  }
+
+  Status block_stop(const bj::object& p, std::vector<bj::object>* chunks) {
+    auto block = int_at(p, "contentBlockIndex");
+    auto it = block ? reasoning_.find(*block) : reasoning_.end();
+    if (it == reasoning_.end()) return {};
+    Reasoning r = std::move(it->second);
+    reasoning_.erase(it);
+    (void)message_start(chunks);
+    bj::object b = r.redacted.empty() && !r.text.empty()
+                       ? bj::object{{"type", "thinking"}, {"thinking", r.text}, {"signature", r.signature}}
+                       : bj::object{{"type", "redacted_thinking"}, {"data", r.redacted}};
+    chunks->push_back(chunk(bj::object{{"thinking_blocks", bj::array{std::move(b)}}}));
+    return {};
   }
 
   Status message_stop(const bj::object& p, std::vector<bj::object>* chunks) {
@@ -227,6 +261,10 @@ class BedrockStreamTranslator final : public StreamTranslator {
   bool stopped_ = false;
   bool done_ = false;
   std::map<std::int64_t, int> tools_;  // contentBlockIndex -> OpenAI tool_calls index
+  struct Reasoning {
+    std::string text, signature, redacted;
+  };
+  std::map<std::int64_t, Reasoning> reasoning_;  // contentBlockIndex -> the thinking block under way
   int next_tool_ = 0;
   Usage usage_;
   Status failed_;  // errors are final, like the decoder's

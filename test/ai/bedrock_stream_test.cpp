@@ -1,5 +1,6 @@
 // ConverseStream event-stream -> OpenAI chunks: every split point, CRC
 // corruption, in-stream exceptions, truncation, exact usage.
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include "ai/bedrock_adapter.h"
@@ -59,6 +60,43 @@ TEST(BedrockStream, TextStreamBecomesRoleContentFinishAndUsageChunks) {
   // The role chunk comes first, the usage chunk last.
   EXPECT_EQ(r.chunks.front().at("choices").at(0).at("delta").at("role").as_string(), "assistant");
   EXPECT_TRUE(r.chunks.back().at("choices").as_array().empty());
+}
+
+// Claude's thinking: text deltas out as reasoning_content, the block whole
+// and signed (or redacted) at its contentBlockStop; a reasoning delta for a
+// tool block is malformed.
+TEST(BedrockStream, ReasoningContentBecomesReasoningAndThinkingBlocks) {
+  Outcome r = run_whole(
+      event("messageStart", R"({"role":"assistant"})") +
+      event("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"let me"}}})") +
+      event("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"reasoningContent":{"text":" see"}}})") +
+      event("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"reasoningContent":{"signature":"sig"}}})") +
+      event("contentBlockStop", R"({"contentBlockIndex":0})") +
+      event("contentBlockDelta", R"({"contentBlockIndex":1,"delta":{"reasoningContent":{"redactedContent":"ZW5j"}}})") +
+      event("contentBlockStop", R"({"contentBlockIndex":1})") +
+      event("contentBlockDelta", R"({"contentBlockIndex":2,"delta":{"text":"done"}})") +
+      event("messageStop", R"({"stopReason":"end_turn"})") +
+      event("metadata", R"({"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}})"));
+  ASSERT_TRUE(r.status.ok()) << r.status.to_string();
+  std::string reasoning;
+  bj::array blocks;
+  for (const auto& c : r.chunks) {
+    for (const auto& ch : c.at("choices").as_array()) {
+      const auto& d = ch.at("delta").as_object();
+      if (const auto* t = d.if_contains("reasoning_content")) reasoning += t->as_string();
+      if (const auto* b = d.if_contains("thinking_blocks")) blocks.insert(blocks.end(), b->as_array().begin(), b->as_array().end());
+    }
+  }
+  EXPECT_EQ(reasoning, "let me see");
+  EXPECT_EQ(bj::value(blocks), bj::parse(R"([{"type":"thinking","thinking":"let me see","signature":"sig"},
+                                             {"type":"redacted_thinking","data":"ZW5j"}])"));
+  EXPECT_EQ(summarize(r.chunks).content, "done");
+
+  Outcome bad = run_whole(
+      event("messageStart", R"({"role":"assistant"})") +
+      event("contentBlockStart", R"({"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"t","name":"f"}}})") +
+      event("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"x"}}})"));
+  EXPECT_FALSE(bad.status.ok());
 }
 
 TEST(BedrockStream, ToolUseBecomesToolCallDeltas) {

@@ -8,6 +8,7 @@
 
 #include "dialect_test_fixture.h"
 #include "fake_anthropic_protocol.h"
+#include "fakes/fake_bedrock_replies.h"
 
 namespace spectra::ai {
 namespace {
@@ -127,6 +128,62 @@ TEST_F(ThinkingTest, ThinkingBlocksGoBackWithToolResults) {
   auto refused = follow_up(altered);
   EXPECT_EQ(refused.status, 400u);
   EXPECT_NE(refused.body.find("signature"), std::string::npos) << refused.body;
+}
+
+// Claude on Bedrock: the same parameters become
+// additionalModelRequestFields.thinking; reasoningContent comes back in the
+// same two fields, whole and streamed, and goes back as reasoningContent
+// with the tool results (Bedrock checks it as Anthropic does). Nova's
+// reasoning is not mapped: reasoning_effort leaves its request unchanged.
+TEST_F(ThinkingTest, ClaudeOnBedrockThinksTheSameWay) {
+  const std::string claude = "aws/anthropic.claude-3-7-sonnet-20250219-v1:0";
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"get_weather",
+      "parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}])";
+  auto call = post_openai("/v1/chat/completions", R"({"model":")" + claude + R"(","reasoning_effort":"low",)" + tools +
+                                                      R"(,"messages":[{"role":"user","content":"weather in Paris"}]})");
+  ASSERT_EQ(call.status, 200u) << call.body;
+  const auto sent = bj::parse(bedrock_.requests().back().body).as_object();
+  EXPECT_EQ(sent.at("additionalModelRequestFields"), bj::parse(R"({"thinking":{"type":"enabled","budget_tokens":1024}})"));
+  EXPECT_EQ(sent.at("inferenceConfig").at("maxTokens"), 4096 + 1024);
+  auto assistant = message_of(call);
+  EXPECT_EQ(assistant.at("reasoning_content"), "Thinking about: weather in Paris");
+  EXPECT_EQ(assistant.at("thinking_blocks").at(0).at("signature"),
+            bj::value(fakes::reasoning_signature("Thinking about: weather in Paris")));
+  ASSERT_TRUE(assistant.contains("tool_calls")) << call.body;
+  const std::string id(assistant.at("tool_calls").at(0).at("id").as_string());
+  auto follow_up = [&](const bj::object& turn) {
+    bj::object req = bj::parse(R"({"model":")" + claude + R"(","reasoning_effort":"low",)" + tools + "}").as_object();
+    req["messages"] = bj::array{bj::object{{"role", "user"}, {"content", "weather in Paris"}}, turn,
+                                bj::object{{"role", "tool"}, {"tool_call_id", id}, {"content", "18C"}}};
+    return post_openai("/v1/chat/completions", bj::serialize(req));
+  };
+  auto answer = follow_up(assistant);
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  EXPECT_EQ(message_of(answer).at("content"), "Tool result received: 18C");
+  EXPECT_EQ(bj::parse(bedrock_.requests().back().body).at("messages").at(1).at("content").at(0),
+            bj::parse(R"({"reasoningContent":{"reasoningText":{"text":"Thinking about: weather in Paris","signature":")" +
+                      fakes::reasoning_signature("Thinking about: weather in Paris") + R"("}}})"));
+  bj::object altered = assistant;
+  altered["thinking_blocks"].as_array()[0].as_object()["thinking"] = "something else";
+  EXPECT_EQ(follow_up(altered).status, 400u);
+  bj::object without = assistant;
+  without.erase("thinking_blocks");
+  EXPECT_EQ(follow_up(without).status, 400u);
+
+  auto streamed = post_openai("/v1/chat/completions", R"({"model":")" + claude + R"(","reasoning_effort":"high","stream":true,
+      "messages":[{"role":"user","content":"stream your thoughts"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(joined(streamed.body, "reasoning_content"), "Thinking about: stream your thoughts");
+  EXPECT_EQ(joined(streamed.body, "content"), "You said: stream your thoughts");
+  EXPECT_LT(streamed.body.find("reasoning_content"), streamed.body.find("You said"));
+  const auto blocks = thinking_deltas(streamed.body);
+  ASSERT_EQ(blocks.size(), 1u) << streamed.body;
+  EXPECT_EQ(blocks.at(0).at("signature"), bj::value(fakes::reasoning_signature("Thinking about: stream your thoughts")));
+
+  auto nova = post_openai("/v1/chat/completions", R"({"model":"aws/us.amazon.nova-pro-v1:0","reasoning_effort":"high",
+      "messages":[{"role":"user","content":"x"}]})");
+  ASSERT_EQ(nova.status, 200u) << nova.body;
+  EXPECT_FALSE(bj::parse(bedrock_.requests().back().body).as_object().contains("additionalModelRequestFields"));
 }
 
 // What Anthropic refuses with thinking on is refused before anything goes

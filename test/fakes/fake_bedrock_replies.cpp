@@ -136,6 +136,21 @@ Result<BedrockReply> make_reply(const bj::object& req) {
             }
           }
         }
+      } else if (const bj::value* rc = b->if_contains("reasoningContent")) {
+        // Claude's own thinking, sent back: only in assistant turns, its
+        // text unchanged (the signature is checked against it).
+        if (r != "assistant") return validation("Malformed input request: reasoningContent outside an assistant turn");
+        const bj::value* rt = rc->is_object() ? rc->get_object().if_contains("reasoningText") : nullptr;
+        if (rt) {
+          const bj::value* t = rt->is_object() ? rt->get_object().if_contains("text") : nullptr;
+          const bj::value* sig = rt->is_object() ? rt->get_object().if_contains("signature") : nullptr;
+          if (!t || !t->is_string() || !sig || !sig->is_string() ||
+              sig->get_string() != reasoning_signature(t->get_string())) {
+            return validation("The signature of a reasoning block is invalid: it must be passed back unchanged.");
+          }
+        } else if (!rc->is_object() || !rc->get_object().contains("redactedContent")) {
+          return validation("Malformed input request: reasoningContent needs reasoningText or redactedContent");
+        }
       } else if (!b->contains("image")) {
         return validation("Malformed input request: unknown content block");
       }
@@ -147,6 +162,44 @@ Result<BedrockReply> make_reply(const bj::object& req) {
     }
   }
   reply.input_tokens = input;
+
+  // additionalModelRequestFields.thinking (Claude): its rules, and the
+  // thinking the reply starts with.
+  const bj::value* extra = req.if_contains("additionalModelRequestFields");
+  const bj::value* thinking = extra && extra->is_object() ? extra->get_object().if_contains("thinking") : nullptr;
+  const bool thinks = thinking && thinking->is_object() && thinking->get_object().contains("type") &&
+                      thinking->at("type") == "enabled";
+  if (thinks) {
+    const bj::value* budget = thinking->get_object().if_contains("budget_tokens");
+    if (!budget || !budget->is_int64() || budget->get_int64() < 1024) {
+      return validation("thinking.budget_tokens: must be an integer of at least 1024");
+    }
+    const bj::value* cfg = req.if_contains("inferenceConfig");
+    const bj::object* inference = cfg && cfg->is_object() ? &cfg->get_object() : nullptr;
+    const bj::value* max = inference ? inference->if_contains("maxTokens") : nullptr;
+    if (max && max->is_int64() && max->get_int64() <= budget->get_int64()) {
+      return validation("max_tokens must be greater than thinking.budget_tokens");
+    }
+    if (const bj::value* t = inference ? inference->if_contains("temperature") : nullptr; t && t->to_number<double>() != 1) {
+      return validation("temperature may only be set to 1 when thinking is enabled");
+    }
+    // The assistant turn whose tool calls the last user turn answers must
+    // start with its thinking.
+    for (std::size_t i = messages->size(); i-- > 0;) {
+      const bj::object& m = messages->at(i).get_object();
+      if (m.at("role") != "assistant") continue;
+      const bj::array& content = m.at("content").get_array();
+      bool calls = false;
+      for (const bj::value& b : content) calls = calls || b.get_object().contains("toolUse");
+      if (calls && !content.front().get_object().contains("reasoningContent")) {
+        return validation("Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, "
+                          "a final `assistant` message must start with a thinking block.");
+      }
+      break;
+    }
+    reply.reasoning = "Thinking about: " + (last_user_has_result ? last_tool_result : last_user_text);
+    reply.reasoning_signature = reasoning_signature(reply.reasoning);
+  }
 
   const bj::array* tools = tool_config ? array_of(*tool_config, "tools") : nullptr;
   if (last_user_has_result) {
@@ -208,13 +261,21 @@ Result<BedrockReply> make_reply(const bj::object& req) {
       }
     }
   }
-  reply.output_tokens = count_words(reply.text);
+  reply.output_tokens = count_words(reply.text) + count_words(reply.reasoning);
   if (reply.tool) reply.output_tokens += count_words(bj::serialize(reply.tool_input));
   return reply;
 }
 
+std::string reasoning_signature(std::string_view text) {
+  return "bedrock-sig-" + crypto::sha256_hex(text).substr(0, 16);
+}
+
 bj::object converse_response(const BedrockReply& reply) {
   bj::array content;
+  if (!reply.reasoning.empty()) {
+    content.push_back(bj::object{{"reasoningContent", bj::object{{"reasoningText", bj::object{
+        {"text", reply.reasoning}, {"signature", reply.reasoning_signature}}}}}});
+  }
   if (!reply.text.empty()) content.push_back(bj::object{{"text", reply.text}});
   if (reply.tool) {
     content.push_back(bj::object{{"toolUse", bj::object{{"toolUseId", reply.tool_use_id},
@@ -239,6 +300,19 @@ std::vector<StreamEvent> stream_events(const BedrockReply& reply) {
   };
   add("messageStart", bj::object{{"role", "assistant"}});
   int block = 0;
+  if (!reply.reasoning.empty()) {
+    auto words = words_of(reply.reasoning);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      add("contentBlockDelta",
+          bj::object{{"contentBlockIndex", block},
+                     {"delta", bj::object{{"reasoningContent", bj::object{{"text", (i ? " " : "") + words[i]}}}}}},
+          true);
+    }
+    add("contentBlockDelta", bj::object{{"contentBlockIndex", block},
+                                        {"delta", bj::object{{"reasoningContent", bj::object{{"signature", reply.reasoning_signature}}}}}});
+    add("contentBlockStop", bj::object{{"contentBlockIndex", block}});
+    ++block;
+  }
   if (!reply.text.empty()) {
     auto words = words_of(reply.text);
     for (std::size_t i = 0; i < words.size(); ++i) {

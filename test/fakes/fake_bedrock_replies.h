@@ -15,6 +15,11 @@
 //   first tool whose name contains "weather" (else the first tool), input
 //   {"location": <last word of the text, punctuation stripped>}.
 // - Else: "You said: <last user text>".
+// - With additionalModelRequestFields.thinking enabled (Claude): the budget
+//   must be >= 1024 and below maxTokens, temperature 1 if set, and the
+//   assistant turn with tool calls must start with its reasoningContent,
+//   whose signature is checked; the reply starts with a signed reasoning
+//   block (streamed as reasoningContent text deltas, then the signature).
 // - stopSequences cut the reply before the first match (stop_sequence);
 //   maxTokens truncates it to that many words (max_tokens).
 #include <boost/json/object.hpp>
@@ -38,7 +43,13 @@ struct BedrockReply {
   std::string stop_reason;  // end_turn | tool_use | max_tokens | stop_sequence
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  // With additionalModelRequestFields.thinking: "Thinking about: <last user
+  // text or tool result>", first in the answer, signed; counted as output.
+  std::string reasoning, reasoning_signature;
 };
+
+// The signature the fake gives a reasoning text (checked when sent back).
+std::string reasoning_signature(std::string_view text);
 
 // A ValidationException message, or the reply.
 Result<BedrockReply> make_reply(const bj::object& converse_request);

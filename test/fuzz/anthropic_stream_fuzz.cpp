@@ -5,7 +5,8 @@
 //   - parse_chat and parse_error with an input-derived HTTP status: an error
 //     always carries a 4xx/5xx status, a type and a message;
 //   - build_chat, when the bytes are a JSON object: a success is a JSON body
-//     with model, max_tokens and alternating messages;
+//     with model, max_tokens (above a thinking budget) and alternating
+//     messages;
 //   - the exact cache's message assembler over the stream's events: a
 //     message it assembles replays as events that assemble to it again.
 #include <boost/json/parse.hpp>
@@ -174,6 +175,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       check(body.at("model") == "claude-fuzz");
       check(body.at("max_tokens").as_int64() >= 1);
       check(alternating(body.at("messages").as_array()));
+      // With thinking on, the limit leaves room to answer after the budget.
+      if (const bj::value* th = body.as_object().if_contains("thinking")) {
+        check(body.at("max_tokens").as_int64() > th->at("budget_tokens").as_int64());
+      }
     } else {
       check(up.status().code() == spectra::Code::kInvalidArgument);
       check(!up.status().message().empty());

@@ -195,6 +195,14 @@ test('reasoning on an Anthropic model: reasoning_effort, reasoning_content, thin
     }
   }
   assert.deepEqual([reasoning, content], ['Thinking about: think out loud', 'Echo: think out loud']);
+  // Claude on Bedrock: the same fields, the same loop.
+  const onBedrock = 'bedrock/anthropic.claude-3-7-sonnet-20250219-v1:0';
+  const b = await client().chat.completions.create({ model: onBedrock, reasoning_effort: 'low', messages, tools: weatherTool });
+  const bm = b.choices[0].message;
+  assert.equal(bm.reasoning_content, 'Thinking about: what is the weather in Paris?');
+  const bFollowUp = await client().chat.completions.create({ model: onBedrock, reasoning_effort: 'low', tools: weatherTool,
+    messages: [...messages, bm, { role: 'tool', tool_call_id: bm.tool_calls[0].id, content: 'sunny and 21C' }] });
+  assert.equal(bFollowUp.choices[0].message.content, 'Tool result received: sunny and 21C');
   await assert.rejects(client().chat.completions.create({ model: 'claude', reasoning_effort: 'low', temperature: 0.2,
     messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof OpenAI.BadRequestError && /temperature/.test(e.message));
 });
