@@ -6,6 +6,7 @@
 #include "ai/openai_adapter.h"
 #include "ai/responses_dialect.h"
 #include "ai/stream_codec.h"
+#include "common/crypto.h"
 #include "common/json_util.h"
 
 namespace spectra::ai::responses {
@@ -46,6 +47,31 @@ bj::object message_item(const Identity& id, std::size_t n, std::string_view text
                     {"content", bj::array{std::move(part)}}};
 }
 
+// A reasoning model's thinking as a reasoning item: its text as the
+// summary, and Claude's signed blocks in encrypted_content (base64 of their
+// JSON), which a client that sends the item back returns to the model.
+bj::object reasoning_item(const Identity& id, std::size_t n, std::string_view text, const bj::array& blocks,
+                          const char* status) {
+  bj::array summary;
+  if (!text.empty()) summary.push_back(bj::object{{"type", "summary_text"}, {"text", text}});
+  return bj::object{{"type", "reasoning"},
+                    {"id", item_id(id, "rs_", n)},
+                    {"summary", std::move(summary)},
+                    {"encrypted_content", blocks.empty() ? bj::value(nullptr) : bj::value(crypto::base64(bj::serialize(blocks)))},
+                    {"status", status}};
+}
+
+// A chat message's or delta's thinking: its reasoning_content and
+// reasoning text (an upstream sends one of them; both, concatenated the
+// same way whole and streamed), and thinking_blocks.
+std::string reasoning_text(const bj::object& m) {
+  return std::string(string_at(m, "reasoning_content")) + std::string(string_at(m, "reasoning"));
+}
+const bj::array* blocks_of(const bj::object& m) {
+  const auto* b = m.if_contains("thinking_blocks");
+  return b && b->is_array() && !b->get_array().empty() ? &b->get_array() : nullptr;
+}
+
 bj::object call_item(const Identity& id, std::size_t n, std::string_view call_id, std::string_view name,
                      std::string_view arguments, const char* status) {
   return bj::object{{"type", "function_call"},
@@ -72,6 +98,8 @@ bj::object assistant_message(const bj::object& completion) {
     m["tool_calls"] = *calls;
     if (text.empty()) m["content"] = nullptr;
   }
+  // Claude's signed thinking goes back with the turn when it is continued.
+  if (const bj::array* blocks = blocks_of(msg->get_object())) m["thinking_blocks"] = *blocks;
   return m;
 }
 
@@ -91,7 +119,12 @@ bj::object to_response(const bj::object& completion, const bj::object& echo, con
     if (auto f = string_at(choice, "finish_reason"); !f.empty()) finish = f;
     if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
       const auto& msg = m->get_object();
-      // In the order a stream of it would bring them: refusal, text, calls.
+      // In the order a stream of it would bring them: thinking, refusal,
+      // text, calls.
+      const bj::array* blocks = blocks_of(msg);
+      if (auto thought = reasoning_text(msg); !thought.empty() || blocks) {
+        output.push_back(reasoning_item(id, output.size(), thought, blocks ? *blocks : bj::array(), "completed"));
+      }
       if (auto refusal = string_at(msg, "refusal"); !refusal.empty()) {
         output.push_back(message_item(id, output.size(), refusal, true, "completed"));
       }
@@ -151,13 +184,37 @@ std::string EventWriter::open_message(bool refusal) {
   return out;
 }
 
+std::string EventWriter::open_reasoning() {
+  std::string out = close_item();
+  open_ = true;
+  open_is_call_ = false;
+  open_is_reasoning_ = true;
+  text_.clear();
+  blocks_.clear();
+  const std::size_t index = output_.size();
+  bj::object item = reasoning_item(id_, index, "", {}, "in_progress");
+  item.erase("encrypted_content");
+  out += event("response.output_item.added", {{"output_index", index}, {"item", std::move(item)}});
+  return out;
+}
+
 std::string EventWriter::close_item() {
   if (!open_) return {};
   open_ = false;
   const std::size_t index = output_.size();
   std::string out;
   bj::object item;
-  if (open_is_call_) {
+  if (open_is_reasoning_) {
+    open_is_reasoning_ = false;
+    const std::string id = item_id(id_, "rs_", index);
+    item = reasoning_item(id_, index, text_, blocks_, "completed");
+    if (!text_.empty()) {
+      out += event("response.reasoning_summary_text.done",
+                   {{"item_id", id}, {"output_index", index}, {"summary_index", 0}, {"text", text_}});
+      out += event("response.reasoning_summary_part.done", {{"item_id", id}, {"output_index", index}, {"summary_index", 0},
+                                                            {"part", item.at("summary").at(0)}});
+    }
+  } else if (open_is_call_) {
     const std::string id(string_at(call_, "id"));
     out += event("response.function_call_arguments.done",
                  {{"item_id", id}, {"output_index", index}, {"name", call_.at("name")}, {"arguments", call_.at("arguments")}});
@@ -190,10 +247,28 @@ std::string EventWriter::chunk(const bj::object& chunk) {
   const auto* d = choice.if_contains("delta");
   if (d && d->is_object()) {
     const auto& delta = d->get_object();
+    // Thinking first: its text as the reasoning item's summary, then its
+    // signed blocks (which end it).
+    const bj::array* blocks = blocks_of(delta);
+    if (auto thought = reasoning_text(delta); !thought.empty() || blocks) {
+      if (!open_ || !open_is_reasoning_) out += open_reasoning();
+      const std::string id = item_id(id_, "rs_", output_.size());
+      if (!thought.empty()) {
+        if (text_.empty()) {
+          out += event("response.reasoning_summary_part.added",
+                       {{"item_id", id}, {"output_index", output_.size()}, {"summary_index", 0},
+                        {"part", bj::object{{"type", "summary_text"}, {"text", ""}}}});
+        }
+        text_ += thought;
+        out += event("response.reasoning_summary_text.delta",
+                     {{"item_id", id}, {"output_index", output_.size()}, {"summary_index", 0}, {"delta", thought}});
+      }
+      if (blocks) blocks_.insert(blocks_.end(), blocks->begin(), blocks->end());
+    }
     for (const bool refusal : {false, true}) {
       const auto piece = string_at(delta, refusal ? "refusal" : "content");
       if (piece.empty()) continue;
-      if (!open_ || open_is_call_ || part_is_refusal_ != refusal) out += open_message(refusal);
+      if (!open_ || open_is_call_ || open_is_reasoning_ || part_is_refusal_ != refusal) out += open_message(refusal);
       text_ += piece;
       bj::object data{{"item_id", item_id(id_, "msg_", output_.size())}, {"output_index", output_.size()},
                       {"content_index", 0}, {"delta", piece}};
@@ -240,7 +315,9 @@ std::string EventWriter::error(std::string_view message) {
   // What was sent of the open item is in the failed response, incomplete.
   bj::array output = output_;
   if (open_) {
-    bj::object partial = open_is_call_ ? call_ : message_item(id_, output_.size(), text_, part_is_refusal_, "incomplete");
+    bj::object partial = open_is_call_        ? call_
+                         : open_is_reasoning_ ? reasoning_item(id_, output_.size(), text_, blocks_, "incomplete")
+                                              : message_item(id_, output_.size(), text_, part_is_refusal_, "incomplete");
     partial["status"] = "incomplete";
     output.push_back(std::move(partial));
   }

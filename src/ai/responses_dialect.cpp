@@ -6,6 +6,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "common/crypto.h"
 #include "common/json_util.h"
 
 namespace spectra::ai::responses {
@@ -69,6 +70,22 @@ Result<bj::value> user_content(const bj::value* content, const std::string& wher
   return bj::value(std::move(parts));
 }
 
+// The thinking blocks a reasoning item's encrypted_content carries (see
+// reasoning_item), or none.
+bj::array thinking_of(std::string_view encrypted) {
+  if (encrypted.empty()) return {};
+  auto bytes = crypto::base64_decode(encrypted);
+  if (!bytes.ok()) return {};
+  auto v = json::parse(*bytes, {.max_bytes = 16 << 20, .max_depth = 8});
+  if (!v.ok() || !v->is_array()) return {};
+  for (const auto& b : v->get_array()) {
+    const auto* o = b.if_object();
+    const auto type = o ? string_at(*o, "type") : std::string_view();
+    if (type != "thinking" && type != "redacted_thinking") return {};
+  }
+  return std::move(v->get_array());
+}
+
 // One input item as chat messages, appended to `out`.
 Status add_item(const bj::object& item, const std::string& where, bj::array& out, std::string* param) {
   const std::string type(string_at(item, "type"));
@@ -96,7 +113,16 @@ Status add_item(const bj::object& item, const std::string& where, bj::array& out
     out.push_back(bj::object{{"role", "tool"}, {"tool_call_id", string_at(item, "call_id")}, {"content", *text}});
     return {};
   }
-  if (type == "reasoning") return {};  // the model's own notes: not for another model
+  if (type == "reasoning") {
+    // A reasoning item this gateway made carries the model's signed
+    // thinking in encrypted_content: it goes back with the assistant turn
+    // it preceded (Claude needs a tool-calling turn's thinking back). Any
+    // other (another model's notes) is dropped.
+    auto blocks = thinking_of(string_at(item, "encrypted_content"));
+    if (blocks.empty()) return {};
+    out.push_back(bj::object{{"role", "assistant"}, {"content", nullptr}, {"thinking_blocks", std::move(blocks)}});
+    return {};
+  }
   if (!type.empty() && type != "message") {
     return bad(param, where + ".type", "input item '" + type + "' cannot be translated for this model");
   }
@@ -111,6 +137,13 @@ Status add_item(const bj::object& item, const std::string& where, bj::array& out
   if (role == "system" || role == "developer" || role == "assistant") {
     auto text = text_of(item.if_contains("content"), at, param);
     if (!text.ok()) return text.status();
+    // After a reasoning item, its turn is this message (as calls join it).
+    bj::object* last = out.empty() ? nullptr : out.back().if_object();
+    if (role == "assistant" && last && last->contains("thinking_blocks") && !last->contains("tool_calls") &&
+        last->at("content").is_null()) {
+      (*last)["content"] = *text;
+      return {};
+    }
     out.push_back(bj::object{{"role", role == "assistant" ? "assistant" : "system"}, {"content", *text}});
     return {};
   }
@@ -178,6 +211,10 @@ bj::object echo_of(const bj::object& request) {
   };
   bj::object text{{"format", bj::object{{"type", "text"}}}};
   if (const auto* t = request.if_contains("text"); t && t->is_object()) text = t->get_object();
+  bj::object reasoning{{"effort", nullptr}, {"summary", nullptr}};
+  if (const auto* r = request.if_contains("reasoning"); r && r->is_object()) {
+    for (const auto& [k, v] : r->get_object()) reasoning[k] = v;
+  }
   return bj::object{{"object", "response"},
                     {"background", false},
                     {"error", nullptr},
@@ -187,7 +224,7 @@ bj::object echo_of(const bj::object& request) {
                     {"model", field("model", nullptr)},
                     {"parallel_tool_calls", field("parallel_tool_calls", true)},
                     {"previous_response_id", nullptr},
-                    {"reasoning", bj::object{{"effort", nullptr}, {"summary", nullptr}}},
+                    {"reasoning", reasoning},
                     {"temperature", field("temperature", 1.0)},
                     {"text", std::move(text)},
                     {"tool_choice", field("tool_choice", "auto")},
@@ -238,6 +275,13 @@ Result<Translation> to_chat_request(const bj::object& request, const bj::array* 
   }
   for (const char* same : {"temperature", "top_p"}) {
     if (const auto* v = request.if_contains(same); v && !v->is_null()) chat[same] = *v;
+  }
+  if (const auto* r = request.if_contains("reasoning"); r && !r->is_null()) {
+    const auto* effort = r->is_object() ? r->get_object().if_contains("effort") : nullptr;
+    if (!r->is_object() || (effort && !effort->is_null() && !effort->is_string())) {
+      return bad(param, "reasoning", "must be an object with a string effort");
+    }
+    if (effort && effort->is_string()) chat["reasoning_effort"] = *effort;
   }
   for (const char* who : {"user", "safety_identifier"}) {
     if (auto user = string_at(request, who); !user.empty()) {

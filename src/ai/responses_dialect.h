@@ -10,13 +10,16 @@
 // message; input items: messages (user, system, developer -> system,
 // assistant) with input_text / input_image / output_text / refusal parts;
 // function_call items -> an assistant message's tool_calls (consecutive
-// calls share one); function_call_output -> a tool message; reasoning items
-// are dropped (another model's notes). Function tools -> chat functions;
+// calls share one); function_call_output -> a tool message; a reasoning
+// item this gateway made (its encrypted_content holds the model's signed
+// thinking) -> thinking_blocks on the assistant turn it preceded, others
+// dropped (another model's notes). Function tools -> chat functions;
 // tool_choice auto | none | required | {type: function, name};
 // parallel_tool_calls; max_output_tokens -> max_tokens; temperature, top_p;
-// text.format json_object / json_schema -> response_format; user or
-// safety_identifier -> user. Dropped: reasoning, include, truncation,
-// metadata, service_tier, prompt_cache_key, stream_options, top_logprobs.
+// reasoning.effort -> reasoning_effort; text.format json_object /
+// json_schema -> response_format; user or safety_identifier -> user.
+// Dropped: include, truncation, metadata, service_tier, prompt_cache_key,
+// stream_options, top_logprobs.
 // Refused with 400 naming the field: built-in tools (web search, file
 // search, computer use, MCP...), files and audio, item references and
 // prompt templates (stored at OpenAI).
@@ -27,8 +30,11 @@
 // call's input, the instructions of this call only (as OpenAI does).
 //
 // Answer: a response object (status completed, or incomplete with
-// max_output_tokens / content_filter) with a message item (output_text or
-// refusal) and a function_call item per tool call; usage in
+// max_output_tokens / content_filter) with a reasoning item for a model's
+// thinking (its text as the summary, Claude's signed blocks base64 in
+// encrypted_content; streamed as reasoning_summary_part/_text events), a
+// message item (output_text or refusal) and a function_call item per tool
+// call; usage in
 // the Responses API's names (input_tokens include cached ones, as
 // OpenAI's do); store as asked. Ids derive from the gateway's request id.
 #include <boost/json/array.hpp>
@@ -95,6 +101,7 @@ class EventWriter : public DialectStream {
   std::string event(const char* type, bj::object data);
   std::string start_if_needed();
   std::string open_message(bool refusal);
+  std::string open_reasoning();
   std::string close_item();
   bj::object response(const char* status) const;
 
@@ -106,8 +113,10 @@ class EventWriter : public DialectStream {
   bool open_ = false;       // an item (output_.size()) is open
   bool open_is_call_ = false;
   std::int64_t call_index_ = -1;  // the chat tool_call index of the open call
+  bool open_is_reasoning_ = false;
   bool part_is_refusal_ = false;
-  std::string text_;        // the open message's text or refusal
+  std::string text_;        // the open message's text or refusal, or the reasoning's summary
+  bj::array blocks_;        // the open reasoning item's signed thinking
   bj::object call_;         // the open function_call item
   std::string finish_ = "stop";
 };

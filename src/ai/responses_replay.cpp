@@ -61,8 +61,23 @@ std::string responses_events(const bj::object& response, std::int64_t starting_a
     if (started.contains("status")) started["status"] = "in_progress";
     if (type == "message") started["content"] = bj::array();
     if (type == "function_call") started["arguments"] = "";
+    if (type == "reasoning") {
+      started["summary"] = bj::array();
+      started.erase("encrypted_content");
+    }
     ev.add("response.output_item.added", {{"output_index", i}, {"item", started}});
-    if (type == "message" && field(item, "content").is_array()) {
+    if (type == "reasoning" && field(item, "summary").is_array()) {
+      const bj::array& parts = item.at("summary").get_array();
+      for (std::size_t j = 0; j < parts.size(); ++j) {
+        const bj::value& text = parts[j].is_object() ? field(parts[j].get_object(), "text") : bj::value();
+        if (!text.is_string()) continue;
+        ev.add("response.reasoning_summary_part.added", {{"item_id", id}, {"output_index", i}, {"summary_index", j},
+                                                         {"part", bj::object{{"type", "summary_text"}, {"text", ""}}}});
+        ev.add("response.reasoning_summary_text.delta", {{"item_id", id}, {"output_index", i}, {"summary_index", j}, {"delta", text}});
+        ev.add("response.reasoning_summary_text.done", {{"item_id", id}, {"output_index", i}, {"summary_index", j}, {"text", text}});
+        ev.add("response.reasoning_summary_part.done", {{"item_id", id}, {"output_index", i}, {"summary_index", j}, {"part", parts[j]}});
+      }
+    } else if (type == "message" && field(item, "content").is_array()) {
       const bj::array& parts = item.at("content").get_array();
       for (std::size_t j = 0; j < parts.size(); ++j) {
         if (!parts[j].is_object()) continue;

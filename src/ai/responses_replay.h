@@ -3,6 +3,8 @@
 // typed event stream OpenAI sends for it, so that an answer from the exact
 // cache or a kept one can be streamed: response.created and
 // response.in_progress; per output item output_item.added, then for a
+// reasoning item each summary part (reasoning_summary_part.added, one
+// reasoning_summary_text.delta, .done, reasoning_summary_part.done), for a
 // message each part (content_part.added; one output_text.delta with the
 // whole text and output_text.done, or refusal.delta and refusal.done;
 // content_part.done), for a function call function_call_arguments.delta

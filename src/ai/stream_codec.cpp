@@ -69,9 +69,10 @@ std::vector<bj::object> completion_to_chunks(const bj::object& c, bool include_u
         out.push_back(std::move(k));
       };
       bj::object first{{"role", "assistant"}, {"content", ""}};
-      if (msg && msg->contains("refusal")) first["refusal"] = msg->at("refusal");
+      if (msg && msg->contains("refusal")) first["refusal"] = nullptr;
       push(std::move(first), nullptr);
       if (msg) {
+        // In the order a model writes them: thinking, a refusal, content, calls.
         for (const char* field : {"reasoning_content", "reasoning"}) {
           if (const auto* r = msg->if_contains(field); r && r->is_string() && !r->get_string().empty()) {
             push(bj::object{{field, *r}}, nullptr);
@@ -79,6 +80,9 @@ std::vector<bj::object> completion_to_chunks(const bj::object& c, bool include_u
         }
         if (const auto* tb = msg->if_contains("thinking_blocks"); tb && tb->is_array() && !tb->get_array().empty()) {
           push(bj::object{{"thinking_blocks", *tb}}, nullptr);
+        }
+        if (const auto* r = msg->if_contains("refusal"); r && r->is_string() && !r->get_string().empty()) {
+          push(bj::object{{"refusal", *r}}, nullptr);
         }
         if (const auto* content = msg->if_contains("content"); content && content->is_string() && !content->get_string().empty()) {
           push(bj::object{{"content", *content}}, nullptr);

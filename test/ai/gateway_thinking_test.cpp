@@ -186,6 +186,83 @@ TEST_F(ThinkingTest, ClaudeOnBedrockThinksTheSameWay) {
   EXPECT_FALSE(bj::parse(bedrock_.requests().back().body).as_object().contains("additionalModelRequestFields"));
 }
 
+// The Responses API in translation: reasoning.effort turns thinking on; the
+// thinking comes back as a reasoning item (the text as its summary, the
+// signed blocks in encrypted_content), whole and as reasoning_summary
+// events. A stateless client sending the items back as they came, or a
+// previous_response_id continuation, returns the thinking with the tool
+// result, as Claude requires; dropping the reasoning item gets Anthropic's
+// refusal.
+TEST_F(ThinkingTest, TheResponsesApiCarriesThinkingAsReasoningItems) {
+  const std::string tools = R"("tools":[{"type":"function","name":"get_weather",
+      "parameters":{"type":"object","properties":{"location":{"type":"string"}}}}])";
+  auto first = post_openai("/v1/responses", R"({"model":"sonnet","reasoning":{"effort":"low"},)" + tools +
+                                                R"(,"input":"weather in Paris"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("thinking").at("budget_tokens"), 1024);
+  const auto response = bj::parse(first.body).as_object();
+  EXPECT_EQ(response.at("reasoning").at("effort"), "low");
+  const auto& output = response.at("output").as_array();
+  ASSERT_EQ(output.size(), 2u) << first.body;
+  const auto& reasoning = output.at(0).as_object();
+  EXPECT_EQ(reasoning.at("type"), "reasoning");
+  EXPECT_EQ(reasoning.at("summary"), bj::parse(R"([{"type":"summary_text","text":"Thinking about: weather in Paris"}])"));
+  ASSERT_TRUE(reasoning.at("encrypted_content").is_string());
+  EXPECT_EQ(output.at(1).at("type"), "function_call");
+  const std::string call_id(output.at(1).at("call_id").as_string());
+  const std::string result = R"({"type":"function_call_output","call_id":")" + call_id + R"(","output":"18C"})";
+
+  // Stateless: the items back as they came, then the tool's output.
+  bj::array items{bj::object{{"role", "user"}, {"content", "weather in Paris"}}, output.at(0), output.at(1), bj::parse(result)};
+  bj::object again = bj::parse(R"({"model":"sonnet","store":false,"reasoning":{"effort":"low"},)" + tools + "}").as_object();
+  again["input"] = items;
+  auto answered = post_openai("/v1/responses", bj::serialize(again));
+  ASSERT_EQ(answered.status, 200u) << answered.body;
+  const bj::value answer = bj::parse(answered.body);
+  EXPECT_EQ(answer.at("output").as_array().back().at("content").at(0).at("text"), "The tool returned: 18C");
+  const auto sent = bj::parse(anthropic_.last_request().body).as_object();
+  EXPECT_EQ(sent.at("messages").at(1).at("content").at(0).at("type"), "thinking")
+      << "the signed thinking first in the tool-calling turn";
+  items.erase(items.begin() + 1);  // without the reasoning item
+  again["input"] = items;
+  EXPECT_EQ(post_openai("/v1/responses", bj::serialize(again)).status, 400u);
+
+  // Continued by id: the kept conversation holds the thinking.
+  auto continued = post_openai("/v1/responses", R"({"model":"sonnet","reasoning":{"effort":"low"},)" + tools +
+                                                    R"(,"previous_response_id":")" + std::string(response.at("id").as_string()) +
+                                                    R"(","input":[)" + result + "]}");
+  ASSERT_EQ(continued.status, 200u) << continued.body;
+
+  // Streamed: the reasoning item's events add up to the same item.
+  auto streamed = post_openai("/v1/responses", R"({"model":"sonnet","reasoning":{"effort":"low"},"stream":true,
+      "input":"think in events"})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  std::string summary, types;
+  bj::value done;
+  for (std::size_t pos = 0; (pos = streamed.body.find("data: {", pos)) != std::string::npos;) {
+    const std::size_t end = streamed.body.find("\n\n", pos);
+    auto e = bj::parse(streamed.body.substr(pos + 6, end - pos - 6)).as_object();
+    pos = end;
+    const std::string type(e.at("type").as_string());
+    if (type.starts_with("response.reasoning_summary")) types += type.substr(27) + " ";
+    if (type == "response.reasoning_summary_text.delta") summary += e.at("delta").as_string();
+    if (type == "response.completed") done = e.at("response");
+  }
+  EXPECT_EQ(types, "part.added text.delta text.delta text.delta text.delta text.delta text.done part.done ") << "a delta a word";
+  EXPECT_EQ(summary, "Thinking about: think in events");
+  ASSERT_TRUE(done.is_object()) << streamed.body;
+  const auto& streamed_reasoning = done.at("output").at(0).as_object();
+  EXPECT_EQ(streamed_reasoning.at("summary").at(0).at("text"), "Thinking about: think in events");
+  EXPECT_TRUE(streamed_reasoning.at("encrypted_content").is_string());
+  EXPECT_EQ(done.at("output").at(1).at("content").at(0).at("text"), "Echo: think in events");
+  // ... and retrieved as a stream, the kept answer replays those events.
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto replay = c.send(http::Verb::get, "/v1/responses/" + std::string(done.at("id").as_string()) + "?stream=true", "",
+                       {{"authorization", "Bearer sk-team-a"}});
+  ASSERT_TRUE(replay.ok());
+  EXPECT_NE(replay->body.find(R"("delta":"Thinking about: think in events")"), std::string::npos) << replay->body;
+}
+
 // What Anthropic refuses with thinking on is refused before anything goes
 // out, naming the client's parameter; reasoning_effort "none" is no thinking.
 TEST_F(ThinkingTest, ConflictsAreRefusedBeforeAnythingGoesOut) {

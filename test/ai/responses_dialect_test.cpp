@@ -63,7 +63,7 @@ TEST(ResponsesDialect, RequestFieldsMapToChat) {
           {"id":"c2","type":"function","function":{"name":"f","arguments":"{}"}}]},
       {"role":"tool","tool_call_id":"c1","content":"one"},
       {"role":"tool","tool_call_id":"c2","content":"two"}],
-      "max_tokens":9,"temperature":0.2,"top_p":0.9,"user":"u-1","stream":true,"stream_options":{"include_usage":true},
+      "max_tokens":9,"temperature":0.2,"top_p":0.9,"reasoning_effort":"low","user":"u-1","stream":true,"stream_options":{"include_usage":true},
       "tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object"},"strict":true}}],
       "tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,
       "response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"},"strict":true}}})"))
@@ -71,6 +71,7 @@ TEST(ResponsesDialect, RequestFieldsMapToChat) {
   // The echo repeats the settings; the conversation to keep leaves the
   // instructions out (a continuation brings its own).
   EXPECT_EQ(t->echo.at("instructions"), "be brief");
+  EXPECT_EQ(t->echo.at("reasoning"), bj::parse(R"({"effort":"low","summary":null})"));
   EXPECT_EQ(t->echo.at("store"), true);
   EXPECT_TRUE(t->store);
   EXPECT_EQ(t->conversation.size(), 5u);

@@ -354,6 +354,15 @@ test('the Responses API on Anthropic and Bedrock models, in translation', async 
       input: [...ask, ...call.output, { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
     assert.equal(followUp.output_text, toolReply[model]('sunny'));
   }
+  // reasoning.effort: Claude's thinking as a reasoning item, whole and streamed.
+  const thought = await client().responses.create({ model: 'claude', reasoning: { effort: 'low' }, input: 'ponder this' });
+  assert.deepEqual([thought.output[0].type, thought.output[0].summary[0].text, thought.output_text],
+    ['reasoning', 'Thinking about: ponder this', 'Echo: ponder this']);
+  const thoughtStream = client().responses.stream({ model: 'claude', reasoning: { effort: 'low' }, input: 'ponder that' });
+  let summary = '';
+  thoughtStream.on('response.reasoning_summary_text.delta', (e) => { summary += e.delta; });
+  const thoughtFinal = await thoughtStream.finalResponse();
+  assert.deepEqual([summary, thoughtFinal.output[0].type], ['Thinking about: ponder that', 'reasoning']);
   // Input tokens of a translated request, counted by Anthropic's count_tokens.
   const counted = await client().responses.inputTokens.count({ model: 'claude', instructions: 'be brief',
     input: 'count these four words' });
