@@ -224,6 +224,16 @@ bj::object usage_object(const Usage& u) {
                     {"cache_read_input_tokens", u.cached_prompt_tokens}};
 }
 
+namespace {
+
+// A chat message's or delta's thinking text (an upstream sends one of the
+// two fields).
+std::string reasoning_text(const bj::object& m) {
+  return std::string(string_at(m, "reasoning_content")) + std::string(string_at(m, "reasoning"));
+}
+
+}  // namespace
+
 bj::object to_message(const bj::object& completion, std::string_view id, std::string_view model) {
   bj::array content;
   bj::value finish = nullptr;
@@ -232,6 +242,13 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
     if (const auto* f = choice.if_contains("finish_reason")) finish = *f;
     if (const auto* m = choice.if_contains("message"); m && m->is_object()) {
       const auto& msg = m->get_object();
+      // Thinking first: Claude's signed blocks as they are, else a
+      // reasoning model's text in one unsigned thinking block.
+      if (const auto* blocks = msg.if_contains("thinking_blocks"); blocks && blocks->is_array() && !blocks->get_array().empty()) {
+        for (const auto& b : blocks->get_array()) content.push_back(b);
+      } else if (std::string thought = reasoning_text(msg); !thought.empty()) {
+        content.push_back(bj::object{{"type", "thinking"}, {"thinking", thought}, {"signature", ""}});
+      }
       if (auto text = string_at(msg, "content"); !text.empty()) content.push_back(bj::object{{"type", "text"}, {"text", text}});
       if (const auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
         for (const auto& call : calls->get_array()) {
@@ -276,6 +293,7 @@ std::string EventWriter::close_block() {
   if (!open_) return {};
   open_ = false;
   block_is_text_ = false;
+  block_is_thinking_ = false;
   tool_ = -1;
   return sse_event(bj::object{{"type", "content_block_stop"}, {"index", next_ - 1}});
 }
@@ -295,6 +313,32 @@ std::string EventWriter::chunk(const bj::object& chunk) {
   const auto* d = choice.if_contains("delta");
   if (d && d->is_object()) {
     const auto& delta = d->get_object();
+    if (std::string thought = reasoning_text(delta); !thought.empty()) {
+      if (!block_is_thinking_) {
+        out += open_block(bj::object{{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
+        block_is_thinking_ = true;
+      }
+      out += sse_event(bj::object{{"type", "content_block_delta"},
+                                  {"index", next_ - 1},
+                                  {"delta", bj::object{{"type", "thinking_delta"}, {"thinking", thought}}}});
+    }
+    if (const auto* blocks = delta.if_contains("thinking_blocks"); blocks && blocks->is_array()) {
+      // Claude's signed blocks, each ending its thinking: the open block
+      // gets its signature; a block not streamed (redacted) goes out whole.
+      for (const auto& bv : blocks->get_array()) {
+        const auto* b = bv.if_object();
+        if (!b) continue;
+        if (block_is_thinking_ && string_at(*b, "type") == "thinking") {
+          out += sse_event(bj::object{{"type", "content_block_delta"},
+                                      {"index", next_ - 1},
+                                      {"delta", bj::object{{"type", "signature_delta"}, {"signature", string_at(*b, "signature")}}}});
+          out += close_block();
+          continue;
+        }
+        out += open_block(*b);
+        out += close_block();
+      }
+    }
     if (const auto* t = delta.if_contains("content"); t && t->is_string() && !t->get_string().empty()) {
       if (!block_is_text_) {
         out += open_block(bj::object{{"type", "text"}, {"text", ""}});

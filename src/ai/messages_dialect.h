@@ -15,7 +15,11 @@
 // top_k (no chat equivalent; the model answers without them). Refused (400,
 // naming the field): documents, server tools, MCP servers, containers.
 //
-// Answer: content [text, tool_use...], stop_reason from finish_reason
+// Answer: content [thinking, text, tool_use...] — a reasoning model's
+// thinking (reasoning_content / reasoning, as vLLM's reasoning parsers
+// send it) as a thinking block with an empty signature (nothing to verify:
+// the model is not Anthropic's; streamed as thinking_delta events), or
+// Claude-on-Bedrock's signed thinking_blocks as they are —, stop_reason from finish_reason
 // (stop -> end_turn, length -> max_tokens, tool_calls -> tool_use,
 // content_filter -> refusal), usage with input_tokens excluding cache reads
 // (Anthropic's convention; cache_read_input_tokens has them).
@@ -66,6 +70,7 @@ class EventWriter : public DialectStream {
   int next_ = 0;           // index of the next content block
   bool open_ = false;      // a block (index next_ - 1) is open
   bool block_is_text_ = false;
+  bool block_is_thinking_ = false;
   std::int64_t tool_ = -1;  // the chat tool_call index the open tool_use block is for
   std::string stop_reason_ = "end_turn";
 };

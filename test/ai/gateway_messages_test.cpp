@@ -4,6 +4,8 @@
 // and message_delta, and the gateway's own refusals in Anthropic's shape.
 // For other models (a local vLLM here) it is translated through the chat
 // pipeline: whole answers, event streams, tool use, caching, failover.
+#include <boost/json/serialize.hpp>
+
 #include "dialect_test_fixture.h"
 
 namespace spectra::ai {
@@ -387,6 +389,35 @@ TEST_F(MessagesTest, AnthropicFailuresFallBackToTheRoutesOtherModels) {
   EXPECT_NE(metrics_.render().find(R"(spectra_ai_fallbacks_total{route="sonnet-or-local",fallback="local/llama-3"} 4)"),
             std::string::npos)
       << metrics_.render();
+}
+
+// A local reasoning model (vLLM's reasoning parser: reasoning_content) for
+// Anthropic's SDKs and tools: its thinking as a thinking block before the
+// text (unsigned: nothing for Anthropic to verify), streamed as
+// thinking_delta events, the same from the cache either way.
+TEST_F(MessagesTest, ALocalReasoningModelsThinkingIsAThinkingBlock) {
+  const std::string ask = R"({"model":"local/deepseek-r1","max_tokens":64,"messages":[{"role":"user","content":"why"}]})";
+  auto whole = post("/v1/messages", ask);
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  EXPECT_EQ(bj::parse(whole.body).at("content"), bj::parse(R"([{"type":"thinking","thinking":"local thinks about: why","signature":""},
+      {"type":"text","text":"local says: why"}])"));
+  bj::object streamed_ask = bj::parse(ask).as_object();
+  streamed_ask["stream"] = true;
+  auto streamed = post("/v1/messages", bj::serialize(streamed_ask));  // from the cache, as events
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(streamed.header("x-spectra-cache"), "hit");
+  const auto events = events_of(streamed.body);
+  EXPECT_EQ(deltas_of(events, "thinking_delta", "thinking"), "local thinks about: why");
+  EXPECT_EQ(deltas_of(events, "text_delta", "text"), "local says: why");
+  EXPECT_EQ(events.at(1).second.at("content_block"), bj::parse(R"({"type":"thinking","thinking":"","signature":""})"));
+  // Streamed from the model itself: the thinking as it comes, first.
+  streamed_ask["messages"] = bj::parse(R"([{"role":"user","content":"think live"}])");
+  auto live = post("/v1/messages", bj::serialize(streamed_ask));
+  ASSERT_EQ(live.status, 200u) << live.body;
+  EXPECT_EQ(live.header("x-spectra-cache"), "miss");
+  const auto live_events = events_of(live.body);
+  EXPECT_EQ(deltas_of(live_events, "thinking_delta", "thinking"), "local thinks about: think live");
+  EXPECT_LT(live.body.find("thinking_delta"), live.body.find("text_delta"));
 }
 
 // count_tokens for a local model: counted by the vLLM replica's own

@@ -547,6 +547,17 @@ test("Anthropic's SDK on every other provider kind, in translation", async () =>
     { role: 'assistant', content: call.content },
     { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18C' }] }] });
   assert.equal(answer.content[0].text, 'local says: the tool returned 18C');
+  // A local reasoning model: its thinking as a thinking block, whole and as
+  // the SDK's accumulated stream; and through the OpenAI SDK as reasoning_content.
+  const reasoner = await claude.messages.create({ model: 'local/deepseek-r1', max_tokens: 64,
+    messages: [{ role: 'user', content: 'why so' }] });
+  assert.deepEqual(reasoner.content.map((b) => b.type), ['thinking', 'text']);
+  assert.equal(reasoner.content[0].thinking, 'local thinks about: why so');
+  const { final: reasoned } = await messageStream(claude, { model: 'local/deepseek-r1', max_tokens: 64,
+    messages: [{ role: 'user', content: 'why stream' }] });
+  assert.equal(reasoned.content[0].thinking, 'local thinks about: why stream');
+  const viaChat = await client().chat.completions.create({ model: 'local/deepseek-r1', messages: [{ role: 'user', content: 'why so' }] });
+  assert.equal(viaChat.choices[0].message.reasoning_content, 'local thinks about: why so');
   // countTokens on the local model: its own tokenizer (the fake counts words).
   const counted = await claude.messages.countTokens({ model: 'llama', system: 'be brief',
     messages: [{ role: 'user', content: 'count these four words' }] });
