@@ -19,16 +19,20 @@ Status status_of(const UpstreamError& e) {
 
 }  // namespace
 
-Result<UpstreamRequest> AnthropicAdapter::build_chat(const bj::object& request,
-                                                     const ModelTarget& target, bool stream) const {
+Result<bj::object> AnthropicAdapter::messages_body(const bj::object& request, const ModelTarget& target,
+                                                   bool stream) const {
   anthropic::RequestOptions ro;
   ro.model = target.model;
   ro.stream = stream;
   ro.default_max_tokens = options_.default_max_tokens;
   if (ro.model.empty()) return invalid_argument("model: no upstream model id configured");
-  auto body = anthropic::translate_request(request, ro);
-  if (!body.ok()) return body.status();
+  return anthropic::translate_request(request, ro);
+}
 
+Result<UpstreamRequest> AnthropicAdapter::build_chat(const bj::object& request,
+                                                     const ModelTarget& target, bool stream) const {
+  auto body = messages_body(request, target, stream);
+  if (!body.ok()) return body.status();
   auto out = native_request(target, "/messages");
   if (!out.ok()) return out.status();
   out->body = bj::serialize(*body);
@@ -46,11 +50,7 @@ Result<UpstreamRequest> AnthropicAdapter::native_request(const ModelTarget& targ
 }
 
 Result<UpstreamRequest> AnthropicAdapter::build_count_tokens(const bj::object& request, const ModelTarget& target) const {
-  anthropic::RequestOptions ro;
-  ro.model = target.model;
-  ro.default_max_tokens = options_.default_max_tokens;
-  if (ro.model.empty()) return invalid_argument("model: no upstream model id configured");
-  auto body = anthropic::translate_request(request, ro);
+  auto body = messages_body(request, target, /*stream=*/false);
   if (!body.ok()) return body.status();
   auto out = native_request(target, "/messages/count_tokens");
   if (!out.ok()) return out.status();

@@ -106,6 +106,10 @@ class AnthropicAdapter final : public ProviderAdapter {
   const AnthropicOptions& options() const { return options_; }
 
  private:
+  // The Messages request body for a chat request (build_chat's and
+  // build_count_tokens' start).
+  Result<bj::object> messages_body(const bj::object& request, const ModelTarget& target, bool stream) const;
+
   AnthropicOptions options_;
 };
 

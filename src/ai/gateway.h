@@ -158,6 +158,7 @@ class Gateway {
                                                     const bj::object& request);
   boost::asio::awaitable<void> count_tokens_on_bedrock(Call& c, const ProviderConfig& p, const std::string& model,
                                                        const bj::object& request);
+  boost::asio::awaitable<std::optional<bj::object>> counted_as_chat(Call& c, const bj::object& request);
   // GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel
   // (`suffix`): to the endpoint that made the answer, for the key that made it.
   boost::asio::awaitable<void> response_by_id(http::Exchange& ex, const std::string& id, const char* suffix);

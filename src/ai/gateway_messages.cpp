@@ -148,9 +148,7 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
 // One replica, no failover; not metered (nothing is generated).
 asio::awaitable<void> Gateway::count_tokens_on_vllm(Call& c, const ProviderConfig& p, const std::string& model,
                                                     const bj::object& request) {
-  bj::object counted = request;
-  counted["max_tokens"] = 1;  // the translation's rule; count_tokens has none
-  std::optional<bj::object> chat = co_await translated(c, counted);
+  std::optional<bj::object> chat = co_await counted_as_chat(c, request);
   if (!chat) co_return;
   bj::object body{{"model", model}, {"messages", chat->at("messages")}, {"add_generation_prompt", true}};
   if (const auto* tools = chat->if_contains("tools")) body["tools"] = *tools;
@@ -253,11 +251,19 @@ asio::awaitable<void> Gateway::serve_translated(Call& c, bj::object& chat, Diale
 // some of its models only; the others are refused with Bedrock's reason).
 asio::awaitable<void> Gateway::count_tokens_on_bedrock(Call& c, const ProviderConfig& p, const std::string& model,
                                                        const bj::object& request) {
-  bj::object counted = request;
-  counted["max_tokens"] = 1;  // the translation's rule; count_tokens has none
-  std::optional<bj::object> chat = co_await translated(c, counted);
+  std::optional<bj::object> chat = co_await counted_as_chat(c, request);
   if (!chat) co_return;
   co_await count_tokens_with(c, p, model, *chat, Dialect::messages);
+}
+
+// A count_tokens request as the chat request its /v1/messages twin would
+// be (count_tokens has no max_tokens; the translation requires one), or
+// nothing once a refusal has gone out.
+asio::awaitable<std::optional<bj::object>> Gateway::counted_as_chat(Call& c, const bj::object& request) {
+  bj::object counted = request;
+  counted["max_tokens"] = 1;
+  std::optional<bj::object> chat = co_await translated(c, counted);
+  co_return chat;
 }
 
 }  // namespace spectra::ai

@@ -26,6 +26,7 @@
 #include <fstream>
 #include <thread>
 
+#include "chat_stream_test_util.h"
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
 #include "ai/upstream_client.h"
@@ -413,18 +414,7 @@ TEST_F(GatewayTest, CachedResponsesReplayAcrossStreamingModes) {
 // ways (it was dropped when a stream was cached or a whole answer replayed
 // as a stream).
 TEST_F(GatewayTest, AReasoningModelsThinkingIsCachedAndReplayedBothWays) {
-  auto joined = [](const std::string& body, const char* field) {
-    std::string out;
-    for (std::size_t pos = 0; (pos = body.find("data: {", pos)) != std::string::npos;) {
-      const std::size_t end = body.find("\n\n", pos);
-      auto v = bj::parse(body.substr(pos + 6, end - pos - 6)).as_object();
-      pos = end;
-      for (const auto& ch : v.at("choices").as_array()) {
-        if (const auto* d = ch.at("delta").as_object().if_contains(field); d && d->is_string()) out += d->as_string();
-      }
-    }
-    return out;
-  };
+  auto joined = test::joined_deltas;
   const std::pair<const char*, const char*> models[] = {{"local/deepseek-r1", "reasoning_content"},
                                                         {"remote/gpt-oss-120b", "reasoning"}};
   for (const auto& [model, field] : models) {

@@ -6,6 +6,7 @@
 // and each returned block's signature as Anthropic does.
 #include <boost/json/serialize.hpp>
 
+#include "chat_stream_test_util.h"
 #include "dialect_test_fixture.h"
 #include "fake_anthropic_protocol.h"
 #include "fakes/fake_bedrock_replies.h"
@@ -19,32 +20,8 @@ class ThinkingTest : public DialectTest {
   static bj::object message_of(const http::ClientResponse& r) {
     return bj::parse(r.body).at("choices").at(0).at("message").as_object();
   }
-  static std::string joined(const std::string& body, const char* field) {
-    std::string out;
-    for (std::size_t pos = 0; (pos = body.find("data: {", pos)) != std::string::npos;) {
-      const std::size_t end = body.find("\n\n", pos);
-      auto v = bj::parse(body.substr(pos + 6, end - pos - 6)).as_object();
-      pos = end;
-      for (const auto& ch : v.at("choices").as_array()) {
-        if (const auto* d = ch.at("delta").as_object().if_contains(field); d && d->is_string()) out += d->as_string();
-      }
-    }
-    return out;
-  }
-  static bj::array thinking_deltas(const std::string& body) {
-    bj::array out;
-    for (std::size_t pos = 0; (pos = body.find("data: {", pos)) != std::string::npos;) {
-      const std::size_t end = body.find("\n\n", pos);
-      auto v = bj::parse(body.substr(pos + 6, end - pos - 6)).as_object();
-      pos = end;
-      for (const auto& ch : v.at("choices").as_array()) {
-        if (const auto* d = ch.at("delta").as_object().if_contains("thinking_blocks")) {
-          for (const auto& b : d->as_array()) out.push_back(b);
-        }
-      }
-    }
-    return out;
-  }
+  static std::string joined(const std::string& body, const char* field) { return test::joined_deltas(body, field); }
+  static bj::array thinking_deltas(const std::string& body) { return test::delta_thinking_blocks(body); }
 };
 
 // Whole and streamed: the budget sent, the thinking returned both ways and
