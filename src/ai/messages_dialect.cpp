@@ -232,6 +232,20 @@ std::string reasoning_text(const bj::object& m) {
   return std::string(string_at(m, "reasoning_content")) + std::string(string_at(m, "reasoning"));
 }
 
+// A thinking block as Anthropic's API has them (an upstream's field is
+// untrusted): thinking with its text and signature, or redacted_thinking
+// with its data.
+bool well_formed_thinking(const bj::value& v) {
+  const auto* b = v.if_object();
+  if (!b) return false;
+  const auto* text = b->if_contains("thinking");
+  const auto* sig = b->if_contains("signature");
+  const auto* data = b->if_contains("data");
+  const auto type = string_at(*b, "type");
+  return (type == "thinking" && text && text->is_string() && sig && sig->is_string()) ||
+         (type == "redacted_thinking" && data && data->is_string());
+}
+
 }  // namespace
 
 bj::object to_message(const bj::object& completion, std::string_view id, std::string_view model) {
@@ -245,7 +259,9 @@ bj::object to_message(const bj::object& completion, std::string_view id, std::st
       // Thinking first: Claude's signed blocks as they are, else a
       // reasoning model's text in one unsigned thinking block.
       if (const auto* blocks = msg.if_contains("thinking_blocks"); blocks && blocks->is_array() && !blocks->get_array().empty()) {
-        for (const auto& b : blocks->get_array()) content.push_back(b);
+        for (const auto& b : blocks->get_array()) {
+          if (well_formed_thinking(b)) content.push_back(b);
+        }
       } else if (std::string thought = reasoning_text(msg); !thought.empty()) {
         content.push_back(bj::object{{"type", "thinking"}, {"thinking", thought}, {"signature", ""}});
       }
@@ -326,8 +342,8 @@ std::string EventWriter::chunk(const bj::object& chunk) {
       // Claude's signed blocks, each ending its thinking: the open block
       // gets its signature; a block not streamed (redacted) goes out whole.
       for (const auto& bv : blocks->get_array()) {
-        const auto* b = bv.if_object();
-        if (!b) continue;
+        if (!well_formed_thinking(bv)) continue;
+        const auto* b = &bv.get_object();
         if (block_is_thinking_ && string_at(*b, "type") == "thinking") {
           out += sse_event(bj::object{{"type", "content_block_delta"},
                                       {"index", next_ - 1},

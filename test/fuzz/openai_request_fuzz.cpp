@@ -94,9 +94,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           choices->as_array().size() == 1) {
         const auto& out = back.at("choices").as_array();
         if (out.empty() || out[0].at("message").at("content") != *content) std::abort();
-        // As an Anthropic message, and as its event stream: the same text.
+        // As an Anthropic message, and as its event stream: the same text
+        // (in the text block: thinking may come first).
         bj::object m = messages::to_message(v.as_object(), "msg_1", "m");
-        if (m.at("content").as_array().empty() || m.at("content").as_array()[0].at("text") != *content) std::abort();
+        const bj::value* text_block = nullptr;
+        for (const auto& b : m.at("content").as_array()) {
+          if (const auto* type = b.as_object().if_contains("type"); type && *type == "text") {
+            text_block = &b;
+            break;
+          }
+        }
+        if (!text_block || text_block->at("text") != *content) std::abort();
         messages::EventWriter w("msg_1", "m");
         std::string events;
         for (const auto& chunk : completion_to_chunks(v.as_object(), false)) events += w.chunk(chunk);
