@@ -28,7 +28,8 @@
 //   assistant thinking_blocks -> reasoningContent blocks first in the turn.
 //   Answers: reasoningContent -> message.reasoning_content and, signed,
 //   thinking_blocks (streamed: reasoning_content deltas, the block whole at
-//   its contentBlockStop). Other models' reasoning is not mapped.
+//   its contentBlockStop). On Nova 2, reasoning_effort -> reasoningConfig
+//   (reasons_at_an_effort). Other models' reasoning is not mapped.
 // - response_format json_object/json_schema -> an extra system instruction
 //   (Converse has no JSON mode; this is best effort, stated in the docs).
 // - tools -> toolConfig.tools[].toolSpec; tool_choice auto -> {auto:{}},
@@ -111,6 +112,11 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
 
 // True for a Bedrock model id of Claude (bare or an inference profile).
 bool thinks_on_a_budget(std::string_view model_id);
+// True for a Nova 2 model id: reasoning_effort (minimal/low -> low, medium,
+// high) becomes additionalModelRequestFields.reasoningConfig
+// {type: enabled, maxReasoningEffort}; its (redacted) reasoningContent
+// comes back as Claude's does, and is not sent back.
+bool reasons_at_an_effort(std::string_view model_id);
 
 // maxTokens sent with thinking on when the client gave no limit, on top of
 // the budget.

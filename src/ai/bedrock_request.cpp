@@ -350,6 +350,8 @@ bool thinks_on_a_budget(std::string_view model_id) {
   return model_id.find("anthropic.") != std::string_view::npos || model_id.find("claude") != std::string_view::npos;
 }
 
+bool reasons_at_an_effort(std::string_view model_id) { return model_id.find("nova-2") != std::string_view::npos; }
+
 std::string model_path(std::string_view model_id, std::string_view action) {
   return "/model/" + aws::sigv4::uri_encode(model_id, /*keep_slash=*/false) + "/" +
          std::string(action);
@@ -367,6 +369,16 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
     budget = *b;
     if (budget > 0) {
       if (Status s = reasoning::thinking_conflicts(request); !s.ok()) return s;
+    }
+  }
+  // Nova 2 reasons at an effort level instead (reasoningConfig).
+  std::string effort;
+  if (reasons_at_an_effort(model_id)) {
+    const bj::value* e = request.if_contains("reasoning_effort");
+    if (e && !e->is_null() && *e != "none") {
+      if (*e == "minimal" || *e == "low") effort = "low";
+      else if (*e == "medium" || *e == "high") effort = std::string(e->get_string());
+      else return bad("reasoning_effort must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
     }
   }
   Builder builder(budget > 0);
@@ -387,6 +399,10 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
     if (!max.ok()) return max.status();
     (*cfg)["maxTokens"] = *max;
     body["additionalModelRequestFields"] = bj::object{{"thinking", bj::object{{"type", "enabled"}, {"budget_tokens", budget}}}};
+  }
+  if (!effort.empty()) {
+    body["additionalModelRequestFields"] =
+        bj::object{{"reasoningConfig", bj::object{{"type", "enabled"}, {"maxReasoningEffort", effort}}}};
   }
   if (!cfg->empty()) body["inferenceConfig"] = std::move(*cfg);
   auto tools = tool_config(request, builder);

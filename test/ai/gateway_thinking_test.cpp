@@ -163,6 +163,34 @@ TEST_F(ThinkingTest, ClaudeOnBedrockThinksTheSameWay) {
   EXPECT_FALSE(bj::parse(bedrock_.requests().back().body).as_object().contains("additionalModelRequestFields"));
 }
 
+// Nova 2 reasons at an effort level: reasoning_effort becomes
+// reasoningConfig (minimal -> low), its redacted reasoning comes back as
+// reasoning_content, whole and streamed; an unknown effort is refused with
+// nothing sent.
+TEST_F(ThinkingTest, Nova2ReasonsAtAnEffortLevel) {
+  const std::string nova2 = "aws/us.amazon.nova-2-lite-v1:0";
+  auto whole = post_openai("/v1/chat/completions", R"({"model":")" + nova2 + R"(","reasoning_effort":"minimal",
+      "messages":[{"role":"user","content":"plan it"}]})");
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  EXPECT_EQ(bj::parse(bedrock_.requests().back().body).at("additionalModelRequestFields"),
+            bj::parse(R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"low"}})"));
+  EXPECT_EQ(message_of(whole).at("reasoning_content"), "[REDACTED]");
+  EXPECT_EQ(message_of(whole).at("content"), "You said: plan it");
+  auto streamed = post_openai("/v1/chat/completions", R"({"model":")" + nova2 + R"(","reasoning_effort":"high","stream":true,
+      "messages":[{"role":"user","content":"plan more"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(bj::parse(bedrock_.requests().back().body).at("additionalModelRequestFields").at("reasoningConfig").at("maxReasoningEffort"),
+            "high");
+  EXPECT_EQ(joined(streamed.body, "reasoning_content"), "[REDACTED]");
+  EXPECT_EQ(joined(streamed.body, "content"), "You said: plan more");
+  const auto sent = bedrock_.request_count();
+  auto bad = post_openai("/v1/chat/completions", R"({"model":")" + nova2 + R"(","reasoning_effort":"extreme",
+      "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  EXPECT_NE(bad.body.find("reasoning_effort"), std::string::npos);
+  EXPECT_EQ(bedrock_.request_count(), sent);
+}
+
 // The Responses API in translation: reasoning.effort turns thinking on; the
 // thinking comes back as a reasoning item (the text as its summary, the
 // signed blocks in encrypted_content), whole and as reasoning_summary

@@ -169,6 +169,16 @@ Result<BedrockReply> make_reply(const bj::object& req) {
   const bj::value* thinking = extra && extra->is_object() ? extra->get_object().if_contains("thinking") : nullptr;
   const bool thinks = thinking && thinking->is_object() && thinking->get_object().contains("type") &&
                       thinking->at("type") == "enabled";
+  // reasoningConfig (Nova 2): an effort of low, medium or high; the reply's
+  // reasoning is redacted, as Nova 2 Lite's is.
+  const bj::value* rc = extra && extra->is_object() ? extra->get_object().if_contains("reasoningConfig") : nullptr;
+  if (rc) {
+    const bj::value* effort = rc->is_object() ? rc->get_object().if_contains("maxReasoningEffort") : nullptr;
+    if (!effort || !(*effort == "low" || *effort == "medium" || *effort == "high")) {
+      return validation("reasoningConfig.maxReasoningEffort: must be low, medium or high");
+    }
+    reply.reasoning = "[REDACTED]";
+  }
   if (thinks) {
     const bj::value* budget = thinking->get_object().if_contains("budget_tokens");
     if (!budget || !budget->is_int64() || budget->get_int64() < 1024) {
@@ -273,8 +283,9 @@ std::string reasoning_signature(std::string_view text) {
 bj::object converse_response(const BedrockReply& reply) {
   bj::array content;
   if (!reply.reasoning.empty()) {
-    content.push_back(bj::object{{"reasoningContent", bj::object{{"reasoningText", bj::object{
-        {"text", reply.reasoning}, {"signature", reply.reasoning_signature}}}}}});
+    bj::object text{{"text", reply.reasoning}};
+    if (!reply.reasoning_signature.empty()) text["signature"] = reply.reasoning_signature;  // (Nova's has none)
+    content.push_back(bj::object{{"reasoningContent", bj::object{{"reasoningText", std::move(text)}}}});
   }
   if (!reply.text.empty()) content.push_back(bj::object{{"text", reply.text}});
   if (reply.tool) {
@@ -308,8 +319,10 @@ std::vector<StreamEvent> stream_events(const BedrockReply& reply) {
                      {"delta", bj::object{{"reasoningContent", bj::object{{"text", (i ? " " : "") + words[i]}}}}}},
           true);
     }
-    add("contentBlockDelta", bj::object{{"contentBlockIndex", block},
-                                        {"delta", bj::object{{"reasoningContent", bj::object{{"signature", reply.reasoning_signature}}}}}});
+    if (!reply.reasoning_signature.empty()) {
+      add("contentBlockDelta", bj::object{{"contentBlockIndex", block},
+                                          {"delta", bj::object{{"reasoningContent", bj::object{{"signature", reply.reasoning_signature}}}}}});
+    }
     add("contentBlockStop", bj::object{{"contentBlockIndex", block}});
     ++block;
   }

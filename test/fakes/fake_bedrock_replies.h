@@ -20,6 +20,9 @@
 //   assistant turn with tool calls must start with its reasoningContent,
 //   whose signature is checked; the reply starts with a signed reasoning
 //   block (streamed as reasoningContent text deltas, then the signature).
+// - With additionalModelRequestFields.reasoningConfig (Nova 2): the effort
+//   must be low, medium or high; the reply starts with a redacted reasoning
+//   block ("[REDACTED]", unsigned), as Nova 2 Lite's.
 // - stopSequences cut the reply before the first match (stop_sequence);
 //   maxTokens truncates it to that many words (max_tokens).
 #include <boost/json/object.hpp>

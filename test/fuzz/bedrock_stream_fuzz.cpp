@@ -171,9 +171,11 @@ void run_bodies(std::string_view body) {
   if (!ec && request.is_object()) {
     auto converse = spectra::ai::bedrock::converse_body(request.get_object());
     if (converse.ok()) (void)bj::serialize(*converse);
-    // A Claude model: reasoning_effort/thinking and thinking_blocks are read too.
+    // A Claude and a Nova 2 model: reasoning_effort/thinking and thinking_blocks are read too.
     auto claude = spectra::ai::bedrock::converse_body(request.get_object(), "anthropic.claude-3-7-sonnet-20250219-v1:0");
     if (claude.ok()) (void)bj::serialize(*claude);
+    auto nova2 = spectra::ai::bedrock::converse_body(request.get_object(), "us.amazon.nova-2-lite-v1:0");
+    if (nova2.ok()) (void)bj::serialize(*nova2);
     auto up = adapter.build_chat(request.get_object(), target, true);
     if (up.ok()) check(up->url.find("/converse-stream") != std::string::npos);
     (void)spectra::ai::bedrock::build_titan_embeddings(request.get_object(), target);
