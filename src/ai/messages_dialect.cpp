@@ -226,12 +226,6 @@ bj::object usage_object(const Usage& u) {
 
 namespace {
 
-// A chat message's or delta's thinking text (an upstream sends one of the
-// two fields).
-std::string reasoning_text(const bj::object& m) {
-  return std::string(string_at(m, "reasoning_content")) + std::string(string_at(m, "reasoning"));
-}
-
 // A thinking block as Anthropic's API has them (an upstream's field is
 // untrusted): thinking with its text and signature, or redacted_thinking
 // with its data.

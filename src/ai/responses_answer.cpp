@@ -61,12 +61,7 @@ bj::object reasoning_item(const Identity& id, std::size_t n, std::string_view te
                     {"status", status}};
 }
 
-// A chat message's or delta's thinking: its reasoning_content and
-// reasoning text (an upstream sends one of them; both, concatenated the
-// same way whole and streamed), and thinking_blocks.
-std::string reasoning_text(const bj::object& m) {
-  return std::string(string_at(m, "reasoning_content")) + std::string(string_at(m, "reasoning"));
-}
+// A chat message's or delta's thinking_blocks (Claude's signed thinking).
 const bj::array* blocks_of(const bj::object& m) {
   const auto* b = m.if_contains("thinking_blocks");
   return b && b->is_array() && !b->get_array().empty() ? &b->get_array() : nullptr;

@@ -33,6 +33,10 @@ const bj::object* first_choice(const bj::object& c) {
   return choices->get_array()[0].if_object();
 }
 
+std::string reasoning_text(const bj::object& m) {
+  return std::string(json::string_at(m, "reasoning_content")) + std::string(json::string_at(m, "reasoning"));
+}
+
 ToolCallParts tool_call_parts(const bj::object& call) {
   ToolCallParts out;
   if (const auto* i = call.if_contains("index")) out.index = json::to_int(*i);

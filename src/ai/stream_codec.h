@@ -66,6 +66,12 @@ struct ToolCallParts {
 };
 ToolCallParts tool_call_parts(const bj::object& call);
 
+// A chat message's or delta's thinking text: reasoning_content (vLLM's
+// reasoning parsers, DeepSeek, and the gateway's for Claude) and reasoning
+// (newer vLLM, gpt-oss), concatenated (an upstream sends one of them; the
+// same rule whole and streamed keeps the two equal).
+std::string reasoning_text(const bj::object& message_or_delta);
+
 // "data: <json>\n\n"
 std::string sse_data(const bj::object& o);
 
