@@ -35,14 +35,14 @@ bool substantive(const bj::object& chunk) {
     if (!c.is_object()) continue;
     const auto& co = c.get_object();
     if (const auto* f = co.if_contains("finish_reason"); f && !f->is_null()) return true;
-    const auto* d = co.if_contains("delta");
-    if (!d || !d->is_object()) continue;
+    const bj::object* d = delta_of(co);
+    if (!d) continue;
     for (const char* k : {"content", "refusal", "reasoning_content", "reasoning"}) {
-      const auto* v = d->get_object().if_contains(k);
+      const auto* v = d->if_contains(k);
       if (v && v->is_string() && !v->get_string().empty()) return true;
     }
     for (const char* k : {"tool_calls", "thinking_blocks"}) {
-      if (const auto* t = d->get_object().if_contains(k); t && t->is_array() && !t->get_array().empty()) return true;
+      if (const auto* t = d->if_contains(k); t && t->is_array() && !t->get_array().empty()) return true;
     }
   }
   return false;

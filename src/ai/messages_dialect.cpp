@@ -320,9 +320,8 @@ std::string EventWriter::chunk(const bj::object& chunk) {
   const bj::object* first = first_choice(chunk);
   if (!first) return out;
   const auto& choice = *first;
-  const auto* d = choice.if_contains("delta");
-  if (d && d->is_object()) {
-    const auto& delta = d->get_object();
+  if (const bj::object* d = delta_of(choice)) {
+    const auto& delta = *d;
     if (std::string thought = reasoning_text(delta); !thought.empty()) {
       if (!block_is_thinking_) {
         out += open_block(bj::object{{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});

@@ -239,9 +239,8 @@ std::string EventWriter::chunk(const bj::object& chunk) {
   const bj::object* first = first_choice(chunk);
   if (!first) return out;
   const auto& choice = *first;
-  const auto* d = choice.if_contains("delta");
-  if (d && d->is_object()) {
-    const auto& delta = d->get_object();
+  if (const bj::object* d = delta_of(choice)) {
+    const auto& delta = *d;
     // Thinking first: its text as the reasoning item's summary, then its
     // signed blocks (which end it).
     const bj::array* blocks = blocks_of(delta);

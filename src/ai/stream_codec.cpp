@@ -33,6 +33,11 @@ const bj::object* first_choice(const bj::object& c) {
   return choices->get_array()[0].if_object();
 }
 
+const bj::object* delta_of(const bj::object& choice) {
+  const auto* d = choice.if_contains("delta");
+  return d ? d->if_object() : nullptr;
+}
+
 std::string reasoning_text(const bj::object& m) {
   return std::string(json::string_at(m, "reasoning_content")) + std::string(json::string_at(m, "reasoning"));
 }
@@ -129,9 +134,9 @@ void ChunkAssembler::add(const bj::object& chunk) {
     std::int64_t idx = co.contains("index") && co.at("index").is_number() ? json::to_int(co.at("index")) : 0;
     Choice& c = choices_[idx];
     if (const auto* f = co.if_contains("finish_reason"); f && !f->is_null()) c.finish_reason = *f;
-    const auto* d = co.if_contains("delta");
-    if (!d || !d->is_object()) continue;
-    const auto& delta = d->get_object();
+    const bj::object* d = delta_of(co);
+    if (!d) continue;
+    const auto& delta = *d;
     if (const auto* r = delta.if_contains("role"); r && r->is_string()) c.role = std::string(r->get_string());
     if (const auto* t = delta.if_contains("content"); t && t->is_string()) {
       // The leading "" of a role chunk is not content: a tool-call answer

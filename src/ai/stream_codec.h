@@ -57,6 +57,9 @@ class ChunkAssembler {
 // read field by field).
 const bj::object* first_choice(const bj::object& completion_or_chunk);
 
+// A chunk's choice's delta, or null when it has none (or not an object).
+const bj::object* delta_of(const bj::object& choice);
+
 // A tool call of a chat message, or its delta in a chunk: index (0 when
 // absent), id, function name and arguments ("" when absent). Valid while
 // `call` is.

@@ -30,6 +30,7 @@
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
 #include "ai/upstream_health.h"
+#include "scratch_dir.h"
 
 namespace spectra::ai {
 namespace {
@@ -238,17 +239,7 @@ TEST(Limiter, HeadroomAsOpenAiRateLimitHeaders) {
   EXPECT_EQ(header(a, "x-ratelimit-reset-tokens"), "999ms");
 }
 
-// A scratch directory for one test's files, removed however the test ends
-// (an ASSERT that fails returns before the test's last line).
-struct ScratchDir {
-  explicit ScratchDir(const std::string& name)
-      : dir(std::filesystem::temp_directory_path() / ("spectra-" + name + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(dir);
-  }
-  ~ScratchDir() { std::filesystem::remove_all(dir); }
-  std::string file(const char* name) const { return (dir / name).string(); }
-  std::filesystem::path dir;
-};
+using spectra::test::ScratchDir;
 
 TEST(AuditLog, RotatesBySizeAndTheChainSpansFiles) {
   ScratchDir scratch("audit");
@@ -743,10 +734,8 @@ TEST(ResponseOwners, BoundedTimedAndStrictAboutIds) {
 // restart (a new ResponseOwners on the same file), expired and unreadable
 // lines are skipped, and the file is rewritten with the live records only.
 TEST(ResponseOwners, TheJournalKeepsRecordsAcrossARestart) {
-  const auto dir = std::filesystem::temp_directory_path() / ("spectra-owners-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "owners.jsonl").string();
+  ScratchDir scratch("owners");
+  const std::string path = scratch.file("owners.jsonl");
   FakeClock clock;
   clock.advance(std::chrono::hours(24 * 365 * 56));  // a wall clock in this century
   auto find = [](ResponseOwners& owners, const std::string& id) {
@@ -800,7 +789,6 @@ TEST(ResponseOwners, TheJournalKeepsRecordsAcrossARestart) {
   small.wait_for_compaction();
   EXPECT_EQ(lines(), 2u) << "1 loaded + 8 records with room for 2: rewritten at its 9th line";
   EXPECT_FALSE(std::filesystem::exists(path + ".next"));
-  std::filesystem::remove_all(dir);
 }
 
 

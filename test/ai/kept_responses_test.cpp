@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "scratch_dir.h"
+
 namespace spectra::ai {
 namespace {
 
@@ -53,10 +55,8 @@ TEST(KeptResponses, BoundedByBytesAndExpiring) {
 }
 
 TEST(KeptResponses, TheJournalKeepsThemAcrossARestart) {
-  const auto dir = std::filesystem::temp_directory_path() / ("spectra-kept-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "kept.jsonl").string();
+  spectra::test::ScratchDir scratch("kept");
+  const std::string path = scratch.file("kept.jsonl");
   FakeClock clock;
   {
     KeptResponses kept(&clock);
@@ -108,16 +108,13 @@ TEST(KeptResponses, TheJournalKeepsThemAcrossARestart) {
   ASSERT_TRUE(reopened.open_journal(path).ok());
   ASSERT_TRUE(reopened.get("resp_same"));
   EXPECT_TRUE(reopened.get("resp_same")->starts_with(R"({"n":7,)")) << "the put that set off the compaction is in it";
-  std::filesystem::remove_all(dir);
 }
 
 // Puts and erasures from several threads while compactions run behind
 // them: what a restart reads back is exactly what was live.
 TEST(KeptResponses, CompactionsUnderConcurrentWritesLoseNothing) {
-  const auto dir = std::filesystem::temp_directory_path() / ("spectra-kept-mt-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "kept.jsonl").string();
+  spectra::test::ScratchDir scratch("kept-mt");
+  const std::string path = scratch.file("kept.jsonl");
   FakeClock clock;
   constexpr int kThreads = 4, kEach = 300;
   std::map<std::string, std::string> live;
@@ -153,7 +150,6 @@ TEST(KeptResponses, CompactionsUnderConcurrentWritesLoseNothing) {
   ASSERT_TRUE(again.open_journal(path).ok());
   EXPECT_EQ(again.size(), live.size());
   for (const auto& [id, record] : live) EXPECT_EQ(again.get(id), record) << id;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "scratch_dir.h"
+
 namespace spectra {
 namespace {
 
@@ -26,18 +28,8 @@ std::string read_all(const std::string& path) {
 
 class JournalCompactorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("spectra-compactor-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "state.jsonl").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
-  std::string path_;
+  test::ScratchDir scratch_{std::string("compactor-") + ::testing::UnitTest::GetInstance()->current_test_info()->name()};
+  std::string path_ = scratch_.file("state.jsonl");
 };
 
 // While the compactor renders and writes the snapshot, the owner's lock is
