@@ -1,14 +1,73 @@
 #include "http/io_pool.h"
 
+#include <time.h>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
 #include "common/reaper.h"
 
 namespace spectra::http {
 
+namespace {
+
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+// Closes a window every kLoadWindow on its own thread: the CPU time the
+// thread used since the last one, over the wall time between them. A timer
+// on the context is the thread's own clock: it runs between handlers, so a
+// window's figure includes everything the thread did in it.
+struct IoPool::Sampler {
+  Sampler(boost::asio::io_context& ctx, ThreadLoad& out, const std::atomic<bool>& stopping)
+      : timer(ctx), load(out), stop(stopping) {}
+
+  void arm() {
+    timer.expires_after(kLoadWindow);
+    timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stop.load(std::memory_order_relaxed)) return;
+      close_window();
+      arm();
+    });
+  }
+  void close_window() {
+    const auto now = std::chrono::steady_clock::now();
+    const std::int64_t cpu = thread_cpu_ns();
+    if (started) {
+      const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_wall).count();
+      if (wall > 0) {
+        const std::int64_t pm = (cpu - last_cpu) * 1000 / wall;
+        load.permille.store(static_cast<std::uint32_t>(std::clamp<std::int64_t>(pm, 0, 1000)),
+                            std::memory_order_relaxed);
+      }
+      load.window.fetch_add(1, std::memory_order_release);
+    }
+    started = true;
+    last_wall = now;
+    last_cpu = cpu;
+  }
+
+  boost::asio::steady_timer timer;
+  ThreadLoad& load;
+  const std::atomic<bool>& stop;
+  bool started = false;
+  std::chrono::steady_clock::time_point last_wall;
+  std::int64_t last_cpu = 0;
+};
+
 IoPool::IoPool(std::size_t threads) {
   if (threads == 0) threads = 1;
+  loads_ = std::make_unique<ThreadLoad[]>(threads);
   for (std::size_t i = 0; i < threads; ++i) {
     // Concurrency hint 1: each context is driven by exactly one thread.
     contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+    samplers_.push_back(std::make_unique<Sampler>(*contexts_.back(), loads_[i], stopping_));
   }
 }
 
@@ -19,7 +78,17 @@ IoPool::~IoPool() {
 
 void IoPool::start() {
   if (!threads_.empty()) return;
+  stopping_.store(false);
   for (auto& ctx : contexts_) guards_.emplace_back(ctx->get_executor());
+  // One context alone has no one to share its load with: nothing to sample.
+  if (contexts_.size() > 1) {
+    for (std::size_t i = 0; i < contexts_.size(); ++i) {
+      boost::asio::post(*contexts_[i], [s = samplers_[i].get()] {
+        s->close_window();
+        s->arm();
+      });
+    }
+  }
   for (auto& ctx : contexts_) {
     threads_.emplace_back([c = ctx.get()] {
       // Shared state released here is destroyed on the reaper thread.
@@ -29,7 +98,16 @@ void IoPool::start() {
   }
 }
 
-void IoPool::stop() { guards_.clear(); }
+void IoPool::stop() {
+  // The samplers' timers would keep the contexts busy forever: a sampler
+  // that fires from now on does not re-arm, and one waiting is cancelled.
+  if (!stopping_.exchange(true) && !threads_.empty()) {
+    for (std::size_t i = 0; i < contexts_.size(); ++i) {
+      boost::asio::post(*contexts_[i], [s = samplers_[i].get()] { s->timer.cancel(); });
+    }
+  }
+  guards_.clear();
+}
 
 void IoPool::join() {
   for (auto& t : threads_) {
@@ -38,8 +116,6 @@ void IoPool::join() {
   threads_.clear();
 }
 
-boost::asio::io_context& IoPool::next() {
-  return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
-}
+std::size_t IoPool::next_index() { return next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size(); }
 
 }  // namespace spectra::http

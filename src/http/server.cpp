@@ -11,6 +11,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <unistd.h>
+
 #include <charconv>
 #include <future>
 #include <random>
@@ -56,11 +58,15 @@ bool sane_request_id(std::string_view id) {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  Connection(Server& server, tcp::socket socket, std::size_t thread)
+      : server_(server), stream_(std::move(socket)), thread_(thread) {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
   }
+  // A connection moved from another thread, between requests.
+  Connection(Server& server, tcp::socket socket, std::size_t thread, std::string remote, std::size_t served)
+      : server_(server), stream_(std::move(socket)), remote_(std::move(remote)), thread_(thread), served_(served) {}
 
   asio::awaitable<void> run();
 
@@ -85,11 +91,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, bool header_only,
                       boost::system::error_code& ec);
   void count(unsigned status);
+  // Hands this connection's socket to thread `to` (a new Connection there
+  // carries on); false if it stays here.
+  bool move_to(std::size_t to, std::size_t served);
 
   Server& server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string remote_;
+  std::size_t thread_;      // index of the pool thread it runs on
+  std::size_t served_ = 0;  // requests served before it came to this thread
+  ConnShare share_;
   bool idle_ = true;
   bool keep_alive_ = true;
 };
@@ -121,14 +133,44 @@ asio::awaitable<bool> Connection::send_error(Response& res) {
   co_return !ec;
 }
 
+bool Connection::move_to(std::size_t to, std::size_t served) {
+  boost::system::error_code ec;
+  const tcp::endpoint local = stream_.socket().local_endpoint(ec);
+  if (ec) return false;
+  tcp::socket there(server_.pool_.at(to));
+  // The descriptor leaves this thread's reactor and joins the other's; if
+  // the other cannot take it, the connection is closed (nothing is lost:
+  // no request is pending on it).
+  const int fd = stream_.socket().release(ec);
+  if (ec) return false;
+  there.assign(local.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return false;
+  }
+  auto moved = std::make_shared<Connection>(server_, std::move(there), to, std::move(remote_), served);
+  server_.replace(shared_from_this(), moved);
+  if (server_.moved_) server_.moved_->inc();
+  asio::co_spawn(server_.pool_.at(to), moved->run(), asio::detached);
+  return true;
+}
+
 asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
   const ServerOptions& opt = server_.options_;
-  for (std::size_t n = 0; n < opt.max_requests_per_connection; ++n) {
+  ConnBalancer& balancer = server_.balancer_;
+  for (std::size_t n = served_; n < opt.max_requests_per_connection; ++n) {
     idle_ = true;
     if (server_.draining_.load()) break;
     boost::system::error_code ec;
     if (buffer_.size() == 0) {
+      // Between requests, with nothing buffered, the connection may go to
+      // a less loaded thread (see conn_balancer.h).
+      if (n > 0 && balancer.enabled()) {
+        const std::size_t to = balancer.move_target(thread_, share_);
+        if (to != ConnBalancer::kStay && move_to(to, n)) co_return;
+        if (!stream_.socket().is_open()) break;
+      }
       // Wait for the first byte of the next request under the idle deadline.
       stream_.expires_after(n == 0 ? opt.header_timeout : opt.idle_timeout);
       std::size_t got = co_await stream_.async_read_some(buffer_.prepare(8192),
@@ -200,6 +242,7 @@ asio::awaitable<void> Connection::run() {
     if (ec) break;
 
     Request req = parser.release();
+    if (balancer.enabled()) balancer.count_request(thread_, share_);
     keep_alive_ = req.keep_alive();
     RequestInfo info;
     auto rid = req["x-request-id"];
@@ -311,10 +354,13 @@ asio::awaitable<void> Exchange::finish(std::string_view last) {
 }
 
 Server::Server(IoPool& pool, ServerOptions options, Handler handler, metrics::Registry* metrics)
-    : pool_(pool), options_(std::move(options)), handler_(std::move(handler)), metrics_(metrics) {
+    : pool_(pool), options_(std::move(options)), handler_(std::move(handler)), metrics_(metrics), balancer_(pool.loads()) {
   if (metrics_) {
     accepted_ = &metrics_->counter("spectra_http_connections_accepted_total",
                                    "TCP connections accepted", {{"server", options_.name}});
+    moved_ = &metrics_->counter("spectra_http_connections_moved_total",
+                                "idle keep-alive connections moved to a less loaded I/O thread",
+                                {{"server", options_.name}});
     rejected_ = &metrics_->counter("spectra_http_connections_rejected_total",
                                    "TCP connections refused at the connection limit",
                                    {{"server", options_.name}});
@@ -359,7 +405,8 @@ Status Server::start() {
 asio::awaitable<void> Server::accept_loop() {
   asio::steady_timer backoff(pool_.at(0));
   while (!draining_.load()) {
-    auto& ioc = pool_.next();
+    const std::size_t thread = pool_.next_index();
+    auto& ioc = pool_.at(thread);
     tcp::socket sock(ioc);
     boost::system::error_code ec;
     co_await acceptor_->async_accept(sock, redirect_error(use_awaitable, ec));
@@ -378,7 +425,7 @@ asio::awaitable<void> Server::accept_loop() {
     }
     if (accepted_) accepted_->inc();
     sock.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(*this, std::move(sock));
+    auto conn = std::make_shared<Connection>(*this, std::move(sock), thread);
     add(conn);
     asio::co_spawn(ioc, conn->run(), asio::detached);
   }
@@ -395,6 +442,12 @@ void Server::remove(const std::shared_ptr<Connection>& c) {
   std::lock_guard lock(mu_);
   conns_.erase(c);
   conn_count_.store(conns_.size());
+}
+
+void Server::replace(const std::shared_ptr<Connection>& from, const std::shared_ptr<Connection>& to) {
+  std::lock_guard lock(mu_);
+  conns_.insert(to);
+  conns_.erase(from);
 }
 
 void Server::stop(std::chrono::milliseconds drain_deadline) {

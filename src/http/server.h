@@ -2,7 +2,9 @@
 // The HTTP/1.1 server shared by the config API and the AI gateway.
 //
 // Contract:
-// - Each connection runs as one coroutine on one io_context of the pool.
+// - Each connection runs as one coroutine on one io_context of the pool;
+//   between requests an idle keep-alive connection may be moved to another
+//   (conn_balancer.h), so per-connection state lives in the connection.
 // - Header and body have size limits (431 / 413) and whole-phase deadlines,
 //   so a slow client cannot hold a connection open by trickling bytes.
 // - Handlers are coroutines that answer through an Exchange: one complete
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "http/conn_balancer.h"
 #include "http/io_pool.h"
 #include "http/types.h"
 #include "metrics/metrics.h"
@@ -123,6 +126,7 @@ class Server {
   asio::awaitable<void> accept_loop();
   void add(const std::shared_ptr<Connection>& c);
   void remove(const std::shared_ptr<Connection>& c);
+  void replace(const std::shared_ptr<Connection>& from, const std::shared_ptr<Connection>& to);
 
   IoPool& pool_;
   ServerOptions options_;
@@ -137,6 +141,8 @@ class Server {
   std::set<std::shared_ptr<Connection>> conns_;  // guarded by mu_
   metrics::Counter* accepted_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
+  metrics::Counter* moved_ = nullptr;
+  ConnBalancer balancer_;
   std::array<metrics::Counter*, 6> responses_{};  // by status class: [1] = 1xx ... [5] = 5xx
 };
 
