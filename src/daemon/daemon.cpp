@@ -8,6 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <iostream>
@@ -156,6 +157,23 @@ Status Daemon::start() {
 
   std::size_t threads = d.opt.threads ? d.opt.threads : std::max(1u, std::thread::hardware_concurrency());
   d.io = std::make_unique<http::IoPool>(threads);
+  // How evenly the I/O threads share the work (conn_balancer.h): the
+  // busiest and the least busy thread's CPU over the last sampling window.
+  auto thread_load = [&d](bool busiest) {
+    if (!d.io) return 0.0;
+    double out = busiest ? 0.0 : 1.0;
+    for (const auto& l : d.io->loads()) {
+      const double v = l.permille.load(std::memory_order_relaxed) / 1000.0;
+      out = busiest ? std::max(out, v) : std::min(out, v);
+    }
+    return out;
+  };
+  d.metrics.callback_gauge("spectra_io_thread_load_max",
+                           "CPU share (0 to 1) of the busiest I/O thread over the last 100 ms",
+                           [thread_load] { return thread_load(true); });
+  d.metrics.callback_gauge("spectra_io_thread_load_min",
+                           "CPU share (0 to 1) of the least busy I/O thread over the last 100 ms",
+                           [thread_load] { return thread_load(false); });
   d.blocking = std::make_unique<boost::asio::thread_pool>(2);
   d.ctx.config = d.config.get();
   d.ctx.tokens = d.tokens.get();

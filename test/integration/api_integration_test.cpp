@@ -33,6 +33,14 @@ TEST_F(ApiTest, HealthReadyMetricsAndStatus) {
   auto m = c.send(Verb::get, "/metrics");
   EXPECT_NE(m->body.find("spectra_config_revision 0"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("# TYPE spectra_http_responses_total counter"), std::string::npos);
+  // The I/O threads' load, as a share of a core.
+  for (const char* name : {"spectra_io_thread_load_max ", "spectra_io_thread_load_min "}) {
+    auto at = m->body.find(std::string("\n") + name);
+    ASSERT_NE(at, std::string::npos) << name << m->body;
+    double v = std::stod(m->body.substr(at + 1 + std::string(name).size()));
+    EXPECT_GE(v, 0.0);
+    EXPECT_LE(v, 1.0);
+  }
   auto s = c.send(Verb::get, "/api/v1/status", "", d_.auth());
   ASSERT_EQ(s->status, 200u);
   auto j = bj::parse(s->body);
