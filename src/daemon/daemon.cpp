@@ -174,6 +174,15 @@ Status Daemon::start() {
   d.metrics.callback_gauge("spectra_io_thread_load_min",
                            "CPU share (0 to 1) of the least busy I/O thread over the last 100 ms",
                            [thread_load] { return thread_load(false); });
+  d.metrics.callback_counter("spectra_io_thread_stalls_total",
+                             "Times an I/O thread was 50 ms or more late to its own timer (every request on it waited that long)",
+                             [&d] {
+                               double n = 0;
+                               if (d.io) {
+                                 for (const auto& l : d.io->loads()) n += static_cast<double>(l.stalls.load(std::memory_order_relaxed));
+                               }
+                               return n;
+                             });
   d.blocking = std::make_unique<boost::asio::thread_pool>(2);
   d.ctx.config = d.config.get();
   d.ctx.tokens = d.tokens.get();

@@ -41,6 +41,9 @@ struct IoPool::Sampler {
     const std::int64_t cpu = thread_cpu_ns();
     if (started) {
       const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_wall).count();
+      if (std::chrono::nanoseconds(wall) >= kLoadWindow + kStallAfter) {
+        load.stalls.fetch_add(1, std::memory_order_relaxed);
+      }
       if (wall > 0) {
         const std::int64_t pm = (cpu - last_cpu) * 1000 / wall;
         load.permille.store(static_cast<std::uint32_t>(std::clamp<std::int64_t>(pm, 0, 1000)),
@@ -80,14 +83,11 @@ void IoPool::start() {
   if (!threads_.empty()) return;
   stopping_.store(false);
   for (auto& ctx : contexts_) guards_.emplace_back(ctx->get_executor());
-  // One context alone has no one to share its load with: nothing to sample.
-  if (contexts_.size() > 1) {
-    for (std::size_t i = 0; i < contexts_.size(); ++i) {
-      boost::asio::post(*contexts_[i], [s = samplers_[i].get()] {
-        s->close_window();
-        s->arm();
-      });
-    }
+  for (std::size_t i = 0; i < contexts_.size(); ++i) {
+    boost::asio::post(*contexts_[i], [s = samplers_[i].get()] {
+      s->close_window();
+      s->arm();
+    });
   }
   for (auto& ctx : contexts_) {
     threads_.emplace_back([c = ctx.get()] {

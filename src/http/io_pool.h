@@ -19,16 +19,22 @@ namespace spectra::http {
 
 // How busy one I/O thread was over its last complete sampling window:
 // CPU time the thread used, in thousandths of one core. `window` counts
-// the windows closed so far. Written by the thread itself, read by any.
+// the windows closed so far; `stalls` those the thread got to kStallAfter
+// or more past their end (its timers, and every request on it, waited at
+// least that long: a handler blocking the thread, or a thread with more
+// work than a core). Written by the thread itself, read by any.
 struct ThreadLoad {
   std::atomic<std::uint32_t> permille{0};
   std::atomic<std::uint64_t> window{0};
+  std::atomic<std::uint64_t> stalls{0};
 };
 
 class IoPool {
  public:
-  // Length of a load-sampling window.
+  // Length of a load-sampling window, and how late its end may be seen
+  // before it counts as a stall.
   static constexpr std::chrono::milliseconds kLoadWindow{100};
+  static constexpr std::chrono::milliseconds kStallAfter{50};
 
   explicit IoPool(std::size_t threads);
   ~IoPool();
@@ -46,8 +52,8 @@ class IoPool {
   boost::asio::io_context& next() { return at(next_index()); }
   std::size_t next_index();
 
-  // Each thread's load (index = context index), sampled by the thread
-  // itself every kLoadWindow while the pool runs.
+  // Each thread's load and stalls (index = context index), sampled by the
+  // thread itself every kLoadWindow while the pool runs.
   std::span<const ThreadLoad> loads() const { return {loads_.get(), contexts_.size()}; }
 
  private:

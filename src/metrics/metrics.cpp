@@ -117,6 +117,12 @@ void Registry::callback_gauge(const std::string& name, const std::string& help,
   family(name, help, "gauge").callback = std::move(fn);
 }
 
+void Registry::callback_counter(const std::string& name, const std::string& help,
+                                std::function<double()> fn) {
+  std::lock_guard lock(mu_);
+  family(name, help, "counter").callback = std::move(fn);
+}
+
 std::string Registry::render() const {
   std::lock_guard lock(mu_);
   std::string out;

@@ -62,6 +62,9 @@ class Registry {
   // A gauge computed at scrape time (e.g. uptime, store size).
   void callback_gauge(const std::string& name, const std::string& help,
                       std::function<double()> fn);
+  // A counter kept elsewhere, read at scrape time (it must only grow).
+  void callback_counter(const std::string& name, const std::string& help,
+                        std::function<double()> fn);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;

@@ -82,6 +82,11 @@ class ServerTest : public ::testing::Test {
       }
       co_await ex.respond(text_response(HttpStatus::ok, this_thread_name()));
     });
+    // A handler that blocks its I/O thread (what a handler must never do).
+    router_.add(Verb::get, "/block", [](Exchange& ex, const Params&) -> asio::awaitable<void> {
+      std::this_thread::sleep_for(300ms);
+      co_await ex.respond(text_response(HttpStatus::ok, "blocked"));
+    });
     router_.add(Verb::get, "/throws", [](Exchange&, const Params&) -> asio::awaitable<void> {
       throw std::runtime_error("boom");
       co_return;
@@ -186,6 +191,25 @@ TEST_F(ServerTest, TheOnlyBusyConnectionIsNotMoved) {
   }
   EXPECT_EQ(threads.size(), 1u);
   EXPECT_EQ(metrics_.counter("spectra_http_connections_moved_total", "", {{"server", "http"}}).value(), 0u);
+}
+
+// A thread that cannot get to its timers for 50 ms or more is counted as
+// stalled: here a handler that blocks its thread for 300 ms.
+TEST_F(ServerTest, AThreadBlockedByItsHandlerCountsAStall) {
+  auto stalls = [this] {
+    std::uint64_t n = 0;
+    for (const auto& l : pool_.loads()) n += l.stalls.load();
+    return n;
+  };
+  const std::uint64_t before = stalls();
+  Client c({"127.0.0.1", server_->port(), ""});
+  auto r = c.send(Verb::get, "/block");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->body, "blocked");
+  // The blocked thread counts it when it next samples (at most one window later).
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (stalls() == before && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_GT(stalls(), before);
 }
 
 // Answers are written at once when the socket takes them; what it does not

@@ -41,6 +41,7 @@ TEST_F(ApiTest, HealthReadyMetricsAndStatus) {
     EXPECT_GE(v, 0.0);
     EXPECT_LE(v, 1.0);
   }
+  EXPECT_NE(m->body.find("# TYPE spectra_io_thread_stalls_total counter\nspectra_io_thread_stalls_total "), std::string::npos);
   auto s = c.send(Verb::get, "/api/v1/status", "", d_.auth());
   ASSERT_EQ(s->status, 200u);
   auto j = bj::parse(s->body);
