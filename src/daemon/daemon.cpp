@@ -158,7 +158,7 @@ Status Daemon::start() {
   std::size_t threads = d.opt.threads ? d.opt.threads : std::max(1u, std::thread::hardware_concurrency());
   d.io = std::make_unique<http::IoPool>(threads);
   // How evenly the I/O threads share the work (conn_balancer.h): the
-  // busiest and the least busy thread's CPU over the last sampling window.
+  // busiest and the least busy thread's demand over the last sampling window.
   auto thread_load = [&d](bool busiest) {
     if (!d.io) return 0.0;
     double out = busiest ? 0.0 : 1.0;
@@ -169,10 +169,10 @@ Status Daemon::start() {
     return out;
   };
   d.metrics.callback_gauge("spectra_io_thread_load_max",
-                           "CPU share (0 to 1) of the busiest I/O thread over the last 100 ms",
+                           "Share of the last 100 ms (0 to 1) the busiest I/O thread ran or waited for a CPU",
                            [thread_load] { return thread_load(true); });
   d.metrics.callback_gauge("spectra_io_thread_load_min",
-                           "CPU share (0 to 1) of the least busy I/O thread over the last 100 ms",
+                           "Share of the last 100 ms (0 to 1) the least busy I/O thread ran or waited for a CPU",
                            [thread_load] { return thread_load(false); });
   d.metrics.callback_counter("spectra_io_thread_stalls_total",
                              "Times an I/O thread was 50 ms or more late to its own timer (every request on it waited that long)",

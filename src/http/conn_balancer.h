@@ -11,9 +11,10 @@
 // on the AI gateway at 12k req/s on two threads: 61% of a core against 8%,
 // and the busy thread's queue set the tail latency.
 //
-// So each thread's CPU use is sampled (IoPool), each connection's share of
-// its thread's requests is counted, and a connection waiting for its next
-// request is moved to the least loaded thread when that narrows the gap:
+// So each thread's demand is sampled (IoPool: the time it ran or waited
+// for a CPU, so that a thread starved of CPU does not look quiet), each
+// connection's share of its thread's requests is counted, and a
+// connection waiting for its next request is moved to the least loaded thread when that narrows the gap:
 // the thread is busy (>= min_load), the gap is wide (>= min_gap), and the
 // connection's estimated load is smaller than the gap (moving a connection
 // that carries it all would only move the problem, back and forth). Moves

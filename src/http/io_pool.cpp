@@ -1,10 +1,13 @@
 #include "http/io_pool.h"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/reaper.h"
 
@@ -18,12 +21,48 @@ std::int64_t thread_cpu_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// The calling thread's time on a CPU and time runnable but waiting for
+// one, in ns, from /proc/thread-self/schedstat (kept open: one pread a
+// window). Without it (no procfs, a kernel without schedstat) only the
+// CPU time is known and the wait reads as 0.
+class SchedClock {
+ public:
+  SchedClock() : fd_(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) {}
+  ~SchedClock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SchedClock(const SchedClock&) = delete;
+  SchedClock& operator=(const SchedClock&) = delete;
+
+  void read(std::int64_t* on_cpu, std::int64_t* waiting) {
+    char buf[96];
+    const ssize_t n = fd_ >= 0 ? ::pread(fd_, buf, sizeof buf - 1, 0) : -1;
+    long long cpu = 0, wait = 0;
+    if (n > 0) {
+      buf[n] = '\0';
+      if (std::sscanf(buf, "%lld %lld", &cpu, &wait) == 2) {
+        *on_cpu = cpu;
+        *waiting = wait;
+        return;
+      }
+    }
+    *on_cpu = thread_cpu_ns();
+    *waiting = 0;
+  }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
-// Closes a window every kLoadWindow on its own thread: the CPU time the
-// thread used since the last one, over the wall time between them. A timer
-// on the context is the thread's own clock: it runs between handlers, so a
-// window's figure includes everything the thread did in it.
+// Closes a window every kLoadWindow on its own thread: the time the thread
+// ran or was ready to run since the last one (its demand: on a CPU, or
+// runnable and waiting for one), over the wall time between them. The CPU
+// time alone would read a thread starved of CPU by other processes as a
+// quiet one; its demand does not. A timer on the context is the thread's
+// own clock: it runs between handlers, so a window's figure includes
+// everything the thread did in it.
 struct IoPool::Sampler {
   Sampler(boost::asio::io_context& ctx, ThreadLoad& out, const std::atomic<bool>& stopping)
       : timer(ctx), load(out), stop(stopping) {}
@@ -37,15 +76,18 @@ struct IoPool::Sampler {
     });
   }
   void close_window() {
+    if (!clock) clock = std::make_unique<SchedClock>();  // opened on the thread it reads
     const auto now = std::chrono::steady_clock::now();
-    const std::int64_t cpu = thread_cpu_ns();
+    std::int64_t on_cpu = 0, waiting = 0;
+    clock->read(&on_cpu, &waiting);
+    const std::int64_t busy = on_cpu + waiting;
     if (started) {
       const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_wall).count();
       if (std::chrono::nanoseconds(wall) >= kLoadWindow + kStallAfter) {
         load.stalls.fetch_add(1, std::memory_order_relaxed);
       }
       if (wall > 0) {
-        const std::int64_t pm = (cpu - last_cpu) * 1000 / wall;
+        const std::int64_t pm = (busy - last_busy) * 1000 / wall;
         load.permille.store(static_cast<std::uint32_t>(std::clamp<std::int64_t>(pm, 0, 1000)),
                             std::memory_order_relaxed);
       }
@@ -53,15 +95,16 @@ struct IoPool::Sampler {
     }
     started = true;
     last_wall = now;
-    last_cpu = cpu;
+    last_busy = busy;
   }
 
   boost::asio::steady_timer timer;
   ThreadLoad& load;
   const std::atomic<bool>& stop;
   bool started = false;
+  std::unique_ptr<SchedClock> clock;
   std::chrono::steady_clock::time_point last_wall;
-  std::int64_t last_cpu = 0;
+  std::int64_t last_busy = 0;
 };
 
 IoPool::IoPool(std::size_t threads) {

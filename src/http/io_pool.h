@@ -17,8 +17,9 @@
 
 namespace spectra::http {
 
-// How busy one I/O thread was over its last complete sampling window:
-// CPU time the thread used, in thousandths of one core. `window` counts
+// How busy one I/O thread was over its last complete sampling window: the
+// time it ran or was ready to run (waiting for a CPU), in thousandths of
+// the window (1000: it always had work). `window` counts
 // the windows closed so far; `stalls` those the thread got to kStallAfter
 // or more past their end (its timers, and every request on it, waited at
 // least that long: a handler blocking the thread, or a thread with more
