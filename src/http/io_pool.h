@@ -5,7 +5,6 @@
 // conn_balancer.h).
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -49,8 +48,7 @@ class IoPool {
 
   std::size_t size() const { return contexts_.size(); }
   boost::asio::io_context& at(std::size_t i) { return *contexts_[i]; }
-  // Round-robin choice for a new connection.
-  boost::asio::io_context& next() { return at(next_index()); }
+  // Round-robin choice of a context (by index) for a new connection.
   std::size_t next_index();
 
   // Each thread's load and stalls (index = context index), sampled by the
