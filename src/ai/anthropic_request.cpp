@@ -223,9 +223,9 @@ Result<bj::object> translate_request(const bj::object& req, const RequestOptions
   Status s = refuse_unsupported(req);
   if (!s.ok()) return s;
 
-  auto budget = reasoning::thinking_budget(req);
-  if (!budget.ok()) return budget.status();
-  const bool thinking = *budget > 0;
+  auto think = reasoning::thinking(req, options.model);
+  if (!think.ok()) return think.status();
+  const bool thinking = think->on();
   if (thinking) {
     if (Status c = reasoning::thinking_conflicts(req); !c.ok()) return c;
   }
@@ -235,7 +235,7 @@ Result<bj::object> translate_request(const bj::object& req, const RequestOptions
   auto translated = translate_messages(messages_v->get_array(), thinking);
   if (!translated.ok()) return translated.status();
 
-  auto max = thinking ? reasoning::max_tokens_with_thinking(req, *budget, options.default_max_tokens)
+  auto max = thinking ? reasoning::max_tokens_with_thinking(req, *think, options.default_max_tokens)
                       : max_tokens(req, options.default_max_tokens);
   if (!max.ok()) return max.status();
 
@@ -256,7 +256,8 @@ Result<bj::object> translate_request(const bj::object& req, const RequestOptions
     out["system"] = std::move(system);
   }
   out["messages"] = std::move(translated->messages);
-  if (thinking) out["thinking"] = bj::object{{"type", "enabled"}, {"budget_tokens", *budget}};
+  if (thinking) out["thinking"] = think->object();
+  if (!think->effort.empty()) out["output_config"] = bj::object{{"effort", think->effort}};
 
   if (const bj::value* user = req.if_contains("user"); user && !user->is_null()) {
     if (!user->is_string()) return bad("user", "must be a string");

@@ -105,13 +105,14 @@ Result<std::string> endpoint(const ModelTarget& target);
 std::string model_path(std::string_view model_id, std::string_view action);
 
 // The Converse request body for an OpenAI chat request (exposed for
-// tests). For a model that thinks on a budget (`model_id` names Claude),
-// reasoning_effort / thinking become additionalModelRequestFields.thinking
-// (reasoning.h), and assistant thinking_blocks reasoningContent blocks.
+// tests). For Claude, reasoning_effort / thinking / output_config become
+// additionalModelRequestFields.thinking and .output_config, as on
+// Anthropic's API (reasoning.h), and assistant thinking_blocks
+// reasoningContent blocks.
 Result<bj::object> converse_body(const bj::object& request, std::string_view model_id = {});
 
 // True for a Bedrock model id of Claude (bare or an inference profile).
-bool thinks_on_a_budget(std::string_view model_id);
+bool is_claude(std::string_view model_id);
 // True for a Nova 2 model id: reasoning_effort (minimal/low -> low, medium,
 // high) becomes additionalModelRequestFields.reasoningConfig
 // {type: enabled, maxReasoningEffort}; its (redacted) reasoningContent

@@ -346,7 +346,7 @@ Result<std::string> endpoint(const ModelTarget& target) {
   return "https://bedrock-runtime." + target.region + ".amazonaws.com";
 }
 
-bool thinks_on_a_budget(std::string_view model_id) {
+bool is_claude(std::string_view model_id) {
   return model_id.find("anthropic.") != std::string_view::npos || model_id.find("claude") != std::string_view::npos;
 }
 
@@ -361,13 +361,14 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
   if (auto n = int_at(request, "n"); n && *n != 1) return bad("n other than 1 is not supported");
   const bj::array* messages = array_at(request, "messages");
   if (!messages) return bad("messages must be an array");
-  // Claude thinks on a budget, set through additionalModelRequestFields.
-  std::int64_t budget = 0;
-  if (thinks_on_a_budget(model_id)) {
-    auto b = reasoning::thinking_budget(request);
-    if (!b.ok()) return b.status();
-    budget = *b;
-    if (budget > 0) {
+  // Claude thinks as on Anthropic's API, set through
+  // additionalModelRequestFields (thinking, output_config).
+  reasoning::Thinking think;
+  if (is_claude(model_id)) {
+    auto t = reasoning::thinking(request, model_id);
+    if (!t.ok()) return t.status();
+    think = std::move(*t);
+    if (think.on()) {
       if (Status s = reasoning::thinking_conflicts(request); !s.ok()) return s;
     }
   }
@@ -381,7 +382,7 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
       else return bad("reasoning_effort must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
     }
   }
-  Builder builder(budget > 0);
+  Builder builder(think.on());
   for (const bj::value& m : *messages) {
     if (!m.is_object()) return bad("message is not an object");
     if (Status s = builder.add_message(m.get_object()); !s.ok()) return s;
@@ -394,12 +395,15 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
   if (!system.empty()) body["system"] = std::move(system);
   auto cfg = inference_config(request);
   if (!cfg.ok()) return cfg.status();
-  if (budget > 0) {
-    auto max = reasoning::max_tokens_with_thinking(request, budget, kDefaultAnswerTokens);
+  bj::object extra;
+  if (think.on()) {
+    auto max = reasoning::max_tokens_with_thinking(request, think, kDefaultAnswerTokens);
     if (!max.ok()) return max.status();
     (*cfg)["maxTokens"] = *max;
-    body["additionalModelRequestFields"] = bj::object{{"thinking", bj::object{{"type", "enabled"}, {"budget_tokens", budget}}}};
+    extra["thinking"] = think.object();
   }
+  if (!think.effort.empty()) extra["output_config"] = bj::object{{"effort", think.effort}};
+  if (!extra.empty()) body["additionalModelRequestFields"] = std::move(extra);
   if (!effort.empty()) {
     body["additionalModelRequestFields"] =
         bj::object{{"reasoningConfig", bj::object{{"type", "enabled"}, {"maxReasoningEffort", effort}}}};

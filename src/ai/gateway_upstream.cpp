@@ -6,6 +6,7 @@
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/openai_adapter.h"
+#include "ai/reasoning.h"
 #include "ai/upstream_client.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
@@ -226,7 +227,11 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   }
   const ProviderAdapter& adapter = *ait->second;
   ModelTarget target{p.name, p.kind, model, endpoint, p.region};
-  auto req = adapter.build_chat(c.body, target, c.stream);
+  // A translated request's Claude-only fields stay with Claude.
+  bj::object plain;
+  const bool openai_api = p.kind == "openai" || p.kind == "vllm";
+  const bool strip = openai_api && c.dialect != Dialect::chat && reasoning::without_claude_thinking(c.body, &plain);
+  auto req = adapter.build_chat(strip ? plain : c.body, target, c.stream);
   if (!req.ok()) {
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");
     co_return false;

@@ -70,13 +70,30 @@ Status add_turn(const bj::object& turn, const std::string& where, bj::array& out
     return {};
   }
   if (!content || !content->is_array()) return bad(param, where + ".content", "must be a string or an array of blocks");
-  bj::array parts, tool_calls;
+  bj::array parts, tool_calls, thinking;
   for (std::size_t i = 0; i < content->get_array().size(); ++i) {
     const std::string at = where + ".content[" + std::to_string(i) + "]";
     const auto* b = content->get_array()[i].if_object();
     if (!b) return bad(param, at, "must be an object");
     const std::string type(string_at(*b, "type"));
-    if (type == "thinking" || type == "redacted_thinking") continue;  // the model's own notes: not for another model
+    if (type == "thinking" || type == "redacted_thinking") {
+      // Claude's own, signed, go back as they came (Claude on Bedrock
+      // verifies them, and wants a tool-calling turn's thinking back); an
+      // unsigned one is another model's notes, for no model to verify.
+      if (role != "assistant") return bad(param, at + ".type", "thinking blocks belong to assistant turns");
+      const auto* text = b->if_contains("thinking");
+      const auto* sig = b->if_contains("signature");
+      const auto* data = b->if_contains("data");
+      if (type == "redacted_thinking") {
+        if (!data || !data->is_string()) return bad(param, at + ".data", "must be a string");
+        thinking.push_back(bj::object{{"type", type}, {"data", *data}});
+      } else if (!text || !text->is_string() || !sig || !sig->is_string()) {
+        return bad(param, at, "a thinking block needs its thinking and signature strings");
+      } else if (!sig->get_string().empty()) {
+        thinking.push_back(bj::object{{"type", type}, {"thinking", *text}, {"signature", *sig}});
+      }
+      continue;
+    }
     if (type == "tool_use" && role == "assistant") {
       const auto* input = b->if_contains("input");
       tool_calls.push_back(bj::object{
@@ -99,7 +116,7 @@ Status add_turn(const bj::object& turn, const std::string& where, bj::array& out
     parts.push_back(std::move(*part));
   }
   if (role == "assistant") {
-    if (parts.empty() && tool_calls.empty()) return {};
+    if (parts.empty() && tool_calls.empty() && thinking.empty()) return {};
     bj::object m{{"role", "assistant"}};
     // Text only: one string (what every chat upstream takes for an assistant).
     std::string text;
@@ -109,6 +126,7 @@ Status add_turn(const bj::object& turn, const std::string& where, bj::array& out
     }
     m["content"] = parts.empty() ? bj::value(nullptr) : bj::value(text);
     if (!tool_calls.empty()) m["tool_calls"] = std::move(tool_calls);
+    if (!thinking.empty()) m["thinking_blocks"] = std::move(thinking);
     out.push_back(std::move(m));
   } else if (!parts.empty()) {
     out.push_back(bj::object{{"role", "user"}, {"content", std::move(parts)}});
@@ -202,6 +220,14 @@ Result<bj::object> to_chat_request(const bj::object& request, std::string* param
   chat["max_tokens"] = *max_tokens;
   for (const char* same : {"temperature", "top_p"}) {
     if (const auto* v = request.if_contains(same); v && !v->is_null()) chat[same] = *v;
+  }
+  // Claude's thinking and effort, as sent: Claude's adapters take them
+  // (reasoning.h); an OpenAI-compatible upstream gets neither.
+  for (const char* claude : {"thinking", "output_config"}) {
+    if (const auto* v = request.if_contains(claude); v && !v->is_null()) {
+      if (!v->is_object()) return bad(param, claude, "must be an object");
+      chat[claude] = *v;
+    }
   }
   if (const auto* stop = request.if_contains("stop_sequences"); stop && stop->is_array() && !stop->get_array().empty()) {
     chat["stop"] = *stop;

@@ -27,25 +27,99 @@ bool number(const bj::value& v, double* out) {
 
 }  // namespace
 
-Result<std::int64_t> thinking_budget(const bj::object& req) {
-  if (const bj::value* t = req.if_contains("thinking"); t && !t->is_null()) {
-    const bj::object* o = t->if_object();
+bj::object Thinking::object() const {
+  if (!adaptive) return bj::object{{"type", "enabled"}, {"budget_tokens", budget}};
+  bj::object o{{"type", "adaptive"}};
+  if (!display.empty()) o["display"] = display;
+  return o;
+}
+
+bool thinks_adaptively(std::string_view id) {
+  const std::size_t at = id.find("claude-");
+  if (at == std::string_view::npos) return false;
+  // The first one- or two-digit part after "claude-" is the major version
+  // and a second right after it the minor ("claude-3-7-sonnet",
+  // "claude-opus-4-1-20250805"; a date is not a version).
+  auto small_number = [](std::string_view part, int* out) {
+    if (part.empty() || part.size() > 2) return false;
+    int n = 0;
+    for (char ch : part) {
+      if (ch < '0' || ch > '9') return false;
+      n = n * 10 + (ch - '0');
+    }
+    *out = n;
+    return true;
+  };
+  std::string_view rest = id.substr(at + 7);
+  rest = rest.substr(0, rest.find_first_of(":@/"));
+  int major = -1, minor = 0;
+  while (!rest.empty()) {
+    const std::size_t dash = rest.find('-');
+    const std::string_view part = rest.substr(0, dash);
+    rest = dash == std::string_view::npos ? std::string_view() : rest.substr(dash + 1);
+    if (major < 0) {
+      small_number(part, &major);
+      continue;
+    }
+    small_number(part, &minor);
+    break;
+  }
+  if (major < 0) return true;  // a name without a version: a model newer than this rule
+  return major > 4 || (major == 4 && minor >= 6);
+}
+
+Result<Thinking> thinking(const bj::object& req, std::string_view model_id) {
+  Thinking t;
+  if (const bj::value* oc = req.if_contains("output_config"); oc && !oc->is_null()) {
+    const bj::object* o = oc->if_object();
+    if (!o) return bad("output_config", "must be an object");
+    if (const bj::value* e = o->if_contains("effort"); e && !e->is_null()) {
+      if (!(*e == "low" || *e == "medium" || *e == "high" || *e == "max")) {
+        return bad("output_config.effort", "must be \"low\", \"medium\", \"high\" or \"max\"");
+      }
+      t.effort = std::string(e->get_string());
+    }
+  }
+  const bj::value* effort = req.if_contains("reasoning_effort");
+  std::string level;  // reasoning_effort as Claude's effort level
+  if (effort && !effort->is_null() && *effort != "none") {
+    if (*effort == "minimal" || *effort == "low") level = "low";
+    else if (*effort == "medium" || *effort == "high") level = std::string(effort->get_string());
+    else return bad("reasoning_effort", "must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
+  }
+  if (const bj::value* th = req.if_contains("thinking"); th && !th->is_null()) {
+    const bj::object* o = th->if_object();
     const bj::value* type = o ? o->if_contains("type") : nullptr;
-    if (type && *type == "disabled") return std::int64_t{0};
+    if (type && *type == "disabled") return t;
+    if (type && *type == "adaptive") {
+      if (present(*o, "budget_tokens")) return bad("thinking.budget_tokens", "is not taken with adaptive thinking");
+      if (const bj::value* d = o->if_contains("display"); d && !d->is_null()) {
+        if (!(*d == "summarized" || *d == "omitted")) return bad("thinking.display", "must be \"summarized\" or \"omitted\"");
+        t.display = std::string(d->get_string());
+      }
+      t.adaptive = true;
+      if (t.effort.empty()) t.effort = level;
+      return t;
+    }
     const bj::value* b = o ? o->if_contains("budget_tokens") : nullptr;
     double budget = 0;
     if (!type || *type != "enabled" || !b || !number(*b, &budget) || budget != std::floor(budget) || budget < 1024 ||
         budget > 1e9) {
-      return bad("thinking", "must be {\"type\":\"enabled\",\"budget_tokens\":n} with n >= 1024, or {\"type\":\"disabled\"}");
+      return bad("thinking",
+                 "must be {\"type\":\"enabled\",\"budget_tokens\":n} with n >= 1024, {\"type\":\"adaptive\"} or "
+                 "{\"type\":\"disabled\"}");
     }
-    return static_cast<std::int64_t>(budget);
+    t.budget = static_cast<std::int64_t>(budget);
+    return t;
   }
-  const bj::value* e = req.if_contains("reasoning_effort");
-  if (!e || e->is_null() || *e == "none") return std::int64_t{0};
-  if (*e == "minimal" || *e == "low") return std::int64_t{1024};
-  if (*e == "medium") return std::int64_t{2048};
-  if (*e == "high") return std::int64_t{4096};
-  return bad("reasoning_effort", "must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
+  if (level.empty()) return t;
+  if (thinks_adaptively(model_id)) {
+    t.adaptive = true;
+    if (t.effort.empty()) t.effort = level;
+    return t;
+  }
+  t.budget = level == "low" ? 1024 : level == "medium" ? 2048 : 4096;
+  return t;
 }
 
 Status thinking_conflicts(const bj::object& req) {
@@ -64,17 +138,42 @@ Status thinking_conflicts(const bj::object& req) {
   return {};
 }
 
-Result<std::int64_t> max_tokens_with_thinking(const bj::object& req, std::int64_t budget, std::int64_t fallback) {
+Result<std::int64_t> max_tokens_with_thinking(const bj::object& req, const Thinking& t, std::int64_t fallback) {
+  constexpr std::int64_t kAdaptiveAllowance = 12288;
   const char* key = present(req, "max_completion_tokens") ? "max_completion_tokens"
                     : present(req, "max_tokens")          ? "max_tokens"
                                                           : nullptr;
-  if (!key) return fallback + budget;
+  if (!key) return fallback + (t.adaptive ? kAdaptiveAllowance : t.budget);
   double v = 0;
   if (!number(req.at(key), &v) || v != std::floor(v) || v < 1 || v > 1e12) return bad(key, "must be a positive integer");
-  if (v <= static_cast<double>(budget)) {
-    return bad(key, "must be greater than the thinking budget (" + std::to_string(budget) + " tokens)");
+  if (!t.adaptive && v <= static_cast<double>(t.budget)) {
+    return bad(key, "must be greater than the thinking budget (" + std::to_string(t.budget) + " tokens)");
   }
   return static_cast<std::int64_t>(v);
+}
+
+bool without_claude_thinking(const bj::object& chat, bj::object* out) {
+  bool found = present(chat, "thinking") || present(chat, "output_config");
+  const bj::value* msgs = chat.if_contains("messages");
+  const bj::array* messages = msgs ? msgs->if_array() : nullptr;
+  if (messages && !found) {
+    for (const bj::value& m : *messages) {
+      if (const bj::object* o = m.if_object(); o && o->contains("thinking_blocks")) {
+        found = true;
+        break;
+      }
+    }
+  }
+  if (!found) return false;
+  *out = chat;
+  out->erase("thinking");
+  out->erase("output_config");
+  if (bj::value* m = out->if_contains("messages"); m && m->is_array()) {
+    for (bj::value& msg : m->get_array()) {
+      if (bj::object* o = msg.if_object()) o->erase("thinking_blocks");
+    }
+  }
+  return true;
 }
 
 }  // namespace spectra::ai::reasoning

@@ -1,10 +1,19 @@
 #pragma once
-// The chat API's reasoning parameters for models that think on a token
-// budget (Claude, from Anthropic or on Bedrock): OpenAI's reasoning_effort,
-// or Anthropic's own `thinking` object for clients that send it. Pure.
+// The chat API's reasoning parameters for Claude (from Anthropic or on
+// Bedrock): OpenAI's reasoning_effort, or Anthropic's own `thinking` and
+// `output_config` objects for clients that send them (and for requests
+// translated from Anthropic's Messages API). Pure.
+//
+// Claude thinks in one of two ways, by model generation: on a token budget
+// (`{"type":"enabled","budget_tokens":n}`; Claude 3.7 to 4.5) or
+// adaptively, deciding itself how much to think, guided by an effort level
+// (`{"type":"adaptive"}` with `output_config.effort`; Claude 4.6 and later,
+// where 4.7 and later refuse a budget). reasoning_effort is mapped to the
+// one the model takes; a `thinking` object is taken as the client sent it.
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/result.h"
@@ -13,11 +22,33 @@ namespace spectra::ai::reasoning {
 
 namespace bj = boost::json;
 
-// The thinking budget asked for, 0 for none: `thinking` {"type":"enabled",
-// "budget_tokens": n >= 1024} (or "disabled"), else reasoning_effort
-// (minimal and low 1,024 tokens, medium 2,048, high 4,096; none: 0).
-// Fails (kInvalidArgument) naming the parameter.
-Result<std::int64_t> thinking_budget(const bj::object& request);
+// What a request asks of a model that thinks.
+struct Thinking {
+  std::int64_t budget = 0;  // > 0: extended thinking on this many tokens
+  bool adaptive = false;    // the model decides how much to think
+  std::string display;      // adaptive: "summarized" or "omitted"; empty: the model's default
+  std::string effort;       // output_config.effort: low, medium, high or max; empty: none asked
+
+  bool on() const { return budget > 0 || adaptive; }
+  // Anthropic's `thinking` object for it (when on()).
+  bj::object object() const;
+};
+
+// True for a Claude model id (Anthropic's "claude-opus-4-7", Bedrock's
+// "us.anthropic.claude-sonnet-4-6-v1:0") that thinks adaptively: version
+// 4.6 or later, or a name without a version the gateway can read (newer
+// model names). False for 3.x and 4.0 to 4.5.
+bool thinks_adaptively(std::string_view model_id);
+
+// The request's thinking for `model_id`: `thinking` {"type":"enabled",
+// "budget_tokens": n >= 1024}, {"type":"adaptive"[, "display"]} or
+// {"type":"disabled"} as sent; else reasoning_effort — adaptive at that
+// effort (minimal and low: low) on models that think adaptively, a budget
+// on the others (minimal and low 1,024 tokens, medium 2,048, high 4,096);
+// none: off. `output_config.effort` (low, medium, high, max) is taken as
+// sent and wins over reasoning_effort. Fails (kInvalidArgument) naming the
+// parameter.
+Result<Thinking> thinking(const bj::object& request, std::string_view model_id);
 
 // With thinking on, what these models refuse, refused naming the client's
 // parameter (as OpenAI refuses sampling for its reasoning models):
@@ -26,8 +57,17 @@ Status thinking_conflicts(const bj::object& request);
 
 // The output limit to send with thinking on: OpenAI's max_completion_tokens
 // (or max_tokens) counts reasoning as these models' limit counts thinking,
-// so the client's must exceed the budget; without one, `fallback` is for
-// the answer and the budget comes on top.
-Result<std::int64_t> max_tokens_with_thinking(const bj::object& request, std::int64_t budget, std::int64_t fallback);
+// so on a budget the client's must exceed it; without one, `fallback` is
+// for the answer and the budget (adaptive: 12,288 tokens) comes on top.
+Result<std::int64_t> max_tokens_with_thinking(const bj::object& request, const Thinking& thinking,
+                                              std::int64_t fallback);
+
+// A translated request (Anthropic's Messages API, OpenAI's Responses API)
+// carries Claude's own thinking fields: `thinking`, `output_config` and
+// each assistant message's `thinking_blocks`. For an upstream that speaks
+// OpenAI's chat API (which has none of them, and OpenAI refuses unknown
+// parameters) *out is the request without them; false, *out untouched,
+// when there are none.
+bool without_claude_thinking(const bj::object& chat, bj::object* out);
 
 }  // namespace spectra::ai::reasoning

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "dialect_test_fixture.h"
+#include "fakes/fake_bedrock_replies.h"
 
 namespace spectra::ai {
 namespace {
@@ -418,6 +419,74 @@ TEST_F(MessagesTest, ALocalReasoningModelsThinkingIsAThinkingBlock) {
   const auto live_events = events_of(live.body);
   EXPECT_EQ(deltas_of(live_events, "thinking_delta", "thinking"), "local thinks about: think live");
   EXPECT_LT(live.body.find("thinking_delta"), live.body.find("text_delta"));
+}
+
+// Claude on Bedrock through the Messages API (Claude Code's set-up): the
+// request's thinking goes to Bedrock as Anthropic's API takes it, the
+// signed thinking comes back as a thinking block (whole and as
+// thinking_delta + signature_delta events), and the assistant turn sent
+// back with its tool results keeps it, as Bedrock (which verifies the
+// signature) requires. The same request to a local model carries none of
+// Claude's fields.
+TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
+  const std::string claude = "aws/anthropic.claude-3-7-sonnet-20250219-v1:0";
+  const std::string tools = R"("tools":[{"name":"get_weather","input_schema":{"type":"object",
+      "properties":{"location":{"type":"string"}}}}])";
+  const std::string thinking = R"("max_tokens":3000,"thinking":{"type":"enabled","budget_tokens":2048},)";
+  auto call = post("/v1/messages", R"({"model":")" + claude + R"(",)" + thinking + tools +
+                                       R"(,"messages":[{"role":"user","content":"weather in Paris"}]})");
+  ASSERT_EQ(call.status, 200u) << call.body;
+  const auto sent = bj::parse(bedrock_.requests().back().body).as_object();
+  EXPECT_EQ(sent.at("additionalModelRequestFields"), bj::parse(R"({"thinking":{"type":"enabled","budget_tokens":2048}})"));
+  EXPECT_EQ(sent.at("inferenceConfig").at("maxTokens"), 3000);
+  const auto content = bj::parse(call.body).at("content").as_array();
+  const std::string thought = "Thinking about: weather in Paris";
+  ASSERT_GE(content.size(), 2u) << call.body;
+  EXPECT_EQ(content.at(0), bj::parse(R"({"type":"thinking","thinking":")" + thought + R"(","signature":")" +
+                                     fakes::reasoning_signature(thought) + R"("})"));
+  const auto& use = content.back().as_object();
+  ASSERT_EQ(use.at("type"), "tool_use") << call.body;
+
+  auto follow_up = [&](const bj::array& turn) {
+    bj::object req = bj::parse(R"({"model":")" + claude + R"(",)" + thinking + tools + "}").as_object();
+    req["messages"] = bj::array{
+        bj::object{{"role", "user"}, {"content", "weather in Paris"}}, bj::object{{"role", "assistant"}, {"content", turn}},
+        bj::object{{"role", "user"},
+                   {"content", bj::array{bj::object{{"type", "tool_result"}, {"tool_use_id", use.at("id")}, {"content", "18C"}}}}}};
+    return post("/v1/messages", bj::serialize(req));
+  };
+  auto answer = follow_up(content);
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  EXPECT_EQ(bj::parse(answer.body).at("content").as_array().back().at("text"), "Tool result received: 18C");
+  EXPECT_EQ(bj::parse(bedrock_.requests().back().body).at("messages").at(1).at("content").at(0),
+            bj::parse(R"({"reasoningContent":{"reasoningText":{"text":")" + thought + R"(","signature":")" +
+                      fakes::reasoning_signature(thought) + R"("}}})"));
+  bj::array altered = content;
+  altered[0].as_object()["thinking"] = "something else";
+  EXPECT_EQ(follow_up(altered).status, 400u) << "Bedrock checks the signature";
+
+  auto streamed = post("/v1/messages", R"({"model":")" + claude + R"(","stream":true,)" + thinking +
+                                           R"("messages":[{"role":"user","content":"stream your thoughts"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  const auto ev = events_of(streamed.body);
+  EXPECT_EQ(deltas_of(ev, "thinking_delta", "thinking"), "Thinking about: stream your thoughts");
+  EXPECT_EQ(deltas_of(ev, "signature_delta", "signature"), fakes::reasoning_signature("Thinking about: stream your thoughts"));
+  EXPECT_LT(streamed.body.find("thinking_delta"), streamed.body.find("text_delta"));
+
+  // A local model: the same request, with Claude's fields left out.
+  bj::object local = bj::parse(R"({"model":"llama",)" + thinking + R"("output_config":{"effort":"low"},"messages":[]})").as_object();
+  local["messages"] = bj::array{bj::object{{"role", "user"}, {"content", "weather in Paris"}},
+                                bj::object{{"role", "assistant"}, {"content", content}},
+                                bj::object{{"role", "user"}, {"content", "and tomorrow"}}};
+  local.erase("tools");
+  local["messages"].as_array()[1].as_object()["content"] =
+      bj::array{content.at(0), bj::object{{"type", "text"}, {"text", "Sunny."}}};
+  auto on_local = post("/v1/messages", bj::serialize(local));
+  ASSERT_EQ(on_local.status, 200u) << on_local.body;
+  const auto to_local = bj::parse(local_.last_body()).as_object();
+  EXPECT_FALSE(to_local.contains("thinking")) << local_.last_body();
+  EXPECT_FALSE(to_local.contains("output_config")) << local_.last_body();
+  EXPECT_EQ(to_local.at("messages").at(1), bj::parse(R"({"role":"assistant","content":"Sunny."})"));
 }
 
 // count_tokens for a local model: counted by the vLLM replica's own

@@ -163,6 +163,65 @@ TEST_F(ThinkingTest, ClaudeOnBedrockThinksTheSameWay) {
   EXPECT_FALSE(bj::parse(bedrock_.requests().back().body).as_object().contains("additionalModelRequestFields"));
 }
 
+// Claude 4.6 and later think adaptively (4.7 and later refuse a budget, as
+// the fake Anthropic does for claude-opus-4-7): reasoning_effort becomes
+// thinking {type: adaptive} with output_config.effort, on Anthropic and on
+// Bedrock alike; the thinking comes back and goes back with tool results as
+// before; a bad effort is refused before anything goes out; a client's own
+// budget is sent as it asked (and refused by the model, as Anthropic does).
+TEST_F(ThinkingTest, NewerClaudeThinksAdaptivelyAtAnEffort) {
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"get_weather",
+      "parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}])";
+  auto call = post_openai("/v1/chat/completions", R"({"model":"claude/claude-opus-4-7","reasoning_effort":"medium",)" + tools +
+                                                      R"(,"messages":[{"role":"user","content":"weather in Paris"}]})");
+  ASSERT_EQ(call.status, 200u) << call.body;
+  const auto sent = bj::parse(anthropic_.last_request().body).as_object();
+  EXPECT_EQ(sent.at("thinking"), bj::parse(R"({"type":"adaptive"})"));
+  EXPECT_EQ(sent.at("output_config"), bj::parse(R"({"effort":"medium"})"));
+  EXPECT_EQ(sent.at("max_tokens"), 4096 + 12288);
+  auto assistant = message_of(call);
+  EXPECT_EQ(assistant.at("reasoning_content"), "Thinking about: weather in Paris");
+  ASSERT_TRUE(assistant.contains("tool_calls")) << call.body;
+  ASSERT_TRUE(assistant.contains("thinking_blocks")) << call.body;
+  const std::string id(assistant.at("tool_calls").at(0).at("id").as_string());
+  bj::object next = bj::parse(R"({"model":"claude/claude-opus-4-7","reasoning_effort":"medium",)" + tools + "}").as_object();
+  next["messages"] = bj::array{bj::object{{"role", "user"}, {"content", "weather in Paris"}}, assistant,
+                               bj::object{{"role", "tool"}, {"tool_call_id", id}, {"content", "18C"}}};
+  auto answer = post_openai("/v1/chat/completions", bj::serialize(next));
+  ASSERT_EQ(answer.status, 200u) << answer.body;
+  EXPECT_EQ(message_of(answer).at("content"), "The tool returned: 18C");
+
+  // Claude 4.6 takes both; the client's own objects go as sent.
+  auto own = post_openai("/v1/chat/completions", R"({"model":"claude/claude-sonnet-4-6","thinking":{"type":"adaptive",
+      "display":"summarized"},"output_config":{"effort":"max"},"messages":[{"role":"user","content":"think hard"}]})");
+  ASSERT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("thinking"), bj::parse(R"({"type":"adaptive","display":"summarized"})"));
+  EXPECT_EQ(bj::parse(anthropic_.last_request().body).at("output_config"), bj::parse(R"({"effort":"max"})"));
+  EXPECT_EQ(message_of(own).at("reasoning_content"), "Thinking about: think hard");
+
+  const auto before = anthropic_.requests();
+  auto bad = post_openai("/v1/chat/completions", R"({"model":"claude/claude-opus-4-7","output_config":{"effort":"extreme"},
+      "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("output_config.effort"), std::string::npos) << bad.body;
+  EXPECT_EQ(anthropic_.requests(), before) << "nothing went out";
+  auto budget = post_openai("/v1/chat/completions", R"({"model":"claude/claude-opus-4-7","max_tokens":3000,
+      "thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(budget.status, 400u) << "the model's own refusal of a budget";
+  EXPECT_NE(budget.body.find("adaptive"), std::string::npos) << budget.body;
+
+  // Bedrock: the same fields in additionalModelRequestFields, streamed.
+  auto streamed = post_openai("/v1/chat/completions", R"({"model":"aws/us.anthropic.claude-opus-4-7-v1:0",
+      "reasoning_effort":"high","stream":true,"messages":[{"role":"user","content":"stream your thoughts"}]})");
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  const auto on_bedrock = bj::parse(bedrock_.requests().back().body).as_object();
+  EXPECT_EQ(on_bedrock.at("additionalModelRequestFields"),
+            bj::parse(R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"high"}})"));
+  EXPECT_EQ(on_bedrock.at("inferenceConfig").at("maxTokens"), 4096 + 12288);
+  EXPECT_EQ(joined(streamed.body, "reasoning_content"), "Thinking about: stream your thoughts");
+  ASSERT_EQ(thinking_deltas(streamed.body).size(), 1u) << streamed.body;
+}
+
 // Nova 2 reasons at an effort level: reasoning_effort becomes
 // reasoningConfig (minimal -> low), its redacted reasoning comes back as
 // reasoning_content, whole and streamed; an unknown effort is refused with

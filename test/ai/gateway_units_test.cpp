@@ -879,6 +879,8 @@ TEST(MessagesDialect, RequestFieldsMapToChat) {
       "messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAA="}},
                                             {"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]},
                   {"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"s"},
+                                                 {"type":"redacted_thinking","data":"r"},
+                                                 {"type":"thinking","thinking":"unsigned","signature":""},
                                                  {"type":"tool_use","id":"t","name":"f","input":{}}]},
                   {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","is_error":true,"content":"boom"},
                                             {"type":"text","text":"go on"}]}]})").as_object(), &param);
@@ -886,10 +888,11 @@ TEST(MessagesDialect, RequestFieldsMapToChat) {
   EXPECT_EQ(bj::value(*chat), bj::parse(R"({"model":"m","messages":[
       {"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAA="}},
                                 {"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]},
-      {"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}],
+       "thinking_blocks":[{"type":"thinking","thinking":"hm","signature":"s"},{"type":"redacted_thinking","data":"r"}]},
       {"role":"tool","tool_call_id":"t","content":"Error: boom"},
       {"role":"user","content":[{"type":"text","text":"go on"}]}],
-      "max_tokens":9,"stop":["END"],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+      "max_tokens":9,"thinking":{"type":"enabled"},"stop":["END"],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
       "tool_choice":"required"})")) << bj::serialize(*chat);
   auto named = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"tool_choice":{"type":"tool","name":"f"},
       "messages":[{"role":"user","content":"x"}]})").as_object(), &param);
@@ -902,6 +905,15 @@ TEST(MessagesDialect, RequestFieldsMapToChat) {
   refused = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]})").as_object(), &param);
   EXPECT_FALSE(refused.ok());
   EXPECT_EQ(param, "messages[0].role");
+  for (const auto& [request, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"model":"m","max_tokens":1,"thinking":"on","messages":[{"role":"user","content":"x"}]})", "thinking"},
+           {R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"},
+               {"role":"assistant","content":[{"type":"thinking","thinking":"t"}]}]})", "messages[1].content[0]"},
+           {R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"redacted_thinking","data":"d"}]}]})",
+            "messages[0].content[0].type"}}) {
+    EXPECT_FALSE(messages::to_chat_request(bj::parse(request).as_object(), &param).ok()) << request;
+    EXPECT_EQ(param, field) << request;
+  }
 }
 
 TEST(MessagesDialect, AnswersAndStopReasons) {

@@ -171,7 +171,7 @@ Reply answer(const bj::object& request, std::uint64_t seq, CacheTokens cache) {
   }
 
   std::int64_t thinking_tokens = 0;
-  if (const bj::value* th = request.if_contains("thinking"); th && th->at("type") == "enabled") {
+  if (const bj::value* th = request.if_contains("thinking"); th && (th->at("type") == "enabled" || th->at("type") == "adaptive")) {
     const std::string about = tool_results.empty() ? user_text : join(tool_results);
     const std::string thought = "Thinking about: " + join(words_of(about));
     thinking_tokens = count_words(thought);

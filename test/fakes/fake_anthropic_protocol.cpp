@@ -260,24 +260,47 @@ std::string thinking_signature(std::string_view thinking) {
 
 namespace {
 
+// How a model of the fake's thinks: Claude 4.7 and later adaptively only
+// (a budget is refused), 4.6 either way, the older ones on a budget only.
+enum class Thinks { budget, either, adaptive };
+Thinks thinks_for(std::string_view model) {
+  if (model.starts_with("claude-opus-4-7")) return Thinks::adaptive;
+  if (model.starts_with("claude-sonnet-4-6") || model.starts_with("claude-opus-4-6")) return Thinks::either;
+  return Thinks::budget;
+}
+
 // `thinking` as the real API checks it: enabled with a budget of at least
-// 1024 tokens below max_tokens (or disabled); with it enabled, no sampling
+// 1024 tokens below max_tokens, adaptive (optionally with a display), or
+// disabled, as the model takes them; with it on, no sampling
 // but temperature 1 / top_p >= 0.95, no forced tool use, and an assistant
 // turn that called tools (the one a tool_result answers) starting with its
 // thinking.
 std::optional<ApiError> validate_thinking(const bj::object& body, const bj::value& thinking) {
   const bj::object* t = thinking.if_object();
   const bj::value* type = t ? t->if_contains("type") : nullptr;
-  if (!type || !(*type == "enabled" || *type == "disabled")) {
-    return invalid("thinking.type: Input should be 'enabled' or 'disabled'");
+  if (!type || !(*type == "enabled" || *type == "disabled" || *type == "adaptive")) {
+    return invalid("thinking.type: Input should be 'enabled', 'adaptive' or 'disabled'");
   }
   if (*type == "disabled") return std::nullopt;
-  const bj::value* budget = t->if_contains("budget_tokens");
-  if (!budget || !budget->is_int64()) return invalid("thinking.enabled.budget_tokens: Field required");
-  if (budget->get_int64() < 1024) return invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
-  const bj::value& max = body.at("max_tokens");
-  if (max.is_int64() && max.get_int64() <= budget->get_int64()) {
-    return invalid("`max_tokens` must be greater than `thinking.budget_tokens`");
+  const Thinks how = thinks_for(body.at("model").as_string());
+  if (*type == "adaptive") {
+    if (how == Thinks::budget) return invalid("adaptive thinking is not supported on this model");
+    if (t->contains("budget_tokens")) return invalid("thinking.adaptive.budget_tokens: Extra inputs are not permitted");
+    if (const bj::value* d = t->if_contains("display"); d && !(*d == "summarized" || *d == "omitted")) {
+      return invalid("thinking.adaptive.display: Input should be 'summarized' or 'omitted'");
+    }
+  } else {
+    if (how == Thinks::adaptive) {
+      return invalid("\"thinking.type.enabled\" is not supported for this model. Use \"thinking.type.adaptive\" and "
+                     "\"output_config.effort\" to control thinking behavior.");
+    }
+    const bj::value* budget = t->if_contains("budget_tokens");
+    if (!budget || !budget->is_int64()) return invalid("thinking.enabled.budget_tokens: Field required");
+    if (budget->get_int64() < 1024) return invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
+    const bj::value& max = body.at("max_tokens");
+    if (max.is_int64() && max.get_int64() <= budget->get_int64()) {
+      return invalid("`max_tokens` must be greater than `thinking.budget_tokens`");
+    }
   }
   if (const bj::value* temp = body.if_contains("temperature"); temp && number(*temp) != 1) {
     return invalid("`temperature` may only be set to 1 when thinking is enabled");
@@ -315,7 +338,7 @@ std::optional<ApiError> validate(const bj::value& body_v) {
   static const std::set<std::string, std::less<>> kKnown = {
       "model",          "messages",    "max_tokens",  "system",      "metadata",
       "stop_sequences", "stream",      "temperature", "top_p",       "top_k",
-      "tools",          "tool_choice", "thinking",    "service_tier"};
+      "tools",          "tool_choice", "thinking",    "service_tier", "output_config"};
   for (const auto& kv : *body) {
     if (!kKnown.count(kv.key()))
       return invalid(std::string(kv.key()) + ": Extra inputs are not permitted");
@@ -342,6 +365,12 @@ std::optional<ApiError> validate(const bj::value& body_v) {
   }
   if (const bj::value* th = body->if_contains("thinking")) {
     if (auto e = validate_thinking(*body, *th)) return e;
+  }
+  if (const bj::value* oc = body->if_contains("output_config")) {
+    const bj::value* effort = oc->is_object() ? oc->get_object().if_contains("effort") : nullptr;
+    if (!effort || !(*effort == "low" || *effort == "medium" || *effort == "high" || *effort == "max")) {
+      return invalid("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'");
+    }
   }
   if (const bj::value* s = body->if_contains("stop_sequences")) {
     if (!s->is_array()) return invalid("stop_sequences: Input should be a valid list");

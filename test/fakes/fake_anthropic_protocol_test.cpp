@@ -79,6 +79,27 @@ TEST(FakeAnthropicProtocol, ValidatesLikeTheRealApi) {
   EXPECT_NE(invalid_message("[1]"), "");
 }
 
+// Thinking by model generation, as the real API takes it: a budget on the
+// older models, adaptive on 4.6 (either) and 4.7 (adaptive only), an
+// effort level from the four Anthropic has.
+TEST(FakeAnthropicProtocol, ThinkingAsEachModelTakesIt) {
+  auto ask = [](std::string_view model, std::string_view extra) {
+    return invalid_message(R"({"model":")" + std::string(model) + R"(","max_tokens":5000,)" + std::string(extra) +
+                           R"(,"messages":[{"role":"user","content":"hi"}]})");
+  };
+  const std::string budget = R"("thinking":{"type":"enabled","budget_tokens":2048})";
+  const std::string adaptive = R"("thinking":{"type":"adaptive"})";
+  EXPECT_EQ(ask("claude-sonnet-4-5", budget), "");
+  EXPECT_NE(ask("claude-sonnet-4-5", adaptive).find("not supported"), std::string::npos);
+  EXPECT_EQ(ask("claude-sonnet-4-6", budget), "");
+  EXPECT_EQ(ask("claude-sonnet-4-6", adaptive), "");
+  EXPECT_NE(ask("claude-opus-4-7", budget).find("thinking.type.adaptive"), std::string::npos);
+  EXPECT_EQ(ask("claude-opus-4-7", adaptive + R"(,"output_config":{"effort":"max"})"), "");
+  EXPECT_NE(ask("claude-opus-4-7", R"("thinking":{"type":"adaptive","budget_tokens":2048})"), "");
+  EXPECT_NE(ask("claude-opus-4-7", R"("thinking":{"type":"adaptive","display":"full"})"), "");
+  EXPECT_NE(ask("claude-opus-4-7", R"("output_config":{"effort":"extreme"})").find("output_config.effort"), std::string::npos);
+}
+
 TEST(FakeAnthropicProtocol, ToolUseAndToolResultMustPair) {
   const std::string use =
       R"({"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]})";

@@ -168,7 +168,14 @@ Result<BedrockReply> make_reply(const bj::object& req) {
   const bj::value* extra = req.if_contains("additionalModelRequestFields");
   const bj::value* thinking = extra && extra->is_object() ? extra->get_object().if_contains("thinking") : nullptr;
   const bool thinks = thinking && thinking->is_object() && thinking->get_object().contains("type") &&
-                      thinking->at("type") == "enabled";
+                      (thinking->at("type") == "enabled" || thinking->at("type") == "adaptive");
+  const bool on_a_budget = thinks && thinking->at("type") == "enabled";
+  if (const bj::value* oc = extra && extra->is_object() ? extra->get_object().if_contains("output_config") : nullptr) {
+    const bj::value* effort = oc->is_object() ? oc->get_object().if_contains("effort") : nullptr;
+    if (!effort || !(*effort == "low" || *effort == "medium" || *effort == "high" || *effort == "max")) {
+      return validation("output_config.effort: must be low, medium, high or max");
+    }
+  }
   // reasoningConfig (Nova 2): an effort of low, medium or high; the reply's
   // reasoning is redacted, as Nova 2 Lite's is.
   const bj::value* rc = extra && extra->is_object() ? extra->get_object().if_contains("reasoningConfig") : nullptr;
@@ -180,15 +187,19 @@ Result<BedrockReply> make_reply(const bj::object& req) {
     reply.reasoning = "[REDACTED]";
   }
   if (thinks) {
-    const bj::value* budget = thinking->get_object().if_contains("budget_tokens");
-    if (!budget || !budget->is_int64() || budget->get_int64() < 1024) {
-      return validation("thinking.budget_tokens: must be an integer of at least 1024");
-    }
     const bj::value* cfg = req.if_contains("inferenceConfig");
     const bj::object* inference = cfg && cfg->is_object() ? &cfg->get_object() : nullptr;
-    const bj::value* max = inference ? inference->if_contains("maxTokens") : nullptr;
-    if (max && max->is_int64() && max->get_int64() <= budget->get_int64()) {
-      return validation("max_tokens must be greater than thinking.budget_tokens");
+    if (on_a_budget) {
+      const bj::value* budget = thinking->get_object().if_contains("budget_tokens");
+      if (!budget || !budget->is_int64() || budget->get_int64() < 1024) {
+        return validation("thinking.budget_tokens: must be an integer of at least 1024");
+      }
+      const bj::value* max = inference ? inference->if_contains("maxTokens") : nullptr;
+      if (max && max->is_int64() && max->get_int64() <= budget->get_int64()) {
+        return validation("max_tokens must be greater than thinking.budget_tokens");
+      }
+    } else if (thinking->get_object().contains("budget_tokens")) {
+      return validation("thinking.adaptive.budget_tokens: Extra inputs are not permitted");
     }
     if (const bj::value* t = inference ? inference->if_contains("temperature") : nullptr; t && t->to_number<double>() != 1) {
       return validation("temperature may only be set to 1 when thinking is enabled");

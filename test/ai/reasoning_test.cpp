@@ -1,0 +1,118 @@
+// The reasoning rules for Claude (ai/reasoning.h): which models think
+// adaptively, what reasoning_effort / thinking / output_config ask for, the
+// output limit that goes with it, and what an OpenAI-compatible upstream
+// gets of a translated request.
+#include "ai/reasoning.h"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace spectra::ai::reasoning {
+namespace {
+
+bj::object obj(std::string_view s) { return bj::parse(s).as_object(); }
+
+TEST(ReasoningTest, ClaudeFromVersion46ThinksAdaptively) {
+  for (const char* id : {"claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-opus-4-8-20261001",
+                         "claude-sonnet-5", "anthropic.claude-opus-4-6-v1:0", "us.anthropic.claude-opus-4-7-v1:0",
+                         "claude-mythos-preview"}) {
+    EXPECT_TRUE(thinks_adaptively(id)) << id;
+  }
+  for (const char* id : {"claude-3-7-sonnet-20250219", "claude-3-opus-20240229", "claude-sonnet-4-20250514",
+                         "claude-opus-4-1-20250805", "claude-sonnet-4-5", "claude-haiku-4-5-20251001",
+                         "anthropic.claude-3-7-sonnet-20250219-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                         "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc", "gpt-4o"}) {
+    EXPECT_FALSE(thinks_adaptively(id)) << id;
+  }
+}
+
+TEST(ReasoningTest, ReasoningEffortIsABudgetOrAnEffortByModel) {
+  auto old = thinking(obj(R"({"reasoning_effort":"medium"})"), "claude-sonnet-4-5");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->budget, 2048);
+  EXPECT_FALSE(old->adaptive);
+  EXPECT_EQ(old->object(), bj::parse(R"({"type":"enabled","budget_tokens":2048})"));
+  EXPECT_TRUE(old->effort.empty());
+
+  auto newer = thinking(obj(R"({"reasoning_effort":"minimal"})"), "claude-opus-4-7");
+  ASSERT_TRUE(newer.ok());
+  EXPECT_TRUE(newer->adaptive);
+  EXPECT_EQ(newer->budget, 0);
+  EXPECT_EQ(newer->effort, "low");
+  EXPECT_EQ(newer->object(), bj::parse(R"({"type":"adaptive"})"));
+
+  auto none = thinking(obj(R"({"reasoning_effort":"none"})"), "claude-opus-4-7");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->on());
+  EXPECT_FALSE(thinking(obj(R"({"reasoning_effort":"extreme"})"), "claude-opus-4-7").ok());
+}
+
+TEST(ReasoningTest, AThinkingObjectIsTakenAsSent) {
+  // A client's own choice wins over the model rule, either way.
+  auto budget = thinking(obj(R"({"thinking":{"type":"enabled","budget_tokens":5000}})"), "claude-opus-4-7");
+  ASSERT_TRUE(budget.ok());
+  EXPECT_EQ(budget->budget, 5000);
+  auto adaptive = thinking(obj(R"({"thinking":{"type":"adaptive","display":"omitted"},"reasoning_effort":"high"})"),
+                           "claude-sonnet-4-5");
+  ASSERT_TRUE(adaptive.ok());
+  EXPECT_TRUE(adaptive->adaptive);
+  EXPECT_EQ(adaptive->effort, "high") << "reasoning_effort sets the effort of adaptive thinking";
+  EXPECT_EQ(adaptive->object(), bj::parse(R"({"type":"adaptive","display":"omitted"})"));
+  auto with_effort = thinking(obj(R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"max"},
+      "reasoning_effort":"low"})"), "claude-opus-4-7");
+  ASSERT_TRUE(with_effort.ok());
+  EXPECT_EQ(with_effort->effort, "max") << "output_config.effort wins";
+  auto off = thinking(obj(R"({"thinking":{"type":"disabled"},"reasoning_effort":"high"})"), "claude-opus-4-7");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->on());
+  auto effort_only = thinking(obj(R"({"output_config":{"effort":"low"}})"), "claude-opus-4-7");
+  ASSERT_TRUE(effort_only.ok());
+  EXPECT_FALSE(effort_only->on());
+  EXPECT_EQ(effort_only->effort, "low");
+
+  struct Bad {
+    const char* request;
+    const char* param;
+  };
+  for (const Bad& b : {Bad{R"({"thinking":{"type":"adaptive","budget_tokens":2048}})", "thinking.budget_tokens"},
+                       Bad{R"({"thinking":{"type":"adaptive","display":"full"}})", "thinking.display"},
+                       Bad{R"({"thinking":{"type":"enabled","budget_tokens":512}})", "thinking:"},
+                       Bad{R"({"thinking":{"type":"sometimes"}})", "thinking:"},
+                       Bad{R"({"output_config":{"effort":"extreme"}})", "output_config.effort"},
+                       Bad{R"({"output_config":"high"})", "output_config:"}}) {
+    auto r = thinking(obj(b.request), "claude-opus-4-7");
+    ASSERT_FALSE(r.ok()) << b.request;
+    EXPECT_EQ(r.status().message().rfind(b.param, 0), 0u) << r.status().message();
+  }
+}
+
+TEST(ReasoningTest, TheOutputLimitMakesRoomForTheThinking) {
+  Thinking budget{.budget = 2048};
+  Thinking adaptive{.adaptive = true};
+  EXPECT_EQ(*max_tokens_with_thinking(obj("{}"), budget, 4096), 4096 + 2048);
+  EXPECT_EQ(*max_tokens_with_thinking(obj("{}"), adaptive, 4096), 4096 + 12288);
+  EXPECT_EQ(*max_tokens_with_thinking(obj(R"({"max_tokens":3000})"), budget, 4096), 3000);
+  EXPECT_FALSE(max_tokens_with_thinking(obj(R"({"max_tokens":2048})"), budget, 4096).ok());
+  EXPECT_EQ(*max_tokens_with_thinking(obj(R"({"max_completion_tokens":500})"), adaptive, 4096), 500)
+      << "adaptive thinking has no budget to exceed";
+}
+
+TEST(ReasoningTest, AnOpenAiUpstreamGetsNoneOfClaudesFields) {
+  const auto chat = obj(R"({"model":"m","thinking":{"type":"adaptive"},"output_config":{"effort":"low"},
+      "messages":[{"role":"user","content":"q"},
+                  {"role":"assistant","content":"a","thinking_blocks":[{"type":"redacted_thinking","data":"d"}]},
+                  {"role":"user","content":"r"}]})");
+  bj::object out;
+  ASSERT_TRUE(without_claude_thinking(chat, &out));
+  EXPECT_EQ(out, obj(R"({"model":"m","messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"},
+      {"role":"user","content":"r"}]})"));
+  const auto blocks_only = obj(R"({"messages":[{"role":"assistant","content":"a","thinking_blocks":[]}]})");
+  ASSERT_TRUE(without_claude_thinking(blocks_only, &out));
+  EXPECT_EQ(out, obj(R"({"messages":[{"role":"assistant","content":"a"}]})"));
+  bj::object untouched{{"sentinel", 1}};
+  EXPECT_FALSE(without_claude_thinking(obj(R"({"model":"m","reasoning_effort":"low","messages":[]})"), &untouched));
+  EXPECT_EQ(untouched, obj(R"({"sentinel":1})"));
+}
+
+}  // namespace
+}  // namespace spectra::ai::reasoning
