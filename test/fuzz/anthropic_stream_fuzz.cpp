@@ -175,9 +175,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       check(body.at("model") == "claude-fuzz");
       check(body.at("max_tokens").as_int64() >= 1);
       check(alternating(body.at("messages").as_array()));
-      // With thinking on, the limit leaves room to answer after the budget.
+      // With thinking on a budget, the limit leaves room to answer after
+      // it; adaptive thinking has no budget.
       if (const bj::value* th = body.as_object().if_contains("thinking")) {
-        check(body.at("max_tokens").as_int64() > th->at("budget_tokens").as_int64());
+        const bj::object& t = th->as_object();
+        if (t.at("type") == "enabled") {
+          check(body.at("max_tokens").as_int64() > t.at("budget_tokens").as_int64());
+        } else {
+          check(t.at("type") == "adaptive" && !t.contains("budget_tokens"));
+        }
       }
     } else {
       check(up.status().code() == spectra::Code::kInvalidArgument);
