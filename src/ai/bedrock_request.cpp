@@ -60,8 +60,16 @@ Result<bj::object> image_block(const bj::value& image_url) {
       {"image", bj::object{{"format", format}, {"source", bj::object{{"bytes", data}}}}}};
 }
 
-// Appends the blocks of an OpenAI `content` (null, a string, or parts).
-Status append_content(const bj::value& content, bool allow_images, bj::array* blocks) {
+bj::object cache_point() { return bj::object{{"cachePoint", bj::object{{"type", "default"}}}}; }
+
+bool has_cache_mark(const bj::object& o) {
+  const bj::value* cc = o.if_contains("cache_control");
+  return cc && cc->is_object();
+}
+
+// Appends the blocks of an OpenAI `content` (null, a string, or parts);
+// with `marks`, a cache point after each part that has cache_control.
+Status append_content(const bj::value& content, bool allow_images, bj::array* blocks, bool marks) {
   if (content.is_null()) return {};
   if (content.is_string()) {
     if (!content.get_string().empty()) blocks->push_back(text_block(content.get_string()));
@@ -76,7 +84,8 @@ Status append_content(const bj::value& content, bool allow_images, bj::array* bl
     if (*type == "text") {
       const bj::string* t = string_at(p, "text");
       if (!t) return bad("text part has no text");
-      if (!t->empty()) blocks->push_back(text_block(*t));
+      if (t->empty()) continue;
+      blocks->push_back(text_block(*t));
     } else if (*type == "image_url" && allow_images) {
       auto it = p.find("image_url");
       if (it == p.end()) return bad("image_url part has no image_url");
@@ -86,6 +95,7 @@ Status append_content(const bj::value& content, bool allow_images, bj::array* bl
     } else {
       return bad("content part type '" + std::string(*type) + "' is not supported here");
     }
+    if (marks && has_cache_mark(p)) blocks->push_back(cache_point());
   }
   return {};
 }
@@ -95,7 +105,9 @@ class Builder {
   // `thinking`: an assistant message's thinking_blocks go first in its
   // turn, as reasoningContent (Claude on Bedrock wants a tool-calling turn's
   // thinking back, signature unchanged); without it they are left out.
-  explicit Builder(bool thinking) : thinking_(thinking) {}
+  // `marks`: cache_control on a part (or a tool) becomes a cache point
+  // after it (Claude's prompt caching on Bedrock).
+  Builder(bool thinking, bool marks) : thinking_(thinking), marks_(marks) {}
 
   Status add_message(const bj::object& m) {
     const bj::string* role = string_at(m, "role");
@@ -105,10 +117,10 @@ class Builder {
     const bj::value& content = c == m.end() ? null_content : c->value();
     bj::array blocks;
     if (*role == "system" || *role == "developer") {
-      return append_content(content, false, &system_);
+      return append_content(content, false, &system_, marks_);
     }
     if (*role == "user") {
-      if (Status s = append_content(content, true, &blocks); !s.ok()) return s;
+      if (Status s = append_content(content, true, &blocks, marks_); !s.ok()) return s;
       add_turn("user", std::move(blocks));
       return {};
     }
@@ -116,7 +128,7 @@ class Builder {
       if (const bj::array* tb = array_at(m, "thinking_blocks"); tb && thinking_) {
         if (Status s = reasoning_blocks(*tb, &blocks); !s.ok()) return s;
       }
-      if (Status s = append_content(content, false, &blocks); !s.ok()) return s;
+      if (Status s = append_content(content, false, &blocks, marks_); !s.ok()) return s;
       if (const bj::array* calls = array_at(m, "tool_calls")) {
         for (const bj::value& call : *calls) {
           auto use = tool_use_block(call);
@@ -131,11 +143,17 @@ class Builder {
       const bj::string* id = string_at(m, "tool_call_id");
       if (!id || id->empty()) return bad("tool message has no tool_call_id");
       bj::array result_content;
-      if (Status s = append_content(content, false, &result_content); !s.ok()) return s;
+      if (Status s = append_content(content, false, &result_content, false); !s.ok()) return s;
       if (result_content.empty()) result_content.push_back(text_block(""));
       has_tool_blocks_ = true;
       blocks.push_back(bj::object{
           {"toolResult", bj::object{{"toolUseId", *id}, {"content", std::move(result_content)}}}});
+      // A tool result holds no cache point: it goes right after the result.
+      bool marked = false;
+      if (content.is_array()) {
+        for (const bj::value& part : content.get_array()) marked = marked || (part.is_object() && has_cache_mark(part.get_object()));
+      }
+      if (marks_ && marked) blocks.push_back(cache_point());
       add_turn("user", std::move(blocks));
       return {};
     }
@@ -145,6 +163,7 @@ class Builder {
   bj::array take_system() { return std::move(system_); }
   bj::array& messages() { return messages_; }
   bool has_tool_blocks() const { return has_tool_blocks_; }
+  bool marks() const { return marks_; }
   const std::set<std::string>& tool_names() const { return tool_names_; }
 
  private:
@@ -209,6 +228,7 @@ class Builder {
   }
 
   const bool thinking_;
+  const bool marks_;
   bj::array system_;
   bj::array messages_;
   bool has_tool_blocks_ = false;
@@ -268,6 +288,7 @@ Result<bj::object> tool_config(const bj::object& req, const Builder& builder) {
       const bj::object* params = object_at(*fn, "parameters");
       spec["inputSchema"] = bj::object{{"json", params ? bj::value(*params) : permissive_schema()}};
       specs.push_back(bj::object{{"toolSpec", std::move(spec)}});
+      if (builder.marks() && has_cache_mark(*to)) specs.push_back(cache_point());
     }
   }
   const bool listed = !specs.empty();
@@ -382,7 +403,7 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
       else return bad("reasoning_effort must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
     }
   }
-  Builder builder(think.on());
+  Builder builder(think.on(), is_claude(model_id));
   for (const bj::value& m : *messages) {
     if (!m.is_object()) return bad("message is not an object");
     if (Status s = builder.add_message(m.get_object()); !s.ok()) return s;

@@ -203,4 +203,57 @@ std::string semantic_partition_key(const std::string& ns, const std::string& pro
   return crypto::sha256_hex("semantic-v1\n" + ns + "\n" + provider + "/" + model + "\n" + json::canonical(r));
 }
 
+namespace {
+
+bool present(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  return v && !v->is_null();
+}
+
+// Parts of an array content (or tools) that carry cache_control.
+bool any_cache_control(const bj::value* items) {
+  if (!items || !items->is_array()) return false;
+  for (const bj::value& v : items->get_array()) {
+    if (const bj::object* o = v.if_object(); o && o->contains("cache_control")) return true;
+  }
+  return false;
+}
+
+void erase_cache_control(bj::value* items) {
+  if (!items || !items->is_array()) return;
+  for (bj::value& v : items->get_array()) {
+    if (bj::object* o = v.if_object()) o->erase("cache_control");
+  }
+}
+
+}  // namespace
+
+bool without_claude_fields(const bj::object& chat, bj::object* out) {
+  bool found = present(chat, "thinking") || present(chat, "output_config") || any_cache_control(chat.if_contains("tools"));
+  const bj::value* msgs = chat.if_contains("messages");
+  if (msgs && msgs->is_array() && !found) {
+    for (const bj::value& m : msgs->get_array()) {
+      const bj::object* o = m.if_object();
+      if (o && (o->contains("thinking_blocks") || any_cache_control(o->if_contains("content")))) {
+        found = true;
+        break;
+      }
+    }
+  }
+  if (!found) return false;
+  *out = chat;
+  out->erase("thinking");
+  out->erase("output_config");
+  erase_cache_control(out->if_contains("tools"));
+  if (bj::value* m = out->if_contains("messages"); m && m->is_array()) {
+    for (bj::value& msg : m->get_array()) {
+      if (bj::object* o = msg.if_object()) {
+        o->erase("thinking_blocks");
+        erase_cache_control(o->if_contains("content"));
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace spectra::ai

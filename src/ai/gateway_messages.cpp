@@ -13,7 +13,6 @@
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
-#include "ai/reasoning.h"
 #include "ai/upstream_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -152,7 +151,7 @@ asio::awaitable<void> Gateway::count_tokens_on_vllm(Call& c, const ProviderConfi
   std::optional<bj::object> chat = co_await counted_as_chat(c, request);
   if (!chat) co_return;
   bj::object plain;
-  if (reasoning::without_claude_thinking(*chat, &plain)) *chat = std::move(plain);
+  if (without_claude_fields(*chat, &plain)) *chat = std::move(plain);
   bj::object body{{"model", model}, {"messages", chat->at("messages")}, {"add_generation_prompt", true}};
   if (const auto* tools = chat->if_contains("tools")) body["tools"] = *tools;
   EndpointWalk walk(health_, rr_, p);

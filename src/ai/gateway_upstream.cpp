@@ -2,11 +2,11 @@
 // policies for local models, failover before the first token, streaming.
 #include <boost/json/serialize.hpp>
 
+#include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/openai_adapter.h"
-#include "ai/reasoning.h"
 #include "ai/upstream_client.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
@@ -230,7 +230,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // A translated request's Claude-only fields stay with Claude.
   bj::object plain;
   const bool openai_api = p.kind == "openai" || p.kind == "vllm";
-  const bool strip = openai_api && c.dialect != Dialect::chat && reasoning::without_claude_thinking(c.body, &plain);
+  const bool strip = openai_api && c.dialect != Dialect::chat && without_claude_fields(c.body, &plain);
   auto req = adapter.build_chat(strip ? plain : c.body, target, c.stream);
   if (!req.ok()) {
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");

@@ -18,6 +18,32 @@ Status bad(std::string* param, std::string field, std::string message) {
 
 using json::string_at;
 
+// Prompt caching: a block's cache_control goes on the chat part (or tool)
+// made from it, for Claude's adapters to send on.
+void keep_cache_control(const bj::object& from, bj::object& to) {
+  if (const auto* cc = from.if_contains("cache_control"); cc && cc->is_object()) to["cache_control"] = *cc;
+}
+
+// A tool_result's cache mark: its own, or the last one of its blocks.
+const bj::value* result_cache_mark(const bj::object& result) {
+  const bj::value* mark = result.if_contains("cache_control");
+  if (const auto* content = result.if_contains("content"); content && content->is_array()) {
+    for (const auto& b : content->get_array()) {
+      const auto* o = b.if_object();
+      if (const bj::value* m = o ? o->if_contains("cache_control") : nullptr) mark = m;
+    }
+  }
+  return mark && mark->is_object() ? mark : nullptr;
+}
+
+bool has_cache_control(const bj::value* blocks) {
+  if (!blocks || !blocks->is_array()) return false;
+  for (const auto& b : blocks->get_array()) {
+    if (const auto* o = b.if_object(); o && o->contains("cache_control")) return true;
+  }
+  return false;
+}
+
 // The text of a tool_result's content (a string, or text blocks).
 Result<std::string> tool_result_text(const bj::value* content, const std::string& where, std::string* param) {
   if (!content || content->is_null()) return std::string();
@@ -41,7 +67,9 @@ Result<bj::object> content_part(const bj::object& b, const std::string& where, s
   if (type == "text") {
     const auto* t = b.if_contains("text");
     if (!t || !t->is_string()) return bad(param, where + ".text", "must be a string");
-    return bj::object{{"type", "text"}, {"text", t->get_string()}};
+    bj::object part{{"type", "text"}, {"text", t->get_string()}};
+    keep_cache_control(b, part);
+    return part;
   }
   if (type == "image") {
     const auto* src = b.if_contains("source") ? b.at("source").if_object() : nullptr;
@@ -55,7 +83,9 @@ Result<bj::object> content_part(const bj::object& b, const std::string& where, s
     } else {
       return bad(param, where + ".source.type", "must be base64 or url");
     }
-    return bj::object{{"type", "image_url"}, {"image_url", bj::object{{"url", url}}}};
+    bj::object part{{"type", "image_url"}, {"image_url", bj::object{{"url", url}}}};
+    keep_cache_control(b, part);
+    return part;
   }
   return bad(param, where + ".type", "block type '" + type + "' cannot be translated for this model");
 }
@@ -107,8 +137,12 @@ Status add_turn(const bj::object& turn, const std::string& where, bj::array& out
       if (!text.ok()) return text.status();
       const auto* is_error = b->if_contains("is_error");
       std::string body = is_error && is_error->is_bool() && is_error->get_bool() ? "Error: " + *text : *text;
+      bj::value result(body);
+      if (const bj::value* mark = result_cache_mark(*b)) {
+        result = bj::array{bj::object{{"type", "text"}, {"text", body}, {"cache_control", *mark}}};  // a part carries it
+      }
       // Tool results answer the previous turn's calls: they come first.
-      out.push_back(bj::object{{"role", "tool"}, {"tool_call_id", string_at(*b, "tool_use_id")}, {"content", body}});
+      out.push_back(bj::object{{"role", "tool"}, {"tool_call_id", string_at(*b, "tool_use_id")}, {"content", std::move(result)}});
       continue;
     }
     auto part = content_part(*b, at, param);
@@ -152,7 +186,9 @@ Status add_tools(const bj::object& request, bj::object& chat, std::string* param
       }
       bj::object fn{{"name", string_at(*t, "name")}, {"parameters", *schema}};
       if (t->contains("description")) fn["description"] = string_at(*t, "description");
-      out.push_back(bj::object{{"type", "function"}, {"function", std::move(fn)}});
+      bj::object tool{{"type", "function"}, {"function", std::move(fn)}};
+      keep_cache_control(*t, tool);
+      out.push_back(std::move(tool));
     }
     if (!out.empty()) chat["tools"] = std::move(out);
   }
@@ -198,6 +234,20 @@ Result<bj::object> to_chat_request(const bj::object& request, std::string* param
   if (const auto* sys = request.if_contains("system"); sys && !sys->is_null()) {
     if (sys->is_string()) {
       msgs.push_back(bj::object{{"role", "system"}, {"content", sys->get_string()}});
+    } else if (has_cache_control(sys)) {
+      // Text blocks, one part each, so that each keeps its cache mark.
+      bj::array parts;
+      for (std::size_t i = 0; i < sys->get_array().size(); ++i) {
+        const auto* b = sys->get_array()[i].if_object();
+        const auto* t = b ? b->if_contains("text") : nullptr;
+        if (!b || string_at(*b, "type") != "text" || !t || !t->is_string()) {
+          return bad(param, "system[" + std::to_string(i) + "]", "only text blocks can be translated for this model");
+        }
+        bj::object part{{"type", "text"}, {"text", *t}};
+        keep_cache_control(*b, part);
+        parts.push_back(std::move(part));
+      }
+      msgs.push_back(bj::object{{"role", "system"}, {"content", std::move(parts)}});
     } else {
       auto text = tool_result_text(sys, "system", param);  // the same rule: text blocks only
       if (!text.ok()) return text.status();

@@ -12,12 +12,14 @@
 // auto|required|{function}|none, disable_parallel_tool_use ->
 // parallel_tool_calls: false; stop_sequences -> stop; metadata.user_id ->
 // user; temperature, top_p, max_tokens as they are; thinking and
-// output_config as they are, and an assistant turn's signed thinking and
-// redacted_thinking blocks -> its thinking_blocks: Claude on Bedrock takes
-// them as Anthropic does, an OpenAI-compatible upstream gets none of them
-// (reasoning::without_claude_thinking). Dropped: top_k, and unsigned
-// thinking blocks (another model's notes). Refused (400, naming the
-// field): documents, server tools, MCP servers, containers.
+// output_config as they are, an assistant turn's signed thinking and
+// redacted_thinking blocks -> its thinking_blocks, and cache_control on
+// system, text, image and tool_result blocks and on tools kept on the chat
+// parts and tools (prompt caching): Claude on Bedrock takes them as
+// Anthropic does, an OpenAI-compatible upstream gets none of them
+// (without_claude_fields). Dropped: top_k, and unsigned thinking blocks
+// (another model's notes). Refused (400, naming the field): documents,
+// server tools, MCP servers, containers.
 //
 // Answer: content [thinking, text, tool_use...] — a reasoning model's
 // thinking (reasoning_content / reasoning, as vLLM's reasoning parsers

@@ -152,28 +152,4 @@ Result<std::int64_t> max_tokens_with_thinking(const bj::object& req, const Think
   return static_cast<std::int64_t>(v);
 }
 
-bool without_claude_thinking(const bj::object& chat, bj::object* out) {
-  bool found = present(chat, "thinking") || present(chat, "output_config");
-  const bj::value* msgs = chat.if_contains("messages");
-  const bj::array* messages = msgs ? msgs->if_array() : nullptr;
-  if (messages && !found) {
-    for (const bj::value& m : *messages) {
-      if (const bj::object* o = m.if_object(); o && o->contains("thinking_blocks")) {
-        found = true;
-        break;
-      }
-    }
-  }
-  if (!found) return false;
-  *out = chat;
-  out->erase("thinking");
-  out->erase("output_config");
-  if (bj::value* m = out->if_contains("messages"); m && m->is_array()) {
-    for (bj::value& msg : m->get_array()) {
-      if (bj::object* o = msg.if_object()) o->erase("thinking_blocks");
-    }
-  }
-  return true;
-}
-
 }  // namespace spectra::ai::reasoning

@@ -62,12 +62,4 @@ Status thinking_conflicts(const bj::object& request);
 Result<std::int64_t> max_tokens_with_thinking(const bj::object& request, const Thinking& thinking,
                                               std::int64_t fallback);
 
-// A translated request (Anthropic's Messages API, OpenAI's Responses API)
-// carries Claude's own thinking fields: `thinking`, `output_config` and
-// each assistant message's `thinking_blocks`. For an upstream that speaks
-// OpenAI's chat API (which has none of them, and OpenAI refuses unknown
-// parameters) *out is the request without them; false, *out untouched,
-// when there are none.
-bool without_claude_thinking(const bj::object& chat, bj::object* out);
-
 }  // namespace spectra::ai::reasoning

@@ -232,3 +232,35 @@ TEST(BedrockRequest, ImageFormats) {
 
 }  // namespace
 }  // namespace spectra::ai
+
+namespace spectra::ai {
+namespace {
+
+// Prompt caching on Claude: cache_control on a system, user or assistant
+// part, or on a tool, is a cache point right after it; a tool result holds
+// none, so its point follows the result. Other models get none.
+TEST(BedrockRequestCaching, CacheControlBecomesCachePoints) {
+  const auto request = bj::parse(R"({"model":"x","max_tokens":10,
+      "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}},"cache_control":{"type":"ephemeral"}}],
+      "messages":[
+        {"role":"system","content":[{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}]},
+        {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b","cache_control":{"type":"ephemeral"}}]},
+        {"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"t","content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral"}}]}]})")
+                           .as_object();
+  auto body = bedrock::converse_body(request, "anthropic.claude-3-7-sonnet-20250219-v1:0");
+  ASSERT_TRUE(body.ok()) << body.status().to_string();
+  const bj::value point = bj::parse(R"({"cachePoint":{"type":"default"}})");
+  EXPECT_EQ(body->at("system"), bj::parse(R"([{"text":"rules"},{"cachePoint":{"type":"default"}}])"));
+  EXPECT_EQ(body->at("messages").at(0).at("content"), bj::parse(R"([{"text":"a"},{"text":"b"},{"cachePoint":{"type":"default"}}])"));
+  EXPECT_EQ(body->at("messages").at(2).at("content"),
+            bj::parse(R"([{"toolResult":{"toolUseId":"t","content":[{"text":"r"}]}},{"cachePoint":{"type":"default"}}])"));
+  EXPECT_EQ(body->at("toolConfig").at("tools").as_array().back(), point);
+
+  auto nova = bedrock::converse_body(request, "amazon.nova-pro-v1:0");
+  ASSERT_TRUE(nova.ok()) << nova.status().to_string();
+  EXPECT_EQ(bj::serialize(*nova).find("cachePoint"), std::string::npos) << bj::serialize(*nova);
+}
+
+}  // namespace
+}  // namespace spectra::ai

@@ -489,6 +489,50 @@ TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
   EXPECT_EQ(to_local.at("messages").at(1), bj::parse(R"({"role":"assistant","content":"Sunny."})"));
 }
 
+// Prompt caching through the Messages API to Claude on Bedrock, as Claude
+// Code marks its requests: cache_control on the system prompt, the tools
+// and the last user block become Bedrock cache points; the next call with
+// the same system prompt and tools reads them from Bedrock's cache (the
+// fake bills reads and writes as Bedrock does) and the answer's usage says
+// so. A local model gets no cache_control at all.
+TEST_F(MessagesTest, PromptCachingReachesClaudeOnBedrock) {
+  std::string rules;
+  for (int i = 0; i < 1100; ++i) rules += "rule" + std::to_string(i) + " ";
+  auto ask = [&](const std::string& model, const std::string& question) {
+    bj::object req = bj::parse(R"({"max_tokens":64,
+        "tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"location":{"type":"string"}}},
+                  "cache_control":{"type":"ephemeral"}}]})").as_object();
+    req["model"] = model;
+    req["system"] = bj::array{bj::object{{"type", "text"}, {"text", rules}, {"cache_control", {{"type", "ephemeral"}}}}};
+    req["messages"] = bj::array{bj::object{
+        {"role", "user"},
+        {"content", bj::array{bj::object{{"type", "text"}, {"text", question}, {"cache_control", {{"type", "ephemeral"}}}}}}}};
+    return post("/v1/messages", bj::serialize(req));
+  };
+  const std::string claude = "aws/anthropic.claude-3-7-sonnet-20250219-v1:0";
+  auto first = ask(claude, "what do the rules say");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const auto sent = bj::parse(bedrock_.requests().back().body).as_object();
+  const bj::value point = bj::parse(R"({"cachePoint":{"type":"default"}})");
+  EXPECT_EQ(sent.at("system").as_array().size(), 2u);
+  EXPECT_EQ(sent.at("system").as_array().back(), point);
+  EXPECT_EQ(sent.at("toolConfig").at("tools").as_array().back(), point);
+  EXPECT_EQ(sent.at("messages").at(0).at("content").as_array().back(), point);
+  const auto first_usage = bj::parse(first.body).at("usage");
+  EXPECT_EQ(first_usage.at("cache_read_input_tokens"), 0) << first.body;
+  EXPECT_EQ(first_usage.at("input_tokens"), 1100 + 5) << "written to the cache, reported as input";
+
+  auto second = ask(claude, "and what else");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  const auto usage = bj::parse(second.body).at("usage");
+  EXPECT_EQ(usage.at("cache_read_input_tokens"), 1100) << second.body;
+  EXPECT_EQ(usage.at("input_tokens"), 3) << "the new question only";
+
+  auto local = ask("llama", "what do the rules say");
+  ASSERT_EQ(local.status, 200u) << local.body;
+  EXPECT_EQ(local_.last_body().find("cache_control"), std::string::npos) << local_.last_body();
+}
+
 // count_tokens for a local model: counted by the vLLM replica's own
 // tokenizer (POST /tokenize at its origin, the translated messages with the
 // generation prompt), not metered; OpenAI models have no counter (404).

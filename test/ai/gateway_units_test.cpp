@@ -916,6 +916,56 @@ TEST(MessagesDialect, RequestFieldsMapToChat) {
   }
 }
 
+// Prompt-caching marks survive the translation on the parts and tools
+// made from the marked blocks (a marked system prompt stays in parts).
+TEST(MessagesDialect, CacheControlIsKept) {
+  std::string param;
+  auto chat = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":9,
+      "system":[{"type":"text","text":"a"},{"type":"text","text":"b","cache_control":{"type":"ephemeral"}}],
+      "tools":[{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],
+      "messages":[{"role":"user","content":[{"type":"text","text":"q","cache_control":{"type":"ephemeral","ttl":"1h"}}]},
+                  {"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},
+                  {"role":"user","content":[{"type":"tool_result","tool_use_id":"t",
+                      "content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral"}}]}]}]})").as_object(), &param);
+  ASSERT_TRUE(chat.ok()) << chat.status().to_string();
+  const auto& msgs = chat->at("messages").as_array();
+  EXPECT_EQ(msgs.at(0), bj::parse(R"({"role":"system","content":[{"type":"text","text":"a"},
+      {"type":"text","text":"b","cache_control":{"type":"ephemeral"}}]})"));
+  EXPECT_EQ(msgs.at(1).at("content").at(0).at("cache_control"), bj::parse(R"({"type":"ephemeral","ttl":"1h"})"));
+  EXPECT_EQ(msgs.at(3), bj::parse(R"({"role":"tool","tool_call_id":"t",
+      "content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral"}}]})"));
+  EXPECT_EQ(chat->at("tools").at(0).at("cache_control"), bj::parse(R"({"type":"ephemeral"})"));
+  auto plain = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":9,
+      "system":[{"type":"text","text":"a"},{"type":"text","text":"b"}],"messages":[{"role":"user","content":"q"}]})").as_object(), &param);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->at("messages").at(0).at("content"), "a\n\nb") << "unmarked: one string, as before";
+}
+
+// What an OpenAI-compatible upstream gets of a translated request: none of
+// Claude's own fields.
+TEST(ChatRequest, AnOpenAiUpstreamGetsNoneOfClaudesFields) {
+  const auto chat = bj::parse(R"({"model":"m","thinking":{"type":"adaptive"},"output_config":{"effort":"low"},
+      "tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}],
+      "messages":[{"role":"system","content":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}]},
+                  {"role":"user","content":"q"},
+                  {"role":"assistant","content":"a","thinking_blocks":[{"type":"redacted_thinking","data":"d"}]},
+                  {"role":"user","content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral"}}]}]})").as_object();
+  bj::object out;
+  ASSERT_TRUE(without_claude_fields(chat, &out));
+  EXPECT_EQ(out, bj::parse(R"({"model":"m","tools":[{"type":"function","function":{"name":"f"}}],
+      "messages":[{"role":"system","content":[{"type":"text","text":"s"}]},{"role":"user","content":"q"},
+                  {"role":"assistant","content":"a"},{"role":"user","content":[{"type":"text","text":"r"}]}]})").as_object());
+  for (const char* one : {R"({"messages":[{"role":"assistant","content":"a","thinking_blocks":[]}]})",
+                          R"({"messages":[{"role":"user","content":[{"type":"text","text":"r","cache_control":{}}]}]})",
+                          R"({"output_config":{"effort":"low"},"messages":[]})"}) {
+    EXPECT_TRUE(without_claude_fields(bj::parse(one).as_object(), &out)) << one;
+  }
+  bj::object untouched{{"sentinel", 1}};
+  EXPECT_FALSE(without_claude_fields(bj::parse(R"({"model":"m","reasoning_effort":"low",
+      "messages":[{"role":"user","content":[{"type":"text","text":"q"}]}]})").as_object(), &untouched));
+  EXPECT_EQ(untouched, bj::parse(R"({"sentinel":1})").as_object());
+}
+
 TEST(MessagesDialect, AnswersAndStopReasons) {
   auto completion = [](const char* finish, const char* content) {
     return bj::parse(std::string(R"({"choices":[{"index":0,"message":{"role":"assistant","content":")") + content +

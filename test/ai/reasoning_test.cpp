@@ -1,7 +1,6 @@
 // The reasoning rules for Claude (ai/reasoning.h): which models think
 // adaptively, what reasoning_effort / thinking / output_config ask for, the
-// output limit that goes with it, and what an OpenAI-compatible upstream
-// gets of a translated request.
+// output limit that goes with it.
 #include "ai/reasoning.h"
 
 #include <boost/json/parse.hpp>
@@ -95,23 +94,6 @@ TEST(ReasoningTest, TheOutputLimitMakesRoomForTheThinking) {
   EXPECT_FALSE(max_tokens_with_thinking(obj(R"({"max_tokens":2048})"), budget, 4096).ok());
   EXPECT_EQ(*max_tokens_with_thinking(obj(R"({"max_completion_tokens":500})"), adaptive, 4096), 500)
       << "adaptive thinking has no budget to exceed";
-}
-
-TEST(ReasoningTest, AnOpenAiUpstreamGetsNoneOfClaudesFields) {
-  const auto chat = obj(R"({"model":"m","thinking":{"type":"adaptive"},"output_config":{"effort":"low"},
-      "messages":[{"role":"user","content":"q"},
-                  {"role":"assistant","content":"a","thinking_blocks":[{"type":"redacted_thinking","data":"d"}]},
-                  {"role":"user","content":"r"}]})");
-  bj::object out;
-  ASSERT_TRUE(without_claude_thinking(chat, &out));
-  EXPECT_EQ(out, obj(R"({"model":"m","messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"},
-      {"role":"user","content":"r"}]})"));
-  const auto blocks_only = obj(R"({"messages":[{"role":"assistant","content":"a","thinking_blocks":[]}]})");
-  ASSERT_TRUE(without_claude_thinking(blocks_only, &out));
-  EXPECT_EQ(out, obj(R"({"messages":[{"role":"assistant","content":"a"}]})"));
-  bj::object untouched{{"sentinel", 1}};
-  EXPECT_FALSE(without_claude_thinking(obj(R"({"model":"m","reasoning_effort":"low","messages":[]})"), &untouched));
-  EXPECT_EQ(untouched, obj(R"({"sentinel":1})"));
 }
 
 }  // namespace

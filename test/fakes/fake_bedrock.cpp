@@ -315,6 +315,10 @@ asio::awaitable<void> FakeBedrock::handle(http::Exchange& ex) {
     co_await ex.respond(std::move(res));
     co_return;
   }
+  {
+    std::lock_guard lock(mu_);
+    apply_prompt_cache(*reply, cached_prefixes_, model);
+  }
   if (action == "converse") {
     http::Response res = json_ok(converse_response(*reply));
     co_await ex.respond(std::move(res));

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,6 +98,7 @@ class FakeBedrock {
   mutable std::mutex mu_;
   FakeBedrockFaults faults_;                  // guarded by mu_
   std::vector<FakeBedrockRequest> requests_;  // guarded by mu_
+  std::set<std::string> cached_prefixes_;     // prompt cache, by prefix and model; guarded by mu_
   std::atomic<std::uint64_t> request_count_{0};
 };
 

@@ -65,16 +65,41 @@ Result<BedrockReply> make_reply(const bj::object& req) {
   if (!messages || messages->empty()) return validation("The messages field is required.");
   BedrockReply reply;
   std::int64_t input = 0;
+  // Prompt caching: the prefix walked so far (tools, system, messages, in
+  // Bedrock's order) and where its last cache point is.
+  std::string prefix;
+  int cache_points = 0;
+  auto cache_point = [&](const bj::value& cp) -> Status {
+    const bj::value* type = cp.is_object() ? cp.get_object().if_contains("type") : nullptr;
+    if (!type || *type != "default") return validation("Malformed input request: cachePoint.type must be default");
+    if (++cache_points > 4) return validation("The number of cache points in the request exceeds the maximum of 4.");
+    if (input >= 1024) reply.cache_prefixes.emplace_back(crypto::sha256_hex(prefix), input);
+    return {};
+  };
+  const bj::object* tool_config = nullptr;
+  if (auto it = req.find("toolConfig"); it != req.end() && it->value().is_object()) {
+    tool_config = &it->value().get_object();
+    if (const bj::array* tools = array_of(*tool_config, "tools")) {
+      for (const bj::value& t : *tools) {
+        if (const bj::value* cp = t.is_object() ? t.get_object().if_contains("cachePoint") : nullptr) {
+          if (Status st = cache_point(*cp); !st.ok()) return st;
+        } else {
+          prefix += bj::serialize(t);
+        }
+      }
+    }
+  }
   if (const bj::array* system = array_of(req, "system")) {
     for (const bj::value& b : *system) {
+      if (const bj::value* cp = b.is_object() ? b.get_object().if_contains("cachePoint") : nullptr) {
+        if (Status st = cache_point(*cp); !st.ok()) return st;
+        continue;
+      }
+      prefix += bj::serialize(b);
       if (b.is_object() && b.get_object().contains("text") && b.at("text").is_string()) {
         input += count_words(b.at("text").get_string());
       }
     }
-  }
-  const bj::object* tool_config = nullptr;
-  if (auto it = req.find("toolConfig"); it != req.end() && it->value().is_object()) {
-    tool_config = &it->value().get_object();
   }
   std::string last_user_text;
   std::string last_tool_result;
@@ -105,9 +130,15 @@ Result<BedrockReply> make_reply(const bj::object& req) {
     std::string text;
     bool has_result = false;
     std::string result_text;
+    prefix += r;
     for (const bj::value& bv : *content) {
       const bj::object* b = bv.is_object() ? &bv.get_object() : nullptr;
       if (!b) return validation("Malformed input request: content block is not an object");
+      if (const bj::value* cp = b->if_contains("cachePoint")) {
+        if (Status st = cache_point(*cp); !st.ok()) return st;
+        continue;
+      }
+      prefix += bj::serialize(bv);
       if (const bj::value* t = b->if_contains("text"); t && t->is_string()) {
         if (words_of(t->get_string()).empty()) {
           return validation(
@@ -287,6 +318,31 @@ Result<BedrockReply> make_reply(const bj::object& req) {
   return reply;
 }
 
+void apply_prompt_cache(BedrockReply& reply, std::set<std::string>& memory, std::string_view model) {
+  if (reply.cache_prefixes.empty()) return;
+  for (const auto& [key, tokens] : reply.cache_prefixes) {
+    if (memory.count(key + "\n" + std::string(model))) reply.cache_read_tokens = tokens;
+  }
+  reply.cache_write_tokens = reply.cache_prefixes.back().second - reply.cache_read_tokens;
+  for (const auto& [key, tokens] : reply.cache_prefixes) memory.insert(key + "\n" + std::string(model));
+  reply.input_tokens -= reply.cache_read_tokens + reply.cache_write_tokens;
+}
+
+namespace {
+
+bj::object usage_of(const BedrockReply& reply) {
+  bj::object u{{"inputTokens", reply.input_tokens},
+               {"outputTokens", reply.output_tokens},
+               {"totalTokens", reply.input_tokens + reply.cache_read_tokens + reply.cache_write_tokens + reply.output_tokens}};
+  if (reply.cache_read_tokens || reply.cache_write_tokens) {
+    u["cacheReadInputTokens"] = reply.cache_read_tokens;
+    u["cacheWriteInputTokens"] = reply.cache_write_tokens;
+  }
+  return u;
+}
+
+}  // namespace
+
 std::string reasoning_signature(std::string_view text) {
   return "bedrock-sig-" + crypto::sha256_hex(text).substr(0, 16);
 }
@@ -308,9 +364,7 @@ bj::object converse_response(const BedrockReply& reply) {
       {"output",
        bj::object{{"message", bj::object{{"role", "assistant"}, {"content", std::move(content)}}}}},
       {"stopReason", reply.stop_reason},
-      {"usage", bj::object{{"inputTokens", reply.input_tokens},
-                           {"outputTokens", reply.output_tokens},
-                           {"totalTokens", reply.input_tokens + reply.output_tokens}}},
+      {"usage", usage_of(reply)},
       {"metrics", bj::object{{"latencyMs", 1}}}};
 }
 
@@ -365,9 +419,7 @@ std::vector<StreamEvent> stream_events(const BedrockReply& reply) {
   }
   add("messageStop", bj::object{{"stopReason", reply.stop_reason}});
   add("metadata",
-      bj::object{{"usage", bj::object{{"inputTokens", reply.input_tokens},
-                                      {"outputTokens", reply.output_tokens},
-                                      {"totalTokens", reply.input_tokens + reply.output_tokens}}},
+      bj::object{{"usage", usage_of(reply)},
                  {"metrics", bj::object{{"latencyMs", 1}}}});
   return out;
 }

@@ -27,6 +27,7 @@
 //   maxTokens truncates it to that many words (max_tokens).
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +50,17 @@ struct BedrockReply {
   // With additionalModelRequestFields.thinking: "Thinking about: <last user
   // text or tool result>", first in the answer, signed; counted as output.
   std::string reasoning, reasoning_signature;
+  // Prompt caching: for each cache point, a key of the prefix before it and
+  // its input tokens (points before 1,024 tokens, Claude's minimum, are
+  // left out: Bedrock caches nothing there).
+  std::vector<std::pair<std::string, std::int64_t>> cache_prefixes;
+  std::int64_t cache_read_tokens = 0, cache_write_tokens = 0;
 };
+
+// As Bedrock bills a request with cache points: the longest prefix already
+// cached (`memory`, the server's, keyed with the model) is read, the rest up
+// to the last point written and remembered; inputTokens keeps the rest.
+void apply_prompt_cache(BedrockReply& reply, std::set<std::string>& memory, std::string_view model);
 
 // The signature the fake gives a reasoning text (checked when sent back).
 std::string reasoning_signature(std::string_view text);

@@ -171,9 +171,12 @@ void run_bodies(std::string_view body) {
   if (!ec && request.is_object()) {
     auto converse = spectra::ai::bedrock::converse_body(request.get_object());
     if (converse.ok()) (void)bj::serialize(*converse);
-    // A Claude and a Nova 2 model: reasoning_effort/thinking and thinking_blocks are read too.
+    // Claude (thinking on a budget, adaptively) and Nova 2: reasoning_effort,
+    // thinking, output_config, thinking_blocks and cache_control are read too.
     auto claude = spectra::ai::bedrock::converse_body(request.get_object(), "anthropic.claude-3-7-sonnet-20250219-v1:0");
     if (claude.ok()) (void)bj::serialize(*claude);
+    auto adaptive = spectra::ai::bedrock::converse_body(request.get_object(), "us.anthropic.claude-opus-4-7-v1:0");
+    if (adaptive.ok()) (void)bj::serialize(*adaptive);
     auto nova2 = spectra::ai::bedrock::converse_body(request.get_object(), "us.amazon.nova-2-lite-v1:0");
     if (nova2.ok()) (void)bj::serialize(*nova2);
     auto up = adapter.build_chat(request.get_object(), target, true);

@@ -44,6 +44,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto chat = messages::to_chat_request(v.as_object(), &param);
     if (chat.ok()) {
       if (!chat->contains("messages") || !bj::parse(bj::serialize(*chat)).is_object()) std::abort();
+      // What an OpenAI-compatible upstream would get: none of Claude's fields.
+      bj::object plain = *chat;
+      if (without_claude_fields(*chat, &plain) == (plain == *chat)) std::abort();
+      if (plain.contains("thinking") || plain.contains("output_config")) std::abort();
+      auto marked = [](const bj::value* items) {
+        if (!items || !items->is_array()) return false;
+        for (const auto& i : items->get_array()) {
+          if (i.is_object() && i.get_object().contains("cache_control")) return true;
+        }
+        return false;
+      };
+      if (marked(plain.if_contains("tools"))) std::abort();
+      for (const auto& m : plain.at("messages").as_array()) {
+        if (m.as_object().contains("thinking_blocks") || marked(m.as_object().if_contains("content"))) std::abort();
+      }
     } else if (param.empty() || chat.status().message().empty()) {
       std::abort();  // every refusal names its field
     }
