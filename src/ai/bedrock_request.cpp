@@ -400,7 +400,8 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
     if (e && !e->is_null() && *e != "none") {
       if (*e == "minimal" || *e == "low") effort = "low";
       else if (*e == "medium" || *e == "high") effort = std::string(e->get_string());
-      else return bad("reasoning_effort must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
+      else if (*e == "xhigh") effort = "high";  // Nova 2's top
+      else return bad("reasoning_effort must be \"none\", \"minimal\", \"low\", \"medium\", \"high\" or \"xhigh\"");
     }
   }
   Builder builder(think.on(), is_claude(model_id));

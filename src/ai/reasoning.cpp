@@ -85,7 +85,8 @@ Result<Thinking> thinking(const bj::object& req, std::string_view model_id) {
   if (effort && !effort->is_null() && *effort != "none") {
     if (*effort == "minimal" || *effort == "low") level = "low";
     else if (*effort == "medium" || *effort == "high") level = std::string(effort->get_string());
-    else return bad("reasoning_effort", "must be \"none\", \"minimal\", \"low\", \"medium\" or \"high\"");
+    else if (*effort == "xhigh") level = "max";  // the top of either scale
+    else return bad("reasoning_effort", "must be \"none\", \"minimal\", \"low\", \"medium\", \"high\" or \"xhigh\"");
   }
   if (const bj::value* th = req.if_contains("thinking"); th && !th->is_null()) {
     const bj::object* o = th->if_object();
@@ -118,7 +119,7 @@ Result<Thinking> thinking(const bj::object& req, std::string_view model_id) {
     if (t.effort.empty()) t.effort = level;
     return t;
   }
-  t.budget = level == "low" ? 1024 : level == "medium" ? 2048 : 4096;
+  t.budget = level == "low" ? 1024 : level == "medium" ? 2048 : level == "high" ? 4096 : 8192;
   return t;
 }
 

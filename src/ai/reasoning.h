@@ -43,9 +43,9 @@ bool thinks_adaptively(std::string_view model_id);
 // The request's thinking for `model_id`: `thinking` {"type":"enabled",
 // "budget_tokens": n >= 1024}, {"type":"adaptive"[, "display"]} or
 // {"type":"disabled"} as sent; else reasoning_effort — adaptive at that
-// effort (minimal and low: low) on models that think adaptively, a budget
-// on the others (minimal and low 1,024 tokens, medium 2,048, high 4,096);
-// none: off. `output_config.effort` (low, medium, high, max) is taken as
+// effort (minimal and low: low, xhigh: max) on models that think
+// adaptively, a budget on the others (minimal and low 1,024 tokens, medium
+// 2,048, high 4,096, xhigh 8,192); none: off. `output_config.effort` (low, medium, high, max) is taken as
 // sent and wins over reasoning_effort. Fails (kInvalidArgument) naming the
 // parameter.
 Result<Thinking> thinking(const bj::object& request, std::string_view model_id);

@@ -40,6 +40,13 @@ TEST(ReasoningTest, ReasoningEffortIsABudgetOrAnEffortByModel) {
   EXPECT_EQ(newer->effort, "low");
   EXPECT_EQ(newer->object(), bj::parse(R"({"type":"adaptive"})"));
 
+  auto top = thinking(obj(R"({"reasoning_effort":"xhigh"})"), "claude-opus-4-7");
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ(top->effort, "max");
+  auto top_budget = thinking(obj(R"({"reasoning_effort":"xhigh"})"), "claude-3-7-sonnet-20250219");
+  ASSERT_TRUE(top_budget.ok());
+  EXPECT_EQ(top_budget->budget, 8192);
+
   auto none = thinking(obj(R"({"reasoning_effort":"none"})"), "claude-opus-4-7");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->on());
