@@ -33,4 +33,13 @@ Result<bj::object> ProviderAdapter::parse_embeddings(const std::vector<std::pair
   return Status(Code::kNotFound, "no embeddings for this provider kind");
 }
 
+bj::object chat_usage_json(const Usage& u) {
+  bj::object details{{"cached_tokens", u.cached_prompt_tokens}};
+  if (u.cache_write_tokens > 0) details["cache_write_tokens"] = u.cache_write_tokens;
+  return bj::object{{"prompt_tokens", u.prompt_tokens},
+                    {"completion_tokens", u.completion_tokens},
+                    {"total_tokens", u.prompt_tokens + u.completion_tokens},
+                    {"prompt_tokens_details", std::move(details)}};
+}
+
 }  // namespace spectra::ai

@@ -46,8 +46,15 @@ struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t cached_prompt_tokens = 0;  // provider-side prompt cache reads, if reported
+  std::int64_t cache_write_tokens = 0;    // provider-side prompt cache writes (billed above input), if reported
   bool reported = false;
 };
+
+// OpenAI's chat `usage` object for `u`: prompt, completion and total
+// tokens, and prompt_tokens_details with cached_tokens (provider cache
+// reads) and, when there were any, cache_write_tokens (writes, which
+// OpenAI's API has no name for).
+bj::object chat_usage_json(const Usage& u);
 
 // An upstream error translated into OpenAI's error shape.
 struct UpstreamError {

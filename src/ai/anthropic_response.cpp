@@ -140,16 +140,9 @@ Usage RawUsage::to_usage() const {
   u.prompt_tokens = input + cache_read + cache_creation;
   u.completion_tokens = output;
   u.cached_prompt_tokens = cache_read;
+  u.cache_write_tokens = cache_creation;
   u.reported = seen;
   return u;
-}
-
-bj::object openai_usage(const Usage& u) {
-  return bj::object{
-      {"prompt_tokens", u.prompt_tokens},
-      {"completion_tokens", u.completion_tokens},
-      {"total_tokens", u.prompt_tokens + u.completion_tokens},
-      {"prompt_tokens_details", bj::object{{"cached_tokens", u.cached_prompt_tokens}}}};
 }
 
 Result<bj::object> translate_message(const bj::object& message, std::string_view model,
@@ -235,7 +228,7 @@ Result<bj::object> translate_message(const bj::object& message, std::string_view
   else
     out["model"] = model;
   out["choices"] = bj::array{std::move(choice)};
-  out["usage"] = openai_usage(out_usage);
+  out["usage"] = chat_usage_json(out_usage);
   return out;
 }
 

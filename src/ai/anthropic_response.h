@@ -27,9 +27,6 @@ struct RawUsage {
   // prompt = input + cache_read + cache_creation; cached = cache_read.
   Usage to_usage() const;
 };
-// OpenAI `usage`: prompt/completion/total tokens + prompt_tokens_details.cached_tokens.
-bj::object openai_usage(const Usage& usage);
-
 // A `type: "message"` object -> `chat.completion`. `model` is used when the
 // message names none. Fails (kInvalidArgument) on a malformed message.
 Result<bj::object> translate_message(const bj::object& message, std::string_view model,

@@ -28,10 +28,6 @@ std::optional<double> number_at(const bj::object& o, std::string_view key);
 // counts are treated as absent.
 Usage parse_usage(const bj::object& usage);
 
-// OpenAI usage object: prompt/completion/total and, when the upstream read
-// its prompt cache, prompt_tokens_details.cached_tokens.
-bj::object usage_json(const Usage& usage);
-
 // An in-stream exception (`:exception-type`, camelCase as on the wire; the
 // PascalCase form of HTTP error types is accepted too).
 UpstreamError exception_error(std::string_view exception_type, std::string_view message);

@@ -63,21 +63,12 @@ Usage parse_usage(const bj::object& usage) {
   };
   Usage u;
   const std::int64_t cache_read = count("cacheReadInputTokens");
-  u.prompt_tokens = count("inputTokens") + cache_read + count("cacheWriteInputTokens");
+  u.cache_write_tokens = count("cacheWriteInputTokens");
+  u.prompt_tokens = count("inputTokens") + cache_read + u.cache_write_tokens;
   u.completion_tokens = count("outputTokens");
   u.cached_prompt_tokens = cache_read;
   u.reported = true;
   return u;
-}
-
-bj::object usage_json(const Usage& usage) {
-  bj::object o{{"prompt_tokens", usage.prompt_tokens},
-               {"completion_tokens", usage.completion_tokens},
-               {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
-  if (usage.cached_prompt_tokens > 0) {
-    o["prompt_tokens_details"] = bj::object{{"cached_tokens", usage.cached_prompt_tokens}};
-  }
-  return o;
 }
 
 namespace {
@@ -265,7 +256,7 @@ Result<bj::object> BedrockAdapter::parse_chat(unsigned http_status, std::string_
            {"message", std::move(msg)},
            {"logprobs", nullptr},
            {"finish_reason", bedrock::finish_reason(stop ? std::string_view(*stop) : "")}}}}};
-  if (u.reported) out["usage"] = usage_json(u);
+  if (u.reported) out["usage"] = chat_usage_json(u);
   return out;
 }
 

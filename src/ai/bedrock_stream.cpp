@@ -194,7 +194,7 @@ class BedrockStreamTranslator final : public StreamTranslator {
     usage_ = parse_usage(*u);
     bj::object c = base();
     c["choices"] = bj::array{};
-    c["usage"] = usage_json(usage_);
+    c["usage"] = chat_usage_json(usage_);
     chunks->push_back(std::move(c));
     return {};
   }

@@ -607,7 +607,7 @@ asio::awaitable<bool> Gateway::admitted(Call& c) {
 // to the key's token rate and budget, here and across the fleet.
 void Gateway::charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage) {
   const Price* price = c.cfg->price(provider, model);
-  const double cost = price ? cost_of(usage, price->input_per_mtok, price->output_per_mtok) : 0.0;
+  const double cost = price ? cost_of(usage, *price) : 0.0;
   const std::int64_t tokens = usage.prompt_tokens + usage.completion_tokens;
   meter_.record(c.key->name, provider, model, usage, cost);
   limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);
@@ -668,7 +668,7 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   c.status = 200;
   const Price* p = c.cfg->price(c.provider, c.model);
   meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", answer->usage,
-                    p ? cost_of(answer->usage, p->input_per_mtok, p->output_per_mtok) : 0.0);
+                    p ? cost_of(answer->usage, *p) : 0.0);
   if (!c.stream) {
     http::Response res = http::text_response(HttpStatus::ok, std::move(body), "application/json");
     res.set("x-spectra-cache", how);

@@ -101,7 +101,10 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   g->audit_bodies = b(audit, "log_bodies");
   for (const auto& pv : arr(ai, "prices")) {
     const auto& p = pv.as_object();
-    g->prices[s(p, "model")] = {d(p, "input_per_mtok_usd"), d(p, "output_per_mtok_usd")};
+    const double in = d(p, "input_per_mtok_usd");
+    g->prices[s(p, "model")] = {in, d(p, "output_per_mtok_usd"),
+                                p.contains("cached_input_per_mtok_usd") ? d(p, "cached_input_per_mtok_usd") : in,
+                                p.contains("cache_write_per_mtok_usd") ? d(p, "cache_write_per_mtok_usd") : in};
   }
   const auto& health = obj(ai, "upstream_health");
   g->upstream_health.max_failures = static_cast<int>(i(health, "max_failures", 3));

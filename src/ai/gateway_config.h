@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ai/budget_period.h"
+#include "ai/metering.h"
 #include "ai/upstream_health.h"
 #include "common/result.h"
 
@@ -61,10 +62,6 @@ struct VirtualKey {
   // The key's prompts stay in the account: only in-account (vllm) models,
   // no spill or fallback to a remote one, no remote embedder.
   bool local_only = false;
-};
-
-struct Price {
-  double input_per_mtok = 0, output_per_mtok = 0;
 };
 
 struct GatewayConfig {

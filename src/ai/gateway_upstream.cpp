@@ -58,14 +58,6 @@ http::bhttp::response<http::bhttp::empty_body> stream_head(const std::string& ca
   return head;
 }
 
-bj::object usage_json(const Usage& u) {
-  bj::object o{{"prompt_tokens", u.prompt_tokens},
-               {"completion_tokens", u.completion_tokens},
-               {"total_tokens", u.prompt_tokens + u.completion_tokens}};
-  if (u.cached_prompt_tokens > 0) o["prompt_tokens_details"] = bj::object{{"cached_tokens", u.cached_prompt_tokens}};
-  return o;
-}
-
 }  // namespace
 
 // Signs `req` for provider `p`, records where it goes (the audit's egress;
@@ -393,10 +385,10 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   charge(c, p.name, model, usage);
   std::string tail = carry + held;
   bj::object completion = assembler.completion();
-  if (usage.reported) completion["usage"] = usage_json(usage);
+  if (usage.reported) completion["usage"] = chat_usage_json(usage);
   if (c.include_usage && usage.reported) {
     bj::object u{{"id", completion.at("id")}, {"object", "chat.completion.chunk"}, {"created", completion.at("created")},
-                 {"model", completion.at("model")}, {"choices", bj::array()}, {"usage", usage_json(usage)}};
+                 {"model", completion.at("model")}, {"choices", bj::array()}, {"usage", chat_usage_json(usage)}};
     tail += sse_data(u);
   }
   tail += events ? events->end(usage) : std::string("data: [DONE]\n\n");

@@ -294,9 +294,9 @@ Result<bj::object> to_chat_request(const bj::object& request, std::string* param
 }
 
 bj::object usage_object(const Usage& u) {
-  return bj::object{{"input_tokens", std::max<std::int64_t>(0, u.prompt_tokens - u.cached_prompt_tokens)},
+  return bj::object{{"input_tokens", std::max<std::int64_t>(0, u.prompt_tokens - u.cached_prompt_tokens - u.cache_write_tokens)},
                     {"output_tokens", u.completion_tokens},
-                    {"cache_creation_input_tokens", 0},
+                    {"cache_creation_input_tokens", u.cache_write_tokens},
                     {"cache_read_input_tokens", u.cached_prompt_tokens}};
 }
 

@@ -8,8 +8,14 @@ namespace spectra::ai {
 
 namespace bj = boost::json;
 
-double cost_of(const Usage& u, double in, double out) {
-  return (static_cast<double>(u.prompt_tokens) * in + static_cast<double>(u.completion_tokens) * out) / 1e6;
+double cost_of(const Usage& u, const Price& p) {
+  const std::int64_t cached = std::clamp<std::int64_t>(u.cached_prompt_tokens, 0, u.prompt_tokens);
+  const std::int64_t written = std::clamp<std::int64_t>(u.cache_write_tokens, 0, u.prompt_tokens - cached);
+  const std::int64_t plain = u.prompt_tokens - cached - written;
+  return (static_cast<double>(plain) * p.input_per_mtok + static_cast<double>(cached) * p.cached_input_per_mtok +
+          static_cast<double>(written) * p.cache_write_per_mtok +
+          static_cast<double>(u.completion_tokens) * p.output_per_mtok) /
+         1e6;
 }
 
 const Meter::Series* Meter::series(const Key& k, Row& row, Kind kind) {
@@ -21,6 +27,8 @@ const Meter::Series* Meter::series(const Key& k, Row& row, Kind kind) {
   s.prompt = &registry_->counter("spectra_ai_prompt_tokens_total", "Prompt tokens (upstream-reported; for hits: tokens saved)", l);
   s.completion = &registry_->counter("spectra_ai_completion_tokens_total", "Completion tokens (upstream-reported; for hits: tokens saved)", l);
   s.cached = &registry_->counter("spectra_ai_cached_prompt_tokens_total", "Prompt tokens the provider served from its own cache", l);
+  s.cache_write = &registry_->counter("spectra_ai_cache_write_prompt_tokens_total",
+                                      "Prompt tokens the provider wrote to its own cache (billed above input)", l);
   s.cost = &registry_->gauge("spectra_ai_cost_usd_total", "Estimated cost (upstream calls) or savings (cache hits) in USD", l);
   s.requests = &registry_->counter("spectra_ai_requests_total", "AI requests by key, provider, model and result", l);
   return &s;
@@ -32,6 +40,7 @@ void Meter::export_metrics(const Series* s, const Usage& u, double cost) {
   if (u.prompt_tokens > 0) s->prompt->inc(static_cast<std::uint64_t>(u.prompt_tokens));
   if (u.completion_tokens > 0) s->completion->inc(static_cast<std::uint64_t>(u.completion_tokens));
   if (u.cached_prompt_tokens > 0) s->cached->inc(static_cast<std::uint64_t>(u.cached_prompt_tokens));
+  if (u.cache_write_tokens > 0) s->cache_write->inc(static_cast<std::uint64_t>(u.cache_write_tokens));
   if (cost > 0) s->cost->add(cost);
 }
 
@@ -47,6 +56,7 @@ void Meter::record(const std::string& key, const std::string& provider, const st
     t.prompt_tokens += u.prompt_tokens;
     t.completion_tokens += u.completion_tokens;
     t.cached_prompt_tokens += u.cached_prompt_tokens;
+    t.cache_write_tokens += u.cache_write_tokens;
     t.cost_usd += cost;
     spent_[key] += cost;
     if (cost > 0) {
@@ -116,7 +126,7 @@ bj::array Meter::snapshot() const {
     out.push_back(bj::object{{"key", std::get<0>(k)}, {"provider", std::get<1>(k)}, {"model", std::get<2>(k)},
                              {"requests", t.requests}, {"prompt_tokens", t.prompt_tokens},
                              {"completion_tokens", t.completion_tokens}, {"cached_prompt_tokens", t.cached_prompt_tokens},
-                             {"exact_hits", t.exact_hits}, {"semantic_hits", t.semantic_hits},
+                             {"cache_write_tokens", t.cache_write_tokens}, {"exact_hits", t.exact_hits}, {"semantic_hits", t.semantic_hits},
                              {"saved_tokens", t.saved_tokens}, {"cost_usd", t.cost_usd}, {"saved_usd", t.saved_usd}});
   }
   return out;
@@ -163,6 +173,7 @@ void Meter::restore(const bj::value& saved) {
     t.prompt_tokens = static_cast<std::int64_t>(num("prompt_tokens"));
     t.completion_tokens = static_cast<std::int64_t>(num("completion_tokens"));
     t.cached_prompt_tokens = static_cast<std::int64_t>(num("cached_prompt_tokens"));
+    t.cache_write_tokens = static_cast<std::int64_t>(num("cache_write_tokens"));
     t.exact_hits = static_cast<std::int64_t>(num("exact_hits"));
     t.semantic_hits = static_cast<std::int64_t>(num("semantic_hits"));
     t.saved_tokens = static_cast<std::int64_t>(num("saved_tokens"));

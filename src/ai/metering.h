@@ -20,7 +20,7 @@
 namespace spectra::ai {
 
 struct MeterTotals {
-  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, cached_prompt_tokens = 0;
+  std::int64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, cached_prompt_tokens = 0, cache_write_tokens = 0;
   std::int64_t exact_hits = 0, semantic_hits = 0, saved_tokens = 0;
   double cost_usd = 0, saved_usd = 0;
 };
@@ -56,6 +56,7 @@ class Meter {
     metrics::Counter* prompt = nullptr;
     metrics::Counter* completion = nullptr;
     metrics::Counter* cached = nullptr;
+    metrics::Counter* cache_write = nullptr;
     metrics::Gauge* cost = nullptr;
   };
   struct Row {
@@ -80,6 +81,17 @@ class Meter {
   mutable std::array<std::string, 3> current_periods_;  // guarded by mu_
 };
 
-double cost_of(const Usage& u, double input_per_mtok, double output_per_mtok);
+// USD per million tokens. Provider prompt caches bill their reads and
+// writes apart from other input (Anthropic and Bedrock: reads 0.1x, writes
+// 1.25x; OpenAI: reads 0.5x or less); unset, they cost what input costs.
+struct Price {
+  double input_per_mtok = 0, output_per_mtok = 0;
+  double cached_input_per_mtok = 0, cache_write_per_mtok = 0;
+};
+
+// The cost of `u` at `p`: prompt tokens not served from or written to the
+// provider's cache at the input price, cache reads and writes at theirs,
+// completion tokens at the output price.
+double cost_of(const Usage& u, const Price& p);
 
 }  // namespace spectra::ai

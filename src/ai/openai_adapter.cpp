@@ -62,6 +62,7 @@ void read_openai_usage(const bj::value& usage, Usage* u) {
   u->completion_tokens = int_field(o, responses ? "output_tokens" : "completion_tokens");
   if (const auto* d = o.if_contains(responses ? "input_tokens_details" : "prompt_tokens_details"); d && d->is_object()) {
     u->cached_prompt_tokens = int_field(d->get_object(), "cached_tokens");
+    u->cache_write_tokens = int_field(d->get_object(), "cache_write_tokens");
   }
   u->reported = true;
 }

@@ -180,7 +180,8 @@ bj::object openapi_document(const std::string& version) {
   bj::object usage_row{{"type", "object"},
                        {"properties", bj::object{{"key", str}, {"provider", str}, {"model", str}, {"requests", integer},
                                                  {"prompt_tokens", integer}, {"completion_tokens", integer},
-                                                 {"cached_prompt_tokens", integer}, {"exact_hits", integer},
+                                                 {"cached_prompt_tokens", integer}, {"cache_write_tokens", integer},
+                                                 {"exact_hits", integer},
                                                  {"semantic_hits", integer}, {"saved_tokens", integer},
                                                  {"cost_usd", bj::object{{"type", "number"}}}, {"saved_usd", bj::object{{"type", "number"}}}}}};
   paths["/api/v1/ai/usage"] = bj::object{{"get", op("AI token metering per key, provider and model",

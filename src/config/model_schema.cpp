@@ -310,7 +310,11 @@ NodePtr ai_node() {
                       .ref("ModelPrice")
                       .required("model", str().max_length(256))
                       .field("input_per_mtok_usd", number(0, 1e6), 0.0)
-                      .field("output_per_mtok_usd", number(0, 1e6), 0.0);
+                      .field("output_per_mtok_usd", number(0, 1e6), 0.0)
+                      .field("cached_input_per_mtok_usd",
+                             number(0, 1e6).desc("Prompt tokens read from the provider's prompt cache (default: the input price)"))
+                      .field("cache_write_per_mtok_usd",
+                             number(0, 1e6).desc("Prompt tokens written to the provider's prompt cache (default: the input price)"));
   return object()
       .ref("AiSection")
       .desc("AI Gateway: OpenAI-compatible proxy, caches, keys, metering and audit")

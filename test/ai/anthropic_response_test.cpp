@@ -85,7 +85,7 @@ TEST(AnthropicResponse, UsageCountsCacheTokensAsPrompt) {
   EXPECT_EQ(usage.completion_tokens, 40);
   EXPECT_EQ(usage.cached_prompt_tokens, 30);
   EXPECT_EQ(r->at("usage"), bj::parse(R"({"prompt_tokens":60,"completion_tokens":40,
-    "total_tokens":100,"prompt_tokens_details":{"cached_tokens":30}})"));
+    "total_tokens":100,"prompt_tokens_details":{"cached_tokens":30,"cache_write_tokens":20}})"));
   // Null cache counts (as Anthropic sends them) count as zero.
   r = a.parse_chat(200,
                    message_with("[]", R"("end_turn")",

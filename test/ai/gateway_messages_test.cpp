@@ -518,15 +518,23 @@ TEST_F(MessagesTest, PromptCachingReachesClaudeOnBedrock) {
   EXPECT_EQ(sent.at("system").as_array().back(), point);
   EXPECT_EQ(sent.at("toolConfig").at("tools").as_array().back(), point);
   EXPECT_EQ(sent.at("messages").at(0).at("content").as_array().back(), point);
+  // Anthropic's usage convention: input_tokens is what was neither read
+  // from nor written to the cache.
   const auto first_usage = bj::parse(first.body).at("usage");
   EXPECT_EQ(first_usage.at("cache_read_input_tokens"), 0) << first.body;
-  EXPECT_EQ(first_usage.at("input_tokens"), 1100 + 5) << "written to the cache, reported as input";
+  EXPECT_EQ(first_usage.at("cache_creation_input_tokens"), 1100 + 5) << "everything up to the last point written";
+  EXPECT_EQ(first_usage.at("input_tokens"), 0);
 
   auto second = ask(claude, "and what else");
   ASSERT_EQ(second.status, 200u) << second.body;
   const auto usage = bj::parse(second.body).at("usage");
   EXPECT_EQ(usage.at("cache_read_input_tokens"), 1100) << second.body;
-  EXPECT_EQ(usage.at("input_tokens"), 3) << "the new question only";
+  EXPECT_EQ(usage.at("cache_creation_input_tokens"), 3) << "the new question, written after the cached system prompt";
+  EXPECT_EQ(usage.at("input_tokens"), 0);
+  const auto t = gw_->meter().totals("team-a", "aws", "anthropic.claude-3-7-sonnet-20250219-v1:0");
+  EXPECT_EQ(t.prompt_tokens, 1105 + 1103);
+  EXPECT_EQ(t.cached_prompt_tokens, 1100);
+  EXPECT_EQ(t.cache_write_tokens, 1105 + 3);
 
   auto local = ask("llama", "what do the rules say");
   ASSERT_EQ(local.status, 200u) << local.body;

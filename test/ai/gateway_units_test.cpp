@@ -132,6 +132,41 @@ TEST(BudgetPeriod, CalendarPeriodsInUtc) {
   EXPECT_FALSE(parse_budget_period("yearly").has_value());
 }
 
+// Provider prompt caches bill reads and writes apart from other input:
+// each at its own price (the input price when the table has none), and the
+// meter counts writes, keeps them across a restart and exports them.
+TEST(Meter, PromptCacheReadsAndWritesAtTheirOwnPrices) {
+  const Usage u{.prompt_tokens = 10'000, .completion_tokens = 1'000, .cached_prompt_tokens = 6'000,
+                .cache_write_tokens = 3'000, .reported = true};
+  const Price claude{.input_per_mtok = 3, .output_per_mtok = 15, .cached_input_per_mtok = 0.3, .cache_write_per_mtok = 3.75};
+  EXPECT_DOUBLE_EQ(cost_of(u, claude), (1'000 * 3 + 6'000 * 0.3 + 3'000 * 3.75 + 1'000 * 15) / 1e6);
+  const Price flat{.input_per_mtok = 3, .output_per_mtok = 15, .cached_input_per_mtok = 3, .cache_write_per_mtok = 3};
+  EXPECT_DOUBLE_EQ(cost_of(u, flat), (10'000 * 3 + 1'000 * 15) / 1e6);
+  // Counts a provider got wrong never make a negative share.
+  const Usage odd{.prompt_tokens = 100, .completion_tokens = 0, .cached_prompt_tokens = 80, .cache_write_tokens = 50, .reported = true};
+  EXPECT_DOUBLE_EQ(cost_of(odd, claude), (80 * 0.3 + 20 * 3.75) / 1e6);
+
+  metrics::Registry registry;
+  Meter meter(&registry);
+  meter.record("k", "aws", "claude", u, cost_of(u, claude));
+  EXPECT_EQ(meter.totals("k", "aws", "claude").cache_write_tokens, 3'000);
+  EXPECT_NE(registry.render().find("spectra_ai_cache_write_prompt_tokens_total{key=\"k\",provider=\"aws\",model=\"claude\",result=\"upstream\"} 3000"),
+            std::string::npos) << registry.render();
+  Meter restarted(nullptr);
+  restarted.restore(meter.state());
+  EXPECT_EQ(restarted.totals("k", "aws", "claude").cache_write_tokens, 3'000);
+  EXPECT_EQ(restarted.snapshot().at(0).at("cache_write_tokens"), 3'000);
+
+  // The price table: unset cache prices are the input price.
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,"prices":[
+      {"model":"aws/claude","input_per_mtok_usd":3,"output_per_mtok_usd":15,"cached_input_per_mtok_usd":0.3,"cache_write_per_mtok_usd":3.75},
+      {"model":"gpt","input_per_mtok_usd":2,"output_per_mtok_usd":8}]})").as_object());
+  ASSERT_NE(cfg->price("aws", "claude"), nullptr);
+  EXPECT_EQ(cfg->price("aws", "claude")->cache_write_per_mtok, 3.75);
+  EXPECT_EQ(cfg->price("openai", "gpt")->cached_input_per_mtok, 2);
+  EXPECT_EQ(cfg->price("openai", "gpt")->cache_write_per_mtok, 2);
+}
+
 // The meter keeps what each key spent in its life and in the current day,
 // week and month; a new period starts at zero; state() survives a restart,
 // and the usage array earlier versions persisted still restores.

@@ -114,7 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   check(whole.usage.prompt_tokens == split.usage.prompt_tokens);
   check(whole.usage.completion_tokens == split.usage.completion_tokens);
   check(whole.usage.cached_prompt_tokens == split.usage.cached_prompt_tokens);
-  check(whole.usage.prompt_tokens >= whole.usage.cached_prompt_tokens);
+  check(whole.usage.cache_write_tokens == split.usage.cache_write_tokens);
+  check(whole.usage.prompt_tokens >= whole.usage.cached_prompt_tokens + whole.usage.cache_write_tokens);
   check(whole.usage.completion_tokens >= 0 && whole.usage.cached_prompt_tokens >= 0);
   if (whole.status.ok()) {
     check(whole.done);

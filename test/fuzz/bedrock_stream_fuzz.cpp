@@ -129,7 +129,7 @@ Outcome translate(std::string_view bytes, std::size_t step) {
   o.usage = t->usage();
   o.done = t->done();
   check(o.usage.prompt_tokens >= 0 && o.usage.completion_tokens >= 0 &&
-        o.usage.cached_prompt_tokens <= o.usage.prompt_tokens);
+        o.usage.cached_prompt_tokens + o.usage.cache_write_tokens <= o.usage.prompt_tokens);
   return o;
 }
 
