@@ -7,12 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 
@@ -54,10 +54,20 @@ class CacheStorage {
 
 // LRU over a byte budget, with per-entry TTL, split into shards so I/O
 // threads rarely contend. Memory per entry: the key, the value and about 100
-// bytes of bookkeeping.
+// bytes of bookkeeping (what the budget counts for each).
+//
+// Each entry is one allocation (its bookkeeping, then the key's and the
+// value's bytes) on an intrusive LRU list; the index is open addressing with
+// the key's hash in each slot, so a miss reads one slot's cache line and
+// never an entry, and growing it moves 16-byte slots, not list nodes. The
+// key is hashed once per call (the shard and the slot come from the same
+// hash).
 class MemoryCacheStorage final : public CacheStorage {
  public:
   MemoryCacheStorage(std::uint64_t max_bytes, const Clock* clock, std::size_t shards = 16);
+  ~MemoryCacheStorage() override;
+  MemoryCacheStorage(const MemoryCacheStorage&) = delete;
+  MemoryCacheStorage& operator=(const MemoryCacheStorage&) = delete;
   boost::asio::awaitable<std::optional<std::string>> get(const std::string& key) override;
   // The synchronous lookup under get().
   std::optional<std::string> lookup(const std::string& key);
@@ -69,20 +79,38 @@ class MemoryCacheStorage final : public CacheStorage {
 
  private:
   struct Entry {
-    std::string key;
-    std::string value;
+    Entry* newer;
+    Entry* older;
     std::chrono::steady_clock::time_point expires;
+    std::uint64_t hash;
+    std::size_t key_size;
+    std::size_t value_size;
+    const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+    std::string_view key() const { return {bytes(), key_size}; }
+    std::string_view value() const { return {bytes() + key_size, value_size}; }
+  };
+  struct Slot {
+    std::uint64_t hash = 0;
+    Entry* entry = nullptr;  // null: empty
   };
   struct Shard {
     mutable std::mutex mu;
-    std::list<Entry> lru;  // front = most recent; guarded by mu
-    std::unordered_map<std::string_view, std::list<Entry>::iterator> index;  // guarded by mu
+    std::vector<Slot> slots;  // a power of two in size; guarded by mu
+    std::size_t size = 0;
+    Entry* newest = nullptr;  // the LRU list's ends; guarded by mu
+    Entry* oldest = nullptr;
     std::uint64_t bytes = 0;
     CacheStats stats;
   };
-  Shard& shard(const std::string& key);
-  static std::uint64_t cost(const Entry& e) { return e.key.size() + e.value.size() + 96; }
-  void drop(Shard& s, std::list<Entry>::iterator it);
+  static std::uint64_t cost(std::size_t key_size, std::size_t value_size) { return key_size + value_size + 96; }
+  static std::uint64_t hash_of(std::string_view key);
+  Shard& shard(std::uint64_t hash) { return shards_[hash % n_]; }
+  // Under the shard's lock: the slot holding `key` (or `e`), or npos.
+  static std::size_t find(const Shard& s, std::uint64_t hash, std::string_view key);
+  static std::size_t find(const Shard& s, const Entry* e);
+  static void insert(Shard& s, std::uint64_t hash, Entry* e);
+  static void drop(Shard& s, std::size_t slot);  // unlinks, unindexes and frees its entry
+  static void evict_to(Shard& s, std::uint64_t budget);
 
   std::atomic<std::uint64_t> max_bytes_per_shard_;
   const Clock* clock_;

@@ -12,6 +12,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <list>
+#include <map>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -56,6 +59,71 @@ TEST(MemoryCacheStorage, TtlAndLruEvictionUnderTheByteBudget) {
   EXPECT_GT(cache.stats().expirations, 0u);
   cache.put("huge", std::string(20 * 1024, 'y'), 60s);  // larger than the budget: not stored
   EXPECT_FALSE(cache.lookup("huge").has_value());
+}
+
+// The index and the LRU list against a plain model, through many random
+// puts, lookups, erases and expiries over a small key space (so slots are
+// reused, probe runs collide and deletions shift entries back), and the
+// index growing from empty; one shard, so the LRU order is the model's.
+TEST(MemoryCacheStorage, AgreesWithAPlainModelThroughRandomOperations) {
+  FakeClock clock;
+  constexpr std::uint64_t kBudget = 64 * 1024;
+  MemoryCacheStorage cache(kBudget, &clock, /*shards=*/1);
+  struct Kept {
+    std::string value;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::list<std::string> order;  // most recent first
+  std::map<std::string, Kept> model;
+  std::uint64_t bytes = 0;
+  auto cost = [](const std::string& k, const std::string& v) { return k.size() + v.size() + 96; };
+  auto forget = [&](const std::string& k) {
+    auto it = model.find(k);
+    if (it == model.end()) return;
+    bytes -= cost(k, it->second.value);
+    model.erase(it);
+    order.remove(k);
+  };
+  std::mt19937 rng(20261128);
+  for (int step = 0; step < 40'000; ++step) {
+    const std::string key = "key-" + std::to_string(rng() % 300);
+    const unsigned op = rng() % 10;
+    if (op < 4) {
+      std::string value(rng() % 700, static_cast<char>('a' + step % 26));
+      const auto ttl = std::chrono::seconds(1 + rng() % 50);
+      cache.put(key, value, ttl);
+      forget(key);
+      model[key] = {value, clock.steady_now() + ttl};
+      order.push_front(key);
+      bytes += cost(key, value);
+      while (bytes > kBudget) forget(order.back());
+    } else if (op < 8) {
+      auto got = cache.lookup(key);
+      auto it = model.find(key);
+      const bool live = it != model.end() && clock.steady_now() < it->second.expires;
+      if (it != model.end() && !live) forget(key);
+      ASSERT_EQ(got.has_value(), live) << "step " << step << " " << key;
+      if (live) {
+        ASSERT_EQ(*got, it->second.value) << "step " << step;
+        order.remove(key);
+        order.push_front(key);
+      }
+    } else if (op < 9) {
+      cache.erase(key);
+      forget(key);
+    } else {
+      clock.advance(std::chrono::seconds(rng() % 3));
+    }
+    ASSERT_EQ(cache.stats().bytes, bytes) << "step " << step;
+    ASSERT_EQ(cache.stats().entries, model.size()) << "step " << step;
+  }
+  cache.set_max_bytes(4 * 1024);  // eviction from the oldest end, at once
+  while (bytes > 4 * 1024) forget(order.back());
+  EXPECT_EQ(cache.stats().entries, model.size());
+  for (const auto& k : order) {
+    const bool live = clock.steady_now() < model.at(k).expires;
+    EXPECT_EQ(cache.lookup(k).has_value(), live) << k;
+  }
 }
 
 TEST(MemoryCacheStorage, ABudgetChangeEvictsAtOnceAndZeroStoresNothing) {
