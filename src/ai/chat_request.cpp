@@ -210,15 +210,6 @@ bool present(const bj::object& o, std::string_view key) {
   return v && !v->is_null();
 }
 
-// Parts of an array content (or tools) that carry cache_control.
-bool any_cache_control(const bj::value* items) {
-  if (!items || !items->is_array()) return false;
-  for (const bj::value& v : items->get_array()) {
-    if (const bj::object* o = v.if_object(); o && o->contains("cache_control")) return true;
-  }
-  return false;
-}
-
 void erase_cache_control(bj::value* items) {
   if (!items || !items->is_array()) return;
   for (bj::value& v : items->get_array()) {
@@ -229,12 +220,13 @@ void erase_cache_control(bj::value* items) {
 }  // namespace
 
 bool without_claude_fields(const bj::object& chat, bj::object* out) {
-  bool found = present(chat, "thinking") || present(chat, "output_config") || any_cache_control(chat.if_contains("tools"));
+  bool found = present(chat, "thinking") || present(chat, "output_config") ||
+               json::any_element_has(chat.if_contains("tools"), "cache_control");
   const bj::value* msgs = chat.if_contains("messages");
   if (msgs && msgs->is_array() && !found) {
     for (const bj::value& m : msgs->get_array()) {
       const bj::object* o = m.if_object();
-      if (o && (o->contains("thinking_blocks") || any_cache_control(o->if_contains("content")))) {
+      if (o && (o->contains("thinking_blocks") || json::any_element_has(o->if_contains("content"), "cache_control"))) {
         found = true;
         break;
       }

@@ -36,14 +36,6 @@ const bj::value* result_cache_mark(const bj::object& result) {
   return mark && mark->is_object() ? mark : nullptr;
 }
 
-bool has_cache_control(const bj::value* blocks) {
-  if (!blocks || !blocks->is_array()) return false;
-  for (const auto& b : blocks->get_array()) {
-    if (const auto* o = b.if_object(); o && o->contains("cache_control")) return true;
-  }
-  return false;
-}
-
 // The text of a tool_result's content (a string, or text blocks).
 Result<std::string> tool_result_text(const bj::value* content, const std::string& where, std::string* param) {
   if (!content || content->is_null()) return std::string();
@@ -234,7 +226,7 @@ Result<bj::object> to_chat_request(const bj::object& request, std::string* param
   if (const auto* sys = request.if_contains("system"); sys && !sys->is_null()) {
     if (sys->is_string()) {
       msgs.push_back(bj::object{{"role", "system"}, {"content", sys->get_string()}});
-    } else if (has_cache_control(sys)) {
+    } else if (json::any_element_has(sys, "cache_control")) {
       // Text blocks, one part each, so that each keeps its cache mark.
       bj::array parts;
       for (std::size_t i = 0; i < sys->get_array().size(); ++i) {

@@ -182,6 +182,14 @@ std::string_view string_at(const bj::object& o, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
+bool any_element_has(const bj::value* items, std::string_view key) {
+  if (!items || !items->is_array()) return false;
+  for (const bj::value& v : items->get_array()) {
+    if (const bj::object* o = v.if_object(); o && o->contains(key)) return true;
+  }
+  return false;
+}
+
 std::int64_t to_int(const bj::value& v, std::int64_t fallback) {
   if (v.is_int64()) return v.get_int64();
   if (v.is_uint64()) {

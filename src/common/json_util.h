@@ -64,6 +64,10 @@ class ObjectWriter {
 // (untrusted JSON read field by field). Valid while `o` is.
 std::string_view string_at(const bj::object& o, std::string_view key);
 
+// True when `items` is an array with an object element that has `key`
+// (a null `items` or any other value: false).
+bool any_element_has(const bj::value* items, std::string_view key);
+
 // An integer from untrusted JSON without throwing: integers as they are,
 // doubles truncated when finite and in range, anything else `fallback`.
 // (boost::json's to_number<T>() throws when the value does not fit.)

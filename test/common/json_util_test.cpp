@@ -1,6 +1,7 @@
 #include <limits>
 #include "common/json_util.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
@@ -90,6 +91,15 @@ TEST(JsonUtil, ObjectWriterWritesWhatParsesBack) {
 TEST(JsonUtil, PointerEscaping) {
   EXPECT_EQ(pointer_join("/a", "b/c~d"), "/a/b~1c~0d");
   EXPECT_EQ(pointer_join("", std::size_t{3}), "/3");
+}
+
+TEST(JsonUtil, AnyElementHas) {
+  const bj::value parts = bj::parse(R"([{"type":"text"},"x",{"type":"text","cache_control":{}}])");
+  EXPECT_TRUE(any_element_has(&parts, "cache_control"));
+  EXPECT_FALSE(any_element_has(&parts, "image_url"));
+  const bj::value object = bj::parse(R"({"cache_control":{}})");
+  EXPECT_FALSE(any_element_has(&object, "cache_control")) << "an object is not an array of them";
+  EXPECT_FALSE(any_element_has(nullptr, "cache_control"));
 }
 
 }  // namespace
