@@ -56,22 +56,22 @@ std::size_t MemoryCacheStorage::find(const Shard& s, const Entry* e) {
   }
 }
 
+void MemoryCacheStorage::place(std::vector<Slot>& slots, Slot slot) {
+  const std::size_t mask = slots.size() - 1;
+  std::size_t i = home(slot.hash, slots.size());
+  while (slots[i].entry) i = (i + 1) & mask;
+  slots[i] = slot;
+}
+
 void MemoryCacheStorage::insert(Shard& s, std::uint64_t hash, Entry* e) {
   if ((s.size + 1) * 4 > s.slots.size() * 3) {  // above 3/4 full: twice the slots
     std::vector<Slot> old(s.slots.size() * 2);
     old.swap(s.slots);
-    const std::size_t mask = s.slots.size() - 1;
     for (const Slot& slot : old) {
-      if (!slot.entry) continue;
-      std::size_t i = home(slot.hash, s.slots.size());
-      while (s.slots[i].entry) i = (i + 1) & mask;
-      s.slots[i] = slot;
+      if (slot.entry) place(s.slots, slot);
     }
   }
-  const std::size_t mask = s.slots.size() - 1;
-  std::size_t i = home(hash, s.slots.size());
-  while (s.slots[i].entry) i = (i + 1) & mask;
-  s.slots[i] = {hash, e};
+  place(s.slots, {hash, e});
   ++s.size;
   // Most recently used first.
   e->newer = nullptr;

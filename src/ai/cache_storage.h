@@ -108,6 +108,7 @@ class MemoryCacheStorage final : public CacheStorage {
   // Under the shard's lock: the slot holding `key` (or `e`), or npos.
   static std::size_t find(const Shard& s, std::uint64_t hash, std::string_view key);
   static std::size_t find(const Shard& s, const Entry* e);
+  static void place(std::vector<Slot>& slots, Slot slot);  // into the first free slot from its home
   static void insert(Shard& s, std::uint64_t hash, Entry* e);
   static void drop(Shard& s, std::size_t slot);  // unlinks, unindexes and frees its entry
   static void evict_to(Shard& s, std::uint64_t budget);
