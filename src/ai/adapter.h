@@ -29,6 +29,12 @@ struct ModelTarget {
   std::string model;     // the upstream's model id, e.g. "claude-3-5-sonnet-20241022"
   std::string base_url;  // e.g. https://api.anthropic.com (no trailing slash)
   std::string region;    // bedrock
+  // The model `model` runs when its id names none (a Bedrock application
+  // inference profile's ARN, a deployment's own name); empty: `model` itself.
+  std::string base_model;
+
+  // The id to read the model's features from (Claude's generation, Nova 2).
+  const std::string& base() const { return base_model.empty() ? model : base_model; }
 };
 
 struct UpstreamRequest {

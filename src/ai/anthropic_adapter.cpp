@@ -23,6 +23,7 @@ Result<bj::object> AnthropicAdapter::messages_body(const bj::object& request, co
                                                    bool stream) const {
   anthropic::RequestOptions ro;
   ro.model = target.model;
+  ro.base_model = target.base_model;
   ro.stream = stream;
   ro.default_max_tokens = options_.default_max_tokens;
   if (ro.model.empty()) return invalid_argument("model: no upstream model id configured");

@@ -223,7 +223,7 @@ Result<bj::object> translate_request(const bj::object& req, const RequestOptions
   Status s = refuse_unsupported(req);
   if (!s.ok()) return s;
 
-  auto think = reasoning::thinking(req, options.model);
+  auto think = reasoning::thinking(req, options.base_model.empty() ? options.model : options.base_model);
   if (!think.ok()) return think.status();
   const bool thinking = think->on();
   if (thinking) {

@@ -13,6 +13,7 @@ namespace bj = boost::json;
 
 struct RequestOptions {
   std::string model;  // the upstream model id
+  std::string base_model;  // the model it runs, if its id names none (thinking's rules); empty: model
   bool stream = false;
   std::int64_t default_max_tokens = 4096;
 };

@@ -56,7 +56,7 @@ Result<std::vector<UpstreamRequest>> build_titan_embeddings(const bj::object& re
   if (auto d = request.find("dimensions"); d != request.end() && !d->value().is_null()) {
     dims = int_at(request, "dimensions");
     if (!dims) return bad("dimensions must be an integer");
-    if (!is_titan_v2(target.model)) return bad("dimensions is supported by Titan v2 models only");
+    if (!is_titan_v2(target.base())) return bad("dimensions is supported by Titan v2 models only");
     if (*dims != 256 && *dims != 512 && *dims != 1024) {
       return bad("Titan v2 dimensions must be 256, 512 or 1024");
     }

@@ -385,7 +385,8 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
   // Claude thinks as on Anthropic's API, set through
   // additionalModelRequestFields (thinking, output_config).
   reasoning::Thinking think;
-  if (is_claude(model_id)) {
+  const bool claude = is_claude(model_id);
+  if (claude) {
     auto t = reasoning::thinking(request, model_id);
     if (!t.ok()) return t.status();
     think = std::move(*t);
@@ -404,7 +405,7 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
       else return bad("reasoning_effort must be \"none\", \"minimal\", \"low\", \"medium\", \"high\" or \"xhigh\"");
     }
   }
-  Builder builder(think.on(), is_claude(model_id));
+  Builder builder(think.on(), claude);
   for (const bj::value& m : *messages) {
     if (!m.is_object()) return bad("message is not an object");
     if (Status s = builder.add_message(m.get_object()); !s.ok()) return s;
@@ -444,7 +445,7 @@ Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
   if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
   auto base = bedrock::endpoint(target);
   if (!base.ok()) return base.status();
-  auto body = bedrock::converse_body(request, target.model);
+  auto body = bedrock::converse_body(request, target.base());
   if (!body.ok()) return body.status();
   UpstreamRequest up;
   up.method = "POST";
@@ -459,7 +460,7 @@ Result<UpstreamRequest> BedrockAdapter::build_count_tokens(const bj::object& req
   if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
   auto base = bedrock::endpoint(target);
   if (!base.ok()) return base.status();
-  auto body = bedrock::converse_body(request, target.model);
+  auto body = bedrock::converse_body(request, target.base());
   if (!body.ok()) return body.status();
   bj::object converse;
   for (const char* k : {"messages", "system", "toolConfig"}) {
@@ -467,7 +468,8 @@ Result<UpstreamRequest> BedrockAdapter::build_count_tokens(const bj::object& req
   }
   UpstreamRequest up;
   up.method = "POST";
-  up.url = *base + bedrock::model_path(target.model, "count-tokens");
+  // CountTokens takes a foundation model's id, not a profile's.
+  up.url = *base + bedrock::model_path(target.base(), "count-tokens");
   up.headers = {{"content-type", "application/json"}, {"accept", "application/json"}};
   up.body = bj::serialize(bj::object{{"input", bj::object{{"converse", std::move(converse)}}}});
   return up;

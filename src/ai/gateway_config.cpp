@@ -54,6 +54,10 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     pc.health_interval_ms = i(hc, "interval_ms", 5000);
     pc.health_timeout_ms = i(hc, "timeout_ms", 1000);
     for (const auto& e : arr(p, "endpoints")) pc.endpoints.emplace_back(e.as_string());
+    for (const auto& bv : arr(p, "base_models")) {
+      const auto& bm = bv.as_object();
+      pc.base_models[s(bm, "model")] = s(bm, "base_model");
+    }
     if (pc.base_url.empty() && !pc.endpoints.empty()) pc.base_url = pc.endpoints.front();
     g->providers[pc.name] = std::move(pc);
   }
@@ -113,6 +117,17 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   return g;
 }
 
+ModelTarget ProviderConfig::target(const std::string& model, const std::string& url) const {
+  ModelTarget t{name, kind, model, url, region, {}};
+  if (auto it = base_models.find(model); it != base_models.end()) t.base_model = it->second;
+  return t;
+}
+
+const std::string& ProviderConfig::base_model(const std::string& model) const {
+  auto it = base_models.find(model);
+  return it == base_models.end() ? model : it->second;
+}
+
 std::string ProviderConfig::openai_base_url() const {
   std::string base = !endpoints.empty() ? endpoints.front() : base_url.empty() ? "https://api.openai.com/v1" : base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -153,6 +168,14 @@ Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(con
 const Price* GatewayConfig::price(const std::string& provider, const std::string& model) const {
   if (auto it = prices.find(provider + "/" + model); it != prices.end()) return &it->second;
   if (auto it = prices.find(model); it != prices.end()) return &it->second;
+  // A profile or deployment is priced as the model it runs unless it has a
+  // price of its own.
+  auto p = providers.find(provider);
+  if (p == providers.end()) return nullptr;
+  const std::string& base = p->second.base_model(model);
+  if (base == model) return nullptr;
+  if (auto it = prices.find(provider + "/" + base); it != prices.end()) return &it->second;
+  if (auto it = prices.find(base); it != prices.end()) return &it->second;
   return nullptr;
 }
 

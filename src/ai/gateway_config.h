@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ai/adapter.h"
 #include "ai/budget_period.h"
 #include "ai/metering.h"
 #include "ai/upstream_health.h"
@@ -30,7 +31,14 @@ struct ProviderConfig {
   // empty: none (passive ejection only).
   std::string health_path;
   std::int64_t health_interval_ms = 5000, health_timeout_ms = 1000;
+  // Model ids that name no model -> the model each runs (base_models).
+  std::map<std::string, std::string> base_models;
   bool local() const { return kind == "vllm"; }
+  // What an adapter needs to call `model` here, at `base_url` (one of the
+  // endpoints, or the provider's base_url).
+  ModelTarget target(const std::string& model, const std::string& base_url) const;
+  // The model `model` runs: its base_models entry, or `model` itself.
+  const std::string& base_model(const std::string& model) const;
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
   // OpenAI's own; without a trailing slash.
   std::string openai_base_url() const;

@@ -78,7 +78,7 @@ asio::awaitable<Result<std::vector<float>>> Gateway::embed_for_cache(Call& c, co
   for (;;) {
     std::vector<UpstreamRequest> requests;
     if (adapter) {
-      auto built = adapter->build_embeddings(request, ModelTarget{p.name, p.kind, model, walk.endpoint(), p.region});
+      auto built = adapter->build_embeddings(request, p.target(model, walk.endpoint()));
       if (!built.ok()) co_return built.status();
       requests = std::move(*built);
     } else {

@@ -82,7 +82,7 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     if (answered) co_return;
   }
 
-  auto made = ait->second->native_request(ModelTarget{p.name, p.kind, resolved->second, p.base_url, p.region}, path);
+  auto made = ait->second->native_request(p.target(resolved->second, p.base_url), path);
   if (!made.ok()) {
     co_await fail(c, 404, "not_found_error", made.status().message(), "model_not_found");
     co_return;

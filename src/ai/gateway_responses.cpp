@@ -318,7 +318,7 @@ asio::awaitable<void> Gateway::count_tokens_with(Call& c, const ProviderConfig& 
     co_return;
   }
   chat["model"] = model;
-  auto req = ait->second->build_count_tokens(chat, ModelTarget{p.name, p.kind, model, p.base_url, p.region});
+  auto req = ait->second->build_count_tokens(chat, p.target(model, p.base_url));
   if (!req.ok()) {
     const bool no_counter = req.status().code() == Code::kNotFound;
     co_await fail(c, no_counter ? 404 : 400, "invalid_request_error", req.status().message(),

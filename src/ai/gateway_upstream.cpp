@@ -218,7 +218,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     co_return false;
   }
   const ProviderAdapter& adapter = *ait->second;
-  ModelTarget target{p.name, p.kind, model, endpoint, p.region};
+  ModelTarget target = p.target(model, endpoint);
   // A translated request's Claude-only fields stay with Claude.
   bj::object plain;
   const bool openai_api = p.kind == "openai" || p.kind == "vllm";

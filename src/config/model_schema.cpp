@@ -238,6 +238,12 @@ NodePtr ai_node() {
           .field("interval_ms", integer(100, 3600000), 5000)
           .field("timeout_ms", integer(50, 60000).desc("Connect, TLS and the whole answer"), 1000)
           .check(timeout_below_interval);
+  NodePtr base_model =
+      object()
+          .ref("AiBaseModel")
+          .desc("A model id that names no model, and the model it runs")
+          .required("model", str().max_length(256).desc("The id routes use, e.g. a Bedrock application inference profile's ARN"))
+          .required("base_model", str().max_length(256).desc("The model it runs, e.g. anthropic.claude-opus-4-7 (Bedrock) or claude-opus-4-7"));
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())
@@ -250,6 +256,7 @@ NodePtr ai_node() {
                          .field("timeout_ms", integer(100, 3600000).desc("Until the upstream's response header (a stream's first byte)"), 120000)
                          .field("connect_timeout_ms", integer(50, 60000).desc("TCP connect and TLS handshake; an in-account endpoint that does not answer a SYN costs each request this long before failing over"), 5000)
                          .field("ca_file", str().max_length(1024).desc("https upstreams: a PEM file of the CAs to trust instead of the system store (an endpoint behind a private CA)"))
+                         .field("base_models", array(base_model).max_items(1024).unique("model").desc("Models served under an id that names no model (a Bedrock application inference profile, a deployment's own name): what each runs decides Claude's thinking and prompt caching, Nova 2's reasoning, Bedrock's CountTokens, and the price when the id has none"))
                          .field("health_check", health_check);
   NodePtr overflow = object()
                          .ref("OverflowPolicy")

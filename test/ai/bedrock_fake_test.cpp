@@ -98,8 +98,16 @@ class BedrockFakeTest : public ::testing::Test {
     return r;
   }
 
+  static constexpr std::string_view kProfile =
+      "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team7";
+  static fakes::FakeBedrockOptions with_profile() {
+    fakes::FakeBedrockOptions o;
+    o.inference_profiles[std::string(kProfile)] = "anthropic.claude-opus-4-7-v1:0";
+    return o;
+  }
+
   BedrockAdapter adapter_;
-  fakes::FakeBedrock fake_;
+  fakes::FakeBedrock fake_{with_profile()};
 };
 
 constexpr std::string_view kHello =
@@ -365,6 +373,65 @@ TEST_F(BedrockFakeTest, CountTokens) {
   EXPECT_EQ(res->status, 400u);
   EXPECT_NE(adapter_.parse_error(res->status, res->body).message.find("The provided model doesn't support counting tokens."),
             std::string::npos);
+}
+
+// An application inference profile runs the model it was made for; its
+// thinking is that model's (Opus 4.7: adaptive only), and no other model
+// takes Claude's thinking. With its base model named, the adapter sends the
+// profile what Opus 4.7 takes and counts tokens on the model itself.
+TEST_F(BedrockFakeTest, AProfileRunsItsModelAndThinksAsThatModel) {
+  const bj::object ask = bj::parse(R"({"model":"m","reasoning_effort":"low",
+      "messages":[{"role":"user","content":"plan the week"}]})").as_object();
+  ModelTarget t = target(std::string(kProfile));
+  t.base_model = "anthropic.claude-opus-4-7-v1:0";
+  auto up = adapter_.build_chat(ask, t, /*stream=*/false);
+  ASSERT_TRUE(up.ok()) << up.status().to_string();
+  ASSERT_TRUE(bedrock::sign_upstream_request(*up, fake_.credentials(), "us-east-1").ok());
+  auto res = send(*up);
+  ASSERT_TRUE(res.ok());
+  ASSERT_EQ(res->status, 200u) << res->body;
+  Usage usage;
+  UpstreamError error;
+  auto answer = adapter_.parse_chat(res->status, res->body, t, &usage, &error);
+  ASSERT_TRUE(answer.ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->at("choices").at(0).at("message").at("reasoning_content"), "Thinking about: plan the week");
+
+  auto count = adapter_.build_count_tokens(ask, t);
+  ASSERT_TRUE(count.ok()) << count.status().to_string();
+  EXPECT_TRUE(count->url.ends_with("/model/anthropic.claude-opus-4-7-v1%3A0/count-tokens")) << count->url;
+  ASSERT_TRUE(bedrock::sign_upstream_request(*count, fake_.credentials(), "us-east-1").ok());
+  res = send(*count);
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->status, 200u) << res->body;
+
+  // The fake's own rules, on bodies as sent.
+  auto converse = [&](std::string_view model, std::string_view extra) {
+    UpstreamRequest r;
+    r.url = fake_.base_url() + bedrock::model_path(model, "converse");
+    r.headers = {{"content-type", "application/json"}};
+    r.body = R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":4000})" +
+             std::string(extra) + "}";
+    EXPECT_TRUE(bedrock::sign_upstream_request(r, fake_.credentials(), "us-east-1").ok());
+    auto out = send(r);
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? std::make_pair(out->status, out->body) : std::make_pair(0u, std::string());
+  };
+  const std::string budget = R"(,"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2048}})";
+  const std::string adaptive = R"(,"additionalModelRequestFields":{"thinking":{"type":"adaptive"}})";
+  EXPECT_EQ(converse(kProfile, adaptive).first, 200u);
+  auto [status, body] = converse(kProfile, budget);
+  EXPECT_EQ(status, 400u);
+  EXPECT_NE(body.find("thinking.type.adaptive"), std::string::npos) << body;
+  std::tie(status, body) = converse(std::string(kProfile) + "x", "");
+  EXPECT_EQ(status, 400u);
+  EXPECT_NE(body.find("The provided model identifier is invalid."), std::string::npos) << body;
+  std::tie(status, body) = converse("anthropic.claude-3-7-sonnet-20250219-v1:0", adaptive);
+  EXPECT_EQ(status, 400u);
+  EXPECT_NE(body.find("adaptive thinking is not supported"), std::string::npos) << body;
+  EXPECT_EQ(converse("anthropic.claude-3-7-sonnet-20250219-v1:0", budget).first, 200u);
+  std::tie(status, body) = converse("amazon.nova-pro-v1:0", budget);
+  EXPECT_EQ(status, 400u);
+  EXPECT_NE(body.find("extraneous key [thinking]"), std::string::npos) << body;
 }
 
 TEST_F(BedrockFakeTest, TitanEmbeddings) {

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "ai/bedrock_adapter.h"
+#include "aws/sigv4_canonical.h"
 #include "bedrock_test_util.h"
 
 namespace spectra::ai {
@@ -260,6 +261,32 @@ TEST(BedrockRequestCaching, CacheControlBecomesCachePoints) {
   auto nova = bedrock::converse_body(request, "amazon.nova-pro-v1:0");
   ASSERT_TRUE(nova.ok()) << nova.status().to_string();
   EXPECT_EQ(bj::serialize(*nova).find("cachePoint"), std::string::npos) << bj::serialize(*nova);
+}
+
+// A model id that names no model (an application inference profile's
+// ARN): the profile is called, but what it may be sent is read from the
+// model it runs. Without that it is sent none of Claude's fields.
+TEST(BedrockRequest, AProfileIsSentWhatItsBaseModelTakes) {
+  const std::string arn = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/a1b2c3";
+  const auto request = obj(R"({"model":"x","reasoning_effort":"high","messages":[
+      {"role":"system","content":[{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}]},
+      {"role":"user","content":"hi"}]})");
+  BedrockAdapter adapter;
+  ModelTarget t = test_target();
+  t.model = arn;
+  auto plain = adapter.build_chat(request, t, false);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_FALSE(obj(plain->body).contains("additionalModelRequestFields")) << plain->body;
+  EXPECT_EQ(plain->body.find("cachePoint"), std::string::npos) << plain->body;
+
+  t.base_model = "anthropic.claude-opus-4-7-v1:0";
+  auto up = adapter.build_chat(request, t, true);
+  ASSERT_TRUE(up.ok()) << up.status().to_string();
+  EXPECT_TRUE(up->url.ends_with("/model/" + aws::sigv4::uri_encode(arn, false) + "/converse-stream")) << up->url;
+  const auto body = obj(up->body);
+  EXPECT_EQ(body.at("additionalModelRequestFields"),
+            bj::parse(R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"high"}})"));
+  EXPECT_EQ(body.at("system"), bj::parse(R"([{"text":"rules"},{"cachePoint":{"type":"default"}}])"));
 }
 
 }  // namespace

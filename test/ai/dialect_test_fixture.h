@@ -2,7 +2,8 @@
 // The fixture of the tests of the translated dialects (Anthropic's Messages
 // API and OpenAI's Responses API served by the chat pipeline): a gateway in
 // front of a fake Anthropic, a fake Bedrock (provider "aws", no route: its
-// models by provider/model id) and two fake vLLM replicas, with the exact
+// models by provider/model id; two application inference profiles) and two
+// fake vLLM replicas, with the exact
 // cache and the audit log on, and helpers to read event streams.
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include "ai/bedrock_sign.h"
 #include "ai/gateway.h"
 #include "ai/openai_adapter.h"
+#include "aws/sigv4_canonical.h"
 #include "cache_test_util.h"
 #include "fake_anthropic.h"
 #include "fakes/fake_bedrock.h"
@@ -72,7 +74,8 @@ class DialectTest : public ::testing::Test {
       "providers": [
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
         {"name": "openai", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"},
-        {"name": "aws", "kind": "bedrock", "base_url": ")" + bedrock_.base_url() + R"(", "region": "us-east-1"},
+        {"name": "aws", "kind": "bedrock", "base_url": ")" + bedrock_.base_url() + R"(", "region": "us-east-1",
+         "base_models": [{"model": ")" + std::string(kOpusProfile) + R"(", "base_model": ")" + std::string(kOpusModel) + R"("}]},
         {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("]},
         {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
       "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
@@ -166,7 +169,20 @@ class DialectTest : public ::testing::Test {
   FakeClock clock_;
   metrics::Registry metrics_;
   fakes::FakeAnthropic anthropic_;
-  fakes::FakeBedrock bedrock_;
+  // Two application inference profiles of the (fake) account, both running
+  // Claude Opus 4.7: the config names the model of the first only.
+  static constexpr std::string_view kOpusProfile =
+      "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/opus47team";
+  static constexpr std::string_view kUnnamedProfile =
+      "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/unnamed1";
+  static constexpr std::string_view kOpusModel = "anthropic.claude-opus-4-7-v1:0";
+  static fakes::FakeBedrockOptions bedrock_options() {
+    fakes::FakeBedrockOptions o;
+    o.inference_profiles = {{std::string(kOpusProfile), std::string(kOpusModel)},
+                            {std::string(kUnnamedProfile), std::string(kOpusModel)}};
+    return o;
+  }
+  fakes::FakeBedrock bedrock_{bedrock_options()};
   fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;

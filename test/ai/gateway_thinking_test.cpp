@@ -250,6 +250,70 @@ TEST_F(ThinkingTest, Nova2ReasonsAtAnEffortLevel) {
   EXPECT_EQ(bedrock_.request_count(), sent);
 }
 
+// A Bedrock application inference profile (an ARN, named for cost
+// allocation) names no model: the provider's base_models says what it runs,
+// and then it reasons, caches its prompt and is priced as that model, while
+// the requests still go to the profile. A profile the config does not name
+// is a model that takes none of Claude's fields: reasoning_effort is
+// dropped, as for any model that does not reason (a fallback to one must
+// still answer), and no cache points go.
+TEST_F(ThinkingTest, AnInferenceProfileReasonsAndCachesAsTheModelItRuns) {
+  gw_->configure(config(R"({"exact_enabled": true})", R"(, "prices": [{"model": "aws/)" + std::string(kOpusModel) +
+                                                          R"(", "input_per_mtok_usd": 5, "output_per_mtok_usd": 25,
+      "cached_input_per_mtok_usd": 0.5, "cache_write_per_mtok_usd": 6.25}])"));
+  std::string rules;
+  for (int i = 0; i < 1200; ++i) rules += "rule" + std::to_string(i) + " ";
+  auto ask = [&](std::string_view profile, std::string_view effort, std::string_view question) {
+    bj::object req{{"model", "aws/" + std::string(profile)},
+                   {"messages", bj::array{bj::object{{"role", "system"},
+                                                     {"content", bj::array{bj::object{{"type", "text"},
+                                                                                      {"text", rules},
+                                                                                      {"cache_control", {{"type", "ephemeral"}}}}}}},
+                                          bj::object{{"role", "user"}, {"content", question}}}}};
+    if (!effort.empty()) req["reasoning_effort"] = effort;
+    return post_openai("/v1/chat/completions", bj::serialize(req));
+  };
+  auto first = ask(kOpusProfile, "high", "first question");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  const auto sent = bedrock_.requests().back();
+  EXPECT_EQ(sent.target, "/model/" + aws::sigv4::uri_encode(kOpusProfile, false) + "/converse") << "the profile is called";
+  const auto body = bj::parse(sent.body).as_object();
+  EXPECT_EQ(body.at("additionalModelRequestFields"),
+            bj::parse(R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"high"}})"))
+      << "Opus 4.7 thinks adaptively (the fake refuses a budget, as Bedrock does)";
+  EXPECT_EQ(body.at("system").as_array().back(), bj::parse(R"({"cachePoint":{"type":"default"}})"));
+  EXPECT_EQ(message_of(first).at("reasoning_content"), "Thinking about: first question");
+  const auto u1 = bj::parse(first.body).at("usage").as_object();
+  EXPECT_GE(u1.at("prompt_tokens_details").at("cache_write_tokens").as_int64(), 1200);
+
+  auto second = ask(kOpusProfile, "high", "second question");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  const auto u2 = bj::parse(second.body).at("usage").as_object();
+  const std::int64_t read = u2.at("prompt_tokens_details").at("cached_tokens").as_int64();
+  EXPECT_EQ(read, u1.at("prompt_tokens_details").at("cache_write_tokens").as_int64()) << "the system prompt read back";
+
+  // Priced as the model it runs, each kind of prompt token at its price.
+  auto cost = [](const bj::object& u) {
+    const std::int64_t cached = u.at("prompt_tokens_details").at("cached_tokens").as_int64();
+    const auto* w = u.at("prompt_tokens_details").as_object().if_contains("cache_write_tokens");
+    const std::int64_t written = w ? w->as_int64() : 0;
+    const std::int64_t plain = u.at("prompt_tokens").as_int64() - cached - written;
+    return (plain * 5 + cached * 0.5 + written * 6.25 + u.at("completion_tokens").as_int64() * 25) / 1e6;
+  };
+  test::eventually([&] { return gw_->meter().totals("team-a", "aws", std::string(kOpusProfile)).requests == 2; }, 5s);
+  const auto t = gw_->meter().totals("team-a", "aws", std::string(kOpusProfile));
+  EXPECT_GT(t.cost_usd, 0);
+  EXPECT_NEAR(t.cost_usd, cost(u1) + cost(u2), 1e-12);
+
+  // The profile the config does not name.
+  auto plain = ask(kUnnamedProfile, "high", "third question");
+  ASSERT_EQ(plain.status, 200u) << plain.body;
+  const auto plain_body = bj::parse(bedrock_.requests().back().body).as_object();
+  EXPECT_FALSE(plain_body.contains("additionalModelRequestFields")) << bedrock_.requests().back().body;
+  EXPECT_EQ(bedrock_.requests().back().body.find("cachePoint"), std::string::npos);
+  EXPECT_FALSE(message_of(plain).contains("reasoning_content"));
+}
+
 // The Responses API in translation: reasoning.effort turns thinking on; the
 // thinking comes back as a reasoning item (the text as its summary, the
 // signed blocks in encrypted_content), whole and as reasoning_summary

@@ -235,6 +235,31 @@ TEST(Meter, PromptCacheReadsAndWritesAtTheirOwnPrices) {
   EXPECT_EQ(cfg->price("openai", "gpt")->cache_write_per_mtok, 2);
 }
 
+// A profile's id names no model: base_models says what it runs, which the
+// adapters read from the target; its price is the base model's unless it
+// has its own.
+TEST(GatewayConfig, BaseModelsGiveTargetsAndPrices) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"aws","kind":"bedrock","region":"us-east-1","base_models":[
+          {"model":"arn:p/team-a","base_model":"anthropic.claude-opus-4-7-v1:0"},
+          {"model":"arn:p/team-b","base_model":"anthropic.claude-opus-4-7-v1:0"},
+          {"model":"arn:p/team-c","base_model":"amazon.nova-pro-v1:0"}]}],
+      "prices":[{"model":"aws/anthropic.claude-opus-4-7-v1:0","input_per_mtok_usd":5,"output_per_mtok_usd":25},
+                {"model":"aws/arn:p/team-b","input_per_mtok_usd":4,"output_per_mtok_usd":20}]})").as_object());
+  const ProviderConfig& aws = cfg->providers.at("aws");
+  const ModelTarget t = aws.target("arn:p/team-a", "http://127.0.0.1:1");
+  EXPECT_EQ(t.model, "arn:p/team-a");
+  EXPECT_EQ(t.base(), "anthropic.claude-opus-4-7-v1:0");
+  EXPECT_EQ(t.base_url, "http://127.0.0.1:1");
+  EXPECT_EQ(t.region, "us-east-1");
+  EXPECT_EQ(aws.target("anthropic.claude-3-haiku", "").base(), "anthropic.claude-3-haiku");
+  ASSERT_NE(cfg->price("aws", "arn:p/team-a"), nullptr);
+  EXPECT_EQ(cfg->price("aws", "arn:p/team-a")->input_per_mtok, 5);
+  EXPECT_EQ(cfg->price("aws", "arn:p/team-b")->input_per_mtok, 4) << "its own price first";
+  EXPECT_EQ(cfg->price("aws", "arn:p/team-c"), nullptr) << "nova-pro has no price";
+  EXPECT_EQ(cfg->price("other", "arn:p/team-a"), nullptr);
+}
+
 // The meter keeps what each key spent in its life and in the current day,
 // week and month; a new period starts at zero; state() survives a restart,
 // and the usage array earlier versions persisted still restores.

@@ -89,6 +89,18 @@ TEST(Schema, AiProviderCaFileIsAbsoluteAndForHttpsOnly) {
   EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
 }
 
+TEST(Schema, AiBaseModelsNameEachModelOnceAndBoth) {
+  auto ok = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "base_models": [
+    {"model": "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/a1", "base_model": "anthropic.claude-opus-4-7-v1:0"}]}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "base_models": [
+    {"model": "p1", "base_model": "a"}, {"model": "p1", "base_model": "b"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/base_models/1/model", "duplicate")) << "p1 twice";
+  e = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "base_models": [
+    {"model": "p2"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/base_models/0/base_model"));
+}
+
 TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   auto e = check("ai", R"({"providers": [
     {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},

@@ -172,7 +172,7 @@ http::Response count_tokens(const std::string& model, const bj::object& body) {
                            "Malformed input request: extraneous key [" + std::string(k) + "] is not permitted");
     }
   }
-  auto reply = make_reply(converse->get_object());
+  auto reply = make_reply(converse->get_object(), model);
   if (!reply.ok()) return bedrock_error(400, "ValidationException", reply.status().message());
   return json_ok(bj::object{{"inputTokens", reply->input_tokens}});
 }
@@ -299,17 +299,27 @@ asio::awaitable<void> FakeBedrock::handle(http::Exchange& ex) {
     co_return;
   }
   const bj::object& body = parsed->get_object();
+  if (action == "count-tokens") {  // a foundation model's id only
+    http::Response res = count_tokens(model, body);
+    co_await ex.respond(std::move(res));
+    co_return;
+  }
+  // An application inference profile runs the model it was made for.
+  if (model.starts_with("arn:") && model.find(":application-inference-profile/") != std::string::npos) {
+    auto it = options_.inference_profiles.find(model);
+    if (it == options_.inference_profiles.end()) {
+      http::Response res = bedrock_error(400, "ValidationException", "The provided model identifier is invalid.");
+      co_await ex.respond(std::move(res));
+      co_return;
+    }
+    model = it->second;
+  }
   if (action == "invoke") {
     http::Response res = titan_embedding(model, body);
     co_await ex.respond(std::move(res));
     co_return;
   }
-  if (action == "count-tokens") {
-    http::Response res = count_tokens(model, body);
-    co_await ex.respond(std::move(res));
-    co_return;
-  }
-  auto reply = make_reply(body);
+  auto reply = make_reply(body, model);
   if (!reply.ok()) {
     http::Response res = bedrock_error(400, "ValidationException", reply.status().message());
     co_await ex.respond(std::move(res));

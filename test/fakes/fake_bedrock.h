@@ -10,6 +10,9 @@
 //   real frames (wire::eventstream encoder, both CRCs), HTTP chunked, each
 //   frame split across two chunks so that readers cannot rely on alignment.
 // - POST /model/{modelId}/invoke           -> Titan text embeddings
+// Model ids as Bedrock takes them: a foundation model's, a cross-region
+// profile's ("us.anthropic..."), or an application inference profile's ARN
+// (options.inference_profiles), which runs its foundation model.
 // - POST /model/{modelId}/count-tokens     -> CountTokens {"inputTokens"} (Claude
 //   models by their bare id only, as on Bedrock; others: ValidationException)
 // Replies and usage are deterministic (fake_bedrock_replies.h). Errors are
@@ -19,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -39,6 +43,9 @@ struct FakeBedrockOptions {
   std::string session_token;  // when set, requests must carry exactly this token
   std::string region = "us-east-1";
   std::string service = "bedrock";
+  // Application inference profiles the account has: ARN -> the foundation
+  // model's id. Any other application profile ARN is an invalid model id.
+  std::map<std::string, std::string> inference_profiles;
 };
 
 struct FakeBedrockFaults {

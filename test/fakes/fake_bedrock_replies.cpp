@@ -12,6 +12,17 @@ namespace {
 
 Status validation(std::string m) { return invalid_argument(std::move(m)); }
 
+// How a Claude model of the fake's thinks (as Anthropic's API, whose rules
+// Bedrock passes on): 4.7 adaptively only, 4.6 either way, older on a budget.
+enum class Thinks { budget, either, adaptive };
+Thinks thinks_for(std::string_view model) {
+  if (model.find("claude-opus-4-7") != std::string_view::npos) return Thinks::adaptive;
+  if (model.find("claude-opus-4-6") != std::string_view::npos || model.find("claude-sonnet-4-6") != std::string_view::npos) {
+    return Thinks::either;
+  }
+  return Thinks::budget;
+}
+
 const bj::array* array_of(const bj::object& o, std::string_view key) {
   auto it = o.find(key);
   return it != o.end() && it->value().is_array() ? &it->value().get_array() : nullptr;
@@ -60,7 +71,7 @@ std::int64_t count_words(std::string_view text) {
   return static_cast<std::int64_t>(words_of(text).size());
 }
 
-Result<BedrockReply> make_reply(const bj::object& req) {
+Result<BedrockReply> make_reply(const bj::object& req, std::string_view model) {
   const bj::array* messages = array_of(req, "messages");
   if (!messages || messages->empty()) return validation("The messages field is required.");
   BedrockReply reply;
@@ -201,6 +212,17 @@ Result<BedrockReply> make_reply(const bj::object& req) {
   const bool thinks = thinking && thinking->is_object() && thinking->get_object().contains("type") &&
                       (thinking->at("type") == "enabled" || thinking->at("type") == "adaptive");
   const bool on_a_budget = thinks && thinking->at("type") == "enabled";
+  if (thinking && model.find("anthropic.") == std::string_view::npos) {
+    return validation("The model returned the following errors: Malformed input request: extraneous key [thinking] "
+                      "is not permitted, please reformat your input and try again.");
+  }
+  if (thinks && on_a_budget && thinks_for(model) == Thinks::adaptive) {
+    return validation("\"thinking.type.enabled\" is not supported for this model. Use \"thinking.type.adaptive\" and "
+                      "\"output_config.effort\" to control thinking behavior.");
+  }
+  if (thinks && !on_a_budget && thinks_for(model) == Thinks::budget) {
+    return validation("adaptive thinking is not supported on this model");
+  }
   if (const bj::value* oc = extra && extra->is_object() ? extra->get_object().if_contains("output_config") : nullptr) {
     const bj::value* effort = oc->is_object() ? oc->get_object().if_contains("effort") : nullptr;
     if (!effort || !(*effort == "low" || *effort == "medium" || *effort == "high" || *effort == "max")) {

@@ -65,8 +65,11 @@ void apply_prompt_cache(BedrockReply& reply, std::set<std::string>& memory, std:
 // The signature the fake gives a reasoning text (checked when sent back).
 std::string reasoning_signature(std::string_view text);
 
-// A ValidationException message, or the reply.
-Result<BedrockReply> make_reply(const bj::object& converse_request);
+// A ValidationException message, or the reply of `model` (a foundation
+// model's id; an inference profile's is resolved first): Claude's thinking
+// as each generation takes it (4.7 adaptive only, 4.6 either, older ones on
+// a budget), and no `thinking` for any other model.
+Result<BedrockReply> make_reply(const bj::object& converse_request, std::string_view model);
 
 std::int64_t count_words(std::string_view text);
 
