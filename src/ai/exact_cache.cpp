@@ -34,6 +34,10 @@ std::string encode_cached_answer(const Usage& u, std::string_view json) {
   out += std::to_string(u.completion_tokens);
   out += ' ';
   out += std::to_string(u.cached_prompt_tokens);
+  if (u.cache_write_tokens > 0) {
+    out += ' ';
+    out += std::to_string(u.cache_write_tokens);
+  }
   out += '\n';
   out += json;
   return out;
@@ -43,8 +47,12 @@ std::optional<CachedAnswer> decode_cached_answer(std::string_view in) {
   if (in.substr(0, kAnswerTag.size()) != kAnswerTag) return std::nullopt;
   in.remove_prefix(kAnswerTag.size());
   CachedAnswer a;
-  if (!read_count(in, ' ', a.usage.prompt_tokens) || !read_count(in, ' ', a.usage.completion_tokens) ||
-      !read_count(in, '\n', a.usage.cached_prompt_tokens) || in.empty()) {
+  if (!read_count(in, ' ', a.usage.prompt_tokens) || !read_count(in, ' ', a.usage.completion_tokens)) return std::nullopt;
+  // The cache reads end the line, or the writes follow them.
+  const std::size_t space = in.find(' '), eol = in.find('\n');
+  const bool writes = space < eol;
+  if (!read_count(in, writes ? ' ' : '\n', a.usage.cached_prompt_tokens) ||
+      (writes && !read_count(in, '\n', a.usage.cache_write_tokens)) || in.empty()) {
     return std::nullopt;
   }
   a.usage.reported = true;

@@ -23,7 +23,10 @@ namespace bj = boost::json;
 // What the caches hold for one answer: the completion JSON exactly as it is
 // sent, with its usage in a one-line header, so that a hit is metered and
 // answered without parsing or re-serialising the answer.
-//   "a1 <prompt_tokens> <completion_tokens> <cached_prompt_tokens>\n<json>"
+//   "a1 <prompt_tokens> <completion_tokens> <cached_prompt_tokens>[ <cache_write_tokens>]\n<json>"
+// (the writes only when there were any: entries without them read as
+// before, and a version that knows no writes takes an entry with them for
+// a miss, never for a different usage).
 struct CachedAnswer {
   Usage usage;
   std::string_view json;  // a view into the encoded bytes

@@ -496,9 +496,11 @@ TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
 // fake bills reads and writes as Bedrock does) and the answer's usage says
 // so. A local model gets no cache_control at all.
 TEST_F(MessagesTest, PromptCachingReachesClaudeOnBedrock) {
+  gw_->configure(config(R"({"exact_enabled": true})", R"(, "prices": [{"model": "aws/anthropic.claude-3-7-sonnet-20250219-v1:0",
+      "input_per_mtok_usd": 3, "output_per_mtok_usd": 15, "cached_input_per_mtok_usd": 0.3, "cache_write_per_mtok_usd": 3.75}])"));
   std::string rules;
   for (int i = 0; i < 1100; ++i) rules += "rule" + std::to_string(i) + " ";
-  auto ask = [&](const std::string& model, const std::string& question) {
+  auto ask = [&](const std::string& model, const std::string& question, bool stream = false) {
     bj::object req = bj::parse(R"({"max_tokens":64,
         "tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"location":{"type":"string"}}},
                   "cache_control":{"type":"ephemeral"}}]})").as_object();
@@ -507,6 +509,7 @@ TEST_F(MessagesTest, PromptCachingReachesClaudeOnBedrock) {
     req["messages"] = bj::array{bj::object{
         {"role", "user"},
         {"content", bj::array{bj::object{{"type", "text"}, {"text", question}, {"cache_control", {{"type", "ephemeral"}}}}}}}};
+    if (stream) req["stream"] = true;
     return post("/v1/messages", bj::serialize(req));
   };
   const std::string claude = "aws/anthropic.claude-3-7-sonnet-20250219-v1:0";
@@ -535,6 +538,25 @@ TEST_F(MessagesTest, PromptCachingReachesClaudeOnBedrock) {
   EXPECT_EQ(t.prompt_tokens, 1105 + 1103);
   EXPECT_EQ(t.cached_prompt_tokens, 1100);
   EXPECT_EQ(t.cache_write_tokens, 1105 + 3);
+
+  // The gateway's own cache answers the first question again as the call
+  // that filled it was billed, whole and streamed, and counts what it saved
+  // at the prices of what it saved: 1,105 tokens written, the answer.
+  auto hit = ask(claude, "what do the rules say");
+  EXPECT_EQ(hit.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(hit.body).at("usage"), first_usage) << hit.body;
+  auto streamed_hit = ask(claude, "what do the rules say", /*stream=*/true);
+  EXPECT_EQ(streamed_hit.header("x-spectra-cache"), "hit");
+  const auto ev = events_of(streamed_hit.body);
+  ASSERT_GE(ev.size(), 2u) << streamed_hit.body;
+  ASSERT_EQ(ev[ev.size() - 2].first, "message_delta") << streamed_hit.body;
+  const auto& final_usage = ev[ev.size() - 2].second.at("usage");  // the totals, as in translation
+  EXPECT_EQ(final_usage.at("cache_creation_input_tokens"), 1105) << streamed_hit.body;
+  EXPECT_EQ(final_usage.at("input_tokens"), 0) << streamed_hit.body;
+  const auto saved = gw_->meter().totals("team-a", "aws", "anthropic.claude-3-7-sonnet-20250219-v1:0");
+  EXPECT_EQ(saved.exact_hits, 2);
+  const std::int64_t out = first_usage.at("output_tokens").as_int64();
+  EXPECT_NEAR(saved.saved_usd, 2 * (1105 * 3.75 + out * 15) / 1e6, 1e-12);
 
   auto local = ask("llama", "what do the rules say");
   ASSERT_EQ(local.status, 200u) << local.body;

@@ -497,7 +497,18 @@ TEST(CachedAnswer, RoundTripsAndRefusesForeignBytes) {
   EXPECT_EQ(d->usage.prompt_tokens, 12);
   EXPECT_EQ(d->usage.completion_tokens, 345);
   EXPECT_EQ(d->usage.cached_prompt_tokens, 6);
+  EXPECT_EQ(d->usage.cache_write_tokens, 0);
+  EXPECT_EQ(enc.substr(0, enc.find('\n')), "a1 12 345 6") << "no writes: the header as before";
+  u.cache_write_tokens = 4;
+  enc = encode_cached_answer(u, json);
+  d = decode_cached_answer(enc);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->json, json);
+  EXPECT_EQ(d->usage.cached_prompt_tokens, 6);
+  EXPECT_EQ(d->usage.cache_write_tokens, 4);
   for (std::string bad : {std::string(), json, std::string("a1 1 2\n{}"), std::string("a1 1 2 3\n"),
+                          std::string("a1 1 2 3 \n{}"), std::string("a1 1 2 3 4 5\n{}"), std::string("a1 1 2 3 x\n{}"),
+                          std::string("a1 1 2 3 4\n"),
                           std::string("a1 -1 2 3\n{}"), std::string("a1 1 2 x\n{}"), std::string("a2 1 2 3\n{}"),
                           std::string("a1 99999999999999999999 2 3\n{}")}) {
     EXPECT_FALSE(decode_cached_answer(bad).has_value()) << bad;
