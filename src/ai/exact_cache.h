@@ -14,28 +14,12 @@
 #include <vector>
 
 #include "ai/adapter.h"
+#include "ai/cached_answer.h"
 #include "ai/chat_request.h"
 
 namespace spectra::ai {
 
 namespace bj = boost::json;
-
-// What the caches hold for one answer: the completion JSON exactly as it is
-// sent, with its usage in a one-line header, so that a hit is metered and
-// answered without parsing or re-serialising the answer.
-//   "a1 <prompt_tokens> <completion_tokens> <cached_prompt_tokens>[ <cache_write_tokens>]\n<json>"
-// (the writes only when there were any: entries without them read as
-// before, and a version that knows no writes takes an entry with them for
-// a miss, never for a different usage).
-struct CachedAnswer {
-  Usage usage;
-  std::string_view json;  // a view into the encoded bytes
-};
-std::string encode_cached_answer(const Usage& usage, std::string_view completion_json);
-// nullopt for bytes that are not an encoded answer (e.g. written by another
-// version into a shared backend): the caller treats them as a miss.
-std::optional<CachedAnswer> decode_cached_answer(std::string_view bytes);
-
 
 // Identical concurrent misses: the first caller (leader) goes upstream, the
 // others wait for its result. Thread-safe; waiters may live on any executor.
