@@ -682,6 +682,7 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   head.set(http::bhttp::field::cache_control, "no-cache");
   head.set("x-spectra-cache", how);
   head.set("x-spectra-provider", c.provider);
+  c.first_token_at = deps_.clock->steady_now();
   if (co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) co_await c.ex->finish(body);
   finish(c);
   co_return true;
@@ -724,10 +725,32 @@ void Gateway::finish(Call& c) {
   if (c.finished) return;
   c.finished = true;
   c.lead.end();  // its followers have their answer (or go on their own) now
-  auto latency = std::chrono::duration<double, std::milli>(deps_.clock->steady_now() - c.t0).count();
+  const auto end = deps_.clock->steady_now();
+  auto latency = std::chrono::duration<double, std::milli>(end - c.t0).count();
+  // A stream's time to its first token, and the time per output token
+  // after it: what the provider (through the gateway) gives its clients.
+  std::optional<double> ttft;
+  if (c.stream && c.first_token_at) ttft = std::chrono::duration<double>(*c.first_token_at - c.t0).count();
   if (deps_.metrics) {
     std::size_t i = c.cache_result == "hit" ? 0 : c.cache_result == "semantic-hit" ? 1 : c.cache_result == "miss" ? 2 : 3;
     latency_[i]->observe(latency / 1000.0);
+    const bool upstream_answered = i >= 2 && c.status >= 200 && c.status < 300 && !c.provider.empty();
+    if (ttft && upstream_answered) {
+      const metrics::Labels labels{{"provider", c.provider}, {"model", c.model}};
+      deps_.metrics
+          ->histogram("spectra_ai_time_to_first_token_seconds",
+                      "Streamed answers from the upstream: request arrival to the first token sent, by provider and model", labels)
+          .observe(*ttft);
+      if (c.usage.completion_tokens > 1) {
+        const double after = std::chrono::duration<double>(end - *c.first_token_at).count();
+        deps_.metrics
+            ->histogram("spectra_ai_time_per_output_token_seconds",
+                        "Streamed answers from the upstream: time from the first token to the end per further output token, "
+                        "by provider and model",
+                        labels)
+            .observe(after / static_cast<double>(c.usage.completion_tokens - 1));
+      }
+    }
     // How often a route spills to its fallbacks (an overloaded provider, a
     // full local model): rare, so the series is looked up each time.
     if (!c.fallback.empty()) {
@@ -759,9 +782,9 @@ void Gateway::finish(Call& c) {
       .boolean("stream", c.stream)
       .num("prompt_tokens", c.usage.prompt_tokens)
       .num("completion_tokens", c.usage.completion_tokens)
-      .num("latency_ms", latency)
-      .num("status", static_cast<std::int64_t>(c.status))
-      .str("egress", c.egress);
+      .num("latency_ms", latency);
+  if (ttft) w.num("ttft_ms", *ttft * 1000.0);
+  w.num("status", static_cast<std::int64_t>(c.status)).str("egress", c.egress);
   if (!c.error.empty()) w.str("error", c.error);
   if (c.cfg->audit_bodies) {
     w.raw("request", bj::serialize(c.body));

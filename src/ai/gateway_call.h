@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "ai/anthropic_response.h"
@@ -54,6 +55,9 @@ struct Gateway::Call {
   std::string partition;
   std::vector<float> embedding;
   std::chrono::steady_clock::time_point t0;
+  // A streamed answer's first token (content, thinking or a tool call) on
+  // its way to the client; unset until then.
+  std::optional<std::chrono::steady_clock::time_point> first_token_at;
   // Responses API pass-through: the endpoint that answered, and whether the
   // answer's id is recorded (see ResponseOwners).
   bool responses_api = false, response_noted = false;

@@ -326,6 +326,11 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
         // Only events with usage are parsed, and a Responses stream's first
         // (response.created, with the answer's id).
         const bool id_pending = c.responses_api && !c.response_noted;
+        // The first token: the first delta event (Anthropic's, the
+        // Responses API's) or data line of a stream with no event types.
+        if (!c.first_token_at && (e.type == "message" || e.type.find("delta") != std::string::npos)) {
+          c.first_token_at = deps_.clock->steady_now();
+        }
         if (!id_pending && !assembler && e.data.find("\"usage\"") == std::string::npos) continue;
         auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
         if (!v.ok()) continue;

@@ -350,6 +350,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
         http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
         c.status = 200;
         c.started_stream = true;
+        c.first_token_at = deps_.clock->steady_now();
         health_.success(p.name, endpoint);  // its first token: it answers
         if (!co_await c.ex->begin_stream(std::move(head), /*send_now=*/false)) {
           call.abort();
@@ -396,6 +397,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     http::bhttp::response<http::bhttp::empty_body> head = stream_head(c.cache_result, p.name);
     c.status = 200;
     c.started_stream = true;
+    c.first_token_at = deps_.clock->steady_now();  // the whole answer in one read
     health_.success(p.name, endpoint);
     (void)co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   }

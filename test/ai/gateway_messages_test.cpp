@@ -44,6 +44,14 @@ TEST_F(MessagesTest, WholeStreamedAndCountedAreRelayedAndMetered) {
   EXPECT_EQ(t.prompt_tokens, 3 + 2 + 10 + 5);
   EXPECT_EQ(t.completion_tokens, 4 + 3);
   EXPECT_EQ(t.cached_prompt_tokens, 10);
+  // Relayed as it came, its first token is its first content_block_delta:
+  // timed on /metrics and in the audit record, as a stream through chat is.
+  EXPECT_NE(metrics_.render().find(R"(spectra_ai_time_to_first_token_seconds_count{provider="claude",model="claude-sonnet-4"} 1)"),
+            std::string::npos);
+  const auto records = audit_records(2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[0].contains("ttft_ms"));
+  EXPECT_TRUE(records[1].contains("ttft_ms"));
 
   // count_tokens answers without usage: not metered.
   auto count = post("/v1/messages/count_tokens", R"({"model":"sonnet","messages":[{"role":"user","content":"a b c d"}]})");

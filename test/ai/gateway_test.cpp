@@ -215,6 +215,7 @@ class GatewayTest : public ::testing::Test {
     deps.adapters["vllm"] = oa;
     deps.state_dir = dir_.string();
     deps.load_embedder = load_test_embedder;
+    deps.metrics = &metrics_;
     gw_ = std::make_unique<Gateway>(std::move(deps));
     configure("");
     gw_->register_routes(router_);
@@ -325,6 +326,7 @@ class GatewayTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  metrics::Registry metrics_;
   fakes::FakeOpenAi remote_{"remote"}, backup_{"backup"}, local_{"local"};
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
@@ -389,6 +391,64 @@ TEST_F(GatewayTest, StreamingForwardsChunksAndMetersTheUpstreamUsage) {
   auto plain = post(R"({"model":"gpt","stream":true,"messages":[{"role":"user","content":"no usage chunk"}]})");
   EXPECT_EQ(plain.body.find("\"usage\""), std::string::npos);
   EXPECT_EQ(gw_->meter().totals("team-a", "remote", "gpt-4o").prompt_tokens, 6);
+}
+
+// A stream's time to its first token and time per output token after it,
+// per provider and model on /metrics, and the first in the audit record
+// (ttft_ms). The fixture's clock is a fake one: it moves 2 s while the
+// upstream has not answered yet and 4 s once the first token has reached
+// the client, so the numbers are exact: 2 s, and 4 s over the 4 tokens
+// after the first.
+TEST_F(GatewayTest, StreamsReportTimeToFirstTokenAndPerOutputToken) {
+  remote_.set_faults({.latency = 800ms, .chunk_interval = 100ms});
+  std::thread mover([&] {
+    test::eventually([&] { return remote_.request_count() >= 1; }, 5s);
+    clock_.advance(2s);
+  });
+  const std::string body = chat("gpt", "stream me please", true);
+  const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer sk-team-a\r\n"
+                              "content-type: application/json\r\nconnection: close\r\ncontent-length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  bool moved = false;
+  spectra::testing::RawTcpOptions read;
+  read.on_read = [&](const std::string& so_far) {
+    if (!moved && so_far.find("\"content\":\"remote") != std::string::npos) {
+      moved = true;
+      clock_.advance(4s);
+    }
+  };
+  const std::string raw = spectra::testing::raw_tcp_exchange(server_->port(), request, read);
+  mover.join();
+  ASSERT_TRUE(moved) << raw;
+  EXPECT_NE(raw.find("data: [DONE]"), std::string::npos) << raw;
+  const std::string labels = R"({provider="remote",model="gpt-4o"})";
+  auto value = [&](const std::string& series) {
+    const std::string text = metrics_.render();
+    const std::size_t at = text.find(series + labels + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + labels.size() + 1));
+  };
+  EXPECT_EQ(value("spectra_ai_time_to_first_token_seconds_count"), 1);
+  EXPECT_DOUBLE_EQ(value("spectra_ai_time_to_first_token_seconds_sum"), 2.0);
+  EXPECT_EQ(value("spectra_ai_time_per_output_token_seconds_count"), 1);
+  EXPECT_DOUBLE_EQ(value("spectra_ai_time_per_output_token_seconds_sum"), 1.0) << "4 s over 5 - 1 tokens";
+  auto recs = audit_records(1);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_DOUBLE_EQ(recs[0].at("ttft_ms").to_number<double>(), 2000.0);
+  EXPECT_DOUBLE_EQ(recs[0].at("latency_ms").to_number<double>(), 6000.0);
+
+  // A streamed cache hit has its time to first token in the audit record
+  // only (the metrics are the upstream's); a whole answer has none.
+  remote_.set_faults({});
+  auto hit = post(chat("gpt", "stream me please", true));
+  EXPECT_EQ(hit.header("x-spectra-cache"), "hit");
+  auto whole = post(chat("gpt", "a whole answer"));
+  ASSERT_EQ(whole.status, 200u);
+  recs = audit_records(3);
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_TRUE(recs[1].contains("ttft_ms"));
+  EXPECT_FALSE(recs[2].contains("ttft_ms"));
+  EXPECT_EQ(value("spectra_ai_time_to_first_token_seconds_count"), 1);
+  EXPECT_EQ(value("spectra_ai_time_per_output_token_seconds_count"), 1);
 }
 
 TEST_F(GatewayTest, CachedResponsesReplayAcrossStreamingModes) {
