@@ -112,9 +112,11 @@ TEST_F(JournalCompactorTest, AFailedRewriteKeepsTheOldFile) {
 
 // Four threads change a keyed state and journal each change while the
 // journal is compacted whenever it passes twice the live state: replayed,
-// the file gives back exactly the final state.
+// the file gives back exactly the final state. Each thread makes at least
+// kEach changes and goes on until three compactions have run (a slow disk
+// makes each take longer), up to kMost.
 TEST_F(JournalCompactorTest, ConcurrentChangesAcrossCompactionsReplayExactly) {
-  constexpr int kThreads = 4, kEach = 2000;
+  constexpr int kThreads = 4, kEach = 2000, kMost = 100000;
   std::mutex mu;
   std::map<std::string, std::string> state;  // guarded by mu
   {
@@ -127,9 +129,10 @@ TEST_F(JournalCompactorTest, ConcurrentChangesAcrossCompactionsReplayExactly) {
     std::vector<std::thread> writers;
     for (int t = 0; t < kThreads; ++t) {
       writers.emplace_back([&, t] {
-        for (int i = 0; i < kEach; ++i) {
+        for (int i = 0;; ++i) {
           const std::string key = "k" + std::to_string(t) + "_" + std::to_string(i % 50);
           std::lock_guard lock(mu);
+          if (i >= kEach && (compactions >= 3 || i >= kMost)) break;
           if (i % 5 == 4) {
             state.erase(key);
             compactor.append("-" + key + "\n");
