@@ -119,7 +119,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
 
 ModelTarget ProviderConfig::target(const std::string& model, const std::string& url) const {
   ModelTarget t{name, kind, model, url, region, {}};
-  if (auto it = base_models.find(model); it != base_models.end()) t.base_model = it->second;
+  if (const std::string& base = base_model(model); base != model) t.base_model = base;
   return t;
 }
 
@@ -166,17 +166,18 @@ Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(con
 }
 
 const Price* GatewayConfig::price(const std::string& provider, const std::string& model) const {
-  if (auto it = prices.find(provider + "/" + model); it != prices.end()) return &it->second;
-  if (auto it = prices.find(model); it != prices.end()) return &it->second;
+  auto priced = [&](const std::string& m) -> const Price* {
+    if (auto it = prices.find(provider + "/" + m); it != prices.end()) return &it->second;
+    if (auto it = prices.find(m); it != prices.end()) return &it->second;
+    return nullptr;
+  };
+  if (const Price* own = priced(model)) return own;
   // A profile or deployment is priced as the model it runs unless it has a
   // price of its own.
   auto p = providers.find(provider);
   if (p == providers.end()) return nullptr;
   const std::string& base = p->second.base_model(model);
-  if (base == model) return nullptr;
-  if (auto it = prices.find(provider + "/" + base); it != prices.end()) return &it->second;
-  if (auto it = prices.find(base); it != prices.end()) return &it->second;
-  return nullptr;
+  return base == model ? nullptr : priced(base);
 }
 
 }  // namespace spectra::ai

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <set>
 
+#include "claude_models.h"
 #include "wire/sse.h"
 
 namespace spectra::fakes::anthropic {
@@ -259,15 +260,6 @@ std::string thinking_signature(std::string_view thinking) {
 }
 
 namespace {
-
-// How a model of the fake's thinks: Claude 4.7 and later adaptively only
-// (a budget is refused), 4.6 either way, the older ones on a budget only.
-enum class Thinks { budget, either, adaptive };
-Thinks thinks_for(std::string_view model) {
-  if (model.starts_with("claude-opus-4-7")) return Thinks::adaptive;
-  if (model.starts_with("claude-sonnet-4-6") || model.starts_with("claude-opus-4-6")) return Thinks::either;
-  return Thinks::budget;
-}
 
 // `thinking` as the real API checks it: enabled with a budget of at least
 // 1024 tokens below max_tokens, adaptive (optionally with a display), or

@@ -10,11 +10,11 @@
 //   real frames (wire::eventstream encoder, both CRCs), HTTP chunked, each
 //   frame split across two chunks so that readers cannot rely on alignment.
 // - POST /model/{modelId}/invoke           -> Titan text embeddings
+// - POST /model/{modelId}/count-tokens     -> CountTokens {"inputTokens"} (Claude
+//   models by their bare id only, as on Bedrock; others: ValidationException)
 // Model ids as Bedrock takes them: a foundation model's, a cross-region
 // profile's ("us.anthropic..."), or an application inference profile's ARN
 // (options.inference_profiles), which runs its foundation model.
-// - POST /model/{modelId}/count-tokens     -> CountTokens {"inputTokens"} (Claude
-//   models by their bare id only, as on Bedrock; others: ValidationException)
 // Replies and usage are deterministic (fake_bedrock_replies.h). Errors are
 // Bedrock's: JSON {"message"} with x-amzn-ErrorType.
 //

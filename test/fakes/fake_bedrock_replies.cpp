@@ -5,23 +5,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "claude_models.h"
 #include "common/crypto.h"
 
 namespace spectra::fakes {
 namespace {
 
 Status validation(std::string m) { return invalid_argument(std::move(m)); }
-
-// How a Claude model of the fake's thinks (as Anthropic's API, whose rules
-// Bedrock passes on): 4.7 adaptively only, 4.6 either way, older on a budget.
-enum class Thinks { budget, either, adaptive };
-Thinks thinks_for(std::string_view model) {
-  if (model.find("claude-opus-4-7") != std::string_view::npos) return Thinks::adaptive;
-  if (model.find("claude-opus-4-6") != std::string_view::npos || model.find("claude-sonnet-4-6") != std::string_view::npos) {
-    return Thinks::either;
-  }
-  return Thinks::budget;
-}
 
 const bj::array* array_of(const bj::object& o, std::string_view key) {
   auto it = o.find(key);
