@@ -7,6 +7,7 @@
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/openai_adapter.h"
+#include "ai/reasoning.h"
 #include "ai/upstream_client.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
@@ -223,6 +224,11 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   bj::object plain;
   const bool openai_api = p.kind == "openai" || p.kind == "vllm";
   const bool strip = openai_api && c.dialect != Dialect::chat && without_claude_fields(c.body, &plain);
+  // Claude's thinking, asked for through the Messages API, as the effort of
+  // a model that reasons at one.
+  if (strip && !plain.contains("reasoning_effort") && reasoning::takes_reasoning_effort(p.kind, target.base())) {
+    if (std::string effort = reasoning::reasoning_effort_for(c.body); !effort.empty()) plain["reasoning_effort"] = effort;
+  }
   auto req = adapter.build_chat(strip ? plain : c.body, target, c.stream);
   if (!req.ok()) {
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");

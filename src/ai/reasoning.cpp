@@ -153,4 +153,21 @@ Result<std::int64_t> max_tokens_with_thinking(const bj::object& req, const Think
   return static_cast<std::int64_t>(v);
 }
 
+bool takes_reasoning_effort(std::string_view kind, std::string_view id) {
+  if (kind == "vllm") return true;
+  if (kind != "openai") return false;
+  if (id.find("gpt-oss") != std::string_view::npos) return true;
+  if (id.starts_with("gpt-5")) return id.find("-chat") == std::string_view::npos;
+  if (id.starts_with("o3") || id.starts_with("o4")) return true;
+  return id == "o1" || id.starts_with("o1-2");  // o1 and its dated snapshots
+}
+
+std::string reasoning_effort_for(const bj::object& request) {
+  auto t = thinking(request, "");  // a thinking object is taken as sent, whatever the model
+  if (!t.ok() || !t->on()) return {};
+  if (!t->adaptive) return t->budget <= 4096 ? "low" : t->budget <= 16384 ? "medium" : "high";
+  if (t->effort == "max") return "high";
+  return t->effort;
+}
+
 }  // namespace spectra::ai::reasoning

@@ -62,4 +62,18 @@ Status thinking_conflicts(const bj::object& request);
 Result<std::int64_t> max_tokens_with_thinking(const bj::object& request, const Thinking& thinking,
                                               std::int64_t fallback);
 
+// Upstreams that speak OpenAI's chat API (kind "openai" or "vllm"), for a
+// request translated from Anthropic's Messages API whose `thinking` they
+// cannot take: whether `model_id` takes reasoning_effort instead — by name
+// on OpenAI's API (o1 but not o1-mini or o1-preview, o3, o4, gpt-5 but not
+// its chat models, gpt-oss), every model on vLLM (the server takes the
+// field; a chat template that knows it uses it).
+bool takes_reasoning_effort(std::string_view kind, std::string_view model_id);
+
+// That request's `thinking` as reasoning_effort: a budget of up to 4,096
+// tokens low, up to 16,384 medium, more high; adaptive at its
+// output_config.effort (max: high; none asked: empty, the model's default);
+// disabled, absent or malformed: empty.
+std::string reasoning_effort_for(const bj::object& request);
+
 }  // namespace spectra::ai::reasoning

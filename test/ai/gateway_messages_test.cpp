@@ -435,7 +435,7 @@ TEST_F(MessagesTest, ALocalReasoningModelsThinkingIsAThinkingBlock) {
 // thinking_delta + signature_delta events), and the assistant turn sent
 // back with its tool results keeps it, as Bedrock (which verifies the
 // signature) requires. The same request to a local model carries none of
-// Claude's fields.
+// Claude's fields; its thinking goes as the reasoning_effort vLLM takes.
 TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
   const std::string claude = "aws/anthropic.claude-3-7-sonnet-20250219-v1:0";
   const std::string tools = R"("tools":[{"name":"get_weather","input_schema":{"type":"object",
@@ -481,7 +481,8 @@ TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
   EXPECT_EQ(deltas_of(ev, "signature_delta", "signature"), fakes::reasoning_signature("Thinking about: stream your thoughts"));
   EXPECT_LT(streamed.body.find("thinking_delta"), streamed.body.find("text_delta"));
 
-  // A local model: the same request, with Claude's fields left out.
+  // A local model: the same request, with Claude's fields left out and its
+  // 2,048-token budget as an effort.
   bj::object local = bj::parse(R"({"model":"llama",)" + thinking + R"("output_config":{"effort":"low"},"messages":[]})").as_object();
   local["messages"] = bj::array{bj::object{{"role", "user"}, {"content", "weather in Paris"}},
                                 bj::object{{"role", "assistant"}, {"content", content}},
@@ -494,7 +495,13 @@ TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
   const auto to_local = bj::parse(local_.last_body()).as_object();
   EXPECT_FALSE(to_local.contains("thinking")) << local_.last_body();
   EXPECT_FALSE(to_local.contains("output_config")) << local_.last_body();
+  EXPECT_EQ(to_local.at("reasoning_effort"), "low") << local_.last_body();
   EXPECT_EQ(to_local.at("messages").at(1), bj::parse(R"({"role":"assistant","content":"Sunny."})"));
+  // Thinking off: no effort either.
+  auto off = post("/v1/messages", R"({"model":"llama","max_tokens":50,"thinking":{"type":"disabled"},
+      "messages":[{"role":"user","content":"no thinking"}]})");
+  ASSERT_EQ(off.status, 200u) << off.body;
+  EXPECT_FALSE(bj::parse(local_.last_body()).as_object().contains("reasoning_effort")) << local_.last_body();
 }
 
 // Prompt caching through the Messages API to Claude on Bedrock, as Claude

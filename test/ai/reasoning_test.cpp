@@ -103,5 +103,31 @@ TEST(ReasoningTest, TheOutputLimitMakesRoomForTheThinking) {
       << "adaptive thinking has no budget to exceed";
 }
 
+// A Messages request's thinking for a model behind OpenAI's chat API: as
+// reasoning_effort, only for models that take it.
+TEST(ReasoningTest, ThinkingForModelsThatReasonAtAnEffort) {
+  for (const char* yes : {"o1", "o1-2024-12-17", "o3", "o3-mini", "o3-pro", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5.1",
+                          "gpt-5-codex", "gpt-oss-120b", "openai/gpt-oss-20b"}) {
+    EXPECT_TRUE(takes_reasoning_effort("openai", yes)) << yes;
+  }
+  for (const char* no : {"gpt-4o", "gpt-4.1-mini", "o1-mini", "o1-preview", "gpt-5-chat-latest", "claude-opus-4-7", ""}) {
+    EXPECT_FALSE(takes_reasoning_effort("openai", no)) << no;
+  }
+  EXPECT_TRUE(takes_reasoning_effort("vllm", "Qwen/Qwen3-8B"));
+  EXPECT_FALSE(takes_reasoning_effort("anthropic", "o3")) << "Claude's own providers take thinking itself";
+  EXPECT_FALSE(takes_reasoning_effort("bedrock", "gpt-oss-120b"));
+
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"enabled","budget_tokens":4000}})")), "low");
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"enabled","budget_tokens":10000}})")), "medium");
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"enabled","budget_tokens":31999}})")), "high");
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"low"}})")), "low");
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}})")), "high");
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"adaptive"}})")), "") << "the model's own default";
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"disabled"}})")), "");
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"output_config":{"effort":"high"}})")), "") << "no thinking asked";
+  EXPECT_EQ(reasoning_effort_for(obj(R"({"thinking":{"type":"enabled","budget_tokens":10}})")), "");
+  EXPECT_EQ(reasoning_effort_for(obj("{}")), "");
+}
+
 }  // namespace
 }  // namespace spectra::ai::reasoning
