@@ -426,11 +426,16 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
     extra["thinking"] = think.object();
   }
   if (!think.effort.empty()) extra["output_config"] = bj::object{{"effort", think.effort}};
-  if (!extra.empty()) body["additionalModelRequestFields"] = std::move(extra);
-  if (!effort.empty()) {
-    body["additionalModelRequestFields"] =
-        bj::object{{"reasoningConfig", bj::object{{"type", "enabled"}, {"maxReasoningEffort", effort}}}};
+  if (!effort.empty()) extra["reasoningConfig"] = bj::object{{"type", "enabled"}, {"maxReasoningEffort", effort}};
+  // top_k (Anthropic's, and vLLM's; not in Converse's inferenceConfig): as
+  // Claude takes it, and as Nova does; other models have none.
+  if (const bj::value* k = request.if_contains("top_k"); k && !k->is_null()) {
+    const auto top_k = int_at(request, "top_k");
+    if (!top_k || *top_k < 0) return bad("top_k must be a non-negative integer");
+    if (claude) extra["top_k"] = *top_k;
+    else if (model_id.find("nova") != std::string_view::npos) extra["inferenceConfig"] = bj::object{{"topK", *top_k}};
   }
+  if (!extra.empty()) body["additionalModelRequestFields"] = std::move(extra);
   if (!cfg->empty()) body["inferenceConfig"] = std::move(*cfg);
   auto tools = tool_config(request, builder);
   if (!tools.ok()) return tools.status();

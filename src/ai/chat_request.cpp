@@ -248,4 +248,12 @@ bool without_claude_fields(const bj::object& chat, bj::object* out) {
   return true;
 }
 
+bool for_openai_api(const bj::object& chat, std::string_view kind, bj::object* out) {
+  const bool stripped = without_claude_fields(chat, out);
+  if (kind != "openai" || !chat.contains("top_k")) return stripped;
+  if (!stripped) *out = chat;
+  out->erase("top_k");
+  return true;
+}
+
 }  // namespace spectra::ai

@@ -55,5 +55,8 @@ std::string last_user_text(const bj::object& request);
 // them; OpenAI refuses unknown parameters) *out is the request without
 // them; false, *out untouched, when there are none.
 bool without_claude_fields(const bj::object& chat, bj::object* out);
+// The same for an upstream of `kind` "openai" or "vllm", and for OpenAI's
+// own API also without `top_k` (vLLM takes it; OpenAI refuses it).
+bool for_openai_api(const bj::object& chat, std::string_view kind, bj::object* out);
 
 }  // namespace spectra::ai

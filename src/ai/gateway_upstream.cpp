@@ -223,7 +223,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // A translated request's Claude-only fields stay with Claude.
   bj::object plain;
   const bool openai_api = p.kind == "openai" || p.kind == "vllm";
-  const bool strip = openai_api && c.dialect != Dialect::chat && without_claude_fields(c.body, &plain);
+  const bool strip = openai_api && c.dialect != Dialect::chat && for_openai_api(c.body, p.kind, &plain);
   // Claude's thinking, asked for through the Messages API, as the effort of
   // a model that reasons at one.
   if (strip && !plain.contains("reasoning_effort") && reasoning::takes_reasoning_effort(p.kind, target.base())) {

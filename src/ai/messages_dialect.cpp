@@ -263,6 +263,12 @@ Result<bj::object> to_chat_request(const bj::object& request, std::string* param
   for (const char* same : {"temperature", "top_p"}) {
     if (const auto* v = request.if_contains(same); v && !v->is_null()) chat[same] = *v;
   }
+  // top_k as vLLM's chat API takes it (Claude's and Nova's adapters map it;
+  // OpenAI's own API has none: left out there).
+  if (const auto* k = request.if_contains("top_k"); k && !k->is_null()) {
+    if (!k->is_int64() || k->get_int64() < 0) return bad(param, "top_k", "must be a non-negative integer");
+    chat["top_k"] = *k;
+  }
   // Claude's thinking and effort, as sent: Claude's adapters take them
   // (reasoning.h); an OpenAI-compatible upstream gets neither.
   for (const char* claude : {"thinking", "output_config"}) {

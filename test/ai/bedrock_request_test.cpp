@@ -289,5 +289,28 @@ TEST(BedrockRequest, AProfileIsSentWhatItsBaseModelTakes) {
   EXPECT_EQ(body.at("system"), bj::parse(R"([{"text":"rules"},{"cachePoint":{"type":"default"}}])"));
 }
 
+// top_k, which Converse's inferenceConfig lacks: as Claude takes it and as
+// Nova does, in additionalModelRequestFields; other models have none.
+TEST(BedrockRequest, TopKAsEachModelTakesIt) {
+  const auto request = obj(R"({"model":"x","top_k":40,"messages":[{"role":"user","content":"hi"}]})");
+  auto claude = bedrock::converse_body(request, "anthropic.claude-3-7-sonnet-20250219-v1:0");
+  ASSERT_TRUE(claude.ok()) << claude.status().to_string();
+  EXPECT_EQ(claude->at("additionalModelRequestFields"), bj::parse(R"({"top_k":40})"));
+  auto nova = bedrock::converse_body(request, "us.amazon.nova-pro-v1:0");
+  ASSERT_TRUE(nova.ok()) << nova.status().to_string();
+  EXPECT_EQ(nova->at("additionalModelRequestFields"), bj::parse(R"({"inferenceConfig":{"topK":40}})"));
+  auto nova2 = bedrock::converse_body(obj(R"({"model":"x","top_k":40,"reasoning_effort":"low",
+      "messages":[{"role":"user","content":"hi"}]})"), "us.amazon.nova-2-lite-v1:0");
+  ASSERT_TRUE(nova2.ok()) << nova2.status().to_string();
+  EXPECT_EQ(nova2->at("additionalModelRequestFields"),
+            bj::parse(R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"low"},"inferenceConfig":{"topK":40}})"));
+  auto llama = bedrock::converse_body(request, "meta.llama3-3-70b-instruct-v1:0");
+  ASSERT_TRUE(llama.ok()) << llama.status().to_string();
+  EXPECT_FALSE(llama->contains("additionalModelRequestFields"));
+  EXPECT_FALSE(bedrock::converse_body(obj(R"({"model":"x","top_k":-1,"messages":[{"role":"user","content":"hi"}]})"),
+                                      "anthropic.claude-3-7-sonnet-20250219-v1:0")
+                   .ok());
+}
+
 }  // namespace
 }  // namespace spectra::ai

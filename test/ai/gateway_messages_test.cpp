@@ -504,6 +504,19 @@ TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
   EXPECT_FALSE(bj::parse(local_.last_body()).as_object().contains("reasoning_effort")) << local_.last_body();
 }
 
+// top_k through the Messages API in translation: a local model gets it as
+// vLLM takes it, Claude on Bedrock in additionalModelRequestFields.
+TEST_F(MessagesTest, TopKReachesTheModelsThatTakeIt) {
+  auto local = post("/v1/messages", R"({"model":"llama","max_tokens":20,"top_k":7,
+      "messages":[{"role":"user","content":"sample narrowly"}]})");
+  ASSERT_EQ(local.status, 200u) << local.body;
+  EXPECT_EQ(bj::parse(local_.last_body()).at("top_k"), 7) << local_.last_body();
+  auto claude = post("/v1/messages", R"({"model":"aws/anthropic.claude-3-7-sonnet-20250219-v1:0","max_tokens":20,
+      "top_k":7,"messages":[{"role":"user","content":"sample narrowly"}]})");
+  ASSERT_EQ(claude.status, 200u) << claude.body;
+  EXPECT_EQ(bj::parse(bedrock_.requests().back().body).at("additionalModelRequestFields"), bj::parse(R"({"top_k":7})"));
+}
+
 // Prompt caching through the Messages API to Claude on Bedrock, as Claude
 // Code marks its requests: cache_control on the system prompt, the tools
 // and the last user block become Bedrock cache points; the next call with

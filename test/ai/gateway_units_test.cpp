@@ -1031,7 +1031,7 @@ TEST(MessagesDialect, RequestFieldsMapToChat) {
        "thinking_blocks":[{"type":"thinking","thinking":"hm","signature":"s"},{"type":"redacted_thinking","data":"r"}]},
       {"role":"tool","tool_call_id":"t","content":"Error: boom"},
       {"role":"user","content":[{"type":"text","text":"go on"}]}],
-      "max_tokens":9,"thinking":{"type":"enabled"},"stop":["END"],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+      "max_tokens":9,"top_k":5,"thinking":{"type":"enabled"},"stop":["END"],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
       "tool_choice":"required"})")) << bj::serialize(*chat);
   auto named = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"tool_choice":{"type":"tool","name":"f"},
       "messages":[{"role":"user","content":"x"}]})").as_object(), &param);
@@ -1044,6 +1044,9 @@ TEST(MessagesDialect, RequestFieldsMapToChat) {
   refused = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]})").as_object(), &param);
   EXPECT_FALSE(refused.ok());
   EXPECT_EQ(param, "messages[0].role");
+  refused = messages::to_chat_request(bj::parse(R"({"model":"m","max_tokens":1,"top_k":-1,"messages":[{"role":"user","content":"x"}]})").as_object(), &param);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(param, "top_k");
   for (const auto& [request, field] : std::vector<std::pair<std::string, std::string>>{
            {R"({"model":"m","max_tokens":1,"thinking":"on","messages":[{"role":"user","content":"x"}]})", "thinking"},
            {R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"},
@@ -1103,6 +1106,17 @@ TEST(ChatRequest, AnOpenAiUpstreamGetsNoneOfClaudesFields) {
   EXPECT_FALSE(without_claude_fields(bj::parse(R"({"model":"m","reasoning_effort":"low",
       "messages":[{"role":"user","content":[{"type":"text","text":"q"}]}]})").as_object(), &untouched));
   EXPECT_EQ(untouched, bj::parse(R"({"sentinel":1})").as_object());
+
+  // top_k: vLLM takes it, OpenAI's own API refuses it.
+  const auto with_top_k = bj::parse(R"({"model":"m","top_k":5,"thinking":{"type":"adaptive"},"messages":[]})").as_object();
+  ASSERT_TRUE(for_openai_api(with_top_k, "vllm", &out));
+  EXPECT_EQ(out, bj::parse(R"({"model":"m","top_k":5,"messages":[]})").as_object());
+  ASSERT_TRUE(for_openai_api(with_top_k, "openai", &out));
+  EXPECT_EQ(out, bj::parse(R"({"model":"m","messages":[]})").as_object());
+  const auto only_top_k = bj::parse(R"({"model":"m","top_k":5,"messages":[]})").as_object();
+  EXPECT_FALSE(for_openai_api(only_top_k, "vllm", &untouched));
+  ASSERT_TRUE(for_openai_api(only_top_k, "openai", &out));
+  EXPECT_EQ(out, bj::parse(R"({"model":"m","messages":[]})").as_object());
 }
 
 TEST(MessagesDialect, AnswersAndStopReasons) {

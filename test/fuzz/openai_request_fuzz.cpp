@@ -59,6 +59,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (const auto& m : plain.at("messages").as_array()) {
         if (m.as_object().contains("thinking_blocks") || marked(m.as_object().if_contains("content"))) std::abort();
       }
+      // OpenAI's own API also gets no top_k; vLLM keeps it.
+      bj::object to_openai = *chat, to_vllm = *chat;
+      (void)for_openai_api(*chat, "openai", &to_openai);
+      (void)for_openai_api(*chat, "vllm", &to_vllm);
+      if (to_openai.contains("top_k") || to_openai.contains("thinking")) std::abort();
+      if (to_vllm.contains("top_k") != chat->contains("top_k")) std::abort();
     } else if (param.empty() || chat.status().message().empty()) {
       std::abort();  // every refusal names its field
     }
