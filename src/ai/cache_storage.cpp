@@ -63,7 +63,20 @@ void MemoryCacheStorage::place(std::vector<Slot>& slots, Slot slot) {
   slots[i] = slot;
 }
 
-void MemoryCacheStorage::insert(Shard& s, std::uint64_t hash, Entry* e) {
+void MemoryCacheStorage::unlink(Shard& s, Entry* e) {
+  (e->newer ? e->newer->older : s.newest) = e->older;
+  (e->older ? e->older->newer : s.oldest) = e->newer;
+}
+
+void MemoryCacheStorage::push_newest(Shard& s, Entry* e) {
+  e->newer = nullptr;
+  e->older = s.newest;
+  if (s.newest) s.newest->newer = e;
+  s.newest = e;
+  if (!s.oldest) s.oldest = e;
+}
+
+void MemoryCacheStorage::insert(Shard& s, Entry* e) {
   if ((s.size + 1) * 4 > s.slots.size() * 3) {  // above 3/4 full: twice the slots
     std::vector<Slot> old(s.slots.size() * 2);
     old.swap(s.slots);
@@ -71,14 +84,9 @@ void MemoryCacheStorage::insert(Shard& s, std::uint64_t hash, Entry* e) {
       if (slot.entry) place(s.slots, slot);
     }
   }
-  place(s.slots, {hash, e});
+  place(s.slots, {e->hash, e});
   ++s.size;
-  // Most recently used first.
-  e->newer = nullptr;
-  e->older = s.newest;
-  if (s.newest) s.newest->newer = e;
-  s.newest = e;
-  if (!s.oldest) s.oldest = e;
+  push_newest(s, e);
   s.bytes += cost(e->key_size, e->value_size);
 }
 
@@ -97,8 +105,7 @@ void MemoryCacheStorage::drop(Shard& s, std::size_t at) {
   }
   s.slots[hole] = {};
   --s.size;
-  (e->newer ? e->newer->older : s.newest) = e->older;
-  (e->older ? e->older->newer : s.oldest) = e->newer;
+  unlink(s, e);
   s.bytes -= cost(e->key_size, e->value_size);
   ::operator delete(e);
 }
@@ -131,12 +138,8 @@ std::optional<std::string> MemoryCacheStorage::lookup(const std::string& key) {
     return std::nullopt;
   }
   if (e != s.newest) {  // to the front of the LRU list
-    (e->older ? e->older->newer : s.oldest) = e->newer;
-    e->newer->older = e->older;
-    e->newer = nullptr;
-    e->older = s.newest;
-    s.newest->newer = e;
-    s.newest = e;
+    unlink(s, e);
+    push_newest(s, e);
   }
   ++s.stats.hits;
   return std::string(e->value());
@@ -153,7 +156,7 @@ void MemoryCacheStorage::put(const std::string& key, std::string value, std::chr
   Shard& s = shard(hash);
   std::lock_guard lock(s.mu);
   if (const std::size_t at = find(s, hash, key); at != kNone) drop(s, at);
-  insert(s, hash, e);
+  insert(s, e);
   evict_to(s, budget);
 }
 

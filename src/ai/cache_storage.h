@@ -109,7 +109,9 @@ class MemoryCacheStorage final : public CacheStorage {
   static std::size_t find(const Shard& s, std::uint64_t hash, std::string_view key);
   static std::size_t find(const Shard& s, const Entry* e);
   static void place(std::vector<Slot>& slots, Slot slot);  // into the first free slot from its home
-  static void insert(Shard& s, std::uint64_t hash, Entry* e);
+  static void unlink(Shard& s, Entry* e);       // out of the LRU list
+  static void push_newest(Shard& s, Entry* e);  // to its most recent end
+  static void insert(Shard& s, Entry* e);       // indexed by e->hash, newest
   static void drop(Shard& s, std::size_t slot);  // unlinks, unindexes and frees its entry
   static void evict_to(Shard& s, std::uint64_t budget);
 

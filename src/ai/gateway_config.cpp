@@ -110,6 +110,14 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
                                 p.contains("cached_input_per_mtok_usd") ? d(p, "cached_input_per_mtok_usd") : in,
                                 p.contains("cache_write_per_mtok_usd") ? d(p, "cache_write_per_mtok_usd") : in};
   }
+  // A profile or deployment without a price of its own is priced as the
+  // model it runs: settled here, once, rather than looked up per request.
+  for (const auto& [name, p] : g->providers) {
+    for (const auto& [model, base] : p.base_models) {
+      if (g->price(name, model)) continue;
+      if (const Price* of_base = g->price(name, base)) g->prices[name + "/" + model] = *of_base;
+    }
+  }
   const auto& health = obj(ai, "upstream_health");
   g->upstream_health.max_failures = static_cast<int>(i(health, "max_failures", 3));
   g->upstream_health.ejection = std::chrono::milliseconds(i(health, "ejection_ms", 5000));
@@ -166,18 +174,9 @@ Result<std::pair<const ProviderConfig*, std::string>> GatewayConfig::resolve(con
 }
 
 const Price* GatewayConfig::price(const std::string& provider, const std::string& model) const {
-  auto priced = [&](const std::string& m) -> const Price* {
-    if (auto it = prices.find(provider + "/" + m); it != prices.end()) return &it->second;
-    if (auto it = prices.find(m); it != prices.end()) return &it->second;
-    return nullptr;
-  };
-  if (const Price* own = priced(model)) return own;
-  // A profile or deployment is priced as the model it runs unless it has a
-  // price of its own.
-  auto p = providers.find(provider);
-  if (p == providers.end()) return nullptr;
-  const std::string& base = p->second.base_model(model);
-  return base == model ? nullptr : priced(base);
+  if (auto it = prices.find(provider + "/" + model); it != prices.end()) return &it->second;
+  if (auto it = prices.find(model); it != prices.end()) return &it->second;
+  return nullptr;
 }
 
 }  // namespace spectra::ai
