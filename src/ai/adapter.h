@@ -32,6 +32,10 @@ struct ModelTarget {
   // The model `model` runs when its id names none (a Bedrock application
   // inference profile's ARN, a deployment's own name); empty: `model` itself.
   std::string base_model;
+  // bedrock: the anthropic-beta flags the operator lets through to this
+  // model (the provider's anthropic_betas); the request's other flags are
+  // not sent.
+  std::vector<std::string> anthropic_betas;
 
   // The id to read the model's features from (Claude's generation, Nova 2).
   const std::string& base() const { return base_model.empty() ? model : base_model; }

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "ai/anthropic_beta.h"
 #include "ai/anthropic_request.h"
 #include "ai/anthropic_response.h"
 #include "ai/anthropic_stream.h"
@@ -34,8 +35,13 @@ Result<UpstreamRequest> AnthropicAdapter::build_chat(const bj::object& request,
                                                      const ModelTarget& target, bool stream) const {
   auto body = messages_body(request, target, stream);
   if (!body.ok()) return body.status();
+  auto flags = anthropic_beta::of(request);
+  if (!flags.ok()) return flags.status();
   auto out = native_request(target, "/messages");
   if (!out.ok()) return out.status();
+  // Anthropic's beta flags (a Messages client's, carried in translation)
+  // go back to Anthropic as its header: all of them, the API is theirs.
+  if (!flags->empty()) out->headers.emplace_back("anthropic-beta", anthropic_beta::header_value(*flags));
   out->body = bj::serialize(*body);
   return out;
 }

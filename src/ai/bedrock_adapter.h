@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ai/adapter.h"
 
@@ -108,8 +109,11 @@ std::string model_path(std::string_view model_id, std::string_view action);
 // tests). For Claude, reasoning_effort / thinking / output_config become
 // additionalModelRequestFields.thinking and .output_config, as on
 // Anthropic's API (reasoning.h), and assistant thinking_blocks
-// reasoningContent blocks.
-Result<bj::object> converse_body(const bj::object& request, std::string_view model_id = {});
+// reasoningContent blocks; the request's anthropic_beta flags that are in
+// `betas` (the operator's list for the model) go in
+// additionalModelRequestFields.anthropic_beta.
+Result<bj::object> converse_body(const bj::object& request, std::string_view model_id = {},
+                                 const std::vector<std::string>& betas = {});
 
 // True for a Bedrock model id of Claude (bare or an inference profile).
 bool is_claude(std::string_view model_id);

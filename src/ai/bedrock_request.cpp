@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <set>
 
+#include "ai/anthropic_beta.h"
 #include "ai/bedrock_adapter.h"
 #include "ai/bedrock_internal.h"
 #include "ai/reasoning.h"
@@ -378,7 +379,8 @@ std::string model_path(std::string_view model_id, std::string_view action) {
          std::string(action);
 }
 
-Result<bj::object> converse_body(const bj::object& request, std::string_view model_id) {
+Result<bj::object> converse_body(const bj::object& request, std::string_view model_id,
+                                 const std::vector<std::string>& betas) {
   if (auto n = int_at(request, "n"); n && *n != 1) return bad("n other than 1 is not supported");
   const bj::array* messages = array_at(request, "messages");
   if (!messages) return bad("messages must be an array");
@@ -435,6 +437,13 @@ Result<bj::object> converse_body(const bj::object& request, std::string_view mod
     if (claude) extra["top_k"] = *top_k;
     else if (model_id.find("nova") != std::string_view::npos) extra["inferenceConfig"] = bj::object{{"topK", *top_k}};
   }
+  // Anthropic's beta flags: those the operator listed for this Claude
+  // model (a flag it does not take fails the whole request on Bedrock).
+  auto flags = anthropic_beta::of(request);
+  if (!flags.ok()) return flags.status();
+  if (bj::array allowed = anthropic_beta::allowed_of(*flags, betas); claude && !allowed.empty()) {
+    extra["anthropic_beta"] = std::move(allowed);
+  }
   if (!extra.empty()) body["additionalModelRequestFields"] = std::move(extra);
   if (!cfg->empty()) body["inferenceConfig"] = std::move(*cfg);
   auto tools = tool_config(request, builder);
@@ -450,7 +459,7 @@ Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
   if (target.model.empty()) return invalid_argument("bedrock: the target has no model id");
   auto base = bedrock::endpoint(target);
   if (!base.ok()) return base.status();
-  auto body = bedrock::converse_body(request, target.base());
+  auto body = bedrock::converse_body(request, target.base(), target.anthropic_betas);
   if (!body.ok()) return body.status();
   UpstreamRequest up;
   up.method = "POST";

@@ -1,5 +1,6 @@
 #include "ai/chat_request.h"
 
+#include "ai/anthropic_beta.h"
 #include "common/crypto.h"
 #include "common/json_util.h"
 
@@ -154,6 +155,10 @@ Result<ChatRequest> check_chat_request(bj::object body, RequestError* error) {
       !check_number(r.body, "n", 1, 128, e)) {
     return invalid_argument(e->message);
   }
+  if (auto betas = anthropic_beta::of(r.body); !betas.ok()) {
+    fail(e, "anthropic_beta", betas.status().message());
+    return invalid_argument(e->message);
+  }
   if (const auto* t = r.body.if_contains("tools"); t && !t->is_null()) {
     if (!t->is_array()) {
       fail(e, "tools", "'tools' must be an array");
@@ -220,7 +225,7 @@ void erase_cache_control(bj::value* items) {
 }  // namespace
 
 bool without_claude_fields(const bj::object& chat, bj::object* out) {
-  bool found = present(chat, "thinking") || present(chat, "output_config") ||
+  bool found = present(chat, "thinking") || present(chat, "output_config") || present(chat, "anthropic_beta") ||
                json::any_element_has(chat.if_contains("tools"), "cache_control");
   const bj::value* msgs = chat.if_contains("messages");
   if (msgs && msgs->is_array() && !found) {
@@ -236,6 +241,7 @@ bool without_claude_fields(const bj::object& chat, bj::object* out) {
   *out = chat;
   out->erase("thinking");
   out->erase("output_config");
+  out->erase("anthropic_beta");
   erase_cache_control(out->if_contains("tools"));
   if (bj::value* m = out->if_contains("messages"); m && m->is_array()) {
     for (bj::value& msg : m->get_array()) {

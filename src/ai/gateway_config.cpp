@@ -58,6 +58,10 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
       const auto& bm = bv.as_object();
       pc.base_models[s(bm, "model")] = s(bm, "base_model");
     }
+    for (const auto& bv : arr(p, "anthropic_betas")) {
+      auto& flags = pc.anthropic_betas[s(bv.as_object(), "model")];
+      for (const auto& f : arr(bv.as_object(), "betas")) flags.emplace_back(f.as_string());
+    }
     if (pc.base_url.empty() && !pc.endpoints.empty()) pc.base_url = pc.endpoints.front();
     g->providers[pc.name] = std::move(pc);
   }
@@ -127,7 +131,13 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
 
 ModelTarget ProviderConfig::target(const std::string& model, const std::string& url) const {
   ModelTarget t{name, kind, model, url, region, {}};
-  if (const std::string& base = base_model(model); base != model) t.base_model = base;
+  const std::string& base = base_model(model);
+  if (base != model) t.base_model = base;
+  if (!anthropic_betas.empty()) {  // the id's own list, else its base model's
+    auto it = anthropic_betas.find(model);
+    if (it == anthropic_betas.end()) it = anthropic_betas.find(base);
+    if (it != anthropic_betas.end()) t.anthropic_betas = it->second;
+  }
   return t;
 }
 

@@ -33,6 +33,9 @@ struct ProviderConfig {
   std::int64_t health_interval_ms = 5000, health_timeout_ms = 1000;
   // Model ids that name no model -> the model each runs (base_models).
   std::map<std::string, std::string> base_models;
+  // bedrock: model id (or the base model it runs) -> the anthropic-beta
+  // flags Claude there may be sent (anthropic_betas).
+  std::map<std::string, std::vector<std::string>> anthropic_betas;
   bool local() const { return kind == "vllm"; }
   // What an adapter needs to call `model` here, at `base_url` (one of the
   // endpoints, or the provider's base_url).

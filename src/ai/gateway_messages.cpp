@@ -8,6 +8,7 @@
 // the upstream's answers pass unchanged.
 #include <boost/json/serialize.hpp>
 
+#include "ai/anthropic_beta.h"
 #include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
@@ -213,9 +214,16 @@ asio::awaitable<std::string> Gateway::first_stream_error(Call& c, UpstreamCall& 
 asio::awaitable<std::optional<bj::object>> Gateway::translated(Call& c, const bj::object& request) {
   std::string param;
   auto chat = messages::to_chat_request(request, &param);
-  if (chat.ok()) co_return std::move(*chat);
-  c.error_param = param;
-  co_await fail(c, 400, "invalid_request_error", chat.status().message(), "invalid_request");
+  // The client's beta flags go along: to Anthropic as they are, to Claude
+  // on Bedrock those the operator lists for the model (anthropic_beta.h).
+  Result<bj::array> flags = anthropic_beta::from_header(c.ex->request()["anthropic-beta"]);
+  if (chat.ok() && flags.ok()) {
+    if (!flags->empty()) (*chat)["anthropic_beta"] = std::move(*flags);
+    co_return std::move(*chat);
+  }
+  c.error_param = chat.ok() ? "anthropic-beta" : param;
+  co_await fail(c, 400, "invalid_request_error", (chat.ok() ? flags.status() : chat.status()).message(),
+                "invalid_request");
   co_return std::nullopt;
 }
 

@@ -244,6 +244,12 @@ NodePtr ai_node() {
           .desc("A model id that names no model, and the model it runs")
           .required("model", str().max_length(256).desc("The id routes use, e.g. a Bedrock application inference profile's ARN"))
           .required("base_model", str().max_length(256).desc("The model it runs, e.g. anthropic.claude-opus-4-7 (Bedrock) or claude-opus-4-7"));
+  NodePtr betas =
+      object()
+          .ref("AiAnthropicBetas")
+          .desc("bedrock: the anthropic-beta flags of Messages clients (Claude Code) that go to a Claude model as additionalModelRequestFields.anthropic_beta; other flags are not sent")
+          .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then it covers them)"))
+          .required("betas", array(str().format(Format::kName)).max_items(64).desc("Flags this model takes on Bedrock, e.g. interleaved-thinking-2025-05-14, context-1m-2025-08-07 (Bedrock refuses the whole request over a flag the model does not take)"));
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())
@@ -257,6 +263,7 @@ NodePtr ai_node() {
                          .field("connect_timeout_ms", integer(50, 60000).desc("TCP connect and TLS handshake; an in-account endpoint that does not answer a SYN costs each request this long before failing over"), 5000)
                          .field("ca_file", str().max_length(1024).desc("https upstreams: a PEM file of the CAs to trust instead of the system store (an endpoint behind a private CA)"))
                          .field("base_models", array(base_model).max_items(1024).unique("model").desc("Models served under an id that names no model (a Bedrock application inference profile, a deployment's own name): what each runs decides Claude's thinking and prompt caching, Nova 2's reasoning, Bedrock's CountTokens, and the price when the id has none"))
+                         .field("anthropic_betas", array(betas).max_items(1024).unique("model").desc("bedrock: per Claude model, the anthropic-beta flags a Messages client's request carries there; none listed: none carried"))
                          .field("health_check", health_check);
   NodePtr overflow = object()
                          .ref("OverflowPolicy")
@@ -382,6 +389,13 @@ NodePtr ai_node() {
               e.push_back({where, "active health checks are for kind vllm (in-account endpoints), not " +
                                       std::string(kind)});
             }
+          }
+          // Anthropic takes every flag of its own API as sent; OpenAI-compatible
+          // upstreams take none.
+          const auto* betas = p.if_contains("anthropic_betas");
+          if (kind != "bedrock" && betas && betas->is_array() && !betas->get_array().empty()) {
+            e.push_back({json::pointer_join(pp, "anthropic_betas"),
+                         "lists flags for Claude on Bedrock (kind bedrock), not " + std::string(kind)});
           }
           // A private CA only makes sense for https, and the daemon's working
           // directory is no place to resolve a relative path against.

@@ -231,6 +231,35 @@ TEST(BedrockRequest, ImageFormats) {
   }
 }
 
+TEST(BedrockRequest, ClaudeIsSentTheBetaFlagsListedForIt) {
+  const auto request = obj(R"({"model":"x","messages":[{"role":"user","content":"hi"}],
+      "anthropic_beta":["claude-code-20250219","context-1m-2025-08-07","interleaved-thinking-2025-05-14",
+                        "context-1m-2025-08-07"]})");
+  const std::vector<std::string> listed = {"interleaved-thinking-2025-05-14", "context-1m-2025-08-07",
+                                           "output-128k-2025-02-19"};
+  auto claude = bedrock::converse_body(request, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", listed);
+  ASSERT_TRUE(claude.ok()) << claude.status().to_string();
+  // Listed and asked for, in the request's order, once each; the rest not.
+  EXPECT_EQ(claude->at("additionalModelRequestFields"),
+            bj::parse(R"({"anthropic_beta":["context-1m-2025-08-07","interleaved-thinking-2025-05-14"]})"));
+  // Nothing listed for the model: nothing sent.
+  auto unlisted = bedrock::converse_body(request, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+  ASSERT_TRUE(unlisted.ok()) << unlisted.status().to_string();
+  EXPECT_FALSE(unlisted->contains("additionalModelRequestFields"));
+  // Listed, but not Claude: Bedrock's other models take no anthropic_beta.
+  auto nova = bedrock::converse_body(request, "us.amazon.nova-pro-v1:0", listed);
+  ASSERT_TRUE(nova.ok()) << nova.status().to_string();
+  EXPECT_FALSE(nova->contains("additionalModelRequestFields"));
+  // Not flags: refused, naming the field.
+  for (const char* bad : {R"("interleaved-thinking-2025-05-14")", R"([42])", R"(["a\r\nx-injected: 1"])", R"([""])"}) {
+    auto refused = bedrock::converse_body(
+        obj(std::string(R"({"model":"x","messages":[{"role":"user","content":"hi"}],"anthropic_beta":)") + bad + "}"),
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0", listed);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("anthropic_beta"), std::string::npos) << refused.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace spectra::ai
 

@@ -75,7 +75,9 @@ class DialectTest : public ::testing::Test {
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
         {"name": "openai", "kind": "openai", "base_url": "http://127.0.0.1:1/v1"},
         {"name": "aws", "kind": "bedrock", "base_url": ")" + bedrock_.base_url() + R"(", "region": "us-east-1",
-         "base_models": [{"model": ")" + std::string(kOpusProfile) + R"(", "base_model": ")" + std::string(kOpusModel) + R"("}]},
+         "base_models": [{"model": ")" + std::string(kOpusProfile) + R"(", "base_model": ")" + std::string(kOpusModel) + R"("}],
+         "anthropic_betas": [{"model": ")" + std::string(kSonnetOnBedrock) + R"(",
+                              "betas": ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"]}]},
         {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("]},
         {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
       "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
@@ -117,9 +119,12 @@ class DialectTest : public ::testing::Test {
     gw_.reset();
     std::filesystem::remove_all(dir_);
   }
-  http::ClientResponse post(const std::string& path, const std::string& body, const std::string& key = "sk-team-a") {
+  http::ClientResponse post(const std::string& path, const std::string& body, const std::string& key = "sk-team-a",
+                            const std::string& beta = "") {
     http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
-    auto r = c.send(http::Verb::post, path, body, {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}});
+    std::vector<std::pair<std::string, std::string>> headers = {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}};
+    if (!beta.empty()) headers.emplace_back("anthropic-beta", beta);
+    auto r = c.send(http::Verb::post, path, body, headers);
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     return r.ok() ? *r : http::ClientResponse{};
   }
@@ -176,6 +181,8 @@ class DialectTest : public ::testing::Test {
   static constexpr std::string_view kUnnamedProfile =
       "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/unnamed1";
   static constexpr std::string_view kOpusModel = "anthropic.claude-opus-4-7-v1:0";
+  // The one model the aws provider lists beta flags for (anthropic_betas).
+  static constexpr std::string_view kSonnetOnBedrock = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
   static fakes::FakeBedrockOptions bedrock_options() {
     fakes::FakeBedrockOptions o;
     o.inference_profiles = {{std::string(kOpusProfile), std::string(kOpusModel)},

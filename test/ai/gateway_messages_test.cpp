@@ -523,6 +523,65 @@ TEST_F(MessagesTest, TopKReachesTheModelsThatTakeIt) {
 // the same system prompt and tools reads them from Bedrock's cache (the
 // fake bills reads and writes as Bedrock does) and the answer's usage says
 // so. A local model gets no cache_control at all.
+// Claude Code asks for the 1M-token context with an anthropic-beta flag
+// among others Bedrock does not take. The flags the operator lists for the
+// model reach Bedrock; the others, and every flag to a model with no list,
+// do not (Bedrock would refuse the whole request over them).
+TEST_F(MessagesTest, BetaFlagsReachClaudeOnBedrockAsListed) {
+  std::string long_prompt;
+  for (int i = 0; i < 200010; ++i) long_prompt += "x ";  // over Claude's 200k-token window
+  auto ask = [&](std::string_view model, const std::string& text, const std::string& beta) {
+    bj::object req{{"model", "aws/" + std::string(model)}, {"max_tokens", 16},
+                   {"messages", bj::array{bj::object{{"role", "user"}, {"content", text}}}}};
+    return post("/v1/messages", bj::serialize(req), "sk-team-a", beta);
+  };
+  const std::string claude_code = "claude-code-20250219,context-1m-2025-08-07,fine-grained-tool-streaming-2025-05-14";
+  auto sent_betas = [&]() -> bj::value {
+    const auto body = bj::parse(bedrock_.requests().back().body).as_object();
+    const auto* extra = body.if_contains("additionalModelRequestFields");
+    const auto* betas = extra ? extra->as_object().if_contains("anthropic_beta") : nullptr;
+    return betas ? *betas : bj::value();
+  };
+
+  auto long_context = ask(kSonnetOnBedrock, long_prompt, claude_code);
+  ASSERT_EQ(long_context.status, 200u) << long_context.body.substr(0, 300);
+  EXPECT_EQ(sent_betas(), bj::parse(R"(["context-1m-2025-08-07"])")) << "listed and asked for: that one only";
+  EXPECT_EQ(bj::parse(long_context.body).at("usage").at("input_tokens"), 200010);
+
+  auto without = ask(kSonnetOnBedrock, long_prompt, "");
+  EXPECT_EQ(without.status, 400u);
+  EXPECT_TRUE(sent_betas().is_null());
+  EXPECT_NE(without.body.find("Input is too long for requested model."), std::string::npos) << without.body;
+
+  // No list for Haiku 4.5: its request carries no flag (context-1m would be
+  // "invalid beta flag" there), so a short prompt is answered.
+  const std::string haiku = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+  auto unlisted = ask(haiku, "one two", claude_code);
+  ASSERT_EQ(unlisted.status, 200u) << unlisted.body;
+  EXPECT_TRUE(sent_betas().is_null());
+
+  // A header that holds no flags is the client's error, named.
+  const auto requests = bedrock_.requests().size();
+  auto bad = ask(kSonnetOnBedrock, "one two", "context-1m-2025-08-07,not a flag");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(bj::parse(bad.body).at("error").at("type"), "invalid_request_error") << bad.body;
+  EXPECT_NE(bad.body.find("anthropic-beta"), std::string::npos) << bad.body;
+  EXPECT_EQ(bedrock_.requests().size(), requests);
+
+  // A chat client's own flags reach Anthropic as its header, and an
+  // OpenAI-compatible upstream gets none of them.
+  auto to_anthropic = post_openai("/v1/chat/completions", R"({"model":"claude/claude-sonnet-4",
+      "anthropic_beta":["interleaved-thinking-2025-05-14","context-1m-2025-08-07"],
+      "messages":[{"role":"user","content":"one two"}]})");
+  ASSERT_EQ(to_anthropic.status, 200u) << to_anthropic.body;
+  EXPECT_EQ(anthropic_.last_request().header("anthropic-beta"), "interleaved-thinking-2025-05-14,context-1m-2025-08-07");
+  EXPECT_FALSE(bj::parse(anthropic_.last_request().body).as_object().contains("anthropic_beta"));
+  auto to_local = post("/v1/messages", R"({"model":"llama","max_tokens":16,"messages":[{"role":"user","content":"one two"}]})",
+                       "sk-team-a", claude_code);
+  ASSERT_EQ(to_local.status, 200u) << to_local.body;
+  EXPECT_EQ(local_.last_body().find("anthropic_beta"), std::string::npos) << local_.last_body();
+}
+
 TEST_F(MessagesTest, PromptCachingReachesClaudeOnBedrock) {
   gw_->configure(config(R"({"exact_enabled": true})", R"(, "prices": [{"model": "aws/anthropic.claude-3-7-sonnet-20250219-v1:0",
       "input_per_mtok_usd": 3, "output_per_mtok_usd": 15, "cached_input_per_mtok_usd": 0.3, "cache_write_per_mtok_usd": 3.75}])"));

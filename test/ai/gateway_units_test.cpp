@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "ai/anthropic_beta.h"
 #include "ai/audit_log.h"
 #include "ai/cache_storage.h"
 #include "ai/chat_request.h"
@@ -258,6 +259,50 @@ TEST(GatewayConfig, BaseModelsGiveTargetsAndPrices) {
   EXPECT_EQ(cfg->price("aws", "arn:p/team-b")->input_per_mtok, 4) << "its own price first";
   EXPECT_EQ(cfg->price("aws", "arn:p/team-c"), nullptr) << "nova-pro has no price";
   EXPECT_EQ(cfg->price("other", "arn:p/team-a"), nullptr);
+}
+
+TEST(GatewayConfig, BetaFlagsAreListedPerModelOrPerBaseModel) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"aws","kind":"bedrock","region":"us-east-1",
+          "base_models":[{"model":"arn:p/team-a","base_model":"anthropic.claude-sonnet-4-5-v1:0"},
+                         {"model":"arn:p/team-b","base_model":"anthropic.claude-sonnet-4-5-v1:0"}],
+          "anthropic_betas":[{"model":"anthropic.claude-sonnet-4-5-v1:0",
+                              "betas":["context-1m-2025-08-07","interleaved-thinking-2025-05-14"]},
+                             {"model":"arn:p/team-b","betas":["interleaved-thinking-2025-05-14"]}]}]})").as_object());
+  const ProviderConfig& aws = cfg->providers.at("aws");
+  const std::vector<std::string> both = {"context-1m-2025-08-07", "interleaved-thinking-2025-05-14"};
+  EXPECT_EQ(aws.target("anthropic.claude-sonnet-4-5-v1:0", "").anthropic_betas, both);
+  EXPECT_EQ(aws.target("arn:p/team-a", "").anthropic_betas, both) << "a profile has its base model's list";
+  EXPECT_EQ(aws.target("arn:p/team-b", "").anthropic_betas, std::vector<std::string>{"interleaved-thinking-2025-05-14"})
+      << "its own list first";
+  EXPECT_TRUE(aws.target("anthropic.claude-haiku-4-5-v1:0", "").anthropic_betas.empty());
+}
+
+TEST(AnthropicBeta, HeaderFlagsAreTokensOnceEachInOrder) {
+  auto flags = anthropic_beta::from_header(" claude-code-20250219 ,interleaved-thinking-2025-05-14,,\t"
+                                           "claude-code-20250219, context-1m-2025-08-07 ");
+  ASSERT_TRUE(flags.ok()) << flags.status().to_string();
+  EXPECT_EQ(bj::value(*flags),
+            bj::parse(R"(["claude-code-20250219","interleaved-thinking-2025-05-14","context-1m-2025-08-07"])"));
+  EXPECT_TRUE(anthropic_beta::from_header("")->empty());
+  EXPECT_TRUE(anthropic_beta::from_header(" , ")->empty());
+  EXPECT_FALSE(anthropic_beta::from_header("a b").ok());
+  EXPECT_FALSE(anthropic_beta::from_header("ok,x:y").ok());
+  EXPECT_FALSE(anthropic_beta::from_header(std::string(anthropic_beta::kMaxFlagBytes + 1, 'a')).ok());
+  EXPECT_TRUE(anthropic_beta::from_header(std::string(anthropic_beta::kMaxFlagBytes, 'a')).ok());
+  std::string many;
+  for (std::size_t i = 0; i <= anthropic_beta::kMaxFlags; ++i) many += "f" + std::to_string(i) + ",";
+  EXPECT_FALSE(anthropic_beta::from_header(many).ok());
+  EXPECT_TRUE(anthropic_beta::from_header(many.substr(0, many.rfind(",f"))).ok());
+
+  // The chat field: checked when the request is, with the param named.
+  RequestError e;
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"anthropic_beta":"x"})", &e).ok());
+  EXPECT_EQ(e.param, "anthropic_beta");
+  EXPECT_FALSE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"anthropic_beta":["a\nb"]})", &e).ok());
+  EXPECT_EQ(e.param, "anthropic_beta");
+  EXPECT_TRUE(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],"anthropic_beta":["a-1"]})", &e).ok());
+  EXPECT_EQ(anthropic_beta::header_value({"a", "b-2"}), "a,b-2");
 }
 
 // The meter keeps what each key spent in its life and in the current day,
@@ -1087,7 +1132,7 @@ TEST(MessagesDialect, CacheControlIsKept) {
 // Claude's own fields.
 TEST(ChatRequest, AnOpenAiUpstreamGetsNoneOfClaudesFields) {
   const auto chat = bj::parse(R"({"model":"m","thinking":{"type":"adaptive"},"output_config":{"effort":"low"},
-      "tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}],
+      "anthropic_beta":["interleaved-thinking-2025-05-14"],"tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}],
       "messages":[{"role":"system","content":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}]},
                   {"role":"user","content":"q"},
                   {"role":"assistant","content":"a","thinking_blocks":[{"type":"redacted_thinking","data":"d"}]},
@@ -1099,7 +1144,8 @@ TEST(ChatRequest, AnOpenAiUpstreamGetsNoneOfClaudesFields) {
                   {"role":"assistant","content":"a"},{"role":"user","content":[{"type":"text","text":"r"}]}]})").as_object());
   for (const char* one : {R"({"messages":[{"role":"assistant","content":"a","thinking_blocks":[]}]})",
                           R"({"messages":[{"role":"user","content":[{"type":"text","text":"r","cache_control":{}}]}]})",
-                          R"({"output_config":{"effort":"low"},"messages":[]})"}) {
+                          R"({"output_config":{"effort":"low"},"messages":[]})",
+                          R"({"anthropic_beta":["context-1m-2025-08-07"],"messages":[]})"}) {
     EXPECT_TRUE(without_claude_fields(bj::parse(one).as_object(), &out)) << one;
   }
   bj::object untouched{{"sentinel", 1}};

@@ -101,6 +101,21 @@ TEST(Schema, AiBaseModelsNameEachModelOnceAndBoth) {
   EXPECT_TRUE(has(e, "/ai/providers/0/base_models/0/base_model"));
 }
 
+TEST(Schema, AiAnthropicBetasAreFlagsPerBedrockModel) {
+  auto ok = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "anthropic_betas": [
+    {"model": "anthropic.claude-sonnet-4-5-20250929-v1:0", "betas": ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"]}]}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "anthropic_betas": [
+    {"model": "m", "betas": ["a"]}, {"model": "m", "betas": ["b"]}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/anthropic_betas/1/model", "duplicate")) << "m twice";
+  e = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "anthropic_betas": [
+    {"model": "m", "betas": ["a"]}, {"model": "n", "betas": ["Bad Flag"]}, {"model": "o"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/anthropic_betas/1/betas/0")) << "not a flag";
+  EXPECT_TRUE(has(e, "/ai/providers/0/anthropic_betas/2/betas", "required"));
+  e = check("ai", R"({"providers": [{"name": "a", "kind": "anthropic", "anthropic_betas": [{"model": "m", "betas": ["a"]}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/anthropic_betas", "kind bedrock"));
+}
+
 TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   auto e = check("ai", R"({"providers": [
     {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},

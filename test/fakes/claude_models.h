@@ -19,4 +19,23 @@ inline Thinks thinks_for(std::string_view model) {
   return Thinks::budget;
 }
 
+// The context window of Claude models, in tokens (the fakes count words),
+// and the one the 1M-context beta opens.
+inline constexpr long long kClaudeContextWindow = 200000;
+inline constexpr long long kClaudeLongContextWindow = 1000000;
+inline constexpr std::string_view kContext1m = "context-1m-2025-08-07";
+
+// Whether Bedrock takes an anthropic_beta flag for a Claude model (it
+// refuses the whole request over one it does not: "invalid beta flag"):
+// interleaved thinking on Claude 4 and later, the 1M context on Sonnet 4
+// and later.
+inline bool takes_beta(std::string_view model, std::string_view flag) {
+  const bool claude4 = model.find("claude-opus-4") != std::string_view::npos ||
+                       model.find("claude-sonnet-4") != std::string_view::npos ||
+                       model.find("claude-haiku-4") != std::string_view::npos;
+  if (flag == "interleaved-thinking-2025-05-14") return claude4;
+  if (flag == kContext1m) return model.find("claude-sonnet-4") != std::string_view::npos;
+  return false;
+}
+
 }  // namespace spectra::fakes

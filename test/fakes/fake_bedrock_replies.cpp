@@ -219,6 +219,23 @@ Result<BedrockReply> make_reply(const bj::object& req, std::string_view model) {
       return validation("output_config.effort: must be low, medium, high or max");
     }
   }
+  // anthropic_beta (Claude): each flag one the model takes on Bedrock; the
+  // 1M-token context window is one of them.
+  std::int64_t context_window = kClaudeContextWindow;
+  if (const bj::value* betas = extra && extra->is_object() ? extra->get_object().if_contains("anthropic_beta") : nullptr) {
+    if (model.find("anthropic.") == std::string_view::npos) {
+      return validation("The model returned the following errors: Malformed input request: extraneous key "
+                        "[anthropic_beta] is not permitted, please reformat your input and try again.");
+    }
+    if (!betas->is_array()) return validation("anthropic_beta: Input should be a valid list");
+    for (const bj::value& flag : betas->get_array()) {
+      if (!flag.is_string() || !takes_beta(model, flag.get_string())) return validation("invalid beta flag");
+      if (flag.get_string() == kContext1m) context_window = kClaudeLongContextWindow;
+    }
+  }
+  if (model.find("anthropic.") != std::string_view::npos && input > context_window) {
+    return validation("Input is too long for requested model.");
+  }
   // reasoningConfig (Nova 2): an effort of low, medium or high; the reply's
   // reasoning is redacted, as Nova 2 Lite's is.
   const bj::value* rc = extra && extra->is_object() ? extra->get_object().if_contains("reasoningConfig") : nullptr;

@@ -15,6 +15,7 @@
 // same chunks and the same outcome; chunk and usage shapes hold.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -175,8 +176,26 @@ void run_bodies(std::string_view body) {
     // thinking, output_config, thinking_blocks and cache_control are read too.
     auto claude = spectra::ai::bedrock::converse_body(request.get_object(), "anthropic.claude-3-7-sonnet-20250219-v1:0");
     if (claude.ok()) (void)bj::serialize(*claude);
-    auto adaptive = spectra::ai::bedrock::converse_body(request.get_object(), "us.anthropic.claude-opus-4-7-v1:0");
-    if (adaptive.ok()) (void)bj::serialize(*adaptive);
+    // With beta flags listed for the model: only listed flags are sent,
+    // each once, and only to Claude.
+    static const std::vector<std::string> listed = {"interleaved-thinking-2025-05-14", "context-1m-2025-08-07"};
+    auto adaptive = spectra::ai::bedrock::converse_body(request.get_object(), "us.anthropic.claude-opus-4-7-v1:0", listed);
+    if (adaptive.ok()) {
+      (void)bj::serialize(*adaptive);
+      const bj::value* extra = adaptive->if_contains("additionalModelRequestFields");
+      const bj::value* sent = extra && extra->is_object() ? extra->get_object().if_contains("anthropic_beta") : nullptr;
+      if (sent) {
+        check(sent->is_array() && !sent->get_array().empty() && sent->get_array().size() <= listed.size());
+        for (const bj::value& f : sent->get_array()) {
+          check(f.is_string() && std::count(listed.begin(), listed.end(), f.get_string()) == 1);
+          check(std::count(sent->get_array().begin(), sent->get_array().end(), f) == 1);
+        }
+      }
+    }
+    if (auto nova = spectra::ai::bedrock::converse_body(request.get_object(), "us.amazon.nova-pro-v1:0", listed); nova.ok()) {
+      const bj::value* extra = nova->if_contains("additionalModelRequestFields");
+      check(!extra || !extra->get_object().contains("anthropic_beta"));
+    }
     auto nova2 = spectra::ai::bedrock::converse_body(request.get_object(), "us.amazon.nova-2-lite-v1:0");
     if (nova2.ok()) (void)bj::serialize(*nova2);
     auto up = adapter.build_chat(request.get_object(), target, true);

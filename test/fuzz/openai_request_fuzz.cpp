@@ -6,7 +6,8 @@
 // with messages, or is refused naming a field; a completion as an Anthropic
 // message, and as its event stream, keeps its text; the same for a
 // Responses request and answer, whose typed events add up to the same
-// output as the whole response object.
+// output as the whole response object; an anthropic-beta header's flags
+// are plain tokens, once each.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "ai/anthropic_beta.h"
 #include "ai/chat_request.h"
 #include "ai/messages_dialect.h"
 #include "ai/responses_dialect.h"
@@ -35,6 +37,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)last_user_text(req->body);
   } else if (err.message.empty()) {
     std::abort();  // every refusal says why
+  }
+  // The same bytes as an anthropic-beta header: the flags it gives are
+  // plain tokens, once each, at most kMaxFlags, and pass the chat field's
+  // own check (they travel in it).
+  if (auto flags = anthropic_beta::from_header(input); flags.ok()) {
+    if (flags->size() > anthropic_beta::kMaxFlags) std::abort();
+    bj::object carried{{"anthropic_beta", *flags}};
+    auto back = anthropic_beta::of(carried);
+    if (!back.ok() || back->size() != flags->size()) std::abort();
+    for (std::size_t i = 0; i < back->size(); ++i) {
+      if ((*back)[i].empty() || (*back)[i].find_first_of(", \t\r\n") != std::string_view::npos) std::abort();
+      for (std::size_t j = 0; j < i; ++j) {
+        if ((*back)[i] == (*back)[j]) std::abort();
+      }
+    }
+  } else if (flags.status().message().empty()) {
+    std::abort();
   }
   // The same bytes as an Anthropic Messages request, translated to chat.
   boost::system::error_code ec;
