@@ -58,6 +58,9 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
       const auto& bm = bv.as_object();
       pc.base_models[s(bm, "model")] = s(bm, "base_model");
     }
+    for (const auto& tv : arr(p, "thinking_kwargs")) {
+      pc.thinking_kwargs[s(tv.as_object(), "model")] = s(tv.as_object(), "kwarg");
+    }
     for (const auto& bv : arr(p, "anthropic_betas")) {
       auto& flags = pc.anthropic_betas[s(bv.as_object(), "model")];
       for (const auto& f : arr(bv.as_object(), "betas")) flags.emplace_back(f.as_string());
@@ -144,6 +147,13 @@ ModelTarget ProviderConfig::target(const std::string& model, const std::string& 
 const std::string& ProviderConfig::base_model(const std::string& model) const {
   auto it = base_models.find(model);
   return it == base_models.end() ? model : it->second;
+}
+
+const std::string* ProviderConfig::thinking_kwarg(const std::string& model) const {
+  if (thinking_kwargs.empty()) return nullptr;
+  auto it = thinking_kwargs.find(model);
+  if (it == thinking_kwargs.end()) it = thinking_kwargs.find(base_model(model));
+  return it == thinking_kwargs.end() ? nullptr : &it->second;
 }
 
 std::string ProviderConfig::openai_base_url() const {

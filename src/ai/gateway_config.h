@@ -36,12 +36,17 @@ struct ProviderConfig {
   // bedrock: model id (or the base model it runs) -> the anthropic-beta
   // flags Claude there may be sent (anthropic_betas).
   std::map<std::string, std::vector<std::string>> anthropic_betas;
+  // vllm: model id (or the base model it runs) -> the chat-template keyword
+  // that turns its thinking on and off (thinking_kwargs).
+  std::map<std::string, std::string> thinking_kwargs;
   bool local() const { return kind == "vllm"; }
   // What an adapter needs to call `model` here, at `base_url` (one of the
   // endpoints, or the provider's base_url).
   ModelTarget target(const std::string& model, const std::string& base_url) const;
   // The model `model` runs: its base_models entry, or `model` itself.
   const std::string& base_model(const std::string& model) const;
+  // Its thinking_kwargs entry (by id, else by base model), or null.
+  const std::string* thinking_kwarg(const std::string& model) const;
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
   // OpenAI's own; without a trailing slash.
   std::string openai_base_url() const;

@@ -14,6 +14,7 @@
 #include "ai/gateway.h"
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
+#include "ai/reasoning.h"
 #include "ai/upstream_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -155,6 +156,12 @@ asio::awaitable<void> Gateway::count_tokens_on_vllm(Call& c, const ProviderConfi
   if (without_claude_fields(*chat, &plain)) *chat = std::move(plain);
   bj::object body{{"model", model}, {"messages", chat->at("messages")}, {"add_generation_prompt", true}};
   if (const auto* tools = chat->if_contains("tools")) body["tools"] = *tools;
+  // Counted as the template will render it: with thinking switched as asked.
+  if (const std::string* kwarg = p.thinking_kwarg(model)) {
+    if (const std::optional<bool> on = reasoning::wants_thinking(request)) {
+      reasoning::switch_template_thinking(body, *kwarg, *on);
+    }
+  }
   EndpointWalk walk(health_, rr_, p);
   UpstreamRequest req;
   req.url = origin_url(walk.endpoint(), "/tokenize");

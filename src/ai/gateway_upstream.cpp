@@ -223,13 +223,22 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   // A translated request's Claude-only fields stay with Claude.
   bj::object plain;
   const bool openai_api = p.kind == "openai" || p.kind == "vllm";
-  const bool strip = openai_api && c.dialect != Dialect::chat && for_openai_api(c.body, p.kind, &plain);
+  bool changed = openai_api && c.dialect != Dialect::chat && for_openai_api(c.body, p.kind, &plain);
   // Claude's thinking, asked for through the Messages API, as the effort of
   // a model that reasons at one.
-  if (strip && !plain.contains("reasoning_effort") && reasoning::takes_reasoning_effort(p.kind, target.base())) {
+  if (changed && !plain.contains("reasoning_effort") && reasoning::takes_reasoning_effort(p.kind, target.base())) {
     if (std::string effort = reasoning::reasoning_effort_for(c.body); !effort.empty()) plain["reasoning_effort"] = effort;
   }
-  auto req = adapter.build_chat(strip ? plain : c.body, target, c.stream);
+  // A vLLM model whose chat template switches its thinking with a keyword
+  // (Qwen3's enable_thinking): thinking asked for on or off goes as that.
+  if (const std::string* kwarg = p.kind == "vllm" ? p.thinking_kwarg(model) : nullptr) {
+    if (const std::optional<bool> on = reasoning::wants_thinking(c.body)) {
+      if (!changed) plain = c.body;
+      changed = true;
+      reasoning::switch_template_thinking(plain, *kwarg, *on);
+    }
+  }
+  auto req = adapter.build_chat(changed ? plain : c.body, target, c.stream);
   if (!req.ok()) {
     co_await fail(c, 400, "invalid_request_error", req.status().message(), "unsupported_request");
     co_return false;

@@ -170,4 +170,25 @@ std::string reasoning_effort_for(const bj::object& request) {
   return t->effort;
 }
 
+std::optional<bool> wants_thinking(const bj::object& request) {
+  if (const bj::value* t = request.if_contains("thinking"); t && t->is_object()) {
+    const bj::value* type = t->get_object().if_contains("type");
+    if (type && (*type == "enabled" || *type == "adaptive")) return true;
+    if (type && *type == "disabled") return false;
+    return std::nullopt;
+  }
+  const bj::value* e = request.if_contains("reasoning_effort");
+  if (!e || !e->is_string()) return std::nullopt;
+  return e->get_string() != "none";
+}
+
+bool switch_template_thinking(bj::object& request, std::string_view kwarg, bool on) {
+  bj::value& kwargs = request["chat_template_kwargs"];
+  if (kwargs.is_null()) kwargs = bj::object{};
+  bj::object* o = kwargs.if_object();
+  if (!o || o->contains(kwarg)) return false;
+  (*o)[kwarg] = on;
+  return true;
+}
+
 }  // namespace spectra::ai::reasoning

@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -75,5 +76,18 @@ bool takes_reasoning_effort(std::string_view kind, std::string_view model_id);
 // output_config.effort (max: high; none asked: empty, the model's default);
 // disabled, absent or malformed: empty.
 std::string reasoning_effort_for(const bj::object& request);
+
+// Whether a request asks for thinking at all: `thinking` of type enabled
+// or adaptive (true) or disabled (false); else reasoning_effort "none"
+// (false) or any other effort (true); neither: no answer (the model's
+// default).
+std::optional<bool> wants_thinking(const bj::object& request);
+
+// For a vLLM model whose chat template turns thinking on and off with a
+// boolean keyword (Qwen3's enable_thinking, say): `request` with
+// chat_template_kwargs[kwarg] = on, unless the client set that keyword
+// itself. False, `request` untouched, when it did or when chat_template_kwargs
+// is not an object.
+bool switch_template_thinking(bj::object& request, std::string_view kwarg, bool on);
 
 }  // namespace spectra::ai::reasoning

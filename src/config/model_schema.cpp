@@ -250,6 +250,12 @@ NodePtr ai_node() {
           .desc("bedrock: the anthropic-beta flags of Messages clients (Claude Code) that go to a Claude model as additionalModelRequestFields.anthropic_beta; other flags are not sent")
           .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then it covers them)"))
           .required("betas", array(str().format(Format::kName)).max_items(64).desc("Flags this model takes on Bedrock, e.g. interleaved-thinking-2025-05-14, context-1m-2025-08-07 (Bedrock refuses the whole request over a flag the model does not take)"));
+  NodePtr thinking_kwarg =
+      object()
+          .ref("AiThinkingKwarg")
+          .desc("vllm: a model whose chat template turns thinking on and off with a boolean keyword")
+          .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then it covers them)"))
+          .required("kwarg", str().format(Format::kName).desc("The chat_template_kwargs keyword, e.g. enable_thinking (Qwen3) or thinking (DeepSeek V3.1, Granite)"));
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())
@@ -264,6 +270,7 @@ NodePtr ai_node() {
                          .field("ca_file", str().max_length(1024).desc("https upstreams: a PEM file of the CAs to trust instead of the system store (an endpoint behind a private CA)"))
                          .field("base_models", array(base_model).max_items(1024).unique("model").desc("Models served under an id that names no model (a Bedrock application inference profile, a deployment's own name): what each runs decides Claude's thinking and prompt caching, Nova 2's reasoning, Bedrock's CountTokens, and the price when the id has none"))
                          .field("anthropic_betas", array(betas).max_items(1024).unique("model").desc("bedrock: per Claude model, the anthropic-beta flags a Messages client's request carries there; none listed: none carried"))
+                         .field("thinking_kwargs", array(thinking_kwarg).max_items(1024).unique("model").desc("vllm: per model, the chat-template keyword a request's thinking (on, off) is sent as; unlisted models get only reasoning_effort"))
                          .field("health_check", health_check);
   NodePtr overflow = object()
                          .ref("OverflowPolicy")
@@ -396,6 +403,11 @@ NodePtr ai_node() {
           if (kind != "bedrock" && betas && betas->is_array() && !betas->get_array().empty()) {
             e.push_back({json::pointer_join(pp, "anthropic_betas"),
                          "lists flags for Claude on Bedrock (kind bedrock), not " + std::string(kind)});
+          }
+          const auto* kwargs = p.if_contains("thinking_kwargs");
+          if (kind != "vllm" && kwargs && kwargs->is_array() && !kwargs->get_array().empty()) {
+            e.push_back({json::pointer_join(pp, "thinking_kwargs"),
+                         "names chat-template keywords of vLLM models (kind vllm), not " + std::string(kind)});
           }
           // A private CA only makes sense for https, and the daemon's working
           // directory is no place to resolve a relative path against.

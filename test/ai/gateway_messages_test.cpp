@@ -504,6 +504,68 @@ TEST_F(MessagesTest, ClaudeOnBedrockThinksThroughTheMessagesApi) {
   EXPECT_FALSE(bj::parse(local_.last_body()).as_object().contains("reasoning_effort")) << local_.last_body();
 }
 
+// Qwen3 on vLLM thinks unless its chat template is told not to
+// (enable_thinking, named for it in thinking_kwargs). Claude Code's
+// thinking turned off, or a chat client's reasoning_effort "none", turns it
+// off; turned on, on; not asked, the model's default; a client's own
+// chat_template_kwargs stand; a model with no keyword gets none.
+TEST_F(MessagesTest, ThinkingOnOrOffReachesALocalModelsChatTemplate) {
+  auto thoughts_of = [](const http::ClientResponse& r) {
+    std::string text;
+    const bj::value answer = bj::parse(r.body);
+    for (const auto& b : answer.at("content").as_array()) {
+      if (b.at("type") == "thinking") text += std::string(b.at("thinking").as_string());
+    }
+    return text;
+  };
+  auto sent_kwargs = [&]() -> bj::value {
+    const auto body = bj::parse(local_.last_body()).as_object();
+    const auto* k = body.if_contains("chat_template_kwargs");
+    return k ? *k : bj::value();
+  };
+  auto off = post("/v1/messages", R"({"model":"local/qwen3-32b","max_tokens":50,"thinking":{"type":"disabled"},
+      "messages":[{"role":"user","content":"answer at once"}]})");
+  ASSERT_EQ(off.status, 200u) << off.body;
+  EXPECT_EQ(sent_kwargs(), bj::parse(R"({"enable_thinking":false})"));
+  EXPECT_EQ(thoughts_of(off), "") << off.body;
+
+  auto on = post("/v1/messages", R"({"model":"local/qwen3-32b","max_tokens":3000,
+      "thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"think first"}]})");
+  ASSERT_EQ(on.status, 200u) << on.body;
+  EXPECT_EQ(sent_kwargs(), bj::parse(R"({"enable_thinking":true})"));
+  EXPECT_EQ(bj::parse(local_.last_body()).at("reasoning_effort"), "low");
+  EXPECT_EQ(thoughts_of(on), "local thinks about: think first");
+
+  auto unasked = post("/v1/messages", R"({"model":"local/qwen3-32b","max_tokens":50,
+      "messages":[{"role":"user","content":"as you like"}]})");
+  ASSERT_EQ(unasked.status, 200u) << unasked.body;
+  EXPECT_TRUE(sent_kwargs().is_null()) << local_.last_body();
+  EXPECT_EQ(thoughts_of(unasked), "local thinks about: as you like") << "Qwen3's default";
+
+  // A chat client: reasoning_effort "none" is thinking off; its own
+  // chat_template_kwargs win.
+  auto chat_off = post_openai("/v1/chat/completions", R"({"model":"local/qwen3-32b","reasoning_effort":"none",
+      "messages":[{"role":"user","content":"quick"}]})");
+  ASSERT_EQ(chat_off.status, 200u) << chat_off.body;
+  EXPECT_EQ(sent_kwargs(), bj::parse(R"({"enable_thinking":false})"));
+  EXPECT_FALSE(bj::parse(chat_off.body).at("choices").at(0).at("message").as_object().contains("reasoning_content"));
+  auto own = post_openai("/v1/chat/completions", R"({"model":"local/qwen3-32b","reasoning_effort":"none",
+      "chat_template_kwargs":{"enable_thinking":true,"other":1},"messages":[{"role":"user","content":"mine"}]})");
+  ASSERT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(sent_kwargs(), bj::parse(R"({"enable_thinking":true,"other":1})"));
+
+  // Counted as the template will render it.
+  auto counted = post("/v1/messages/count_tokens", R"({"model":"local/qwen3-32b","thinking":{"type":"disabled"},
+      "messages":[{"role":"user","content":"a b c"}]})");
+  ASSERT_EQ(counted.status, 200u) << counted.body;
+  EXPECT_EQ(sent_kwargs(), bj::parse(R"({"enable_thinking":false})")) << local_.last_body();
+
+  auto llama = post("/v1/messages", R"({"model":"llama","max_tokens":50,"thinking":{"type":"disabled"},
+      "messages":[{"role":"user","content":"no keyword here"}]})");
+  ASSERT_EQ(llama.status, 200u) << llama.body;
+  EXPECT_TRUE(sent_kwargs().is_null()) << local_.last_body();
+}
+
 // top_k through the Messages API in translation: a local model gets it as
 // vLLM takes it, Claude on Bedrock in additionalModelRequestFields.
 TEST_F(MessagesTest, TopKReachesTheModelsThatTakeIt) {

@@ -278,6 +278,21 @@ TEST(GatewayConfig, BetaFlagsAreListedPerModelOrPerBaseModel) {
   EXPECT_TRUE(aws.target("anthropic.claude-haiku-4-5-v1:0", "").anthropic_betas.empty());
 }
 
+TEST(GatewayConfig, ThinkingKwargsAreNamedPerModelOrPerBaseModel) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"local","kind":"vllm","endpoints":["http://127.0.0.1:1/v1"],
+          "base_models":[{"model":"team-chat","base_model":"Qwen/Qwen3-32B"}],
+          "thinking_kwargs":[{"model":"Qwen/Qwen3-32B","kwarg":"enable_thinking"},
+                             {"model":"deepseek-v3.1","kwarg":"thinking"}]}]})").as_object());
+  const ProviderConfig& local = cfg->providers.at("local");
+  ASSERT_NE(local.thinking_kwarg("Qwen/Qwen3-32B"), nullptr);
+  EXPECT_EQ(*local.thinking_kwarg("Qwen/Qwen3-32B"), "enable_thinking");
+  ASSERT_NE(local.thinking_kwarg("team-chat"), nullptr) << "a deployment's name has its base model's keyword";
+  EXPECT_EQ(*local.thinking_kwarg("team-chat"), "enable_thinking");
+  EXPECT_EQ(*local.thinking_kwarg("deepseek-v3.1"), "thinking");
+  EXPECT_EQ(local.thinking_kwarg("llama-3"), nullptr);
+}
+
 TEST(AnthropicBeta, HeaderFlagsAreTokensOnceEachInOrder) {
   auto flags = anthropic_beta::from_header(" claude-code-20250219 ,interleaved-thinking-2025-05-14,,\t"
                                            "claude-code-20250219, context-1m-2025-08-07 ");

@@ -129,5 +129,31 @@ TEST(ReasoningTest, ThinkingForModelsThatReasonAtAnEffort) {
   EXPECT_EQ(reasoning_effort_for(obj("{}")), "");
 }
 
+TEST(ReasoningTest, ThinkingOnOrOffIsAChatTemplateSwitch) {
+  EXPECT_EQ(wants_thinking(obj(R"({"thinking":{"type":"disabled"}})")), false);
+  EXPECT_EQ(wants_thinking(obj(R"({"thinking":{"type":"enabled","budget_tokens":2048}})")), true);
+  EXPECT_EQ(wants_thinking(obj(R"({"thinking":{"type":"adaptive"}})")), true);
+  EXPECT_EQ(wants_thinking(obj(R"({"reasoning_effort":"none"})")), false);
+  EXPECT_EQ(wants_thinking(obj(R"({"reasoning_effort":"minimal"})")), true);
+  EXPECT_EQ(wants_thinking(obj(R"({"thinking":{"type":"disabled"},"reasoning_effort":"high"})")), false)
+      << "thinking is the more specific ask";
+  EXPECT_EQ(wants_thinking(obj("{}")), std::nullopt) << "the model's default";
+  EXPECT_EQ(wants_thinking(obj(R"({"thinking":{"type":"sometimes"}})")), std::nullopt);
+  EXPECT_EQ(wants_thinking(obj(R"({"reasoning_effort":null})")), std::nullopt);
+
+  bj::object plain = obj(R"({"model":"m"})");
+  EXPECT_TRUE(switch_template_thinking(plain, "enable_thinking", false));
+  EXPECT_EQ(plain, obj(R"({"model":"m","chat_template_kwargs":{"enable_thinking":false}})"));
+  bj::object others = obj(R"({"chat_template_kwargs":{"custom":1}})");
+  EXPECT_TRUE(switch_template_thinking(others, "thinking", true));
+  EXPECT_EQ(others, obj(R"({"chat_template_kwargs":{"custom":1,"thinking":true}})"));
+  bj::object own = obj(R"({"chat_template_kwargs":{"enable_thinking":true}})");
+  EXPECT_FALSE(switch_template_thinking(own, "enable_thinking", false)) << "the client's own setting stands";
+  EXPECT_EQ(own, obj(R"({"chat_template_kwargs":{"enable_thinking":true}})"));
+  bj::object odd = obj(R"({"chat_template_kwargs":"x"})");
+  EXPECT_FALSE(switch_template_thinking(odd, "enable_thinking", false));
+  EXPECT_EQ(odd, obj(R"({"chat_template_kwargs":"x"})"));
+}
+
 }  // namespace
 }  // namespace spectra::ai::reasoning

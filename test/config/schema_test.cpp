@@ -116,6 +116,21 @@ TEST(Schema, AiAnthropicBetasAreFlagsPerBedrockModel) {
   EXPECT_TRUE(has(e, "/ai/providers/0/anthropic_betas", "kind bedrock"));
 }
 
+TEST(Schema, AiThinkingKwargsAreForVllmModels) {
+  auto ok = check("ai", R"({"providers": [{"name": "local", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"],
+    "thinking_kwargs": [{"model": "Qwen/Qwen3-32B", "kwarg": "enable_thinking"}]}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", R"({"providers": [{"name": "local", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"],
+    "thinking_kwargs": [{"model": "m", "kwarg": "a"}, {"model": "m", "kwarg": "b"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/thinking_kwargs/1/model", "duplicate"));
+  e = check("ai", R"({"providers": [{"name": "local", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"],
+    "thinking_kwargs": [{"model": "m", "kwarg": "enable thinking"}, {"model": "n"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/thinking_kwargs/0/kwarg"));
+  EXPECT_TRUE(has(e, "/ai/providers/0/thinking_kwargs/1/kwarg", "required"));
+  e = check("ai", R"({"providers": [{"name": "o", "kind": "openai", "thinking_kwargs": [{"model": "m", "kwarg": "a"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/thinking_kwargs", "kind vllm"));
+}
+
 TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   auto e = check("ai", R"({"providers": [
     {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},

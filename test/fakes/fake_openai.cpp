@@ -278,9 +278,15 @@ asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
   // A reasoning model (vLLM with a reasoning parser) puts its thinking in
   // a field of its own before the answer: "deepseek-r1" models in
   // reasoning_content, "gpt-oss" models in reasoning; counted as completion.
-  const char* reasoning_field = model.find("r1") != std::string::npos    ? "reasoning_content"
-                                : model.find("oss") != std::string::npos ? "reasoning"
-                                                                         : nullptr;
+  // "qwen3" models think in reasoning_content too, unless the request's
+  // chat_template_kwargs turn enable_thinking off (Qwen3's chat template
+  // then writes an empty think block, and the parser finds no reasoning).
+  const bj::value* kwargs = req.if_contains("chat_template_kwargs");
+  const bj::value* enable = kwargs && kwargs->is_object() ? kwargs->get_object().if_contains("enable_thinking") : nullptr;
+  const bool qwen3_thinks = model.find("qwen3") != std::string::npos && !(enable && enable->is_bool() && !enable->get_bool());
+  const char* reasoning_field = model.find("r1") != std::string::npos || qwen3_thinks ? "reasoning_content"
+                                : model.find("oss") != std::string::npos              ? "reasoning"
+                                                                                      : nullptr;
   const std::string reasoning = reasoning_field ? name_ + " thinks about: " + last_user : "";
   std::int64_t completion = (tool_call ? fake_word_count(args) : fake_word_count(reply)) + fake_word_count(reasoning);
   bj::object usage{{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};

@@ -8,7 +8,9 @@
 //   prompt  = whitespace-separated words across all message contents
 //   completion = words in the reply (and in the reasoning of a reasoning
 //                model: one named *r1* answers it in reasoning_content, one
-//                named *oss* in reasoning, before the reply, as vLLM does)
+//                named *oss* in reasoning, before the reply, as vLLM does;
+//                one named *qwen3* in reasoning_content unless
+//                chat_template_kwargs.enable_thinking is false)
 // Faults can be injected at run time: latency, an HTTP error before the
 // first token, an error event or a dropped connection after N chunks.
 #include <boost/json/object.hpp>
