@@ -1,0 +1,147 @@
+// What a call is admitted against and charged, and what it leaves
+// behind: the key's limits and budget (this instance's and the fleet's),
+// metering, the latency metrics and the audit record written when it ends.
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "ai/gateway.h"
+#include "ai/gateway_call.h"
+#include "common/json_util.h"
+#include "common/time_util.h"
+
+namespace spectra::ai {
+
+bj::array Gateway::budget_status() const {
+  const auto cfg = snapshot();
+  const auto fleet = fleet_limits();
+  const auto now = deps_.clock->system_now();
+  bj::array out;
+  for (const auto& [hash, k] : cfg->keys_by_hash) {
+    if (!(k.budget_usd > 0)) continue;
+    double spent = meter_.spent(k.name, k.budget_period);
+    std::string scope = "instance";
+    if (fleet) {
+      scope = "fleet";
+      if (auto f = fleet->spent(k.name, k.budget_period)) spent = std::max(spent, *f);
+    }
+    bj::object row{{"key", k.name},
+                   {"period", to_string(k.budget_period)},
+                   {"budget_usd", k.budget_usd},
+                   {"spent_usd", spent},
+                   {"remaining_usd", std::max(0.0, k.budget_usd - spent)},
+                   {"scope", scope}};
+    if (k.budget_period != BudgetPeriod::kTotal) row["renews_at"] = rfc3339_utc(budget_period_at(k.budget_period, now).end);
+    out.push_back(std::move(row));
+  }
+  std::sort(out.begin(), out.end(), [](const bj::value& a, const bj::value& b) {
+    return a.at("key").get_string() < b.at("key").get_string();
+  });
+  return out;
+}
+
+// This instance's buckets first, then the fleet's counts (Redis backend).
+// No I/O.
+LimitVerdict Gateway::admit(Call& c) {
+  const VirtualKey& k = *c.key;
+  const double spent = k.budget_usd > 0 ? meter_.spent(k.name, k.budget_period) : 0.0;
+  LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, spent, k.budget_period);
+  if (verdict.allowed && c.fleet) {
+    LimitVerdict fleet = c.fleet->check(k.name, k.rpm, k.tpm, k.budget_usd, k.budget_period);
+    merge_headroom(fleet, verdict);  // the tighter of this instance's and the fleet's
+    verdict = std::move(fleet);
+    if (verdict.allowed) c.fleet->add_request(k.name);
+  }
+  // The key's headroom on whatever the answer is, as OpenAI sends it.
+  for (auto& [name, value] : ratelimit_headers(verdict)) c.ex->add_header(std::move(name), std::move(value));
+  return verdict;
+}
+
+// An upstream's usage: metered on the key, provider and model, and charged
+// to the key's token rate and budget, here and across the fleet.
+void Gateway::charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage) {
+  const Price* price = c.cfg->price(provider, model);
+  const double cost = price ? cost_of(usage, *price) : 0.0;
+  const std::int64_t tokens = usage.prompt_tokens + usage.completion_tokens;
+  meter_.record(c.key->name, provider, model, usage, cost);
+  limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);
+  if (c.fleet) {
+    c.fleet->add_tokens(c.key->name, tokens);
+    c.fleet->add_spend(c.key->name, cost, c.key->budget_period);
+  }
+}
+
+void Gateway::finish(Call& c) {
+  if (c.finished) return;
+  c.finished = true;
+  c.lead.end();  // its followers have their answer (or go on their own) now
+  const auto end = deps_.clock->steady_now();
+  auto latency = std::chrono::duration<double, std::milli>(end - c.t0).count();
+  // A stream's time to its first token, and the time per output token
+  // after it: what the provider (through the gateway) gives its clients.
+  std::optional<double> ttft;
+  if (c.stream && c.first_token_at) ttft = std::chrono::duration<double>(*c.first_token_at - c.t0).count();
+  if (deps_.metrics) {
+    std::size_t i = c.cache_result == "hit" ? 0 : c.cache_result == "semantic-hit" ? 1 : c.cache_result == "miss" ? 2 : 3;
+    latency_[i]->observe(latency / 1000.0);
+    const bool upstream_answered = i >= 2 && c.status >= 200 && c.status < 300 && !c.provider.empty();
+    if (ttft && upstream_answered) {
+      const metrics::Labels labels{{"provider", c.provider}, {"model", c.model}};
+      deps_.metrics
+          ->histogram("spectra_ai_time_to_first_token_seconds",
+                      "Streamed answers from the upstream: request arrival to the first token sent, by provider and model", labels)
+          .observe(*ttft);
+      if (c.usage.completion_tokens > 1) {
+        const double after = std::chrono::duration<double>(end - *c.first_token_at).count();
+        deps_.metrics
+            ->histogram("spectra_ai_time_per_output_token_seconds",
+                        "Streamed answers from the upstream: time from the first token to the end per further output token, "
+                        "by provider and model",
+                        labels)
+            .observe(after / static_cast<double>(c.usage.completion_tokens - 1));
+      }
+    }
+    // How often a route spills to its fallbacks (an overloaded provider, a
+    // full local model): rare, so the series is looked up each time.
+    if (!c.fallback.empty()) {
+      deps_.metrics
+          ->counter("spectra_ai_fallbacks_total", "Requests answered by a route's fallback, by route and the fallback that answered",
+                    {{"route", c.route}, {"fallback", c.fallback}})
+          .inc();
+    }
+  }
+  if (!c.audit) return;
+  // Written straight to text on this thread (no DOM): the writer thread
+  // only chains and hashes it.
+  auto now = deps_.clock->system_now();
+  std::string rec;
+  rec.reserve(384 + (c.cfg->audit_bodies ? c.stored.size() + 1024 : 0));
+  json::ObjectWriter w(rec);
+  w.num("time_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()))
+      .str("request_id", c.ex ? c.ex->info().request_id : "")
+      .str("key", c.key ? c.key->name : "")
+      .str("requested_model", c.requested_model)
+      .str("resolved", c.provider.empty() ? std::string() : c.provider + "/" + c.model)
+      .str("route", c.route);
+  // A Messages or Responses request served through chat.
+  if (c.dialect == Dialect::messages) w.str("api", "messages");
+  if (c.dialect == Dialect::responses) w.str("api", "responses");
+  if (c.fallback.empty()) w.null("fallback");
+  else w.str("fallback", c.fallback);
+  w.str("cache", c.cache_result)
+      .boolean("stream", c.stream)
+      .num("prompt_tokens", c.usage.prompt_tokens)
+      .num("completion_tokens", c.usage.completion_tokens)
+      .num("latency_ms", latency);
+  if (ttft) w.num("ttft_ms", *ttft * 1000.0);
+  w.num("status", static_cast<std::int64_t>(c.status)).str("egress", c.egress);
+  if (!c.error.empty()) w.str("error", c.error);
+  if (c.cfg->audit_bodies) {
+    w.raw("request", bj::serialize(c.body));
+    if (!c.stored.empty()) w.str("response", c.stored);
+  }
+  w.close();
+  c.audit->append(std::move(rec));
+}
+
+}  // namespace spectra::ai
