@@ -439,13 +439,12 @@ asio::awaitable<void> Gateway::serve_chat(Call& c) {
   if (!c.primary_failed) {
     if (!co_await admitted(c)) co_return;
   }
-  // 4. route
+  // 4. route (unless the Messages API's relay chose the targets already)
+  const RouteConfig* route = nullptr;
   if (auto rit = cfg.routes.find(c.requested_model); rit != cfg.routes.end()) {
+    route = &rit->second;
     c.route = rit->first;
-    if (!c.primary_failed) {
-      c.targets.push_back(rit->second.target);
-      for (const auto& f : rit->second.fallbacks) c.targets.push_back(f);
-    }
+    if (c.targets.empty() && !c.primary_failed) c.targets = route->next_targets();
   } else {
     c.route = "direct";
     c.targets.push_back(c.requested_model);
@@ -469,12 +468,21 @@ asio::awaitable<void> Gateway::serve_chat(Call& c) {
   }
   c.provider = primary->first->name;
   c.model = primary->second;
+  // The answers of a route balanced over one model (accounts, regions) are
+  // cached as the route's target's, whichever target gave them.
+  std::string cache_provider = c.provider, cache_model = c.model;
+  if (route && !route->balance.empty() && route->one_model) {
+    if (auto shared = cfg.resolve(route->target); shared.ok()) {
+      cache_provider = shared->first->name;
+      cache_model = shared->second;
+    }
+  }
   // 5. exact cache
   std::string cc(ex.request()[http::bhttp::field::cache_control]);
   bool no_store = cc.find("no-store") != std::string::npos;
   bool no_cache = cc.find("no-cache") != std::string::npos;
   if (cfg.exact_cache && !no_store) {
-    c.cache_key = exact_cache_key(c.key->cache_namespace, c.provider, c.model, c.body);
+    c.cache_key = exact_cache_key(c.key->cache_namespace, cache_provider, cache_model, c.body);
     c.cache_read = !no_cache;
     c.cache_write = true;
     c.cache_result = no_cache ? "bypass" : "miss";
@@ -493,7 +501,7 @@ asio::awaitable<void> Gateway::serve_chat(Call& c) {
     if (!text.empty()) {
       auto emb = co_await embed_for_cache(c, text);
       if (emb.ok()) {
-        c.partition = cfg.embedder + '\n' + semantic_partition_key(c.key->cache_namespace, c.provider, c.model, c.body);
+        c.partition = cfg.embedder + '\n' + semantic_partition_key(c.key->cache_namespace, cache_provider, cache_model, c.body);
         c.embedding = std::move(*emb);
         auto near = index_->nearest(c.partition, c.embedding);
         if (near && near->second >= cfg.semantic_threshold) {

@@ -32,6 +32,11 @@ const bj::array& arr(const bj::object& o, const char* k) {
   const auto* v = o.if_contains(k);
   return v && v->is_array() ? v->get_array() : kEmpty;
 }
+// The model of a provider/model target.
+std::string_view model_of(std::string_view target) {
+  const auto slash = target.find('/');
+  return slash == std::string_view::npos ? target : target.substr(slash + 1);
+}
 const bj::object& obj(const bj::object& o, const char* k) {
   static const bj::object kEmpty;
   const auto* v = o.if_contains(k);
@@ -70,7 +75,16 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
   }
   for (const auto& rv : arr(ai, "routes")) {
     const auto& r = rv.as_object();
-    RouteConfig rc{s(r, "alias"), s(r, "target"), {}, {}};
+    RouteConfig rc;
+    rc.alias = s(r, "alias");
+    rc.target = s(r, "target");
+    rc.weight = i(r, "weight", 1);
+    for (const auto& bv : arr(r, "balance")) {
+      const auto& b = bv.as_object();
+      rc.balance.push_back({s(b, "target"), i(b, "weight", 1)});
+      rc.one_model = rc.one_model && model_of(rc.balance.back().target) == model_of(rc.target);
+    }
+    rc.plan_turns();
     for (const auto& f : arr(r, "fallbacks")) rc.fallbacks.emplace_back(f.as_string());
     const auto& ov = obj(r, "overflow");
     rc.overflow = {s(ov, "policy"), i(ov, "max_queue", 64), i(ov, "max_wait_ms", 30000), s(ov, "spill_to")};
@@ -162,6 +176,45 @@ std::string ProviderConfig::openai_base_url() const {
   return base;
 }
 
+void RouteConfig::plan_turns() {
+  // Smooth weighted round-robin (as nginx's): each turn every target gains
+  // its weight, the one with the most goes and gives back the total; over
+  // one period each goes `weight` times, spread out rather than in runs.
+  turns_.clear();
+  if (balance.empty()) return;
+  std::vector<std::int64_t> weights{std::max<std::int64_t>(1, weight)};
+  for (const auto& b : balance) weights.push_back(std::max<std::int64_t>(1, b.weight));
+  std::int64_t total = 0;
+  for (auto w : weights) total += w;
+  std::vector<std::int64_t> current(weights.size(), 0);
+  for (std::int64_t t = 0; t < total; ++t) {
+    std::size_t best = 0;
+    for (std::size_t k = 0; k < weights.size(); ++k) {
+      current[k] += weights[k];
+      if (current[k] > current[best]) best = k;
+    }
+    current[best] -= total;
+    turns_.push_back(static_cast<std::uint16_t>(best));
+  }
+}
+
+std::vector<std::string> RouteConfig::next_targets() const {
+  std::vector<std::string> out;
+  out.reserve(1 + balance.size() + fallbacks.size());
+  if (turns_.empty()) {
+    out.push_back(target);
+  } else {
+    const std::size_t first = turns_[next_turn_->fetch_add(1, std::memory_order_relaxed) % turns_.size()];
+    out.push_back(first == 0 ? target : balance[first - 1].target);
+    if (first != 0) out.push_back(target);
+    for (std::size_t k = 0; k < balance.size(); ++k) {
+      if (k + 1 != first) out.push_back(balance[k].target);
+    }
+  }
+  out.insert(out.end(), fallbacks.begin(), fallbacks.end());
+  return out;
+}
+
 bool GatewayConfig::in_account(const std::string& target) const {
   auto r = resolve(target);
   return r.ok() && r->first->local();
@@ -171,6 +224,8 @@ bool GatewayConfig::served_in_account(const std::string& model) const {
   auto r = routes.find(model);
   if (r == routes.end()) return in_account(model);
   return in_account(r->second.target) ||
+         std::any_of(r->second.balance.begin(), r->second.balance.end(),
+                     [&](const RouteConfig::Share& b) { return in_account(b.target); }) ||
          std::any_of(r->second.fallbacks.begin(), r->second.fallbacks.end(),
                      [&](const std::string& f) { return in_account(f); });
 }

@@ -4,6 +4,8 @@
 // request sees one consistent config from start to end.
 #include <boost/json/object.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <chrono>
 #include <memory>
@@ -63,6 +65,30 @@ struct RouteConfig {
   std::string alias, target;
   std::vector<std::string> fallbacks;
   OverflowConfig overflow;
+  // Targets sharing the route's load with `target` (of weight `weight`),
+  // by weight: each request goes first to the one whose turn it is, then
+  // to the others in the order listed, then to the fallbacks.
+  struct Share {
+    std::string target;
+    std::int64_t weight = 1;
+  };
+  std::int64_t weight = 1;
+  std::vector<Share> balance;
+  // Every balanced target names the same model (two accounts or regions of
+  // one model): their answers share the exact and semantic caches, under
+  // `target`. Otherwise each target's answers are its own.
+  bool one_model = true;
+
+  // The targets of the route's next request in the order they are tried:
+  // the balanced ones as above (just `target` without balance), then the
+  // fallbacks. Thread-safe.
+  std::vector<std::string> next_targets() const;
+  // Set up the smooth weighted round-robin over target and balance.
+  void plan_turns();
+
+ private:
+  std::vector<std::uint16_t> turns_;  // one period: indexes into [target, balance...]
+  std::shared_ptr<std::atomic<std::uint64_t>> next_turn_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
 struct VirtualKey {

@@ -35,9 +35,13 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   const bool messages_route = std::string_view(path) == "/messages";
   std::string target = c.requested_model;
   const RouteConfig* route = nullptr;
+  // A route's targets in the order this call tries them (balanced, then
+  // the fallbacks); count_tokens counts on the route's target.
+  std::vector<std::string> order;
   if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) {
     route = &it->second;
-    target = route->target;
+    order = messages_route ? route->next_targets() : std::vector<std::string>{route->target};
+    target = order.front();
   }
   auto resolved = c.cfg->resolve(target);
   const bool anthropic_model = resolved.ok() && resolved->first->kind == "anthropic";
@@ -46,6 +50,7 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   // local-only rule then leaves only those).
   const bool in_account_fallback = route && c.key->local_only && c.cfg->served_in_account(c.requested_model);
   if (messages_route && (!anthropic_model || in_account_fallback)) {
+    c.targets = std::move(order);  // the chat pipeline goes on from the same turn
     co_await messages_via_chat(c, parsed->get_object());
     co_return;
   }
@@ -107,7 +112,7 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   // provider's health as on chat, and with fallbacks an ejected one is
   // skipped as chat skips it.
   EndpointWalk walk(health_, rr_, p);
-  const bool can_fall_back = messages_route && route && !route->fallbacks.empty();
+  const bool can_fall_back = messages_route && order.size() > 1;
   UpstreamCall call;
   Status st;
   std::string why = "every endpoint is ejected until its cool-down ends";
@@ -128,15 +133,15 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     walk.record(!failed, failed, why);
   }
   if (failed && can_fall_back) {
-    // Nothing has reached the client: the route's fallbacks answer, in
+    // Nothing has reached the client: the route's other targets answer, in
     // translation where they are not Anthropic's (as chat fails over).
     call.abort();
     c.error = p.name + ": " + why;
     c.read_ahead.clear();
     c.lead.end();  // no answer under this key: its followers try on their own
-    log::warn("upstream failed; trying the route's fallbacks",
+    log::warn("upstream failed; trying the route's other targets",
               {{"provider", p.name}, {"error", c.error}, {"request_id", ex.info().request_id}});
-    c.targets = route->fallbacks;
+    c.targets.assign(order.begin() + 1, order.end());
     c.primary_failed = true;
     co_await messages_via_chat(c, body);
     co_return;

@@ -278,10 +278,17 @@ NodePtr ai_node() {
                          .field("max_queue", integer(0, 100000), 64)
                          .field("max_wait_ms", integer(0, 600000), 30000)
                          .field("spill_to", str().max_length(256).desc("provider/model used by spill"));
+  NodePtr share = object()
+                      .ref("AiRouteShare")
+                      .desc("A target sharing the route's load")
+                      .required("target", str().max_length(256).desc("provider/model"))
+                      .field("weight", integer(1, 1000).desc("Its share of the requests, against the others' weights"), 1);
   NodePtr route = object()
                       .ref("AiRoute")
                       .required("alias", str().max_length(256).desc("Model name clients send"))
                       .required("target", str().max_length(256).desc("provider/model"))
+                      .field("weight", integer(1, 1000).desc("With balance: target's share of the requests"), 1)
+                      .field("balance", array(share).max_items(8).unique("target").desc("Targets sharing the load with target by weight (smooth weighted round-robin); a request that fails before its first token tries the others, then the fallbacks. Targets naming the same model share cache entries"))
                       .field("fallbacks", array(str().max_length(256)).max_items(8))
                       .field("overflow", overflow);
   NodePtr vkey = object()
@@ -367,6 +374,12 @@ NodePtr ai_node() {
         for (std::size_t i = 0; i < routes.size(); ++i) {
           std::string rp = json::pointer_join(json::pointer_join(path, "routes"), i);
           check_target(routes[i].at("target").get_string(), json::pointer_join(rp, "target"));
+          const auto& shares = routes[i].at("balance").get_array();
+          for (std::size_t j = 0; j < shares.size(); ++j) {
+            const std::string where = json::pointer_join(json::pointer_join(json::pointer_join(rp, "balance"), j), "target");
+            check_target(shares[j].at("target").get_string(), where);
+            if (shares[j].at("target") == routes[i].at("target")) e.push_back({where, "is the route's target already"});
+          }
           const auto& fb = routes[i].at("fallbacks").get_array();
           for (std::size_t j = 0; j < fb.size(); ++j) {
             check_target(fb[j].get_string(), json::pointer_join(json::pointer_join(rp, "fallbacks"), j));

@@ -83,7 +83,8 @@ class DialectTest : public ::testing::Test {
         {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
       "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
                  {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]},
-                 {"alias": "sonnet-or-local", "target": "claude/claude-sonnet-4", "fallbacks": ["local/llama-3"]}],
+                 {"alias": "sonnet-or-local", "target": "claude/claude-sonnet-4", "fallbacks": ["local/llama-3"]},
+                 {"alias": "mixed", "target": "claude/claude-sonnet-4", "balance": [{"target": "local/llama-3"}]}],
       "virtual_keys": [
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "once", "key": "sk-once", "rpm": 1},

@@ -160,7 +160,7 @@ TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->status, 200u) << list->body;
   auto data = bj::parse(list->body).at("data").as_array();
-  ASSERT_EQ(data.size(), 4u) << list->body;
+  ASSERT_EQ(data.size(), 5u) << list->body;
   EXPECT_EQ(data[0], bj::parse(R"({"type":"model","id":"gpt","display_name":"gpt","created_at":"1970-01-01T00:00:00Z"})"));
   EXPECT_EQ(bj::parse(list->body).at("has_more"), false);
   EXPECT_EQ(bj::parse(list->body).at("first_id"), "gpt");
@@ -175,13 +175,13 @@ TEST_F(MessagesTest, ModelsListInAnthropicsShapeForItsSdks) {
   // A local-only key sees only what is served in the account.
   auto local = c.send(http::Verb::get, "/v1/models", "", {{"x-api-key", "sk-private"}, {"anthropic-version", "2023-06-01"}});
   ASSERT_TRUE(local.ok());
-  EXPECT_EQ(bj::parse(local->body).at("data").as_array().size(), 2u) << local->body;
+  EXPECT_EQ(bj::parse(local->body).at("data").as_array().size(), 3u) << local->body;  // mixed: one target is
   EXPECT_EQ(bj::parse(local->body).at("first_id"), "llama");
   EXPECT_EQ(bj::parse(local->body).at("last_id"), "sonnet-or-local");
   // Without anthropic-version: OpenAI's list, the same models.
   auto openai = c.send(http::Verb::get, "/v1/models", "", {{"Authorization", "Bearer sk-team-a"}});
   ASSERT_TRUE(openai.ok());
-  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 4u) << openai->body;
+  EXPECT_EQ(bj::parse(openai->body).at("data").as_array().size(), 5u) << openai->body;
 }
 
 // A model that is not Anthropic's (a local vLLM): the Messages request is
@@ -585,6 +585,35 @@ TEST_F(MessagesTest, TopKReachesTheModelsThatTakeIt) {
 // the same system prompt and tools reads them from Bedrock's cache (the
 // fake bills reads and writes as Bedrock does) and the answer's usage says
 // so. A local model gets no cache_control at all.
+// An alias balanced between Claude on Anthropic and a local model: the
+// Messages call whose turn is Anthropic's is relayed there as it is, the
+// next one is served by the local model in translation, and an overloaded
+// Anthropic's turn is answered by the local model (its other target).
+TEST_F(MessagesTest, ABalancedAliasTakesTurnsAndFailsOverToItsOtherTarget) {
+  const std::string ask = R"({"model":"mixed","max_tokens":64,"messages":[{"role":"user","content":"whose turn"}]})";
+  auto first = post("/v1/messages", ask);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(anthropic_.requests(), 1u);
+  EXPECT_EQ(first.header("x-spectra-provider"), "claude");
+  const auto local_before = local_.request_count();
+  auto second = post("/v1/messages", R"({"model":"mixed","max_tokens":64,"messages":[{"role":"user","content":"and now"}]})");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(anthropic_.requests(), 1u) << "its turn was the local model's";
+  EXPECT_EQ(local_.request_count(), local_before + 1);
+  EXPECT_EQ(bj::parse(second.body).at("content").at(0).at("text"), "local says: and now");
+  EXPECT_EQ(bj::parse(second.body).at("type"), "message") << "in the client's API";
+
+  anthropic_.set_faults({.error_status = 529});
+  auto third = post("/v1/messages", R"({"model":"mixed","max_tokens":64,"messages":[{"role":"user","content":"busy?"}]})");
+  ASSERT_EQ(third.status, 200u) << third.body;
+  EXPECT_EQ(anthropic_.requests(), 2u) << "Anthropic's turn, tried first";
+  EXPECT_EQ(local_.request_count(), local_before + 2);
+  EXPECT_EQ(bj::parse(third.body).at("content").at(0).at("text"), "local says: busy?");
+  const auto records = audit_records(3);
+  ASSERT_GE(records.size(), 3u);
+  EXPECT_EQ(records.back().at("fallback"), "local/llama-3") << bj::serialize(records.back());
+}
+
 // Claude Code asks for the 1M-token context with an anthropic-beta flag
 // among others Bedrock does not take. The flags the operator lists for the
 // model reach Bedrock; the others, and every flag to a model with no list,

@@ -773,6 +773,58 @@ TEST_F(GatewayTest, HttpsUpstreamTrustedThroughTheProvidersCaFile) {
   EXPECT_NE(r.body.find("cannot load the CA certificates from"), std::string::npos) << r.body;
 }
 
+// A route balanced 3:1 over two accounts of one model: requests take
+// turns by weight (smooth: the lighter one never twice in a row), the
+// accounts share cache entries, and a throttled account's turn is
+// answered by the other before the route's fallback.
+TEST_F(GatewayTest, ABalancedRouteTakesTurnsByWeightAndSharesItsCache) {
+  std::string ai = last_ai_;
+  const std::string routes = R"("routes": [)";
+  ai.replace(ai.find(routes), routes.size(), routes + R"({"alias": "spread", "target": "remote/gpt-4o", "weight": 3,
+      "balance": [{"target": "backup/gpt-4o", "weight": 1}], "fallbacks": ["local/llama-3"]},)");
+  gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
+  std::string turns;
+  for (int i = 0; i < 8; ++i) {
+    auto r = post(chat("spread", "turn " + std::to_string(i)));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    const std::string said(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string());
+    turns += said.starts_with("remote") ? 'r' : said.starts_with("backup") ? 'b' : '?';
+    EXPECT_EQ(r.header("x-spectra-provider"), said.substr(0, said.find(' ')));
+  }
+  EXPECT_EQ(turns, "rrbrrrbr");
+  // Turn 8 (remote) fills the cache; turn 10 (backup's) reads it.
+  auto filled = post(chat("spread", "shared answer"));
+  EXPECT_EQ(filled.header("x-spectra-cache"), "miss");
+  EXPECT_EQ(post(chat("spread", "turn 9")).header("x-spectra-provider"), "remote");
+  const auto backup_calls = backup_.request_count();
+  auto shared = post(chat("spread", "shared answer"));
+  EXPECT_EQ(shared.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(shared.body).at("choices").at(0).at("message").at("content"), "remote says: shared answer");
+  EXPECT_EQ(backup_.request_count(), backup_calls) << "not asked";
+
+  // Turns 11-15: remote, remote, remote, backup, remote. A throttled
+  // backup's turn goes to remote; with both failing, the fallback answers.
+  backup_.set_faults({.error_status = 429});
+  for (int turn = 11; turn <= 13; ++turn) {
+    EXPECT_EQ(post(chat("spread", "turn " + std::to_string(turn))).header("x-spectra-provider"), "remote");
+  }
+  EXPECT_EQ(backup_.request_count(), backup_calls);
+  auto covered = post(chat("spread", "turn 14"));
+  ASSERT_EQ(covered.status, 200u) << covered.body;
+  EXPECT_EQ(covered.header("x-spectra-provider"), "remote");
+  EXPECT_EQ(backup_.request_count(), backup_calls + 1) << "its turn, tried first";
+  remote_.set_faults({.error_status = 503});
+  auto last = post(chat("spread", "turn 15"));
+  ASSERT_EQ(last.status, 200u) << last.body;
+  EXPECT_EQ(last.header("x-spectra-provider"), "local");
+  EXPECT_EQ(backup_.request_count(), backup_calls + 2) << "remote's turn, then backup, then the fallback";
+  const auto records = audit_records(16);
+  ASSERT_GE(records.size(), 16u);
+  EXPECT_EQ(records[records.size() - 2].at("fallback"), "remote/gpt-4o");
+  EXPECT_EQ(records.back().at("fallback"), "local/llama-3");
+  EXPECT_EQ(records.back().at("route"), "spread");
+}
+
 // A target that keeps failing is ejected after three failures in a row:
 // later requests go straight to its fallback (it is not asked at all)
 // until the cool-down ends; a route with nothing else still tries it; a

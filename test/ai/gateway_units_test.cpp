@@ -10,11 +10,13 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <list>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -291,6 +293,56 @@ TEST(GatewayConfig, ThinkingKwargsAreNamedPerModelOrPerBaseModel) {
   EXPECT_EQ(*local.thinking_kwarg("team-chat"), "enable_thinking");
   EXPECT_EQ(*local.thinking_kwarg("deepseek-v3.1"), "thinking");
   EXPECT_EQ(local.thinking_kwarg("llama-3"), nullptr);
+}
+
+TEST(GatewayConfig, BalancedRoutesTakeTurnsByWeight) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"east","kind":"openai"},{"name":"west","kind":"openai"},{"name":"north","kind":"openai"}],
+      "routes":[{"alias":"b","target":"east/m","weight":3,"balance":[{"target":"west/m"}],"fallbacks":["north/m"]},
+                {"alias":"three","target":"east/m","weight":2,"balance":[{"target":"west/m","weight":2},{"target":"north/m"}]},
+                {"alias":"ab","target":"east/m","balance":[{"target":"west/other"}]},
+                {"alias":"plain","target":"east/m","fallbacks":["west/m"]}]})").as_object());
+  const RouteConfig& b = cfg->routes.at("b");
+  const std::vector<std::string> east_first = {"east/m", "west/m", "north/m"}, west_first = {"west/m", "east/m", "north/m"};
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(b.next_targets(), east_first);
+    EXPECT_EQ(b.next_targets(), east_first);
+    EXPECT_EQ(b.next_targets(), west_first) << "the other first, then the rest in order, then the fallbacks";
+    EXPECT_EQ(b.next_targets(), east_first);
+  }
+  std::map<std::string, int> firsts;
+  const RouteConfig& three = cfg->routes.at("three");
+  std::string previous;
+  for (int i = 0; i < 50; ++i) {
+    auto t = three.next_targets();
+    ASSERT_EQ(t.size(), 3u);
+    EXPECT_EQ(std::set<std::string>(t.begin(), t.end()).size(), 3u);
+    if (previous == "north/m") {
+      EXPECT_NE(t.front(), "north/m") << "the lightest never twice in a row";
+    }
+    previous = t.front();
+    ++firsts[t.front()];
+  }
+  EXPECT_EQ(firsts["east/m"], 20);
+  EXPECT_EQ(firsts["west/m"], 20);
+  EXPECT_EQ(firsts["north/m"], 10);
+  EXPECT_TRUE(b.one_model);
+  EXPECT_FALSE(cfg->routes.at("ab").one_model) << "two models: each keeps its own cache entries";
+  const std::vector<std::string> plain = {"east/m", "west/m"};
+  EXPECT_EQ(cfg->routes.at("plain").next_targets(), plain);
+  EXPECT_EQ(cfg->routes.at("plain").next_targets(), plain);
+
+  // Many threads at once: the proportions hold exactly over whole periods.
+  std::atomic<int> east{0}, west{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) (b.next_targets().front() == "east/m" ? east : west).fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(east.load(), 3000);
+  EXPECT_EQ(west.load(), 1000);
 }
 
 TEST(AnthropicBeta, HeaderFlagsAreTokensOnceEachInOrder) {

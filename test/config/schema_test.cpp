@@ -131,6 +131,23 @@ TEST(Schema, AiThinkingKwargsAreForVllmModels) {
   EXPECT_TRUE(has(e, "/ai/providers/0/thinking_kwargs", "kind vllm"));
 }
 
+TEST(Schema, AiRouteBalanceNamesOtherConfiguredTargets) {
+  const std::string providers = R"("providers": [{"name": "east", "kind": "openai"}, {"name": "west", "kind": "openai"}])";
+  auto ok = check("ai", "{" + providers + R"(, "routes": [{"alias": "a", "target": "east/m", "weight": 3,
+    "balance": [{"target": "west/m", "weight": 1}]}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", "{" + providers + R"(, "routes": [{"alias": "a", "target": "east/m",
+    "balance": [{"target": "east/m"}, {"target": "south/m"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/routes/0/balance/0/target", "already"));
+  EXPECT_TRUE(has(e, "/ai/routes/0/balance/1/target", "not configured"));
+  e = check("ai", "{" + providers + R"(, "routes": [{"alias": "a", "target": "east/m",
+    "balance": [{"target": "west/m", "weight": 0}]}]})");
+  EXPECT_TRUE(has(e, "/ai/routes/0/balance/0/weight"));
+  e = check("ai", "{" + providers + R"(, "routes": [{"alias": "a", "target": "east/m",
+    "balance": [{"target": "west/m"}, {"target": "west/m"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/routes/0/balance/1/target", "duplicate"));
+}
+
 TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   auto e = check("ai", R"({"providers": [
     {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},
