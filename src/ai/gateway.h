@@ -55,6 +55,8 @@ struct GatewayDeps {
 
 // The name under which the built-in embedding model is served.
 inline constexpr const char* kBuiltinEmbeddingModel = "local/all-minilm-l6-v2";
+// The built-in model as it is metered and audited (provider "builtin").
+inline constexpr const char* kBuiltinModelName = "all-minilm-l6-v2";
 
 class UpstreamCall;
 
@@ -231,6 +233,7 @@ class Gateway {
   boost::asio::awaitable<Status> call_each(Call& c, const ProviderConfig& p, std::vector<UpstreamRequest>& requests,
                                            std::size_t limit, std::vector<std::pair<unsigned, std::string>>& answers);
   boost::asio::awaitable<void> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model);
+  void keep_embeddings(Call& c, const std::string& answer);  // into the exact cache, as passthrough answers are
 
   GatewayDeps deps_;
   mutable std::mutex mu_;

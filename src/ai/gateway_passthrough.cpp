@@ -146,6 +146,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   if (!co_await admitted(c)) co_return;
   if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());
+    c.provider = "builtin";
+    c.model = kBuiltinModelName;
+    const bool answered = co_await passthrough_from_cache(c, c.body);
+    if (answered) co_return;
     co_await builtin_embeddings(c);
     co_return;
   }
@@ -159,6 +163,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" &&
       std::string_view(path) == "/embeddings") {
     c.body = std::move(parsed->get_object());
+    c.provider = resolved->first->name;
+    c.model = resolved->second;
+    const bool answered = co_await passthrough_from_cache(c, c.body);
+    if (answered) co_return;
     co_await translated_embeddings(c, *resolved->first, resolved->second);
     co_return;
   }
@@ -173,7 +181,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
     if (!go_on) co_return;
   }
-  if (c.responses_api) {
+  if (c.responses_api || std::string_view(path) == "/embeddings") {
     c.provider = p.name;
     c.model = resolved->second;
     const bool answered = co_await passthrough_from_cache(c, body);
@@ -206,9 +214,11 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
 }
 
 // The exact cache for a pass-through call (the Responses API, Anthropic's
-// Messages), as chat has it. A Responses API answer is cached whether it was
-// streamed or not and replayed either way (like chat's); Messages only
-// whole (its stream is not rebuilt from a message). For the Responses API
+// Messages, embeddings), as chat has it. A Responses API answer is cached
+// whether it was streamed or not and replayed either way (like chat's);
+// Messages only whole (its stream is not rebuilt from a message);
+// embeddings as they were answered (a pipeline re-indexing unchanged
+// documents asks for the same vectors again). For the Responses API
 // not when continuing another (its answer depends on state upstream) or not
 // stored upstream. Keys live apart from chat's and each other's (c.route);
 // Cache-Control no-cache / no-store as on chat.

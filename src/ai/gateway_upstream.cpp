@@ -426,6 +426,15 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   co_return true;
 }
 
+// Embeddings the gateway assembled itself, into the exact cache (when the
+// call may write it) for the next identical call and its followers.
+void Gateway::keep_embeddings(Call& c, const std::string& answer) {
+  if (!c.cache_write) return;
+  std::string cached = encode_cached_answer(c.usage, answer);
+  c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
+  if (c.lead) c.lead.set_result(std::move(cached));
+}
+
 // /v1/embeddings on a provider that does not speak it (Bedrock Titan): the
 // adapter says which upstream calls to make and assembles their answers.
 asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model) {
@@ -465,8 +474,11 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   c.usage = usage;
   c.status = 200;
   charge(c, p.name, model, usage);
-  http::Response res = http::json_response(HttpStatus::ok, *out);
+  std::string answer = bj::serialize(*out);
+  keep_embeddings(c, answer);
+  http::Response res = http::text_response(HttpStatus::ok, std::move(answer), "application/json");
   res.set("x-spectra-provider", p.name);
+  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
   co_await c.ex->respond(std::move(res));
   finish(c);
 }
@@ -520,12 +532,17 @@ asio::awaitable<void> Gateway::builtin_embeddings(Call& c) {
   std::int64_t tokens = 0;
   for (const auto& t : texts) tokens += b->token_count(t).value_or(0);
   c.provider = "builtin";
-  c.model = "all-minilm-l6-v2";
+  c.model = kBuiltinModelName;
   c.status = 200;
+  c.usage.prompt_tokens = tokens;
+  c.usage.reported = true;
   bj::object body{{"object", "list"}, {"data", std::move(data)}, {"model", kBuiltinEmbeddingModel},
                   {"usage", bj::object{{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
-  http::Response res = http::json_response(HttpStatus::ok, body);
+  std::string answer = bj::serialize(body);
+  keep_embeddings(c, answer);
+  http::Response res = http::text_response(HttpStatus::ok, std::move(answer), "application/json");
   res.set("x-spectra-provider", "builtin");
+  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
   co_await c.ex->respond(std::move(res));
   finish(c);
 }

@@ -519,6 +519,58 @@ TEST_F(GatewayTest, CachePartitionsTtlAndBypass) {
   EXPECT_EQ(post(chat("gpt", "same words")).header("x-spectra-cache"), "miss");  // TTL passed
 }
 
+// A pipeline re-indexing unchanged documents asks for the same vectors
+// again: embeddings are answered from the exact cache as chat is, per
+// tenant, model and request (encoding, dimensions), with its TTL and
+// bypass; the built-in model's too (it costs the instance's CPU).
+TEST_F(GatewayTest, EmbeddingsAreAnsweredFromTheExactCache) {
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto embed = [&](const std::string& body, const std::string& key = "sk-team-a",
+                   const std::string& cache_control = "") {
+    std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + key}};
+    if (!cache_control.empty()) h.emplace_back("Cache-Control", cache_control);
+    auto r = c.send(http::Verb::post, "/v1/embeddings", body, h);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  const std::string docs = R"({"model":"solo","input":["first chunk of the manual","second chunk"]})";
+  auto first = embed(docs);
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-spectra-cache"), "miss");
+  const auto calls = remote_.request_count();
+  auto again = embed(docs);
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(again.body), bj::parse(first.body));
+  EXPECT_EQ(remote_.request_count(), calls) << "not asked again";
+  const auto t = gw_->meter().totals("team-a", "remote", "gpt-4o");
+  EXPECT_EQ(t.exact_hits, 1);
+  EXPECT_EQ(t.saved_tokens, bj::parse(first.body).at("usage").at("prompt_tokens").as_int64());
+  EXPECT_EQ(t.prompt_tokens, bj::parse(first.body).at("usage").at("prompt_tokens").as_int64()) << "the miss only";
+
+  EXPECT_EQ(embed(docs, "sk-team-b").header("x-spectra-cache"), "miss");  // tenant
+  EXPECT_EQ(embed(R"({"model":"solo","input":["first chunk of the manual","second chunk"],"dimensions":4})")
+                .header("x-spectra-cache"), "miss");
+  EXPECT_EQ(embed(R"({"model":"solo","input":["first chunk of the manual","second chunk"],"encoding_format":"base64"})")
+                .header("x-spectra-cache"), "miss");
+  EXPECT_EQ(embed(R"({"model":"remote/text-embedding-3-small","input":["first chunk of the manual","second chunk"]})")
+                .header("x-spectra-cache"), "miss");
+  EXPECT_EQ(embed(docs, "sk-team-a", "no-cache").header("x-spectra-cache"), "bypass");
+  EXPECT_EQ(remote_.request_count(), calls + 5);
+  clock_.advance(61s);
+  EXPECT_EQ(embed(docs).header("x-spectra-cache"), "miss");  // TTL passed
+
+  // The built-in model: the second call is not embedded again.
+  const std::string local = R"({"model":"local/all-minilm-l6-v2","input":"in-account vectors"})";
+  auto built = embed(local);
+  ASSERT_EQ(built.status, 200u) << built.body;
+  EXPECT_EQ(built.header("x-spectra-cache"), "miss");
+  auto built_again = embed(local);
+  EXPECT_EQ(built_again.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(built_again.body), bj::parse(built.body));
+  EXPECT_EQ(gw_->meter().totals("team-a", "builtin", "all-minilm-l6-v2").exact_hits, 1);
+}
+
 TEST_F(GatewayTest, IdenticalConcurrentMissesShareOneUpstreamCall) {
   remote_.set_faults({.latency = 300ms});
   std::vector<std::thread> ts;

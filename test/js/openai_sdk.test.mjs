@@ -276,6 +276,11 @@ test('models and embeddings', async () => {
   assert.equal(t.data[0].embedding.length, 256);
   assert.notDeepEqual(t.data[0].embedding, t.data[1].embedding);
   assert.equal(t.usage.prompt_tokens, 4);
+  // Asked again: answered from the exact cache, the same vectors.
+  const again = await client().embeddings.create({
+    model: 'bedrock/amazon.titan-embed-text-v2:0', input: ['first text here', 'second'], dimensions: 256 }).withResponse();
+  assert.equal(again.response.headers.get('x-spectra-cache'), 'hit');
+  assert.deepEqual(again.data.data.map((d) => d.embedding), t.data.map((d) => d.embedding));
   await assert.rejects(client().embeddings.create({ model: 'anthropic/claude-3-5-sonnet', input: 'x' }),
     (err) => err instanceof OpenAI.NotFoundError);
 });
