@@ -36,6 +36,13 @@ struct ModelTarget {
   // model (the provider's anthropic_betas); the request's other flags are
   // not sent.
   std::vector<std::string> anthropic_betas;
+  // bedrock: the guardrail every Converse call goes through (the
+  // provider's guardrail); empty id: none.
+  struct Guardrail {
+    std::string id, version;
+    std::string stream_mode = "sync";  // ConverseStream: sync | async
+  };
+  Guardrail guardrail;
 
   // The id to read the model's features from (Claude's generation, Nova 2).
   const std::string& base() const { return base_model.empty() ? model : base_model; }

@@ -461,6 +461,12 @@ Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
   if (!base.ok()) return base.status();
   auto body = bedrock::converse_body(request, target.base(), target.anthropic_betas);
   if (!body.ok()) return body.status();
+  // The operator's guardrail: on every call, whatever the client sent.
+  if (!target.guardrail.id.empty()) {
+    bj::object guard{{"guardrailIdentifier", target.guardrail.id}, {"guardrailVersion", target.guardrail.version}};
+    if (stream) guard["streamProcessingMode"] = target.guardrail.stream_mode;
+    (*body)["guardrailConfig"] = std::move(guard);
+  }
   UpstreamRequest up;
   up.method = "POST";
   up.url = *base + bedrock::model_path(target.model, stream ? "converse-stream" : "converse");

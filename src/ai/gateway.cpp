@@ -469,11 +469,12 @@ asio::awaitable<void> Gateway::serve_chat(Call& c) {
   c.provider = primary->first->name;
   c.model = primary->second;
   // The answers of a route balanced over one model (accounts, regions) are
-  // cached as the route's target's, whichever target gave them.
-  std::string cache_provider = c.provider, cache_model = c.model;
+  // cached as the route's target's, whichever target gave them; a
+  // provider's guardrail is part of what they were given under.
+  std::string cache_provider = primary->first->cache_scope(), cache_model = c.model;
   if (route && !route->balance.empty() && route->one_model) {
     if (auto shared = cfg.resolve(route->target); shared.ok()) {
-      cache_provider = shared->first->name;
+      cache_provider = shared->first->cache_scope();
       cache_model = shared->second;
     }
   }

@@ -63,6 +63,9 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
       const auto& bm = bv.as_object();
       pc.base_models[s(bm, "model")] = s(bm, "base_model");
     }
+    const auto& guard = obj(p, "guardrail");
+    pc.guardrail = {s(guard, "id"), s(guard, "version"), s(guard, "stream_mode")};
+    if (pc.guardrail.stream_mode.empty()) pc.guardrail.stream_mode = "sync";
     for (const auto& tv : arr(p, "thinking_kwargs")) {
       pc.thinking_kwargs[s(tv.as_object(), "model")] = s(tv.as_object(), "kwarg");
     }
@@ -85,6 +88,12 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
       rc.one_model = rc.one_model && model_of(rc.balance.back().target) == model_of(rc.target);
     }
     rc.plan_turns();
+    // One model behind one guardrail: otherwise each target's answers are its own.
+    auto guard_of = [&](const std::string& t) {
+      auto r = g->resolve(t);
+      return r.ok() ? r->first->guardrail.id + ":" + r->first->guardrail.version : std::string();
+    };
+    for (const auto& share : rc.balance) rc.one_model = rc.one_model && guard_of(share.target) == guard_of(rc.target);
     for (const auto& f : arr(r, "fallbacks")) rc.fallbacks.emplace_back(f.as_string());
     const auto& ov = obj(r, "overflow");
     rc.overflow = {s(ov, "policy"), i(ov, "max_queue", 64), i(ov, "max_wait_ms", 30000), s(ov, "spill_to")};
@@ -150,6 +159,7 @@ ModelTarget ProviderConfig::target(const std::string& model, const std::string& 
   ModelTarget t{name, kind, model, url, region, {}};
   const std::string& base = base_model(model);
   if (base != model) t.base_model = base;
+  if (!guardrail.id.empty()) t.guardrail = guardrail;
   if (!anthropic_betas.empty()) {  // the id's own list, else its base model's
     auto it = anthropic_betas.find(model);
     if (it == anthropic_betas.end()) it = anthropic_betas.find(base);
@@ -161,6 +171,11 @@ ModelTarget ProviderConfig::target(const std::string& model, const std::string& 
 const std::string& ProviderConfig::base_model(const std::string& model) const {
   auto it = base_models.find(model);
   return it == base_models.end() ? model : it->second;
+}
+
+std::string ProviderConfig::cache_scope() const {
+  if (guardrail.id.empty()) return name;
+  return name + "+guardrail:" + guardrail.id + ":" + guardrail.version;
 }
 
 const std::string* ProviderConfig::thinking_kwarg(const std::string& model) const {

@@ -41,12 +41,18 @@ struct ProviderConfig {
   // vllm: model id (or the base model it runs) -> the chat-template keyword
   // that turns its thinking on and off (thinking_kwargs).
   std::map<std::string, std::string> thinking_kwargs;
+  // bedrock: the guardrail every chat call goes through (guardrail).
+  ModelTarget::Guardrail guardrail;
   bool local() const { return kind == "vllm"; }
   // What an adapter needs to call `model` here, at `base_url` (one of the
   // endpoints, or the provider's base_url).
   ModelTarget target(const std::string& model, const std::string& base_url) const;
   // The model `model` runs: its base_models entry, or `model` itself.
   const std::string& base_model(const std::string& model) const;
+  // What the provider's answers depend on besides the model and the
+  // request, for cache keys: its name, and its guardrail when it has one
+  // (an answer given without it is never served under it).
+  std::string cache_scope() const;
   // Its thinking_kwargs entry (by id, else by base model), or null.
   const std::string* thinking_kwarg(const std::string& model) const;
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
@@ -74,9 +80,10 @@ struct RouteConfig {
   };
   std::int64_t weight = 1;
   std::vector<Share> balance;
-  // Every balanced target names the same model (two accounts or regions of
-  // one model): their answers share the exact and semantic caches, under
-  // `target`. Otherwise each target's answers are its own.
+  // Every balanced target names the same model behind the same guardrail
+  // (two accounts or regions of one model): their answers share the exact
+  // and semantic caches, under `target`. Otherwise each target's answers
+  // are its own.
   bool one_model = true;
 
   // The targets of the route's next request in the order they are tried:

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cassert>
 #include <map>
 #include <set>
@@ -256,6 +257,13 @@ NodePtr ai_node() {
           .desc("vllm: a model whose chat template turns thinking on and off with a boolean keyword")
           .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then it covers them)"))
           .required("kwarg", str().format(Format::kName).desc("The chat_template_kwargs keyword, e.g. enable_thinking (Qwen3) or thinking (DeepSeek V3.1, Granite)"));
+  NodePtr guardrail =
+      object()
+          .ref("AiGuardrail")
+          .desc("bedrock: an Amazon Bedrock guardrail every chat call goes through (clients cannot turn it off)")
+          .field("id", str().max_length(2048).desc("The guardrail's id (lower-case letters and digits) or ARN; empty: none"), "")
+          .field("version", str().max_length(8).desc("DRAFT or a version number"), "")
+          .field("stream_mode", str().one_of({"sync", "async"}).desc("Streams: sync holds each chunk until the guardrail has seen it; async sends it at once and checks it alongside"), "sync");
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())
@@ -271,6 +279,7 @@ NodePtr ai_node() {
                          .field("base_models", array(base_model).max_items(1024).unique("model").desc("Models served under an id that names no model (a Bedrock application inference profile, a deployment's own name): what each runs decides Claude's thinking and prompt caching, Nova 2's reasoning, Bedrock's CountTokens, and the price when the id has none"))
                          .field("anthropic_betas", array(betas).max_items(1024).unique("model").desc("bedrock: per Claude model, the anthropic-beta flags a Messages client's request carries there; none listed: none carried"))
                          .field("thinking_kwargs", array(thinking_kwarg).max_items(1024).unique("model").desc("vllm: per model, the chat-template keyword a request's thinking (on, off) is sent as; unlisted models get only reasoning_effort"))
+                         .field("guardrail", guardrail)
                          .field("health_check", health_check);
   NodePtr overflow = object()
                          .ref("OverflowPolicy")
@@ -416,6 +425,18 @@ NodePtr ai_node() {
           if (kind != "bedrock" && betas && betas->is_array() && !betas->get_array().empty()) {
             e.push_back({json::pointer_join(pp, "anthropic_betas"),
                          "lists flags for Claude on Bedrock (kind bedrock), not " + std::string(kind)});
+          }
+          if (const auto& guard = p.at("guardrail").get_object(); !guard.at("id").get_string().empty()) {
+            const std::string where = json::pointer_join(pp, "guardrail");
+            const std::string_view id = guard.at("id").get_string(), version = guard.at("version").get_string();
+            const bool plain_id = std::all_of(id.begin(), id.end(), [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); });
+            if (!plain_id && !(id.starts_with("arn:") && id.find(":guardrail/") != std::string_view::npos)) {
+              e.push_back({json::pointer_join(where, "id"), "must be a guardrail id (lower-case letters and digits) or a guardrail's ARN"});
+            }
+            const bool number = !version.empty() && version.front() != '0' &&
+                                std::all_of(version.begin(), version.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (version != "DRAFT" && !number) e.push_back({json::pointer_join(where, "version"), "must be DRAFT or a version number"});
+            if (kind != "bedrock") e.push_back({where, "is an Amazon Bedrock guardrail (kind bedrock), not " + std::string(kind)});
           }
           const auto* kwargs = p.if_contains("thinking_kwargs");
           if (kind != "vllm" && kwargs && kwargs->is_array() && !kwargs->get_array().empty()) {

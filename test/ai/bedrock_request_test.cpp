@@ -231,6 +231,26 @@ TEST(BedrockRequest, ImageFormats) {
   }
 }
 
+TEST(BedrockRequest, TheOperatorsGuardrailGoesOnEveryCall) {
+  BedrockAdapter a;
+  // A client's own guardrailConfig is not a chat field: it never reaches Bedrock.
+  const bj::object req = obj(R"({"model":"m","messages":[{"role":"user","content":"hi"}],
+      "guardrailConfig":{"guardrailIdentifier":"other","guardrailVersion":"DRAFT"}})");
+  auto none = a.build_chat(req, test_target(), false);
+  ASSERT_TRUE(none.ok()) << none.status().to_string();
+  EXPECT_FALSE(bj::parse(none->body).as_object().contains("guardrailConfig"));
+  ModelTarget t = test_target();
+  t.guardrail = {"gr1abc", "3", "async"};
+  auto whole = a.build_chat(req, t, false);
+  ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+  EXPECT_EQ(bj::parse(whole->body).at("guardrailConfig"),
+            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"3"})"));
+  auto stream = a.build_chat(req, t, true);
+  ASSERT_TRUE(stream.ok()) << stream.status().to_string();
+  EXPECT_EQ(bj::parse(stream->body).at("guardrailConfig"),
+            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"3","streamProcessingMode":"async"})"));
+}
+
 TEST(BedrockRequest, ClaudeIsSentTheBetaFlagsListedForIt) {
   const auto request = obj(R"({"model":"x","messages":[{"role":"user","content":"hi"}],
       "anthropic_beta":["claude-code-20250219","context-1m-2025-08-07","interleaved-thinking-2025-05-14",

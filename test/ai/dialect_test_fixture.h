@@ -69,7 +69,7 @@ class DialectTest : public ::testing::Test {
   // The gateway's config; `cache`: its cache section; `extra`: more
   // sections (", \"name\": {...}").
   std::shared_ptr<const GatewayConfig> config(const std::string& cache = R"({"exact_enabled": true})",
-                                              const std::string& extra = "") {
+                                              const std::string& extra = "", const std::string& guardrail_version = "1") {
     const std::string ai = R"({"enabled": true,
       "providers": [
         {"name": "claude", "kind": "anthropic", "base_url": ")" + anthropic_.base_url() + R"(", "api_key": "test-anthropic-key"},
@@ -78,6 +78,8 @@ class DialectTest : public ::testing::Test {
          "base_models": [{"model": ")" + std::string(kOpusProfile) + R"(", "base_model": ")" + std::string(kOpusModel) + R"("}],
          "anthropic_betas": [{"model": ")" + std::string(kSonnetOnBedrock) + R"(",
                               "betas": ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"]}]},
+        {"name": "guarded", "kind": "bedrock", "base_url": ")" + bedrock_.base_url() + R"(", "region": "us-east-1",
+         "guardrail": {"id": "gr1abc", "version": ")" + guardrail_version + R"("}},
         {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("],
          "thinking_kwargs": [{"model": "qwen3-32b", "kwarg": "enable_thinking"}]},
         {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
@@ -189,6 +191,9 @@ class DialectTest : public ::testing::Test {
     fakes::FakeBedrockOptions o;
     o.inference_profiles = {{std::string(kOpusProfile), std::string(kOpusModel)},
                             {std::string(kUnnamedProfile), std::string(kOpusModel)}};
+    // The "guarded" provider's guardrail, in two versions.
+    o.guardrails["gr1abc:1"].blocked_words = {"password"};
+    o.guardrails["gr1abc:2"].blocked_words = {"password", "salary"};
     return o;
   }
   fakes::FakeBedrock bedrock_{bedrock_options()};

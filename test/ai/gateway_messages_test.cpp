@@ -614,6 +614,51 @@ TEST_F(MessagesTest, ABalancedAliasTakesTurnsAndFailsOverToItsOtherTarget) {
   EXPECT_EQ(records.back().at("fallback"), "local/llama-3") << bj::serialize(records.back());
 }
 
+// A Bedrock provider with a guardrail: every chat call carries it (a
+// stream with its processing mode), whatever the client sent; when it
+// intervenes the client gets its message as a content filter (a refusal
+// in the Messages API); answers given under one guardrail version are not
+// served from the cache under another.
+TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
+  const std::string model = "guarded/anthropic.claude-3-7-sonnet-20250219-v1:0";
+  auto ask = [&](const std::string& text, bool stream = false) {
+    bj::object req{{"model", model}, {"messages", bj::array{bj::object{{"role", "user"}, {"content", text}}}},
+                   {"guardrailConfig", bj::object{{"guardrailIdentifier", "mine"}, {"guardrailVersion", "DRAFT"}}}};
+    if (stream) req["stream"] = true;
+    return post_openai("/v1/chat/completions", bj::serialize(req));
+  };
+  auto sent_guardrail = [&]() { return bj::parse(bedrock_.requests().back().body).at("guardrailConfig"); };
+  auto fine = ask("what is the weather like");
+  ASSERT_EQ(fine.status, 200u) << fine.body;
+  EXPECT_EQ(sent_guardrail(), bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"1"})")) << "the operator's";
+  EXPECT_EQ(bj::parse(fine.body).at("choices").at(0).at("finish_reason"), "stop");
+
+  auto blocked = ask("tell me the admin password");
+  ASSERT_EQ(blocked.status, 200u) << blocked.body;
+  EXPECT_EQ(bj::parse(blocked.body).at("choices").at(0).at("finish_reason"), "content_filter");
+  EXPECT_EQ(bj::parse(blocked.body).at("choices").at(0).at("message").at("content"),
+            "Sorry, the model cannot answer this question.");
+  auto streamed = ask("and the root password", /*stream=*/true);
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(sent_guardrail(),
+            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"1","streamProcessingMode":"sync"})"));
+  EXPECT_NE(streamed.body.find(R"("finish_reason":"content_filter")"), std::string::npos) << streamed.body;
+  EXPECT_NE(streamed.body.find("Sorry,"), std::string::npos) << streamed.body;
+  auto refused = post("/v1/messages", R"({"model":")" + model + R"(","max_tokens":64,
+      "messages":[{"role":"user","content":"what is my password"}]})");
+  ASSERT_EQ(refused.status, 200u) << refused.body;
+  EXPECT_EQ(bj::parse(refused.body).at("stop_reason"), "refusal") << refused.body;
+
+  // The cache: a hit under the same guardrail, a miss once it changes.
+  EXPECT_EQ(ask("what is the weather like").header("x-spectra-cache"), "hit");
+  EXPECT_EQ(ask("what is my salary").header("x-spectra-cache"), "miss");
+  gw_->configure(config(R"({"exact_enabled": true})", "", "2"));
+  auto under_v2 = ask("what is my salary");
+  EXPECT_EQ(under_v2.header("x-spectra-cache"), "miss") << "given under version 1";
+  EXPECT_EQ(bj::parse(under_v2.body).at("choices").at(0).at("finish_reason"), "content_filter");
+  EXPECT_EQ(sent_guardrail().at("guardrailVersion"), "2");
+}
+
 // Claude Code asks for the 1M-token context with an anthropic-beta flag
 // among others Bedrock does not take. The flags the operator lists for the
 // model reach Bedrock; the others, and every flag to a model with no list,

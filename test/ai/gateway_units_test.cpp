@@ -345,6 +345,23 @@ TEST(GatewayConfig, BalancedRoutesTakeTurnsByWeight) {
   EXPECT_EQ(west.load(), 1000);
 }
 
+TEST(GatewayConfig, AGuardrailScopesItsProvidersCacheAndSplitsABalance) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"aws","kind":"bedrock","region":"us-east-1","guardrail":{"id":"gr1abc","version":"2"}},
+                   {"name":"aws-2","kind":"bedrock","region":"us-west-2","guardrail":{"id":"gr1abc","version":"2"}},
+                   {"name":"open","kind":"bedrock","region":"us-west-2"}],
+      "routes":[{"alias":"same","target":"aws/m","balance":[{"target":"aws-2/m"}]},
+                {"alias":"unguarded","target":"aws/m","balance":[{"target":"open/m"}]}]})").as_object());
+  const ProviderConfig& aws = cfg->providers.at("aws");
+  EXPECT_EQ(aws.target("m", "").guardrail.id, "gr1abc");
+  EXPECT_EQ(aws.target("m", "").guardrail.stream_mode, "sync");
+  EXPECT_EQ(aws.cache_scope(), "aws+guardrail:gr1abc:2");
+  EXPECT_EQ(cfg->providers.at("open").cache_scope(), "open");
+  EXPECT_TRUE(cfg->providers.at("open").target("m", "").guardrail.id.empty());
+  EXPECT_TRUE(cfg->routes.at("same").one_model);
+  EXPECT_FALSE(cfg->routes.at("unguarded").one_model) << "an unguarded answer is not served under a guardrail";
+}
+
 TEST(AnthropicBeta, HeaderFlagsAreTokensOnceEachInOrder) {
   auto flags = anthropic_beta::from_header(" claude-code-20250219 ,interleaved-thinking-2025-05-14,,\t"
                                            "claude-code-20250219, context-1m-2025-08-07 ");

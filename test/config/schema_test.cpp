@@ -148,6 +148,21 @@ TEST(Schema, AiRouteBalanceNamesOtherConfiguredTargets) {
   EXPECT_TRUE(has(e, "/ai/routes/0/balance/1/target", "duplicate"));
 }
 
+TEST(Schema, AiGuardrailsAreBedrocksByIdOrArnAndVersion) {
+  for (const char* g : {R"({"id": "gr1abc", "version": "1"})", R"({"id": "gr1abc", "version": "DRAFT", "stream_mode": "async"})",
+                        R"({"id": "arn:aws:bedrock:us-east-1:111122223333:guardrail/gr1abc", "version": "12"})"}) {
+    auto ok = check("ai", std::string(R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "guardrail": )") + g + "}]}");
+    EXPECT_TRUE(ok.empty()) << g << ": " << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  }
+  auto e = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "guardrail": {"id": "My Guard", "version": "01"}}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/id"));
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/version"));
+  e = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "guardrail": {"id": "gr1abc", "version": "1", "stream_mode": "later"}}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/stream_mode"));
+  e = check("ai", R"({"providers": [{"name": "o", "kind": "openai", "guardrail": {"id": "gr1abc", "version": "1"}}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail", "kind bedrock"));
+}
+
 TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   auto e = check("ai", R"({"providers": [
     {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},

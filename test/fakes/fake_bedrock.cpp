@@ -320,6 +320,11 @@ asio::awaitable<void> FakeBedrock::handle(http::Exchange& ex) {
     co_return;
   }
   auto reply = make_reply(body, model);
+  if (reply.ok()) {
+    if (Status guarded = apply_guardrail(body, action != "converse", options_.guardrails, *reply); !guarded.ok()) {
+      reply = guarded;
+    }
+  }
   if (!reply.ok()) {
     http::Response res = bedrock_error(400, "ValidationException", reply.status().message());
     co_await ex.respond(std::move(res));

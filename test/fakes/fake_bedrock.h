@@ -46,6 +46,14 @@ struct FakeBedrockOptions {
   // Application inference profiles the account has: ARN -> the foundation
   // model's id. Any other application profile ARN is an invalid model id.
   std::map<std::string, std::string> inference_profiles;
+  // Guardrails the account has, by "id:version": a user turn holding one
+  // of its words (any case) is answered with its message instead, and
+  // stopReason guardrail_intervened. Any other guardrail does not exist.
+  struct Guardrail {
+    std::vector<std::string> blocked_words;
+    std::string blocked_message = "Sorry, the model cannot answer this question.";
+  };
+  std::map<std::string, Guardrail> guardrails;
 };
 
 struct FakeBedrockFaults {

@@ -347,6 +347,53 @@ Result<BedrockReply> make_reply(const bj::object& req, std::string_view model) {
   return reply;
 }
 
+Status apply_guardrail(const bj::object& req, bool stream,
+                       const std::map<std::string, FakeBedrockOptions::Guardrail>& guardrails, BedrockReply& reply) {
+  const bj::value* g = req.if_contains("guardrailConfig");
+  if (!g) return {};
+  const bj::object* config = g->if_object();
+  const bj::value* id = config ? config->if_contains("guardrailIdentifier") : nullptr;
+  const bj::value* version = config ? config->if_contains("guardrailVersion") : nullptr;
+  if (!id || !id->is_string() || !version || !version->is_string()) {
+    return validation("guardrailConfig needs guardrailIdentifier and guardrailVersion");
+  }
+  for (const auto& [key, value] : *config) {
+    const bool known = key == "guardrailIdentifier" || key == "guardrailVersion" || key == "trace" ||
+                       (stream && key == "streamProcessingMode");
+    if (!known) return validation("Malformed input request: extraneous key [" + std::string(key) + "] is not permitted");
+  }
+  if (const bj::value* mode = config->if_contains("streamProcessingMode"); mode && !(*mode == "sync" || *mode == "async")) {
+    return validation("guardrailConfig.streamProcessingMode: must be sync or async");
+  }
+  auto it = guardrails.find(std::string(id->get_string()) + ":" + std::string(version->get_string()));
+  if (it == guardrails.end()) {
+    return validation("The guardrail identifier or version provided in the request does not exist.");
+  }
+  // Every user turn's text, as the guardrail assesses the input.
+  std::string input;
+  static const bj::array kNone;
+  const bj::array* messages = array_of(req, "messages");
+  for (const bj::value& m : messages ? *messages : kNone) {
+    if (!m.is_object() || m.at("role") != "user" || !m.at("content").is_array()) continue;
+    for (const bj::value& b : m.at("content").get_array()) {
+      if (b.is_object() && b.get_object().contains("text") && b.at("text").is_string()) {
+        input += lower(b.at("text").get_string()) + "\n";
+      }
+    }
+  }
+  for (const std::string& word : it->second.blocked_words) {
+    if (input.find(lower(word)) == std::string::npos) continue;
+    reply.text = it->second.blocked_message;
+    reply.reasoning.clear();
+    reply.reasoning_signature.clear();
+    reply.tool = false;
+    reply.stop_reason = "guardrail_intervened";
+    reply.output_tokens = count_words(reply.text);
+    break;
+  }
+  return {};
+}
+
 void apply_prompt_cache(BedrockReply& reply, std::set<std::string>& memory, std::string_view model) {
   if (reply.cache_prefixes.empty()) return;
   for (const auto& [key, tokens] : reply.cache_prefixes) {

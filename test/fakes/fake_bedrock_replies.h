@@ -27,12 +27,14 @@
 //   maxTokens truncates it to that many words (max_tokens).
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "fakes/fake_bedrock.h"
 
 namespace spectra::fakes {
 
@@ -72,6 +74,13 @@ std::string reasoning_signature(std::string_view text);
 Result<BedrockReply> make_reply(const bj::object& converse_request, std::string_view model);
 
 std::int64_t count_words(std::string_view text);
+
+// A request's guardrailConfig, as Bedrock takes it (ConverseStream's with
+// a streamProcessingMode, Converse's without): a ValidationException
+// message for a malformed one or a guardrail the account does not have;
+// else `reply` becomes the guardrail's answer when it intervenes.
+Status apply_guardrail(const bj::object& converse_request, bool stream,
+                       const std::map<std::string, FakeBedrockOptions::Guardrail>& guardrails, BedrockReply& reply);
 
 // The Converse (non-streamed) response body for a reply.
 bj::object converse_response(const BedrockReply& reply);
