@@ -351,7 +351,7 @@ asio::awaitable<void> Gateway::models(Exchange& ex, const std::string* id) {
   // A local-only key sees what it can be served: a route with an in-account
   // target (or fallback), an in-account provider/model.
   auto allowed = [&](const std::string& m) {
-    if (!key->allowed_models.empty() && !key->allowed_models.count(m)) return false;
+    if (!key->allows(m)) return false;
     return !key->local_only || cfg->served_in_account(m);
   };
   auto model_object = [anthropic](const std::string& name, const std::string& target) {
@@ -431,7 +431,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
 asio::awaitable<void> Gateway::serve_chat(Call& c) {
   const GatewayConfig& cfg = *c.cfg;
   http::Exchange& ex = *c.ex;
-  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+  if (!c.key->allows(c.requested_model)) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'", "model_not_allowed");
     co_return;
   }

@@ -104,9 +104,13 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     const auto& k = kv.as_object();
     std::string key = s(k, "key");
     if (key.empty()) continue;  // a key without a secret cannot authenticate anyone
-    VirtualKey vk{s(k, "name"), crypto::sha256_hex(key), {}, i(k, "rpm"), i(k, "tpm"), d(k, "budget_usd"),
+    VirtualKey vk{s(k, "name"), crypto::sha256_hex(key), {}, {}, i(k, "rpm"), i(k, "tpm"), d(k, "budget_usd"),
                   s(k, "cache_namespace")};
-    for (const auto& m : arr(k, "allowed_models")) vk.allowed_models.emplace(m.as_string());
+    for (const auto& m : arr(k, "allowed_models")) {
+      const std::string_view name = m.as_string();
+      if (name.ends_with('*')) vk.allowed_prefixes.emplace_back(name.substr(0, name.size() - 1));
+      else vk.allowed_models.emplace(name);
+    }
     if (vk.cache_namespace.empty()) vk.cache_namespace = vk.name;
     vk.budget_period = parse_budget_period(s(k, "budget_period")).value_or(BudgetPeriod::kTotal);
     vk.expires_at = parse_rfc3339(s(k, "expires_at"));
@@ -189,6 +193,13 @@ std::string ProviderConfig::openai_base_url() const {
   std::string base = !endpoints.empty() ? endpoints.front() : base_url.empty() ? "https://api.openai.com/v1" : base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base;
+}
+
+bool VirtualKey::allows(const std::string& model) const {
+  if (allowed_models.empty() && allowed_prefixes.empty()) return true;
+  if (allowed_models.count(model)) return true;
+  return std::any_of(allowed_prefixes.begin(), allowed_prefixes.end(),
+                     [&](const std::string& prefix) { return model.starts_with(prefix); });
 }
 
 void RouteConfig::plan_turns() {

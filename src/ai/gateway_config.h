@@ -100,7 +100,12 @@ struct RouteConfig {
 
 struct VirtualKey {
   std::string name, key_hash;  // sha256 of the key
+  // The model names (aliases, provider/model) the key may ask for; an
+  // entry ending in '*' allows every name starting with the rest
+  // ("aws/anthropic.*"). Empty: all.
   std::set<std::string> allowed_models;
+  std::vector<std::string> allowed_prefixes;  // the '*' entries, without it
+  bool allows(const std::string& model) const;
   std::int64_t rpm = 0, tpm = 0;
   double budget_usd = 0;
   std::string cache_namespace;

@@ -104,7 +104,7 @@ asio::awaitable<std::optional<bj::value>> Gateway::body_with_model(Call& c) {
     co_return std::nullopt;
   }
   c.requested_model = std::string(m->get_string());
-  if (!c.key->allowed_models.empty() && !c.key->allowed_models.count(c.requested_model)) {
+  if (!c.key->allows(c.requested_model)) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
                   "model_not_allowed");
     co_return std::nullopt;

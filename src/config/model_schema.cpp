@@ -304,14 +304,25 @@ NodePtr ai_node() {
                      .ref("VirtualKey")
                      .required("name", name_node())
                      .field("key", str().secret().max_length(256).desc("Write-only; reads return ***"))
-                     .field("allowed_models", array(str().max_length(256)).max_items(256).desc("Empty allows all"))
+                     .field("allowed_models", array(str().max_length(256)).max_items(256).desc("Model names (aliases, provider/model) the key may use; an entry ending in * allows every name starting with the rest, e.g. aws/anthropic.*. Empty allows all"))
                      .field("rpm", integer(0, 10000000).desc("Requests per minute; 0 = unlimited"), 0)
                      .field("tpm", integer(0, 1000000000).desc("Tokens per minute; 0 = unlimited"), 0)
                      .field("budget_usd", number(0, 1e9).desc("Spend budget; 0 = unlimited"), 0.0)
                      .field("budget_period", str().one_of({"total", "daily", "weekly", "monthly"}).desc("What budget_usd covers: the key's life, or each UTC calendar day, week (from Monday) or month"), "total")
                      .field("cache_namespace", str().format(Format::kName))
                      .field("expires_at", str().format(Format::kDateTime).desc("RFC 3339; after it the key no longer authenticates (401). Empty: never"))
-                     .field("local_only", boolean().desc("The key's prompts stay in the account: only in-account (vllm) models, no spill or fallback to a remote model, no remote embedder"), false);
+                     .field("local_only", boolean().desc("The key's prompts stay in the account: only in-account (vllm) models, no spill or fallback to a remote model, no remote embedder"), false)
+                     .check([](const bj::value& v, const std::string& path, Errors& e) {
+                       const auto& models = v.at("allowed_models").get_array();
+                       for (std::size_t i = 0; i < models.size(); ++i) {
+                         const std::string_view m = models[i].get_string();
+                         const auto star = m.find('*');
+                         if (m.empty() || (star != std::string_view::npos && star + 1 != m.size())) {
+                           e.push_back({json::pointer_join(json::pointer_join(path, "allowed_models"), i),
+                                        "must be a model name, or a prefix of one followed by * (e.g. aws/anthropic.*)"});
+                         }
+                       }
+                     });
   NodePtr cache = object()
                       .ref("AiCache")
                       .field("exact_enabled", boolean(), true)

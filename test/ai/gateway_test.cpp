@@ -253,6 +253,7 @@ class GatewayTest : public ::testing::Test {
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "team-b", "key": "sk-team-b"},
         {"name": "limited", "key": "sk-limited", "rpm": 2, "allowed_models": ["gpt"]},
+        {"name": "remote-only", "key": "sk-remote-only", "allowed_models": ["remote/*", "sol*"]},
         {"name": "private", "key": "sk-private", "local_only": true}],
       "cache": {"exact_enabled": true, "ttl_seconds": 60, "semantic_enabled": )" + semantic + R"(, "semantic_threshold": 0.97)" + cache_extra + R"(},
       "audit": {"enabled": true, "path": "audit.jsonl", "log_bodies": )" + audit_bodies + R"(},
@@ -667,6 +668,35 @@ TEST_F(GatewayTest, ModelsListAndRetrieveFollowTheKeysModels) {
     EXPECT_EQ(bj::parse(missing.body).at("error").at("code").as_string(), "model_not_found") << missing.body;
   }
   EXPECT_EQ(get("/v1/models/gpt", "sk-nope").status, 401u);
+
+  // Entries ending in * allow a family: every model of a provider, every
+  // alias with a prefix.
+  auto family = get("/v1/models", "sk-remote-only");
+  ASSERT_EQ(family.status, 200u) << family.body;
+  const bj::value family_list = bj::parse(family.body);
+  ASSERT_EQ(family_list.at("data").as_array().size(), 1u) << family.body;
+  EXPECT_EQ(family_list.at("data").at(0).at("id"), "solo");
+  EXPECT_EQ(get("/v1/models/remote/gpt-4o-mini", "sk-remote-only").status, 200u);
+  EXPECT_EQ(get("/v1/models/backup/gpt-4o", "sk-remote-only").status, 404u);
+}
+
+TEST_F(GatewayTest, AKeysModelListMayNameFamiliesOfModels) {
+  EXPECT_EQ(post(chat("remote/gpt-4o-mini", "mine"), "sk-remote-only").status, 200u);
+  EXPECT_EQ(post(chat("solo", "mine too"), "sk-remote-only").status, 200u);
+  auto other_provider = post(chat("backup/gpt-4o", "not mine"), "sk-remote-only");
+  EXPECT_EQ(other_provider.status, 403u) << other_provider.body;
+  EXPECT_EQ(bj::parse(other_provider.body).at("error").at("code"), "model_not_allowed");
+  EXPECT_EQ(post(chat("gpt", "not mine either"), "sk-remote-only").status, 403u) << "an alias outside the family";
+  EXPECT_EQ(post(chat("remote", "no slash"), "sk-remote-only").status, 403u) << "a prefix, not a substring";
+  http::Client c({"127.0.0.1", server_->port(), ""}, 10s);
+  auto emb = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"remote/text-embedding-3-small","input":"x"})",
+                    {{"Authorization", "Bearer sk-remote-only"}});
+  ASSERT_TRUE(emb.ok());
+  EXPECT_EQ(emb->status, 200u) << emb->body;
+  auto refused = c.send(http::Verb::post, "/v1/embeddings", R"({"model":"backup/text-embedding-3-small","input":"x"})",
+                        {{"Authorization", "Bearer sk-remote-only"}});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403u) << refused->body;
 }
 
 // A key with expires_at authenticates until then, and after it gets 401 on

@@ -163,6 +163,15 @@ TEST(Schema, AiGuardrailsAreBedrocksByIdOrArnAndVersion) {
   EXPECT_TRUE(has(e, "/ai/providers/0/guardrail", "kind bedrock"));
 }
 
+TEST(Schema, AiKeysModelListsTakeATrailingWildcardOnly) {
+  auto ok = check("ai", R"({"virtual_keys": [{"name": "k", "key": "sk-k", "allowed_models": ["gpt", "aws/anthropic.*", "*"]}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", R"({"virtual_keys": [{"name": "k", "key": "sk-k", "allowed_models": ["aws/*/x", "", "a**"]}]})");
+  EXPECT_TRUE(has(e, "/ai/virtual_keys/0/allowed_models/0", "followed by *"));
+  EXPECT_TRUE(has(e, "/ai/virtual_keys/0/allowed_models/1"));
+  EXPECT_TRUE(has(e, "/ai/virtual_keys/0/allowed_models/2"));
+}
+
 TEST(Schema, AiHealthChecksAreForInAccountEndpoints) {
   auto e = check("ai", R"({"providers": [
     {"name": "a", "kind": "vllm", "endpoints": ["http://10.0.3.10:8000/v1"], "health_check": {"path": "health"}},
