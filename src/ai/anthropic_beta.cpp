@@ -14,7 +14,11 @@ bool plain_token(std::string_view s) {
   });
 }
 
-Status bad(const std::string& why) { return invalid_argument(why); }
+// What each flag must be, after `where` (the header, or the chat field).
+Status not_a_flag(std::string_view where) {
+  return invalid_argument(std::string(where) + ": each flag is a name of at most " + std::to_string(kMaxFlagBytes) +
+                          " letters, digits, '-', '_' or '.'");
+}
 
 std::string_view trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -33,12 +37,9 @@ Result<bj::array> from_header(std::string_view header) {
     const std::string_view flag = trimmed(header.substr(start, comma - start));
     start = comma + 1;
     if (flag.empty()) continue;
-    if (!plain_token(flag)) {
-      return bad("anthropic-beta: each flag is a name of at most " + std::to_string(kMaxFlagBytes) +
-                 " letters, digits, '-', '_' or '.'");
-    }
+    if (!plain_token(flag)) return not_a_flag("anthropic-beta");
     if (std::find(flags.begin(), flags.end(), bj::value(flag)) != flags.end()) continue;
-    if (flags.size() == kMaxFlags) return bad("anthropic-beta: at most " + std::to_string(kMaxFlags) + " flags");
+    if (flags.size() == kMaxFlags) return invalid_argument("anthropic-beta: at most " + std::to_string(kMaxFlags) + " flags");
     flags.emplace_back(flag);
   }
   return flags;
@@ -50,13 +51,10 @@ Result<std::vector<std::string_view>> of(const bj::object& chat) {
   if (!v || v->is_null()) return flags;
   const bj::array* a = v->if_array();
   if (!a || a->size() > kMaxFlags) {
-    return bad("anthropic_beta must be an array of at most " + std::to_string(kMaxFlags) + " beta flags");
+    return invalid_argument("anthropic_beta must be an array of at most " + std::to_string(kMaxFlags) + " beta flags");
   }
   for (const bj::value& f : *a) {
-    if (!f.is_string() || !plain_token(f.get_string())) {
-      return bad("anthropic_beta: each flag is a name of at most " + std::to_string(kMaxFlagBytes) +
-                 " letters, digits, '-', '_' or '.'");
-    }
+    if (!f.is_string() || !plain_token(f.get_string())) return not_a_flag("anthropic_beta");
     flags.emplace_back(f.get_string());
   }
   return flags;

@@ -51,9 +51,10 @@ std::string last_user_text(const bj::object& request);
 // A translated request (Anthropic's Messages API, OpenAI's Responses API)
 // carries Claude's own fields: `thinking`, `output_config`,
 // `anthropic_beta`, each assistant message's `thinking_blocks`, and
-// `cache_control` on content parts and tools. For an upstream that speaks OpenAI's chat API (which has none of
-// them; OpenAI refuses unknown parameters) *out is the request without
-// them; false, *out untouched, when there are none.
+// `cache_control` on content parts and tools. For an upstream that speaks
+// OpenAI's chat API (which has none of them; OpenAI refuses unknown
+// parameters) *out is the request without them; false, *out untouched,
+// when there are none.
 bool without_claude_fields(const bj::object& chat, bj::object* out);
 // The same for an upstream of `kind` "openai" or "vllm", and for OpenAI's
 // own API also without `top_k` (vLLM takes it; OpenAI refuses it).

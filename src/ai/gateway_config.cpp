@@ -37,6 +37,11 @@ std::string_view model_of(std::string_view target) {
   const auto slash = target.find('/');
   return slash == std::string_view::npos ? target : target.substr(slash + 1);
 }
+// The guardrail a target's provider puts its answers under ("id:version").
+std::string guardrail_of(const GatewayConfig& g, const std::string& target) {
+  auto r = g.resolve(target);
+  return r.ok() ? r->first->guardrail.id + ":" + r->first->guardrail.version : std::string();
+}
 const bj::object& obj(const bj::object& o, const char* k) {
   static const bj::object kEmpty;
   const auto* v = o.if_contains(k);
@@ -85,15 +90,13 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     for (const auto& bv : arr(r, "balance")) {
       const auto& b = bv.as_object();
       rc.balance.push_back({s(b, "target"), i(b, "weight", 1)});
-      rc.one_model = rc.one_model && model_of(rc.balance.back().target) == model_of(rc.target);
     }
     rc.plan_turns();
     // One model behind one guardrail: otherwise each target's answers are its own.
-    auto guard_of = [&](const std::string& t) {
-      auto r = g->resolve(t);
-      return r.ok() ? r->first->guardrail.id + ":" + r->first->guardrail.version : std::string();
-    };
-    for (const auto& share : rc.balance) rc.one_model = rc.one_model && guard_of(share.target) == guard_of(rc.target);
+    for (const auto& share : rc.balance) {
+      rc.one_model = rc.one_model && model_of(share.target) == model_of(rc.target) &&
+                     guardrail_of(*g, share.target) == guardrail_of(*g, rc.target);
+    }
     for (const auto& f : arr(r, "fallbacks")) rc.fallbacks.emplace_back(f.as_string());
     const auto& ov = obj(r, "overflow");
     rc.overflow = {s(ov, "policy"), i(ov, "max_queue", 64), i(ov, "max_wait_ms", 30000), s(ov, "spill_to")};
