@@ -101,6 +101,15 @@ void Gateway::finish(Call& c) {
             .observe(after / static_cast<double>(c.usage.completion_tokens - 1));
       }
     }
+    // Answers a content filter (a Bedrock guardrail, the provider's own
+    // filter) replaced or cut: rare, looked up each time.
+    if (c.finish_reason == "content_filter") {
+      deps_.metrics
+          ->counter("spectra_ai_content_filtered_total",
+                    "Upstream answers a content filter (a Bedrock guardrail, the provider's own) replaced or cut, by provider and model",
+                    {{"provider", c.provider}, {"model", c.model}})
+          .inc();
+    }
     // How often a route spills to its fallbacks (an overloaded provider, a
     // full local model): rare, so the series is looked up each time.
     if (!c.fallback.empty()) {
@@ -134,6 +143,7 @@ void Gateway::finish(Call& c) {
       .num("completion_tokens", c.usage.completion_tokens)
       .num("latency_ms", latency);
   if (ttft) w.num("ttft_ms", *ttft * 1000.0);
+  if (!c.finish_reason.empty()) w.str("finish_reason", c.finish_reason);
   w.num("status", static_cast<std::int64_t>(c.status)).str("egress", c.egress);
   if (!c.error.empty()) w.str("error", c.error);
   if (c.cfg->audit_bodies) {

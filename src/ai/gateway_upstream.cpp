@@ -59,6 +59,13 @@ http::bhttp::response<http::bhttp::empty_body> stream_head(const std::string& ca
   return head;
 }
 
+// The first choice's finish_reason of a chat completion, or "".
+std::string finish_reason_of(const bj::object& completion) {
+  const bj::object* choice = first_choice(completion);
+  const bj::value* reason = choice ? choice->if_contains("finish_reason") : nullptr;
+  return reason && reason->is_string() ? std::string(reason->get_string()) : std::string();
+}
+
 }  // namespace
 
 // Signs `req` for provider `p`, records where it goes (the audit's egress;
@@ -302,6 +309,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     }
     charge(c, p.name, model, usage);
     c.status = 200;
+    c.finish_reason = finish_reason_of(*completion);
     remember(c);
     keep_response(c, *completion);
     std::string out;
@@ -417,6 +425,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     (void)co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   }
   if (assembler.has_content()) c.stored = bj::serialize(completion);
+  c.finish_reason = finish_reason_of(completion);
   remember(c);
   keep_response(c, completion);
   co_await c.ex->finish(tail);

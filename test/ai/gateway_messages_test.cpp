@@ -657,6 +657,23 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
   EXPECT_EQ(under_v2.header("x-spectra-cache"), "miss") << "given under version 1";
   EXPECT_EQ(bj::parse(under_v2.body).at("choices").at(0).at("finish_reason"), "content_filter");
   EXPECT_EQ(sent_guardrail().at("guardrailVersion"), "2");
+
+  // Each intervention is named in its audit record and counted (the hit
+  // was counted when its answer was made). (The records first: a call's
+  // metrics are in before its record is written.)
+  const std::string model_id = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+  std::vector<std::string> reasons;
+  for (const auto& r : audit_records(7)) {
+    if (r.at("resolved").as_string() == "guarded/" + model_id) {
+      reasons.push_back(r.contains("finish_reason") ? std::string(r.at("finish_reason").as_string()) : "-");
+    }
+  }
+  const std::vector<std::string> expected = {"stop", "content_filter", "content_filter", "content_filter", "-",
+                                             "stop", "content_filter"};
+  EXPECT_EQ(reasons, expected);
+  EXPECT_NE(metrics_.render().find(R"(spectra_ai_content_filtered_total{provider="guarded",model=")" + model_id + R"("} 4)"),
+            std::string::npos)
+      << metrics_.render();
 }
 
 // Claude Code asks for the 1M-token context with an anthropic-beta flag
