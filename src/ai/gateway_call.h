@@ -39,6 +39,9 @@ struct Gateway::Call {
   bool cache_read = false, cache_write = false;
   std::string cache_key;
   std::string cache_result = "bypass";  // hit | semantic-hit | miss | bypass
+  // A pass-through call the exact cache serves (the Responses API,
+  // Messages, embeddings): its answer says x-spectra-cache, bypass included.
+  bool cache_route = false;
   // outcome
   std::string provider, model;  // the one that answered
   std::string fallback;         // provider/model taken after the primary failed

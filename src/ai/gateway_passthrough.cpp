@@ -227,6 +227,7 @@ asio::awaitable<bool> Gateway::passthrough_from_cache(Call& c, const bj::object&
     const auto* f = body.if_contains(name);
     return f && f->is_bool() ? std::optional<bool>(f->get_bool()) : std::nullopt;
   };
+  c.cache_route = true;
   const std::string cc(c.ex->request()[http::bhttp::field::cache_control]);
   // (An answer made with store: false has an id nothing can be read by: not
   // one to hand to later callers.)
@@ -292,7 +293,7 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", provider);
-  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
+  if (c.cache_route) res.set("x-spectra-cache", c.cache_result);
   relay_headers(call.headers(), res);
   co_await c.ex->respond(std::move(res));
   finish(c);
@@ -307,7 +308,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
   head.set(http::bhttp::field::content_type, call.headers()[http::bhttp::field::content_type]);
   head.set(http::bhttp::field::cache_control, "no-cache");
   head.set("x-spectra-provider", c.provider);
-  if (!c.cache_key.empty()) head.set("x-spectra-cache", c.cache_result);
+  if (c.cache_route) head.set("x-spectra-cache", c.cache_result);
   relay_headers(call.headers(), head);
   bool open = co_await c.ex->begin_stream(std::move(head), /*send_now=*/false);
   wire::sse::Parser events;

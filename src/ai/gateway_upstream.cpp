@@ -487,7 +487,7 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   keep_embeddings(c, answer);
   http::Response res = http::text_response(HttpStatus::ok, std::move(answer), "application/json");
   res.set("x-spectra-provider", p.name);
-  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
+  if (c.cache_route) res.set("x-spectra-cache", c.cache_result);
   co_await c.ex->respond(std::move(res));
   finish(c);
 }
@@ -551,7 +551,7 @@ asio::awaitable<void> Gateway::builtin_embeddings(Call& c) {
   keep_embeddings(c, answer);
   http::Response res = http::text_response(HttpStatus::ok, std::move(answer), "application/json");
   res.set("x-spectra-provider", "builtin");
-  if (!c.cache_key.empty()) res.set("x-spectra-cache", c.cache_result);
+  if (c.cache_route) res.set("x-spectra-cache", c.cache_result);
   co_await c.ex->respond(std::move(res));
   finish(c);
 }

@@ -557,7 +557,8 @@ TEST_F(GatewayTest, EmbeddingsAreAnsweredFromTheExactCache) {
   EXPECT_EQ(embed(R"({"model":"remote/text-embedding-3-small","input":["first chunk of the manual","second chunk"]})")
                 .header("x-spectra-cache"), "miss");
   EXPECT_EQ(embed(docs, "sk-team-a", "no-cache").header("x-spectra-cache"), "bypass");
-  EXPECT_EQ(remote_.request_count(), calls + 5);
+  EXPECT_EQ(embed(docs, "sk-team-a", "no-store").header("x-spectra-cache"), "bypass") << "said, as on chat";
+  EXPECT_EQ(remote_.request_count(), calls + 6);
   clock_.advance(61s);
   EXPECT_EQ(embed(docs).header("x-spectra-cache"), "miss");  // TTL passed
 
