@@ -233,7 +233,7 @@ class Gateway {
   boost::asio::awaitable<Status> call_each(Call& c, const ProviderConfig& p, std::vector<UpstreamRequest>& requests,
                                            std::size_t limit, std::vector<std::pair<unsigned, std::string>>& answers);
   boost::asio::awaitable<void> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model);
-  void keep_embeddings(Call& c, const std::string& answer);  // into the exact cache, as passthrough answers are
+  void keep_passthrough(Call& c, const std::string& answer);  // a pass-through answer into the exact cache
 
   GatewayDeps deps_;
   mutable std::mutex mu_;

@@ -144,7 +144,8 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_return;
   }
   if (!co_await admitted(c)) co_return;
-  if (c.requested_model == kBuiltinEmbeddingModel && std::string_view(path) == "/embeddings") {
+  const bool embeddings = std::string_view(path) == "/embeddings";
+  if (c.requested_model == kBuiltinEmbeddingModel && embeddings) {
     c.body = std::move(parsed->get_object());
     c.provider = "builtin";
     c.model = kBuiltinModelName;
@@ -160,8 +161,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_await refuse_remote(c);
     co_return;
   }
-  if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" &&
-      std::string_view(path) == "/embeddings") {
+  if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" && embeddings) {
     c.body = std::move(parsed->get_object());
     c.provider = resolved->first->name;
     c.model = resolved->second;
@@ -181,7 +181,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
     if (!go_on) co_return;
   }
-  if (c.responses_api || std::string_view(path) == "/embeddings") {
+  if (c.responses_api || embeddings) {
     c.provider = p.name;
     c.model = resolved->second;
     const bool answered = co_await passthrough_from_cache(c, body);
@@ -285,11 +285,7 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
     if (c.usage.reported) charge(c, provider, c.model, c.usage);
   }
   if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
-  if (c.cache_write && v.ok() && c.status >= 200 && c.status < 300 && c.usage.reported) {
-    std::string cached = encode_cached_answer(c.usage, out);
-    c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
-    if (c.lead) c.lead.set_result(std::move(cached));
-  }
+  if (v.ok() && c.status >= 200 && c.status < 300 && c.usage.reported) keep_passthrough(c, out);
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
   http::Response res = http::text_response(static_cast<HttpStatus>(c.status), out, ctype.empty() ? "application/json" : ctype);
   res.set("x-spectra-provider", provider);
@@ -383,11 +379,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     co_await c.ex->finish();
   }
   if (c.usage.reported && c.meter_usage) charge(c, c.provider, c.model, c.usage);
-  if (rs.ok() && open && c.cache_write && !c.stored.empty() && c.usage.reported) {
-    std::string cached = encode_cached_answer(c.usage, c.stored);
-    c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
-    if (c.lead) c.lead.set_result(std::move(cached));
-  }
+  if (rs.ok() && open && !c.stored.empty() && c.usage.reported) keep_passthrough(c, c.stored);
   finish(c);
 }
 

@@ -435,9 +435,10 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   co_return true;
 }
 
-// Embeddings the gateway assembled itself, into the exact cache (when the
-// call may write it) for the next identical call and its followers.
-void Gateway::keep_embeddings(Call& c, const std::string& answer) {
+// A pass-through answer (relayed, or embeddings the gateway assembled)
+// into the exact cache, when the call may write it, for the next
+// identical call and for the followers of its coalesced miss.
+void Gateway::keep_passthrough(Call& c, const std::string& answer) {
   if (!c.cache_write) return;
   std::string cached = encode_cached_answer(c.usage, answer);
   c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
@@ -484,7 +485,7 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   c.status = 200;
   charge(c, p.name, model, usage);
   std::string answer = bj::serialize(*out);
-  keep_embeddings(c, answer);
+  keep_passthrough(c, answer);
   http::Response res = http::text_response(HttpStatus::ok, std::move(answer), "application/json");
   res.set("x-spectra-provider", p.name);
   if (c.cache_route) res.set("x-spectra-cache", c.cache_result);
@@ -548,7 +549,7 @@ asio::awaitable<void> Gateway::builtin_embeddings(Call& c) {
   bj::object body{{"object", "list"}, {"data", std::move(data)}, {"model", kBuiltinEmbeddingModel},
                   {"usage", bj::object{{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
   std::string answer = bj::serialize(body);
-  keep_embeddings(c, answer);
+  keep_passthrough(c, answer);
   http::Response res = http::text_response(HttpStatus::ok, std::move(answer), "application/json");
   res.set("x-spectra-provider", "builtin");
   if (c.cache_route) res.set("x-spectra-cache", c.cache_result);
