@@ -232,7 +232,12 @@ class Gateway {
   // open_call for each request in turn, each answer read whole.
   boost::asio::awaitable<Status> call_each(Call& c, const ProviderConfig& p, std::vector<UpstreamRequest>& requests,
                                            std::size_t limit, std::vector<std::pair<unsigned, std::string>>& answers);
-  boost::asio::awaitable<void> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model);
+  // Embeddings from a provider that does not speak OpenAI's (Titan on
+  // Bedrock), through `walk`'s endpoint. True when answered; false (nothing
+  // sent, c.error set) when it failed in a way that may fail over and it is
+  // not the `last` target.
+  boost::asio::awaitable<bool> translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model,
+                                                     EndpointWalk& walk, bool last);
   void keep_passthrough(Call& c, const std::string& answer);  // a pass-through answer into the exact cache
 
   GatewayDeps deps_;

@@ -15,6 +15,7 @@
 #include "ai/stream_codec.h"
 #include "ai/upstream_client.h"
 #include "common/json_util.h"
+#include "common/log.h"
 #include "wire/sse.h"
 
 namespace spectra::ai {
@@ -75,6 +76,45 @@ void relay_headers(const http::bhttp::fields& upstream, Message& to) {
   for (const char* name : {"request-id", "x-request-id", "retry-after"}) {
     if (auto v = upstream[name]; !v.empty()) to.set(name, v);
   }
+}
+
+// A target of a pass-through call, resolved; a null provider: none serves the call.
+struct Target {
+  const ProviderConfig* provider = nullptr;
+  std::string model;
+};
+
+// Where a pass-through call may go, in the order tried: a route's turn,
+// its other balanced targets and its fallbacks (as chat's), or the model
+// named. Only targets that serve the path stay: OpenAI-compatible
+// providers (embeddings: any provider, translated where needed), and for a
+// local-only key in-account ones. Embeddings go only to targets of the
+// first one's model: vectors of another model are not comparable with the
+// ones the client has. The Responses API goes to the route's target alone
+// (its answers are state held where they were made). Empty: every target
+// was remote for a local-only key; one null entry: none serves the call.
+std::vector<Target> passthrough_targets(const Gateway::Call& c, const RouteConfig* route, bool responses_family,
+                                        bool embeddings) {
+  std::vector<std::string> names;
+  if (!route) names.push_back(c.requested_model);
+  else if (responses_family) names.push_back(route->target);
+  else names = route->next_targets();
+  std::vector<Target> out;
+  bool remote_dropped = false;
+  for (const std::string& name : names) {
+    auto r = c.cfg->resolve(name);
+    if (!r.ok()) continue;
+    if (c.key->local_only && !r->first->local()) {
+      remote_dropped = true;
+      continue;
+    }
+    const bool openai_api = r->first->kind == "openai" || r->first->kind == "vllm";
+    if (!openai_api && !embeddings) continue;
+    if (embeddings && !out.empty() && r->second != out.front().model) continue;
+    out.push_back({r->first, std::move(r->second)});
+  }
+  if (out.empty() && !remote_dropped) out.emplace_back();
+  return out;
 }
 
 // Whether a Responses API call goes through the chat pipeline in
@@ -154,63 +194,90 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     co_await builtin_embeddings(c);
     co_return;
   }
-  std::string target = c.requested_model;
-  if (auto it = c.cfg->routes.find(target); it != c.cfg->routes.end()) target = it->second.target;
-  auto resolved = c.cfg->resolve(target);
-  if (resolved.ok() && c.key->local_only && !resolved->first->local()) {
-    co_await refuse_remote(c);
+  const RouteConfig* route = nullptr;
+  if (auto it = c.cfg->routes.find(c.requested_model); it != c.cfg->routes.end()) route = &it->second;
+  std::vector<Target> targets = passthrough_targets(c, route, responses_family, embeddings);
+  if (targets.empty()) {
+    co_await refuse_remote(c);  // (every target was remote, for a local-only key)
     co_return;
   }
-  if (resolved.ok() && resolved->first->kind != "openai" && resolved->first->kind != "vllm" && embeddings) {
-    c.body = std::move(parsed->get_object());
-    c.provider = resolved->first->name;
-    c.model = resolved->second;
-    const bool answered = co_await passthrough_from_cache(c, c.body);
-    if (answered) co_return;
-    co_await translated_embeddings(c, *resolved->first, resolved->second);
-    co_return;
-  }
-  if (!resolved.ok() || (resolved->first->kind != "openai" && resolved->first->kind != "vllm")) {
+  if (!targets.front().provider) {
     co_await fail(c, 404, "invalid_request_error",
                   "model '" + c.requested_model + "' has no OpenAI-compatible provider for " + path, "model_not_found");
     co_return;
   }
-  const ProviderConfig& p = *resolved->first;
   bj::object body = std::move(parsed->get_object());
   if (responses_family) {
-    const bool go_on = co_await pin_previous_response(c, body, p);  // (no co_await inside && with GCC 12)
+    const bool go_on = co_await pin_previous_response(c, body, *targets.front().provider);  // (no co_await inside && with GCC 12)
     if (!go_on) co_return;
   }
   if (c.responses_api || embeddings) {
-    c.provider = p.name;
-    c.model = resolved->second;
+    // A route balanced over one model keeps its answers under its target,
+    // whichever target gave them (as chat's).
+    c.provider = targets.front().provider->name;
+    c.model = targets.front().model;
+    if (route && !route->balance.empty() && route->one_model) {
+      if (auto shared = c.cfg->resolve(route->target); shared.ok()) {
+        c.provider = shared->first->name;
+        c.model = shared->second;
+      }
+    }
     const bool answered = co_await passthrough_from_cache(c, body);
     if (answered) co_return;
   }
-  body["model"] = resolved->second;
-  UpstreamRequest req;
-  req.headers = {{"content-type", "application/json"}};
-  req.body = bj::serialize(body);
-  // vLLM replicas as for chat: round-robin over those not ejected, and a
-  // failure that may fail over (no connection, 5xx, 429) tries the others
-  // once each. The last answer, whatever it is, goes to the client.
-  // A call pinned to an endpoint (the one holding a previous response's
-  // state) goes there only.
-  EndpointWalk walk(health_, rr_, p);
-  const bool pinned = !c.endpoint.empty();
-  std::unique_ptr<UpstreamCall> upstream_call;
-  Status st;
-  for (;;) {
-    req.url = (pinned ? c.endpoint : walk.openai_base()) + path;
-    upstream_call = std::make_unique<UpstreamCall>();
-    st = co_await open_call(c, p, req, *upstream_call);
-    if (pinned) break;
-    const bool failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
-    walk.record(!failed, failed, st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message());
-    if (!failed || !walk.advance()) break;
+  // Each target in turn: one that fails before answering (no connection,
+  // 5xx, 429 on every endpoint) passes the call to the next; the last
+  // answers whatever it answers. Ejected providers are skipped while a
+  // later target remains.
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const ProviderConfig& p = *targets[i].provider;
+    const std::string& model = targets[i].model;
+    const bool last = i + 1 == targets.size();
+    EndpointWalk walk(health_, rr_, p);
+    if (walk.all_ejected() && !last) {
+      c.error = p.name + ": skipped: ejected after repeated failures";
+      continue;
+    }
+    if (i > 0) c.fallback = p.name + "/" + model;
+    if (p.kind != "openai" && p.kind != "vllm") {
+      c.body = body;  // (a copy: a later target may need the request again)
+      const bool answered = co_await translated_embeddings(c, p, model, walk, last);
+      if (answered) co_return;
+      continue;
+    }
+    bj::object upstream_body = body;
+    upstream_body["model"] = model;
+    UpstreamRequest req;
+    req.headers = {{"content-type", "application/json"}};
+    req.body = bj::serialize(upstream_body);
+    // vLLM replicas as for chat: round-robin over those not ejected, and a
+    // failure that may fail over (no connection, 5xx, 429) tries the others
+    // once each. A call pinned to an endpoint (the one holding a previous
+    // response's state) goes there only.
+    const bool pinned = !c.endpoint.empty();
+    std::unique_ptr<UpstreamCall> upstream_call;
+    Status st;
+    bool failed = false;
+    for (;;) {
+      req.url = (pinned ? c.endpoint : walk.openai_base()) + path;
+      upstream_call = std::make_unique<UpstreamCall>();
+      st = co_await open_call(c, p, req, *upstream_call);
+      failed = !st.ok() || upstream_call->status() >= 500 || upstream_call->status() == 429;
+      if (pinned) break;
+      walk.record(!failed, failed, st.ok() ? "status " + std::to_string(upstream_call->status()) : st.message());
+      if (!failed || !walk.advance()) break;
+    }
+    if (failed && !last && !pinned) {
+      c.error = st.ok() ? p.name + ": status " + std::to_string(upstream_call->status()) : st.message();
+      upstream_call->abort();
+      log::warn("upstream failed; trying the next target",
+                {{"provider", p.name}, {"model", model}, {"error", c.error}, {"request_id", c.ex->info().request_id}});
+      continue;
+    }
+    if (!pinned) c.endpoint = walk.openai_base();
+    co_await relay_answer(c, *upstream_call, st, p.name, model);
+    co_return;
   }
-  if (!pinned) c.endpoint = walk.openai_base();
-  co_await relay_answer(c, *upstream_call, st, p.name, resolved->second);
 }
 
 // The exact cache for a pass-through call (the Responses API, Anthropic's

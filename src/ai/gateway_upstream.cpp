@@ -2,6 +2,8 @@
 // policies for local models, failover before the first token, streaming.
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 #include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/gateway.h"
@@ -447,11 +449,12 @@ void Gateway::keep_passthrough(Call& c, const std::string& answer) {
 
 // /v1/embeddings on a provider that does not speak it (Bedrock Titan): the
 // adapter says which upstream calls to make and assembles their answers.
-asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model) {
+asio::awaitable<bool> Gateway::translated_embeddings(Call& c, const ProviderConfig& p, const std::string& model,
+                                                     EndpointWalk& walk, bool last) {
   auto ait = deps_.adapters.find(p.kind);
   if (ait == deps_.adapters.end()) {
     co_await fail(c, 404, "invalid_request_error", "no adapter for provider kind " + p.kind, "model_not_found");
-    co_return;
+    co_return true;
   }
   const ProviderAdapter& adapter = *ait->second;
   ModelTarget target{p.name, p.kind, model, p.base_url, p.region};
@@ -460,13 +463,25 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
     const bool unknown = requests.status().code() == Code::kNotFound;
     const std::string code = unknown ? "model_not_found" : "invalid_input";
     co_await fail(c, unknown ? 404 : 400, "invalid_request_error", requests.status().message(), code);
-    co_return;
+    co_return true;
   }
   std::vector<std::pair<unsigned, std::string>> answers;
   Status st = co_await call_each(c, p, *requests, 64 << 20, answers);
+  // (One request per input for Titan: any refused for load or failing on
+  // the provider's side fails the call over.)
+  const bool failed = !st.ok() || std::any_of(answers.begin(), answers.end(), [](const auto& a) {
+                        return a.first >= 500 || a.first == 429;
+                      });
+  walk.record(!failed, failed, st.ok() ? "" : st.message());
+  if (failed && !last) {
+    c.error = st.ok() ? p.name + ": refused or failed on the provider's side" : st.message();
+    log::warn("upstream failed; trying the next target",
+              {{"provider", p.name}, {"model", model}, {"error", c.error}, {"request_id", c.ex->info().request_id}});
+    co_return false;
+  }
   if (!st.ok()) {
     co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
-    co_return;
+    co_return true;
   }
   Usage usage;
   UpstreamError err;
@@ -477,7 +492,7 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
     } else {
       co_await fail(c, 502, "api_error", p.name + ": " + out.status().message(), "bad_upstream_response");
     }
-    co_return;
+    co_return true;
   }
   c.provider = p.name;
   c.model = model;
@@ -491,6 +506,7 @@ asio::awaitable<void> Gateway::translated_embeddings(Call& c, const ProviderConf
   if (c.cache_route) res.set("x-spectra-cache", c.cache_result);
   co_await c.ex->respond(std::move(res));
   finish(c);
+  co_return true;
 }
 
 // The built-in model on /v1/embeddings: in-account embeddings, no egress.

@@ -67,7 +67,8 @@ class DialectTest : public ::testing::Test {
     return deps;
   }
   // The gateway's config; `cache`: its cache section; `extra`: more
-  // sections (", \"name\": {...}").
+  // sections (", \"name\": {...}"); extra_routes_ goes first in its routes
+  // ("{...}, ") and `extra_providers` in its providers (", {...}").
   std::shared_ptr<const GatewayConfig> config(const std::string& cache = R"({"exact_enabled": true})",
                                               const std::string& extra = "", const std::string& guardrail_version = "1") {
     const std::string ai = R"({"enabled": true,
@@ -82,8 +83,8 @@ class DialectTest : public ::testing::Test {
          "guardrail": {"id": "gr1abc", "version": ")" + guardrail_version + R"("}},
         {"name": "local", "kind": "vllm", "endpoints": [")" + local_.base_url() + R"("],
          "thinking_kwargs": [{"model": "qwen3-32b", "kwarg": "enable_thinking"}]},
-        {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]}],
-      "routes": [{"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
+        {"name": "spare", "kind": "vllm", "endpoints": [")" + spare_.base_url() + R"("]})" + extra_providers_ + R"(],
+      "routes": [)" + extra_routes_ + R"({"alias": "sonnet", "target": "claude/claude-sonnet-4"}, {"alias": "gpt", "target": "openai/gpt-4o"},
                  {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]},
                  {"alias": "sonnet-or-local", "target": "claude/claude-sonnet-4", "fallbacks": ["local/llama-3"]},
                  {"alias": "mixed", "target": "claude/claude-sonnet-4", "balance": [{"target": "local/llama-3"}]}],
@@ -198,6 +199,7 @@ class DialectTest : public ::testing::Test {
   }
   fakes::FakeBedrock bedrock_{bedrock_options()};
   fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
+  std::string extra_routes_, extra_providers_;  // spliced into config() (see there)
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
   http::Router router_;

@@ -140,7 +140,17 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     last_body_ = ex.request().body();
   }
   std::string target(ex.request().target());
-  if (!api_key_.empty() && ex.request()[http::bhttp::field::authorization] != "Bearer " + api_key_) {
+  const bool authorized = api_key_.empty() || ex.request()[http::bhttp::field::authorization] == "Bearer " + api_key_;
+  if (authorized && (target == "/v1/embeddings" || target == "/v1/completions")) {
+    FakeOpenAiFaults f;
+    {
+      std::lock_guard lock(mu_);
+      f = faults_;
+    }
+    const bool failed = co_await injected_failure(ex, f);
+    if (failed) co_return;
+  }
+  if (!authorized) {
     http::Response res = error_json(401, "invalid_request_error", "Incorrect API key provided.");
     co_await ex.respond(std::move(res));
   } else if (target == "/v1/chat/completions" && ex.request().method() == http::Verb::post) {
@@ -237,19 +247,22 @@ asio::awaitable<void> FakeOpenAi::stream_completion(http::Exchange& ex, const bj
   co_await ex.finish(last);
 }
 
+asio::awaitable<bool> FakeOpenAi::injected_failure(http::Exchange& ex, const FakeOpenAiFaults& f) {
+  co_await pause(f.latency);
+  if (!f.error_status) co_return false;
+  std::string type = f.error_status == 429 ? "rate_limit_error" : "server_error";
+  http::Response r = error_json(f.error_status, type, "injected upstream failure");
+  co_await ex.respond(std::move(r));
+  co_return true;
+}
+
 asio::awaitable<void> FakeOpenAi::chat(http::Exchange& ex) {
   FakeOpenAiFaults f;
   {
     std::lock_guard lock(mu_);
     f = faults_;
   }
-  co_await pause(f.latency);
-  if (f.error_status) {
-    std::string type = f.error_status == 429 ? "rate_limit_error" : "server_error";
-    http::Response r = error_json(f.error_status, type, "injected upstream failure");
-    co_await ex.respond(std::move(r));
-    co_return;
-  }
+  if (co_await injected_failure(ex, f)) co_return;
   boost::system::error_code ec;
   bj::value parsed = bj::parse(ex.request().body(), ec);
   if (ec || !parsed.is_object() || !parsed.as_object().contains("messages")) {

@@ -60,6 +60,8 @@ class FakeOpenAi {
  private:
   http::asio::awaitable<void> handle(http::Exchange& ex);
   http::asio::awaitable<void> chat(http::Exchange& ex);
+  // The injected latency, then the injected error if there is one (true: answered).
+  http::asio::awaitable<bool> injected_failure(http::Exchange& ex, const FakeOpenAiFaults& f);
   // POST /v1/responses (fake_openai_responses.cpp): usage counts the words of
   // the instructions and every input text; faults as for chat.
   http::asio::awaitable<void> responses(http::Exchange& ex);

@@ -89,16 +89,7 @@ asio::awaitable<void> FakeOpenAi::responses(http::Exchange& ex) {
     std::lock_guard lock(mu_);
     f = faults_;
   }
-  if (f.latency.count() > 0) {
-    asio::steady_timer t(co_await asio::this_coro::executor, f.latency);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  if (f.error_status) {
-    http::Response r = error_json(f.error_status, f.error_status == 429 ? "rate_limit_error" : "server_error",
-                                  "injected upstream failure");
-    co_await ex.respond(std::move(r));
-    co_return;
-  }
+  if (co_await injected_failure(ex, f)) co_return;
   boost::system::error_code ec;
   bj::value parsed = bj::parse(ex.request().body(), ec);
   if (ec || !parsed.is_object() || !parsed.get_object().contains("input")) {

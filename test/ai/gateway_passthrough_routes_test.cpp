@@ -1,0 +1,155 @@
+// Routes on the pass-through APIs: /v1/embeddings and /v1/completions take
+// a balanced route's turns and fail over to its other targets and its
+// fallbacks before any byte of the answer is sent, as chat does; embeddings
+// only to targets of the same model (another model's vectors are not
+// comparable with the ones the client holds); completions only to
+// providers that speak OpenAI's API; a local-only key's to in-account
+// targets only.
+#include <boost/json/serialize.hpp>
+
+#include <map>
+
+#include "dialect_test_fixture.h"
+
+namespace spectra::ai {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PassthroughRoutesTest : public DialectTest {
+ protected:
+  http::ClientResponse embed(const std::string& model, const std::string& input, const std::string& key = "sk-team-a") {
+    return post_openai("/v1/embeddings", bj::serialize(bj::object{{"model", model}, {"input", input}}), key);
+  }
+  http::ClientResponse complete(const std::string& model, const std::string& prompt, bool stream = false,
+                                const std::string& key = "sk-team-a") {
+    bj::object body{{"model", model}, {"prompt", prompt}, {"max_tokens", 16}};
+    if (stream) body["stream"] = true;
+    return post_openai("/v1/completions", bj::serialize(body), key);
+  }
+  // How many audit records name each fallback (records are written as
+  // calls end: counted, not taken in order).
+  std::map<std::string, int> fallbacks_in_audit(std::uint64_t records) {
+    std::map<std::string, int> out;
+    for (const auto& r : audit_records(records)) {
+      if (r.at("fallback").is_string()) ++out[std::string(r.at("fallback").as_string())];
+    }
+    return out;
+  }
+};
+
+// An embeddings route balanced over two replicas of one model: turns by
+// weight, one cache for both, a failing replica's turn answered by the
+// other; the route's fallback names another model, so it never answers.
+TEST_F(PassthroughRoutesTest, EmbeddingsTakeTurnsAndFailOverWithinTheirModel) {
+  extra_routes_ = R"({"alias": "vectors", "target": "local/bge-small", "balance": [{"target": "spare/bge-small"}],
+                      "fallbacks": ["aws/amazon.titan-embed-text-v2:0"]}, )";
+  gw_->configure(config());
+  std::string turns;
+  for (int i = 0; i < 4; ++i) {
+    auto r = embed("vectors", "chunk " + std::to_string(i));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-spectra-cache"), "miss");
+    turns += r.header("x-spectra-provider").substr(0, 1);
+  }
+  EXPECT_EQ(turns, "lsls");
+  EXPECT_EQ(local_.request_count(), 2u);
+  EXPECT_EQ(spare_.request_count(), 2u);
+  // Chunk 0 was local's answer; asked again on spare's turn, it is a hit.
+  ASSERT_EQ(embed("vectors", "chunk 4").header("x-spectra-provider"), "local");
+  auto shared = embed("vectors", "chunk 0");
+  ASSERT_EQ(shared.status, 200u) << shared.body;
+  EXPECT_EQ(shared.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(spare_.request_count(), 2u) << "not asked";
+
+  // A failing spare: its turn is answered by local.
+  spare_.set_faults({.error_status = 503});
+  EXPECT_EQ(embed("vectors", "chunk 6").header("x-spectra-provider"), "local");
+  auto covered = embed("vectors", "chunk 7");
+  ASSERT_EQ(covered.status, 200u) << covered.body;
+  EXPECT_EQ(covered.header("x-spectra-provider"), "local");
+  EXPECT_EQ(spare_.request_count(), 3u) << "its turn, tried first";
+  EXPECT_EQ(local_.request_count(), 5u);
+
+  // Both failing: the last one's answer goes to the client; Titan (the
+  // fallback, another model) is never asked.
+  local_.set_faults({.error_status = 503});
+  auto failed = embed("vectors", "chunk 8");
+  EXPECT_EQ(failed.status, 503u) << failed.body;
+  EXPECT_EQ(local_.request_count(), 6u);
+  EXPECT_EQ(spare_.request_count(), 4u);
+  EXPECT_EQ(bedrock_.request_count(), 0u);
+  EXPECT_EQ(fallbacks_in_audit(9), (std::map<std::string, int>{{"local/bge-small", 1}, {"spare/bge-small", 1}}))
+      << "chunk 7, answered by local after spare; chunk 8, spare's answer";
+}
+
+// Titan on Bedrock in two accounts: a throttled account's turns go to the
+// other; with both throttled the client gets Bedrock's refusal as a 429.
+TEST_F(PassthroughRoutesTest, TitanEmbeddingsFailOverToAnotherBedrockAccount) {
+  fakes::FakeBedrock west(bedrock_options());
+  ASSERT_TRUE(west.start().ok());
+  extra_providers_ = R"(, {"name": "aws-west", "kind": "bedrock", "base_url": ")" + west.base_url() +
+                     R"(", "region": "us-east-1"})";
+  extra_routes_ = R"({"alias": "titan", "target": "aws/amazon.titan-embed-text-v2:0",
+                      "balance": [{"target": "aws-west/amazon.titan-embed-text-v2:0"}]}, )";
+  gw_->configure(config());
+  auto first = embed("titan", "quarterly report");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-spectra-provider"), "aws");
+  bedrock_.set_faults({.error_status = 429});
+  for (const char* text : {"annual report", "monthly report"}) {
+    auto r = embed("titan", text);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-spectra-provider"), "aws-west");
+    EXPECT_EQ(bj::parse(r.body).at("data").at(0).at("embedding").as_array().size(), 1024u);
+  }
+  EXPECT_EQ(bedrock_.request_count(), 2u) << "the first answer, and the throttled turn";
+  EXPECT_EQ(west.request_count(), 2u);
+  west.set_faults({.error_status = 429});
+  auto refused = embed("titan", "weekly report");
+  EXPECT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(bj::parse(refused.body).at("error").at("type"), "rate_limit_error") << refused.body;
+  EXPECT_EQ(west.request_count(), 3u);
+  EXPECT_EQ(bedrock_.request_count(), 3u);
+  EXPECT_EQ(fallbacks_in_audit(4), (std::map<std::string, int>{{"aws-west/amazon.titan-embed-text-v2:0", 1},
+                                                                {"aws/amazon.titan-embed-text-v2:0", 1}}));
+}
+
+// Completions fail over to a route's fallback, whole and streamed; a route
+// balanced over Claude and a vLLM model sends them to the one that speaks
+// OpenAI's API; a local-only key's go to the in-account targets.
+TEST_F(PassthroughRoutesTest, CompletionsFallBackAndGoOnlyWhereTheyAreSpoken) {
+  local_.set_faults({.error_status = 503});
+  auto whole = complete("llama", "once upon a time");
+  ASSERT_EQ(whole.status, 200u) << whole.body;
+  EXPECT_EQ(whole.header("x-spectra-provider"), "spare");
+  auto streamed = complete("llama", "twice upon a time", /*stream=*/true);
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(streamed.header("x-spectra-provider"), "spare");
+  EXPECT_NE(streamed.body.find("data: [DONE]"), std::string::npos) << streamed.body;
+  EXPECT_EQ(local_.request_count(), 2u);
+  EXPECT_EQ(spare_.request_count(), 2u);
+  spare_.set_faults({.error_status = 503});
+  EXPECT_EQ(complete("llama", "nobody home").status, 503u) << "the last target's answer";
+  local_.set_faults({});
+  spare_.set_faults({});
+
+  const auto anthropic_calls = anthropic_.requests();
+  for (int i = 0; i < 2; ++i) {  // both turns (Claude's, local's) go to local
+    auto r = complete("mixed", "turn " + std::to_string(i));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-spectra-provider"), "local");
+  }
+  EXPECT_EQ(anthropic_.requests(), anthropic_calls);
+  EXPECT_EQ(complete("sonnet", "no such API").status, 404u) << "nothing on the route speaks it";
+
+  auto in_account = complete("sonnet-or-local", "stay inside", false, "sk-private");
+  ASSERT_EQ(in_account.status, 200u) << in_account.body;
+  EXPECT_EQ(in_account.header("x-spectra-provider"), "local");
+  EXPECT_EQ(anthropic_.requests(), anthropic_calls);
+  EXPECT_EQ(complete("sonnet", "remote only", false, "sk-private").status, 403u);
+  EXPECT_EQ(embed("aws/amazon.titan-embed-text-v2:0", "remote only", "sk-private").status, 403u);
+}
+
+}  // namespace
+}  // namespace spectra::ai
