@@ -52,8 +52,10 @@ struct Gateway::Call {
   bool finished = false;  // audited once
   std::string error;
   std::string error_param;  // the request field an error names (OpenAI's `param`), if any
-  // The upstream answer's finish_reason (chat pipeline: stop, length,
-  // tool_calls, content_filter), for the audit record; empty otherwise.
+  // The upstream answer's finish_reason in chat's words (stop, length,
+  // tool_calls, content_filter; relayed answers' stop reasons mapped to
+  // them), for the audit record; empty when it has none (embeddings, a
+  // cache hit, an error).
   std::string finish_reason;
   std::string stored;  // completion JSON to cache
   std::string cached;  // `stored` encoded for the caches (encode_cached_answer)

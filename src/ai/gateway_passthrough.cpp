@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "ai/anthropic_replay.h"
+#include "ai/anthropic_response.h"
 #include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/exact_cache.h"
@@ -37,6 +38,57 @@ const bj::value* passthrough_usage(const bj::value& v) {
     if (r && r->is_object()) u = r->get_object().if_contains("usage");
   }
   return u && u->is_object() ? u : nullptr;
+}
+
+// The finish reason a relayed answer or stream event carries, in chat's
+// words as the audit records them (stop, length, tool_calls,
+// content_filter), or "" when it carries none: a completion's first
+// choice's; Anthropic's stop_reason (a message's, or message_delta's);
+// a Responses API answer's (whole, or in its terminal event): length or
+// content_filter when incomplete for that reason, tool_calls when it ends
+// in a call of a tool, stop when completed otherwise.
+std::string relayed_finish_reason(const bj::value& v, bool anthropic_api) {
+  if (!v.is_object()) return "";
+  const bj::object& o = v.get_object();
+  if (anthropic_api) {
+    const bj::value* sr = o.if_contains("stop_reason");
+    if (const bj::value* d = o.if_contains("delta"); !sr && d && d->is_object()) sr = d->get_object().if_contains("stop_reason");
+    return sr && sr->is_string() ? anthropic::finish_reason(sr->get_string()) : "";
+  }
+  if (const bj::value* choices = o.if_contains("choices"); choices && choices->is_array()) {
+    const bj::array& a = choices->get_array();
+    const bj::value* f = !a.empty() && a[0].is_object() ? a[0].get_object().if_contains("finish_reason") : nullptr;
+    return f && f->is_string() ? std::string(f->get_string()) : "";
+  }
+  const bj::object* r = &o;
+  if (const bj::value* inner = o.if_contains("response"); inner && inner->is_object()) r = &inner->get_object();
+  const bj::value* status = r->if_contains("status");
+  if (!status || !status->is_string()) return "";
+  if (status->get_string() == "incomplete") {
+    const bj::value* details = r->if_contains("incomplete_details");
+    const bj::value* reason = details && details->is_object() ? details->get_object().if_contains("reason") : nullptr;
+    if (!reason || !reason->is_string()) return "";
+    if (reason->get_string() == "max_output_tokens") return "length";
+    return reason->get_string() == "content_filter" ? "content_filter" : "";
+  }
+  if (status->get_string() != "completed") return "";
+  const bj::value* output = r->if_contains("output");
+  if (output && output->is_array()) {
+    for (const auto& item : output->get_array()) {
+      const bj::value* type = item.is_object() ? item.get_object().if_contains("type") : nullptr;
+      if (type && type->is_string() && type->get_string().ends_with("_call")) return "tool_calls";
+    }
+  }
+  return "stop";
+}
+
+// Whether a completions stream event's data names a finish reason (the
+// last content chunk's; the others have null): only those are parsed.
+bool names_finish(std::string_view data) {
+  const auto at = data.find("\"finish_reason\"");
+  if (at == std::string_view::npos) return false;
+  const auto value = data.find_first_not_of(" \t:", at + 15);
+  return value != std::string_view::npos && data[value] == '"';
 }
 
 // A Responses API parameter the gateway refuses, or "": `background` (its
@@ -351,6 +403,7 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
     take_usage(c, *v);
     if (c.usage.reported) charge(c, provider, c.model, c.usage);
   }
+  if (v.ok() && c.status >= 200 && c.status < 300) c.finish_reason = relayed_finish_reason(*v, c.anthropic_api);
   if (v.ok() && c.status >= 200 && c.status < 300 && c.responses_api && !c.response_noted) note_response(c, *v);
   if (v.ok() && c.status >= 200 && c.status < 300 && c.usage.reported) keep_passthrough(c, out);
   std::string ctype(call.headers()[http::bhttp::field::content_type]);
@@ -397,20 +450,21 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     batch.clear();
     if (events.feed(piece, &batch).ok()) {
       for (const auto& e : batch) {
-        // Only events with usage are parsed, and a Responses stream's first
-        // (response.created, with the answer's id).
+        // Only events with usage or a finish reason are parsed, and a
+        // Responses stream's first (response.created, with the answer's id).
         const bool id_pending = c.responses_api && !c.response_noted;
         // The first token: the first delta event (Anthropic's, the
         // Responses API's) or data line of a stream with no event types.
         if (!c.first_token_at && (e.type == "message" || e.type.find("delta") != std::string::npos)) {
           c.first_token_at = deps_.clock->steady_now();
         }
-        if (!id_pending && !assembler && e.data.find("\"usage\"") == std::string::npos) continue;
+        if (!id_pending && !assembler && e.data.find("\"usage\"") == std::string::npos && !names_finish(e.data)) continue;
         auto v = json::parse(e.data, {.max_bytes = 8 << 20, .max_depth = 64});
         if (!v.ok()) continue;
         if (assembler && v->is_object()) assembler->add(v->get_object());
         if (id_pending) note_response(c, *v);
         take_usage(c, *v);
+        if (std::string finish = relayed_finish_reason(*v, c.anthropic_api); !finish.empty()) c.finish_reason = std::move(finish);
         // A Responses stream's last event holds the whole answer: what the cache keeps.
         if (c.cache_write && c.responses_api && v->is_object()) {
           const bj::value* type = v->get_object().if_contains("type");

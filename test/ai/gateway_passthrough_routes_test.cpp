@@ -7,6 +7,7 @@
 // targets only.
 #include <boost/json/serialize.hpp>
 
+#include <functional>
 #include <map>
 
 #include "dialect_test_fixture.h"
@@ -149,6 +150,55 @@ TEST_F(PassthroughRoutesTest, CompletionsFallBackAndGoOnlyWhereTheyAreSpoken) {
   EXPECT_EQ(anthropic_.requests(), anthropic_calls);
   EXPECT_EQ(complete("sonnet", "remote only", false, "sk-private").status, 403u);
   EXPECT_EQ(embed("aws/amazon.titan-embed-text-v2:0", "remote only", "sk-private").status, 403u);
+}
+
+// Relayed answers (completions, Anthropic's Messages, the Responses API
+// on an OpenAI-compatible provider), whole and streamed, have their finish
+// reason in the audit record in chat's words, as the chat pipeline's do.
+TEST_F(PassthroughRoutesTest, RelayedAnswersAuditTheirFinishReason) {
+  const std::string weather_tool =
+      R"([{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}])";
+  const std::string weather_function =
+      R"([{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}])";
+  const std::vector<std::pair<std::string, std::function<http::ClientResponse()>>> calls = {
+      {"stop", [&] { return complete("llama", "a prompt of some words"); }},  // (within max_tokens 16)
+      {"length", [&] { return post_openai("/v1/completions", R"({"model":"llama","prompt":"cut me short","max_tokens":2})"); }},
+      {"length", [&] {
+         return post_openai("/v1/completions", R"({"model":"llama","prompt":"cut me short","max_tokens":2,"stream":true})");
+       }},
+      {"stop", [&] { return complete("llama", "whole stream", /*stream=*/true); }},
+      {"stop", [&] {
+         return post("/v1/messages", R"({"model":"sonnet","max_tokens":64,"messages":[{"role":"user","content":"hello"}]})");
+       }},
+      {"length", [&] {
+         return post("/v1/messages",
+                     R"({"model":"sonnet","max_tokens":1,"stream":true,"messages":[{"role":"user","content":"one two three"}]})");
+       }},
+      {"tool_calls", [&] {
+         return post("/v1/messages", R"({"model":"sonnet","max_tokens":64,"tools":)" + weather_tool +
+                                         R"(,"messages":[{"role":"user","content":"the weather in Paris?"}]})");
+       }},
+      {"stop", [&] { return post_openai("/v1/responses", R"({"model":"llama","input":"hello there"})"); }},
+      {"stop", [&] { return post_openai("/v1/responses", R"({"model":"llama","input":"streamed","stream":true})"); }},
+      {"tool_calls", [&] {
+         return post_openai("/v1/responses",
+                            R"({"model":"llama","input":"the weather in Paris?","tools":)" + weather_function + "}");
+       }},
+  };
+  std::uint64_t n = 0;
+  for (const auto& [want, call] : calls) {
+    auto r = call();
+    ASSERT_EQ(r.status, 200u) << r.body;
+    // (Each record is waited for before the next call: the n-th line is this call's.)
+    const auto records = audit_records(++n);
+    ASSERT_GE(records.size(), n);
+    const auto* finish = records[n - 1].if_contains("finish_reason");
+    ASSERT_NE(finish, nullptr) << "call " << n << ": " << bj::serialize(records[n - 1]);
+    EXPECT_EQ(std::string(finish->as_string()), want) << "call " << n << ": " << r.body.substr(0, 300);
+  }
+  // An embeddings answer has none.
+  ASSERT_EQ(embed("local/bge-small", "vectors").status, 200u);
+  EXPECT_FALSE(audit_records(n + 1).back().contains("finish_reason"));
 }
 
 }  // namespace

@@ -188,12 +188,22 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
     auto body = bj::parse(ex.request().body());
     std::string prompt = body.at("prompt").is_string() ? std::string(body.at("prompt").as_string()) : "";
     std::string reply = name_ + " completes: " + prompt;
+    // max_tokens cuts the reply at that many words, finish_reason "length".
+    std::string finish = "stop";
+    if (const auto* max = body.as_object().if_contains("max_tokens"); max && max->is_int64() && max->get_int64() >= 0 &&
+                                                                       fake_word_count(reply) > max->get_int64()) {
+      std::istringstream words(reply);
+      std::string w, cut;
+      for (std::int64_t n = 0; n < max->get_int64() && words >> w; ++n) cut += (cut.empty() ? "" : " ") + w;
+      reply = cut;
+      finish = "length";
+    }
     if (body.as_object().contains("stream") && body.at("stream").is_bool() && body.at("stream").as_bool()) {
-      co_await stream_completion(ex, body.as_object(), prompt, reply);
+      co_await stream_completion(ex, body.as_object(), prompt, reply, finish);
       co_return;
     }
     bj::object res{{"id", "cmpl-fake"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", body.at("model")},
-                   {"choices", bj::array{bj::object{{"text", reply}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}}}},
+                   {"choices", bj::array{bj::object{{"text", reply}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}}},
                    {"usage", bj::object{{"prompt_tokens", fake_word_count(prompt)}, {"completion_tokens", fake_word_count(reply)},
                                         {"total_tokens", fake_word_count(prompt) + fake_word_count(reply)}}}};
     http::Response r = http::json_response(HttpStatus::ok, res);
@@ -209,7 +219,7 @@ asio::awaitable<void> FakeOpenAi::handle(http::Exchange& ex) {
 }
 
 asio::awaitable<void> FakeOpenAi::stream_completion(http::Exchange& ex, const bj::object& body, const std::string& prompt,
-                                                    const std::string& reply) {
+                                                    const std::string& reply, const std::string& finish) {
   FakeOpenAiFaults f;
   {
     std::lock_guard lock(mu_);
@@ -234,7 +244,7 @@ asio::awaitable<void> FakeOpenAi::stream_completion(http::Exchange& ex, const bj
     first = false;
     if (!co_await ex.write(ev)) co_return;
   }
-  std::string last = event(bj::array{bj::object{{"text", ""}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}}});
+  std::string last = event(bj::array{bj::object{{"text", ""}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}});
   const auto* so = body.if_contains("stream_options");
   if (so && so->is_object() && so->as_object().contains("include_usage") && so->at("include_usage") == true) {
     bj::object u{{"id", "cmpl-fake"}, {"object", "text_completion"}, {"created", 1700000000}, {"model", model},

@@ -11,6 +11,8 @@
 //                named *oss* in reasoning, before the reply, as vLLM does;
 //                one named *qwen3* in reasoning_content unless
 //                chat_template_kwargs.enable_thinking is false)
+//   legacy completions: "<name> completes: <prompt>", cut at max_tokens
+//                words with finish_reason "length"
 // Faults can be injected at run time: latency, an HTTP error before the
 // first token, an error event or a dropped connection after N chunks.
 #include <boost/json/object.hpp>
@@ -71,9 +73,10 @@ class FakeOpenAi {
   // POST /v1/responses/input_tokens and /v1/responses/compact.
   http::asio::awaitable<void> response_tools(http::Exchange& ex);
   // Legacy /v1/completions with stream: text_completion chunks, one per
-  // word (chunk_interval apart), a usage chunk if asked, then [DONE].
+  // word (chunk_interval apart), the last with `finish`, a usage chunk if
+  // asked, then [DONE].
   http::asio::awaitable<void> stream_completion(http::Exchange& ex, const boost::json::object& body, const std::string& prompt,
-                                                const std::string& reply);
+                                                const std::string& reply, const std::string& finish);
 
   std::string name_, api_key_;
   http::IoPool pool_{1};
