@@ -617,8 +617,9 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   c.cache_result = how;
   c.status = 200;
   const Price* p = c.cfg->price(c.provider, c.model);
+  if (p) c.saved_usd = cost_of(answer->usage, *p);
   meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", answer->usage,
-                    p ? cost_of(answer->usage, *p) : 0.0);
+                    c.saved_usd.value_or(0.0));
   if (!c.stream) {
     http::Response res = http::text_response(HttpStatus::ok, std::move(body), "application/json");
     res.set("x-spectra-cache", how);

@@ -62,6 +62,7 @@ LimitVerdict Gateway::admit(Call& c) {
 void Gateway::charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage) {
   const Price* price = c.cfg->price(provider, model);
   const double cost = price ? cost_of(usage, *price) : 0.0;
+  if (price) c.cost_usd = c.cost_usd.value_or(0.0) + cost;
   const std::int64_t tokens = usage.prompt_tokens + usage.completion_tokens;
   meter_.record(c.key->name, provider, model, usage, cost);
   limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);
@@ -143,6 +144,12 @@ void Gateway::finish(Call& c) {
       .num("completion_tokens", c.usage.completion_tokens)
       .num("latency_ms", latency);
   if (ttft) w.num("ttft_ms", *ttft * 1000.0);
+  // The provider's prompt cache, when it reported any; the cost at the
+  // price table's prices.
+  if (c.usage.cached_prompt_tokens > 0) w.num("cached_tokens", c.usage.cached_prompt_tokens);
+  if (c.usage.cache_write_tokens > 0) w.num("cache_write_tokens", c.usage.cache_write_tokens);
+  if (c.cost_usd) w.num("cost_usd", *c.cost_usd);
+  if (c.saved_usd) w.num("saved_usd", *c.saved_usd);
   if (!c.finish_reason.empty()) w.str("finish_reason", c.finish_reason);
   w.num("status", static_cast<std::int64_t>(c.status)).str("egress", c.egress);
   if (!c.error.empty()) w.str("error", c.error);

@@ -57,6 +57,9 @@ struct Gateway::Call {
   // them), for the audit record; empty when it has none (embeddings, a
   // cache hit, an error).
   std::string finish_reason;
+  // What the call cost at the price table's prices (upstream usage), and
+  // what a cache hit saved; none when its model has no price.
+  std::optional<double> cost_usd, saved_usd;
   std::string stored;  // completion JSON to cache
   std::string cached;  // `stored` encoded for the caches (encode_cached_answer)
   // semantic cache

@@ -54,6 +54,10 @@ TEST_F(MessagesTest, WholeStreamedAndCountedAreRelayedAndMetered) {
   ASSERT_EQ(records.size(), 2u);
   EXPECT_FALSE(records[0].contains("ttft_ms"));
   EXPECT_TRUE(records[1].contains("ttft_ms"));
+  // The provider's prompt cache, as it reported it.
+  EXPECT_FALSE(records[0].contains("cached_tokens"));
+  EXPECT_EQ(records[1].at("cached_tokens"), 10);
+  EXPECT_EQ(records[1].at("cache_write_tokens"), 5);
 
   // count_tokens answers without usage: not metered.
   auto count = post("/v1/messages/count_tokens", R"({"model":"sonnet","messages":[{"role":"user","content":"a b c d"}]})");

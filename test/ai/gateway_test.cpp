@@ -374,6 +374,17 @@ TEST_F(GatewayTest, NonStreamingMissThenHitWithExactUsage) {
   EXPECT_EQ(t.exact_hits, 1);
   EXPECT_EQ(t.saved_tokens, 8);
   EXPECT_DOUBLE_EQ(t.cost_usd, (3 * 2.5 + 5 * 10) / 1e6);
+  // Each audit record has its own cost: the miss what it cost, the hit
+  // what it saved; a model without a price has neither.
+  EXPECT_EQ(post(chat("backup/gpt-4o", "no price")).status, 200u);
+  const auto recs = audit_records(3);
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_DOUBLE_EQ(recs[0].at("cost_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
+  EXPECT_FALSE(recs[0].contains("saved_usd"));
+  EXPECT_DOUBLE_EQ(recs[1].at("saved_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
+  EXPECT_FALSE(recs[1].contains("cost_usd"));
+  EXPECT_FALSE(recs[2].contains("cost_usd"));
+  EXPECT_FALSE(recs[2].contains("saved_usd"));
 }
 
 TEST_F(GatewayTest, StreamingForwardsChunksAndMetersTheUpstreamUsage) {
