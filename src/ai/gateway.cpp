@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ai/anthropic_replay.h"
+#include "ai/call_labels.h"
 #include "ai/endpoint_walk.h"
 #include "ai/gateway_call.h"
 #include "ai/messages_dialect.h"
@@ -403,6 +404,13 @@ asio::awaitable<bool> Gateway::authenticated(Call& c) {
     co_await fail(c, 401, "invalid_request_error", refusal, "invalid_api_key");
     co_return false;
   }
+  auto metadata = metadata_of_header(c.ex->request()["x-spectra-metadata"]);
+  if (!metadata.ok()) {
+    c.error_param = "x-spectra-metadata";
+    co_await fail(c, 400, "invalid_request_error", metadata.status().message(), "invalid_metadata");
+    co_return false;
+  }
+  c.metadata = std::move(*metadata);
   co_return true;
 }
 
@@ -423,6 +431,7 @@ asio::awaitable<void> Gateway::chat(Exchange& ex) {
   c.requested_model = std::move(req->model);
   c.stream = req->stream;
   c.include_usage = req->include_usage;
+  c.end_user = end_user_of(c.body);
   co_await serve_chat(c);
 }
 

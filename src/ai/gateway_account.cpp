@@ -150,6 +150,8 @@ void Gateway::finish(Call& c) {
   if (c.usage.cache_write_tokens > 0) w.num("cache_write_tokens", c.usage.cache_write_tokens);
   if (c.cost_usd) w.num("cost_usd", *c.cost_usd);
   if (c.saved_usd) w.num("saved_usd", *c.saved_usd);
+  if (!c.end_user.empty()) w.str("end_user", c.end_user);
+  if (!c.metadata.empty()) w.raw("metadata", c.metadata);
   if (!c.finish_reason.empty()) w.str("finish_reason", c.finish_reason);
   w.num("status", static_cast<std::int64_t>(c.status)).str("egress", c.egress);
   if (!c.error.empty()) w.str("error", c.error);

@@ -7,6 +7,7 @@
 
 #include "ai/anthropic_replay.h"
 #include "ai/anthropic_response.h"
+#include "ai/call_labels.h"
 #include "ai/chat_request.h"
 #include "ai/endpoint_walk.h"
 #include "ai/exact_cache.h"
@@ -196,6 +197,7 @@ asio::awaitable<std::optional<bj::value>> Gateway::body_with_model(Call& c) {
     co_return std::nullopt;
   }
   c.requested_model = std::string(m->get_string());
+  c.end_user = end_user_of(parsed->get_object());
   if (!c.key->allows(c.requested_model)) {
     co_await fail(c, 403, "permission_error", "model '" + c.requested_model + "' is not allowed for key '" + c.key->name + "'",
                   "model_not_allowed");

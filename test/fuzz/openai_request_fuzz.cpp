@@ -7,7 +7,8 @@
 // message, and as its event stream, keeps its text; the same for a
 // Responses request and answer, whose typed events add up to the same
 // output as the whole response object; an anthropic-beta header's flags
-// are plain tokens, once each.
+// are plain tokens, once each; an x-spectra-metadata header and a body's
+// end user reach the audit record as short, well-formed JSON.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -16,6 +17,7 @@
 #include <string_view>
 
 #include "ai/anthropic_beta.h"
+#include "ai/call_labels.h"
 #include "ai/chat_request.h"
 #include "ai/messages_dialect.h"
 #include "ai/responses_dialect.h"
@@ -55,10 +57,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else if (flags.status().message().empty()) {
     std::abort();
   }
+  // The same bytes as an x-spectra-metadata header: what the audit record
+  // gets is a JSON object of at most 16 short strings.
+  if (auto metadata = metadata_of_header(input); metadata.ok()) {
+    if (!metadata->empty()) {
+      const bj::value back = bj::parse(*metadata);
+      if (!back.is_object() || back.get_object().size() > kMaxMetadataEntries) std::abort();
+      for (const auto& [key, value] : back.get_object()) {
+        if (key.empty() || !value.is_string() || value.get_string().size() > kMaxMetadataValueBytes) std::abort();
+      }
+    }
+  } else if (metadata.status().message().empty()) {
+    std::abort();
+  }
   // The same bytes as an Anthropic Messages request, translated to chat.
   boost::system::error_code ec;
   bj::value v = bj::parse(input, ec);
   if (!ec && v.is_object()) {
+    // Its end user, as the audit record takes it: short, and still UTF-8
+    // (cut on a character boundary).
+    const std::string user = end_user_of(v.as_object());
+    if (user.size() > kMaxEndUserBytes) std::abort();
+    boost::system::error_code uec;
+    (void)bj::parse(bj::serialize(bj::value(user)), uec);
+    if (uec) std::abort();
     std::string param;
     auto chat = messages::to_chat_request(v.as_object(), &param);
     if (chat.ok()) {
