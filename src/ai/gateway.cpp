@@ -64,7 +64,8 @@ Gateway::Gateway(GatewayDeps deps)
       cache_(reaped(new MemoryCacheStorage(256 << 20, deps_.clock))),
       cache_identity_("memory"),
       meter_(deps_.metrics, deps_.clock),
-      limiter_(deps_.clock) {
+      limiter_(deps_.clock),
+      quotas_(deps_.clock) {
   cfg_ = std::make_shared<GatewayConfig>();
   if (deps_.metrics) {
     deps_.metrics->callback_gauge("spectra_ai_upstream_endpoints_ejected",
@@ -567,13 +568,17 @@ asio::awaitable<void> Gateway::refuse_remote(Call& c) {
 asio::awaitable<bool> Gateway::admitted(Call& c) {
   const LimitVerdict verdict = admit(c);
   if (verdict.allowed) co_return true;
+  co_await rate_limited(c, verdict, verdict.limit + "_exceeded");
+  co_return false;
+}
+
+asio::awaitable<void> Gateway::rate_limited(Call& c, const LimitVerdict& verdict, const std::string& code) {
   c.status = 429;
   c.error = verdict.message;
-  http::Response res = error_answer(c.anthropic_api, 429, "rate_limit_error", verdict.message, verdict.limit + "_exceeded", "");
+  http::Response res = error_answer(c.anthropic_api, 429, "rate_limit_error", verdict.message, code, "");
   res.set(http::bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, verdict.retry_after_seconds)));
   co_await c.ex->respond(std::move(res));
   finish(c);
-  co_return false;
 }
 
 void Gateway::remember(Call& c) {

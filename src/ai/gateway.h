@@ -213,6 +213,13 @@ class Gateway {
   // when it is admitted. admitted() answers a refusal (429): false then.
   LimitVerdict admit(Call& c);
   boost::asio::awaitable<bool> admitted(Call& c);
+  // A 429 for a refusal of the key's limits or a provider's quota, with
+  // Retry-After; `code` is the error's code.
+  boost::asio::awaitable<void> rate_limited(Call& c, const LimitVerdict& verdict, const std::string& code);
+  // Room in provider p's quota for `model` for one more request (this
+  // instance's count, then the fleet's), taken when there is; a refusal
+  // names the quota. Allowed when the model has no quota.
+  LimitVerdict take_quota(Call& c, const ProviderConfig& p, const std::string& model);
   boost::asio::awaitable<void> refuse_remote(Call& c);  // 403 for a local-only key
   void charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage);
   void remember(Call& c);  // caches the answer before its last byte goes out
@@ -253,6 +260,7 @@ class Gateway {
   std::array<metrics::Histogram*, 4> latency_{};
   Meter meter_;
   Limiter limiter_;
+  Limiter quotas_;  // providers' own limits per model (ProviderConfig::quotas), by bucket
   Coalescer coalescer_;
   std::mutex embed_mu_;
   std::unique_ptr<EmbedBatcher> batcher_;  // guarded by embed_mu_ until set

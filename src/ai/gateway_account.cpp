@@ -70,6 +70,28 @@ void Gateway::charge(Call& c, const std::string& provider, const std::string& mo
     c.fleet->add_tokens(c.key->name, tokens);
     c.fleet->add_spend(c.key->name, cost, c.key->budget_period);
   }
+  // And to the provider's quota for the model, if it has one.
+  if (auto pit = c.cfg->providers.find(provider); pit != c.cfg->providers.end()) {
+    if (const ProviderConfig::Quota* q = pit->second.quota(model); q && q->tpm > 0) {
+      quotas_.charge_tokens(q->bucket, q->tpm, tokens);
+      if (c.fleet) c.fleet->add_tokens(q->bucket, tokens);
+    }
+  }
+}
+
+LimitVerdict Gateway::take_quota(Call& c, const ProviderConfig& p, const std::string& model) {
+  const ProviderConfig::Quota* q = p.quota(model);
+  if (!q) return {};
+  LimitVerdict v = quotas_.admit(q->bucket, q->rpm, q->tpm, 0, 0);
+  if (v.allowed && c.fleet) {
+    v = c.fleet->check(q->bucket, q->rpm, q->tpm, 0);
+    if (v.allowed) c.fleet->add_request(q->bucket);
+  }
+  if (!v.allowed) {
+    v.message = p.name + "/" + model + ": the provider's quota is reached (" + v.limit + " " +
+                std::to_string(v.limit == "rpm" ? q->rpm : q->tpm) + " a minute)";
+  }
+  return v;
 }
 
 void Gateway::finish(Call& c) {

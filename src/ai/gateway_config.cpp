@@ -71,6 +71,10 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     const auto& guard = obj(p, "guardrail");
     pc.guardrail = {s(guard, "id"), s(guard, "version"), s(guard, "stream_mode")};
     if (pc.guardrail.stream_mode.empty()) pc.guardrail.stream_mode = "sync";
+    for (const auto& qv : arr(p, "quotas")) {
+      const std::string model = s(qv.as_object(), "model");
+      pc.quotas[model] = {"quota:" + pc.name + "/" + model, i(qv.as_object(), "rpm"), i(qv.as_object(), "tpm")};
+    }
     for (const auto& tv : arr(p, "thinking_kwargs")) {
       pc.thinking_kwargs[s(tv.as_object(), "model")] = s(tv.as_object(), "kwarg");
     }
@@ -190,6 +194,13 @@ const std::string* ProviderConfig::thinking_kwarg(const std::string& model) cons
   auto it = thinking_kwargs.find(model);
   if (it == thinking_kwargs.end()) it = thinking_kwargs.find(base_model(model));
   return it == thinking_kwargs.end() ? nullptr : &it->second;
+}
+
+const ProviderConfig::Quota* ProviderConfig::quota(const std::string& model) const {
+  if (quotas.empty()) return nullptr;
+  auto it = quotas.find(model);
+  if (it == quotas.end()) it = quotas.find(base_model(model));
+  return it == quotas.end() ? nullptr : &it->second;
 }
 
 std::string ProviderConfig::openai_base_url() const {

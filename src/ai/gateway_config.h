@@ -43,6 +43,14 @@ struct ProviderConfig {
   std::map<std::string, std::string> thinking_kwargs;
   // bedrock: the guardrail every chat call goes through (guardrail).
   ModelTarget::Guardrail guardrail;
+  // The provider account's own limits for a model (its service quota,
+  // quotas): model id (or the base model it runs) -> the limits, counted
+  // in the bucket named `bucket` ("quota:<provider>/<model>").
+  struct Quota {
+    std::string bucket;
+    std::int64_t rpm = 0, tpm = 0;
+  };
+  std::map<std::string, Quota> quotas;
   bool local() const { return kind == "vllm"; }
   // What an adapter needs to call `model` here, at `base_url` (one of the
   // endpoints, or the provider's base_url).
@@ -55,6 +63,8 @@ struct ProviderConfig {
   std::string cache_scope() const;
   // Its thinking_kwargs entry (by id, else by base model), or null.
   const std::string* thinking_kwarg(const std::string& model) const;
+  // Its quotas entry (by id, else by base model), or null.
+  const Quota* quota(const std::string& model) const;
   // For OpenAI-compatible kinds: the first vLLM endpoint, or base_url, or
   // OpenAI's own; without a trailing slash.
   std::string openai_base_url() const;

@@ -117,6 +117,16 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
   Status st;
   std::string why = "every endpoint is ejected until its cool-down ends";
   bool failed = can_fall_back && walk.all_ejected();
+  if (const LimitVerdict room = failed ? LimitVerdict{} : take_quota(c, p, resolved->second); !room.allowed) {
+    // Anthropic's quota for the model is reached: the route's others
+    // answer, or the client hears it as Anthropic would say it.
+    if (!can_fall_back) {
+      co_await rate_limited(c, room, "provider_quota_exceeded");
+      co_return;
+    }
+    failed = true;
+    why = room.message;
+  }
   if (!failed) {
     st = co_await open_call(c, p, req, call);
     why = st.ok() ? "status " + std::to_string(call.status()) : st.message();

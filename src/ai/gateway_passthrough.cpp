@@ -292,6 +292,12 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
       c.error = p.name + ": skipped: ejected after repeated failures";
       continue;
     }
+    if (const LimitVerdict room = take_quota(c, p, model); !room.allowed) {  // (as chat)
+      c.error = room.message;
+      if (!last) continue;
+      co_await rate_limited(c, room, "provider_quota_exceeded");
+      co_return;
+    }
     if (i > 0) c.fallback = p.name + "/" + model;
     if (p.kind != "openai" && p.kind != "vllm") {
       c.body = body;  // (a copy: a later target may need the request again)

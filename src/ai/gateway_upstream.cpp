@@ -137,6 +137,14 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
       c.error = p.name + ": skipped: ejected after repeated failures";
       continue;
     }
+    // The provider account's quota for the model: a target at its limit is
+    // passed over (it would only answer 429), the last one refuses.
+    if (const LimitVerdict room = take_quota(c, p, model); !room.allowed) {
+      c.error = room.message;
+      if (i + 1 < targets.size()) continue;
+      co_await rate_limited(c, room, "provider_quota_exceeded");
+      co_return false;
+    }
     // Capacity of local models, and what to do when it is exhausted.
     if (!capacity_.try_acquire(p.name, p.max_concurrency)) {
       const OverflowConfig* ov = route ? &route->overflow : nullptr;

@@ -257,6 +257,13 @@ NodePtr ai_node() {
           .desc("vllm: a model whose chat template turns thinking on and off with a boolean keyword")
           .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then it covers them)"))
           .required("kwarg", str().format(Format::kName).desc("The chat_template_kwargs keyword, e.g. enable_thinking (Qwen3) or thinking (DeepSeek V3.1, Granite)"));
+  NodePtr quota =
+      object()
+          .ref("AiQuota")
+          .desc("The provider account's own limit for a model (its service quota): a request over it goes to the route's next target instead of drawing a 429 from the provider, or is refused with 429 and Retry-After when no target is left")
+          .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then they count against one quota)"))
+          .field("rpm", integer(0, 1000000000).desc("Requests a minute; 0: no limit"), 0)
+          .field("tpm", integer(0, 1000000000000).desc("Tokens a minute, prompt and completion, counted as answers report them; 0: no limit"), 0);
   NodePtr guardrail =
       object()
           .ref("AiGuardrail")
@@ -280,6 +287,7 @@ NodePtr ai_node() {
                          .field("anthropic_betas", array(betas).max_items(1024).unique("model").desc("bedrock: per Claude model, the anthropic-beta flags a Messages client's request carries there; none listed: none carried"))
                          .field("thinking_kwargs", array(thinking_kwarg).max_items(1024).unique("model").desc("vllm: per model, the chat-template keyword a request's thinking (on, off) is sent as; unlisted models get only reasoning_effort"))
                          .field("guardrail", guardrail)
+                         .field("quotas", array(quota).max_items(1024).unique("model").desc("The account's limits per model (requests and tokens a minute, across the fleet with the Redis backend): targets at theirs are passed over"))
                          .field("health_check", health_check);
   NodePtr overflow = object()
                          .ref("OverflowPolicy")
@@ -448,6 +456,12 @@ NodePtr ai_node() {
                                 std::all_of(version.begin(), version.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
             if (version != "DRAFT" && !number) e.push_back({json::pointer_join(where, "version"), "must be DRAFT or a version number"});
             if (kind != "bedrock") e.push_back({where, "is an Amazon Bedrock guardrail (kind bedrock), not " + std::string(kind)});
+          }
+          for (std::size_t q = 0; q < p.at("quotas").get_array().size(); ++q) {
+            const auto& quota = p.at("quotas").get_array()[q].get_object();
+            if (quota.at("rpm").to_number<std::int64_t>() == 0 && quota.at("tpm").to_number<std::int64_t>() == 0) {
+              e.push_back({json::pointer_join(json::pointer_join(pp, "quotas"), std::to_string(q)), "sets neither rpm nor tpm"});
+            }
           }
           const auto* kwargs = p.if_contains("thinking_kwargs");
           if (kind != "vllm" && kwargs && kwargs->is_array() && !kwargs->get_array().empty()) {

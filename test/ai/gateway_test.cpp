@@ -1470,6 +1470,32 @@ TEST_F(GatewayTest, RateLimitsHoldAcrossTheFleet) {
   EXPECT_NE(gw_->fleet_limits(), fleet_limits);
 }
 
+// A provider's quota holds for the fleet: one request through each gateway
+// uses up a quota of two, and the third goes to the route's fallback
+// without the provider being asked.
+TEST_F(GatewayTest, ProviderQuotasHoldAcrossTheFleet) {
+  auto fleet = start_fleet(R"(, "redis_timeout_ms": 500)");
+  ASSERT_TRUE(fleet);
+  const std::string remote = R"("name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + "\"";
+  std::string ai = last_ai_;
+  ai.replace(ai.find(remote), remote.size(), remote + R"(, "quotas": [{"model": "gpt-4o", "rpm": 2}])");
+  gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
+  SecondGateway& second = *fleet->second;
+  second.gw->configure(make_gateway_config(bj::parse(ai).as_object()));
+  ASSERT_EQ(post(chat("gpt", "first")).header("x-spectra-provider"), "remote");
+  ASSERT_EQ(second.post(chat("gpt", "second")).header("x-spectra-provider"), "remote");
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(clock_.system_now().time_since_epoch()).count();
+  const std::string window = "spectra:ai:limit:quota:remote/gpt-4o:req:" + std::to_string(minute);
+  EXPECT_TRUE(test::eventually([&] { return fleet->redis.command({"GET", window}) == "$1\r\n2\r\n"; }, 5s));
+  auto fleet_limits = gw_->fleet_limits();
+  ASSERT_TRUE(fleet_limits);
+  EXPECT_TRUE(test::eventually([&] { return !fleet_limits->check("quota:remote/gpt-4o", 2, 0, 0).allowed; }, 5s));
+  auto third = post(chat("gpt", "third"));
+  ASSERT_EQ(third.status, 200u) << third.body;
+  EXPECT_EQ(third.header("x-spectra-provider"), "backup");
+  EXPECT_EQ(remote_.request_count(), 2u);
+}
+
 // With the Redis backend the fleet shares its semantic index: a paraphrase
 // of what this gateway answered is a semantic hit on the other one, served
 // from the shared answer without the upstream.

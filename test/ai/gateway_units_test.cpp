@@ -295,6 +295,25 @@ TEST(GatewayConfig, ThinkingKwargsAreNamedPerModelOrPerBaseModel) {
   EXPECT_EQ(local.thinking_kwarg("llama-3"), nullptr);
 }
 
+TEST(GatewayConfig, QuotasAreCountedPerModelOrPerBaseModel) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"aws","kind":"bedrock","region":"us-east-1",
+          "base_models":[{"model":"arn:p/team-a","base_model":"anthropic.claude-sonnet-4-5-v1:0"},
+                         {"model":"arn:p/team-b","base_model":"anthropic.claude-sonnet-4-5-v1:0"}],
+          "quotas":[{"model":"anthropic.claude-sonnet-4-5-v1:0","rpm":200,"tpm":2000000},
+                    {"model":"arn:p/team-b","rpm":20}]}]})").as_object());
+  const ProviderConfig& aws = cfg->providers.at("aws");
+  const auto* sonnet = aws.quota("anthropic.claude-sonnet-4-5-v1:0");
+  ASSERT_NE(sonnet, nullptr);
+  EXPECT_EQ(sonnet->bucket, "quota:aws/anthropic.claude-sonnet-4-5-v1:0");
+  EXPECT_EQ(sonnet->rpm, 200);
+  EXPECT_EQ(sonnet->tpm, 2000000);
+  EXPECT_EQ(aws.quota("arn:p/team-a"), sonnet) << "a profile counts against its base model's quota";
+  ASSERT_NE(aws.quota("arn:p/team-b"), nullptr);
+  EXPECT_EQ(aws.quota("arn:p/team-b")->bucket, "quota:aws/arn:p/team-b") << "its own quota first";
+  EXPECT_EQ(aws.quota("anthropic.claude-haiku-4-5-v1:0"), nullptr);
+}
+
 TEST(GatewayConfig, BalancedRoutesTakeTurnsByWeight) {
   auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
       "providers":[{"name":"east","kind":"openai"},{"name":"west","kind":"openai"},{"name":"north","kind":"openai"}],

@@ -131,6 +131,20 @@ TEST(Schema, AiThinkingKwargsAreForVllmModels) {
   EXPECT_TRUE(has(e, "/ai/providers/0/thinking_kwargs", "kind vllm"));
 }
 
+TEST(Schema, AiQuotasAreRequestsAndTokensAMinutePerModel) {
+  auto ok = check("ai", R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "quotas": [
+    {"model": "anthropic.claude-sonnet-4-5-20250929-v1:0", "rpm": 200, "tpm": 2000000}, {"model": "amazon.titan-embed-text-v2:0", "rpm": 6000}]}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", R"({"providers": [{"name": "o", "kind": "openai", "quotas": [
+    {"model": "m", "rpm": 1}, {"model": "m", "tpm": 5}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/quotas/1/model", "duplicate"));
+  e = check("ai", R"({"providers": [{"name": "o", "kind": "openai", "quotas": [{"model": "m", "rpm": 1}, {"model": "n"}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/quotas/1", "neither rpm nor tpm"));
+  e = check("ai", R"({"providers": [{"name": "o", "kind": "openai", "quotas": [{"model": "p", "rpm": -1}, {"rpm": 3}]}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/quotas/0/rpm"));
+  EXPECT_TRUE(has(e, "/ai/providers/0/quotas/1/model", "required"));
+}
+
 TEST(Schema, AiRouteBalanceNamesOtherConfiguredTargets) {
   const std::string providers = R"("providers": [{"name": "east", "kind": "openai"}, {"name": "west", "kind": "openai"}])";
   auto ok = check("ai", "{" + providers + R"(, "routes": [{"alias": "a", "target": "east/m", "weight": 3,
