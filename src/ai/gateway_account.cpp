@@ -90,6 +90,15 @@ LimitVerdict Gateway::take_quota(Call& c, const ProviderConfig& p, const std::st
   if (!v.allowed) {
     v.message = p.name + "/" + model + ": the provider's quota is reached (" + v.limit + " " +
                 std::to_string(v.limit == "rpm" ? q->rpm : q->tpm) + " a minute)";
+    // How often a quota turns requests away (to the next target, or with a
+    // 429): the signal to ask the provider for more. Rare: looked up each time.
+    if (deps_.metrics) {
+      deps_.metrics
+          ->counter("spectra_ai_quota_reached_total",
+                    "Requests a provider's quota turned away from it (passed to the route's next target or refused), by provider, model and limit",
+                    {{"provider", p.name}, {"model", model}, {"limit", v.limit}})
+          .inc();
+    }
   }
   return v;
 }

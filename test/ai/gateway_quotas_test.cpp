@@ -68,6 +68,9 @@ TEST_F(QuotasTest, ATargetAtItsRequestQuotaIsPassedOverUntilTheMinuteRefillsIt) 
     if (r.at("fallback").is_string()) ++fallbacks[std::string(r.at("fallback").as_string())];
   }
   EXPECT_EQ(fallbacks, (std::map<std::string, int>{{"spare/llama-3", 3}}));
+  // Turned away five times: three passed to the fallback, two refused.
+  EXPECT_NE(metrics_.render().find(R"(spectra_ai_quota_reached_total{provider="local-q",model="llama-3",limit="rpm"} 5)"),
+            std::string::npos);
 }
 
 TEST_F(QuotasTest, TokensCountAsAnswersReportThem) {
