@@ -65,7 +65,8 @@ Gateway::Gateway(GatewayDeps deps)
       cache_identity_("memory"),
       meter_(deps_.metrics, deps_.clock),
       limiter_(deps_.clock),
-      quotas_(deps_.clock) {
+      quotas_(deps_.clock),
+      end_users_(deps_.clock) {
   cfg_ = std::make_shared<GatewayConfig>();
   if (deps_.metrics) {
     deps_.metrics->callback_gauge("spectra_ai_upstream_endpoints_ejected",

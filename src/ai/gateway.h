@@ -209,8 +209,8 @@ class Gateway {
   // (`chat` is moved from.)
   boost::asio::awaitable<void> serve_translated(Call& c, bj::object& chat, Dialect dialect);
   void finish(Call& c);
-  // The key's limits (this instance's, then the fleet's); counts the request
-  // when it is admitted. admitted() answers a refusal (429): false then.
+  // The end user's limits, then the key's (this instance's, then the
+  // fleet's); counts the request when it is admitted. admitted() answers a refusal (429): false then.
   LimitVerdict admit(Call& c);
   boost::asio::awaitable<bool> admitted(Call& c);
   // A 429 for a refusal of the key's limits or a provider's quota, with
@@ -261,6 +261,7 @@ class Gateway {
   Meter meter_;
   Limiter limiter_;
   Limiter quotas_;  // providers' own limits per model (ProviderConfig::quotas), by bucket
+  Limiter end_users_;  // keys' limits per end user, by "<key>\n<end user>"
   Coalescer coalescer_;
   std::mutex embed_mu_;
   std::unique_ptr<EmbedBatcher> batcher_;  // guarded by embed_mu_ until set

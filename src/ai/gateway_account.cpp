@@ -44,6 +44,18 @@ bj::array Gateway::budget_status() const {
 // No I/O.
 LimitVerdict Gateway::admit(Call& c) {
   const VirtualKey& k = *c.key;
+  // The end user's own limits first: a user over them must not take from
+  // the key's (this instance's count only).
+  if ((k.end_user_rpm > 0 || k.end_user_tpm > 0) && !c.end_user.empty()) {
+    LimitVerdict user = end_users_.admit(k.name + '\n' + c.end_user, k.end_user_rpm, k.end_user_tpm, 0, 0);
+    if (!user.allowed) {
+      user.message = "rate limit reached: " + user.limit + " " +
+                     std::to_string(user.limit == "rpm" ? k.end_user_rpm : k.end_user_tpm) + " for end user '" +
+                     c.end_user + "' of key '" + k.name + "'";
+      user.limit = "end_user_" + user.limit;
+      return user;
+    }
+  }
   const double spent = k.budget_usd > 0 ? meter_.spent(k.name, k.budget_period) : 0.0;
   LimitVerdict verdict = limiter_.admit(k.name, k.rpm, k.tpm, k.budget_usd, spent, k.budget_period);
   if (verdict.allowed && c.fleet) {
@@ -66,6 +78,9 @@ void Gateway::charge(Call& c, const std::string& provider, const std::string& mo
   const std::int64_t tokens = usage.prompt_tokens + usage.completion_tokens;
   meter_.record(c.key->name, provider, model, usage, cost);
   limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);
+  if (c.key->end_user_tpm > 0 && !c.end_user.empty()) {
+    end_users_.charge_tokens(c.key->name + '\n' + c.end_user, c.key->end_user_tpm, tokens);
+  }
   if (c.fleet) {
     c.fleet->add_tokens(c.key->name, tokens);
     c.fleet->add_spend(c.key->name, cost, c.key->budget_period);

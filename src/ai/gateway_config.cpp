@@ -122,6 +122,8 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     vk.budget_period = parse_budget_period(s(k, "budget_period")).value_or(BudgetPeriod::kTotal);
     vk.expires_at = parse_rfc3339(s(k, "expires_at"));
     vk.local_only = b(k, "local_only");
+    vk.end_user_rpm = i(k, "end_user_rpm");
+    vk.end_user_tpm = i(k, "end_user_tpm");
     g->keys_by_hash[vk.key_hash] = std::move(vk);
   }
   const auto& cache = obj(ai, "cache");

@@ -126,6 +126,9 @@ struct VirtualKey {
   // The key's prompts stay in the account: only in-account (vllm) models,
   // no spill or fallback to a remote one, no remote embedder.
   bool local_only = false;
+  // Limits for each end user its requests name (ai/call_labels.h), so that
+  // one user of an application cannot use up the key for all; 0: none.
+  std::int64_t end_user_rpm = 0, end_user_tpm = 0;
 };
 
 struct GatewayConfig {

@@ -10,6 +10,7 @@ namespace spectra::ai {
 
 void Limiter::refill(Bucket& b, double per_minute) {
   auto now = clock_->steady_now();
+  b.per_minute = per_minute;
   if (!b.init) {
     b.level = per_minute;
     b.at = now;
@@ -105,10 +106,28 @@ std::vector<std::pair<std::string, std::string>> ratelimit_headers(const LimitVe
   return out;
 }
 
+void Limiter::forget_full_buckets() {
+  const auto now = clock_->steady_now();
+  for (auto* buckets : {&rpm_, &tpm_}) {
+    std::erase_if(*buckets, [&](const auto& entry) {
+      const Bucket& b = entry.second;
+      const double secs = std::chrono::duration<double>(now - b.at).count();
+      return b.level + secs * b.per_minute / 60.0 >= b.per_minute;
+    });
+  }
+  sweep_at_ = std::max<std::size_t>(1024, 2 * (rpm_.size() + tpm_.size()));
+}
+
+std::size_t Limiter::buckets() {
+  std::lock_guard lock(mu_);
+  return rpm_.size() + tpm_.size();
+}
+
 LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
                             double spent_usd, BudgetPeriod period) {
   LimitVerdict v;
   std::lock_guard lock(mu_);
+  if (rpm_.size() + tpm_.size() >= sweep_at_) forget_full_buckets();
   // Both buckets' headroom first, so a refusal (budget included) reports both.
   Bucket* t = nullptr;
   Bucket* r = nullptr;

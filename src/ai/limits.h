@@ -54,16 +54,25 @@ class Limiter {
   // next requests wait until it refills).
   void charge_tokens(const std::string& key, std::int64_t tpm, std::int64_t tokens);
 
+  // Buckets held now. Those that have refilled to full are forgotten once
+  // the count doubles since the last sweep (a full bucket is what an
+  // absent one starts as), so keys without a bound — end users — cost
+  // memory only while they are limited.
+  std::size_t buckets();
+
  private:
   struct Bucket {
     double level = 0;
+    double per_minute = 0;
     std::chrono::steady_clock::time_point at{};
     bool init = false;
   };
   void refill(Bucket& b, double per_minute);
+  void forget_full_buckets();  // mu_ held
   const Clock* clock_;
   std::mutex mu_;
   std::map<std::string, Bucket> rpm_, tpm_;  // guarded by mu_
+  std::size_t sweep_at_ = 1024;              // guarded by mu_
 };
 
 }  // namespace spectra::ai

@@ -67,8 +67,9 @@ class DialectTest : public ::testing::Test {
     return deps;
   }
   // The gateway's config; `cache`: its cache section; `extra`: more
-  // sections (", \"name\": {...}"); extra_routes_ goes first in its routes
-  // ("{...}, ") and `extra_providers` in its providers (", {...}").
+  // sections (", \"name\": {...}"); extra_routes_ and extra_keys_ go first
+  // in its routes and keys ("{...}, "), extra_providers_ last in its
+  // providers (", {...}").
   std::shared_ptr<const GatewayConfig> config(const std::string& cache = R"({"exact_enabled": true})",
                                               const std::string& extra = "", const std::string& guardrail_version = "1") {
     const std::string ai = R"({"enabled": true,
@@ -88,7 +89,7 @@ class DialectTest : public ::testing::Test {
                  {"alias": "llama", "target": "local/llama-3", "fallbacks": ["spare/llama-3"]},
                  {"alias": "sonnet-or-local", "target": "claude/claude-sonnet-4", "fallbacks": ["local/llama-3"]},
                  {"alias": "mixed", "target": "claude/claude-sonnet-4", "balance": [{"target": "local/llama-3"}]}],
-      "virtual_keys": [
+      "virtual_keys": [)" + extra_keys_ + R"(
         {"name": "team-a", "key": "sk-team-a"},
         {"name": "once", "key": "sk-once", "rpm": 1},
         {"name": "private", "key": "sk-private", "local_only": true}],
@@ -199,7 +200,7 @@ class DialectTest : public ::testing::Test {
   }
   fakes::FakeBedrock bedrock_{bedrock_options()};
   fakes::FakeOpenAi local_{"local"}, spare_{"spare"};
-  std::string extra_routes_, extra_providers_;  // spliced into config() (see there)
+  std::string extra_routes_, extra_providers_, extra_keys_;  // spliced into config() (see there)
   std::filesystem::path dir_;
   std::unique_ptr<Gateway> gw_;
   http::Router router_;

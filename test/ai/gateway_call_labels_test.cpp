@@ -7,6 +7,8 @@
 
 #include <set>
 
+using namespace std::chrono_literals;
+
 #include "dialect_test_fixture.h"
 
 namespace spectra::ai {
@@ -53,6 +55,55 @@ TEST_F(CallLabelsTest, AuditRecordsCarryTheEndUserAndTheClientsMetadata) {
   EXPECT_NE(refused.body.find("x-spectra-metadata must be"), std::string::npos) << refused.body;
   EXPECT_EQ(bj::parse(refused.body).at("error").at("param"), "x-spectra-metadata") << refused.body;
   EXPECT_EQ(local_.request_count(), before);
+}
+
+// A key's per-end-user limits: one user of an application at its limit is
+// refused (429 naming the user, Retry-After) while the key's other users,
+// and the application's own calls naming none, go on.
+TEST_F(CallLabelsTest, OneEndUserAtItsLimitDoesNotStopTheKeysOthers) {
+  extra_keys_ = R"({"name": "web-app", "key": "sk-web", "rpm": 100, "end_user_rpm": 2, "end_user_tpm": 1000}, )";
+  gw_->configure(config());
+  int n = 0;  // (each asks something new: no cache hits)
+  auto ask = [&](const std::string& user) {
+    bj::object body{{"model", "llama"},
+                    {"messages", bj::array{bj::object{{"role", "user"}, {"content", "question " + std::to_string(++n)}}}}};
+    if (!user.empty()) body["user"] = user;
+    return post_openai("/v1/chat/completions", bj::serialize(body), "sk-web");
+  };
+  EXPECT_EQ(ask("mallory").status, 200u);
+  EXPECT_EQ(ask("mallory").status, 200u);
+  auto refused = ask("mallory");
+  EXPECT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_NE(refused.body.find("rpm 2 for end user 'mallory' of key 'web-app'"), std::string::npos) << refused.body;
+  EXPECT_EQ(bj::parse(refused.body).at("error").at("code"), "end_user_rpm_exceeded");
+  EXPECT_EQ(refused.header("retry-after"), "30");
+  const auto asked = local_.request_count();
+  EXPECT_EQ(asked, 2u) << "the refused one went nowhere";
+  EXPECT_EQ(ask("alice").status, 200u);
+  EXPECT_EQ(ask("").status, 200u) << "the application's own call";
+  EXPECT_EQ(ask("").status, 200u);
+  EXPECT_EQ(ask("").status, 200u);
+  // Through the Messages API the end user is metadata.user_id: the same person.
+  auto as_anthropic = post("/v1/messages",
+                           R"({"model":"llama","max_tokens":16,"metadata":{"user_id":"mallory"},"messages":[{"role":"user","content":"hi"}]})",
+                           "sk-web");
+  EXPECT_EQ(as_anthropic.status, 429u) << as_anthropic.body;
+  EXPECT_EQ(bj::parse(as_anthropic.body).at("error").at("type"), "rate_limit_error");
+  clock_.advance(30s);
+  EXPECT_EQ(ask("mallory").status, 200u) << "half a minute refills one";
+}
+
+// The tokens an end user's answers report count against its tpm.
+TEST_F(CallLabelsTest, AnEndUsersTokensCountAgainstItsOwnTokenLimit) {
+  extra_keys_ = R"({"name": "web-app", "key": "sk-web", "end_user_tpm": 10}, )";
+  gw_->configure(config());
+  const std::string body = R"({"model":"llama","user":"bob","messages":[{"role":"user","content":"one two three four five six"}]})";
+  ASSERT_EQ(post_openai("/v1/chat/completions", body, "sk-web").status, 200u);  // 6 + 8 tokens: 4 over
+  auto refused = post_openai("/v1/chat/completions", body, "sk-web");
+  EXPECT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(bj::parse(refused.body).at("error").at("code"), "end_user_tpm_exceeded") << refused.body;
+  EXPECT_EQ(post_openai("/v1/chat/completions", R"({"model":"llama","user":"carol","messages":[{"role":"user","content":"hi"}]})",
+                        "sk-web").status, 200u);
 }
 
 }  // namespace

@@ -174,6 +174,26 @@ TEST(Limiter, RequestsTokensAndBudget) {
   EXPECT_TRUE(l.admit("third", 1, 0, 0, 0).allowed);
 }
 
+// Keys without a bound (end users) cost memory only while limited: once
+// the buckets double, those refilled to full are forgotten; one still
+// limited is kept and still limits.
+TEST(Limiter, ForgetsBucketsThatHaveRefilled) {
+  FakeClock clock;
+  Limiter l(&clock);
+  EXPECT_TRUE(l.admit("limited", 1, 0, 0, 0).allowed);  // its one request a minute, taken
+  l.charge_tokens("overdrawn", 100, 1000);                // ten minutes' tokens
+  for (int i = 0; i < 1500; ++i) EXPECT_TRUE(l.admit("user-" + std::to_string(i), 60, 0, 0, 0).allowed);
+  EXPECT_GE(l.buckets(), 1024u) << "not swept before its first threshold";
+  clock.advance(2s);  // users refilled (1 a second); "limited" has 1/30 of its request back
+  EXPECT_TRUE(l.admit("one-more", 60, 0, 0, 0).allowed);
+  for (int i = 0; i < 600; ++i) l.admit("later-" + std::to_string(i), 60, 0, 0, 0);  // pass the doubled threshold
+  clock.advance(2s);
+  EXPECT_TRUE(l.admit("trigger", 60, 0, 0, 0).allowed);
+  EXPECT_LT(l.buckets(), 1024u) << "refilled users forgotten";
+  EXPECT_FALSE(l.admit("limited", 1, 0, 0, 0).allowed) << "kept: still limited";
+  EXPECT_FALSE(l.admit("overdrawn", 0, 100, 0, 0).allowed) << "kept: still overdrawn";
+}
+
 // A UTC time from its calendar parts, for the budget period tests.
 std::chrono::system_clock::time_point utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
   using namespace std::chrono;
