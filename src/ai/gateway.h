@@ -175,6 +175,9 @@ class Gateway {
   // (true), or sets up its store after the upstream answers (false).
   boost::asio::awaitable<bool> passthrough_from_cache(Call& c, const bj::object& body);
   boost::asio::awaitable<bool> upstream(Call& c);
+  // Gives back the capacity slot the call holds (c.slot), if any: as soon
+  // as the upstream has answered, before the client has the last byte.
+  void release_slot(Call& c);
   // One try of `model` at provider `p`, through `endpoint` (its base URL).
   boost::asio::awaitable<bool> attempt(Call& c, const ProviderConfig& p, const std::string& model,
                                        const std::string& endpoint, bool& retry);

@@ -60,6 +60,8 @@ struct Gateway::Call {
   // What the call cost at the price table's prices (upstream usage), and
   // what a cache hit saved; none when its model has no price.
   std::optional<double> cost_usd, saved_usd;
+  // The provider whose capacity slot (max_concurrency) the call holds.
+  std::string slot;
   // The client's labels of the call (ai/call_labels.h): the end user its
   // body names, and its x-spectra-metadata as compact JSON.
   std::string end_user, metadata;

@@ -173,6 +173,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
         co_return false;
       }
     }
+    if (p.max_concurrency > 0) c.slot = p.name;
     // A failure that may fail over tries the provider's other endpoints
     // (not ejected, each once) before the next target.
     bool retry = false;
@@ -188,7 +189,7 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
                 {{"provider", p.name}, {"endpoint", failed}, {"next", walk.endpoint()}, {"error", c.error},
                  {"request_id", c.ex->info().request_id}});
     }
-    if (p.max_concurrency > 0) capacity_.release(p.name);
+    release_slot(c);
     if (ok) {
       if (i > 0 || c.primary_failed) c.fallback = p.name + "/" + model;
       co_return true;
@@ -199,6 +200,12 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
   }
   co_await fail(c, 502, "api_error", "every upstream for '" + c.requested_model + "' failed: " + c.error, "upstream_failed");
   co_return false;
+}
+
+void Gateway::release_slot(Call& c) {
+  if (c.slot.empty()) return;
+  capacity_.release(c.slot);
+  c.slot.clear();
 }
 
 bj::array Gateway::upstream_status() const {
@@ -335,6 +342,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
     // A good answer restores the endpoint before the client sees it (so
     // whoever reads the answer then reads the endpoint healthy).
     health_.success(p.name, endpoint);
+    release_slot(c);  // (the model is done: a client that asks again at once finds the slot free)
     co_await c.ex->respond(std::move(res));
     co_return true;
   }
@@ -438,6 +446,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
   c.finish_reason = finish_reason_of(completion);
   remember(c);
   keep_response(c, completion);
+  release_slot(c);
   co_await c.ex->finish(tail);
   // The client has its answer; read the upstream body's end so that the
   // connection goes back to the pool instead of a new one per stream.

@@ -1253,6 +1253,17 @@ TEST_F(GatewayTest, ALocalOnlyKeyNeverSendsAPromptOut) {
   for (const auto& rec : recs) EXPECT_EQ(rec.at("egress").as_string(), "none") << bj::serialize(rec);
 }
 
+// A full local model's slot is free again by the time its client has the
+// answer: a client asking again at once is never refused for capacity
+// (the slot is given back before the answer's last byte, whole or streamed).
+TEST_F(GatewayTest, AClientAskingAgainAtOnceFindsTheSlotFree) {
+  for (int i = 0; i < 150; ++i) {
+    auto r = post(chat("llama", "again " + std::to_string(i), /*stream=*/i % 2 == 1));
+    ASSERT_EQ(r.status, 200u) << "request " << i << ": " << r.body;
+  }
+  EXPECT_EQ(local_.max_in_flight(), 1);
+}
+
 TEST_F(GatewayTest, OverflowQueueWaitsForTheSlot) {
   configure("queue");
   local_.set_faults({.latency = 200ms});
