@@ -65,6 +65,12 @@ struct Usage {
   std::int64_t cached_prompt_tokens = 0;  // provider-side prompt cache reads, if reported
   std::int64_t cache_write_tokens = 0;    // provider-side prompt cache writes (billed above input), if reported
   bool reported = false;
+  // A Bedrock guardrail's trace, when one ran: the text units it was
+  // billed (free ones not counted) and which of its policies acted, as
+  // "<policy>:<type or name>" (the matched text itself is not kept).
+  bool guardrail_traced = false;
+  std::int64_t guardrail_units = 0;
+  std::vector<std::string> guardrail_acted;
 };
 
 // OpenAI's chat `usage` object for `u`: prompt, completion and total

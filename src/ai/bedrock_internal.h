@@ -28,6 +28,14 @@ std::optional<double> number_at(const bj::object& o, std::string_view key);
 // counts are treated as absent.
 Usage parse_usage(const bj::object& usage);
 
+// The guardrail trace of a Converse answer or a ConverseStream metadata
+// event (`holder`'s trace.guardrail), if any, into *u: its billed text
+// units, and the policies of its input and output assessments whose action
+// was not NONE, as "<policy>:<name or type>" in the order the trace gives
+// them, once each (at most kMaxGuardrailActed, each cut to 128 bytes).
+inline constexpr std::size_t kMaxGuardrailActed = 16;
+void read_guardrail_trace(const bj::object& holder, Usage* u);
+
 // An in-stream exception (`:exception-type`, camelCase as on the wire; the
 // PascalCase form of HTTP error types is accepted too).
 UpstreamError exception_error(std::string_view exception_type, std::string_view message);

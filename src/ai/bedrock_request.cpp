@@ -463,7 +463,10 @@ Result<UpstreamRequest> BedrockAdapter::build_chat(const bj::object& request,
   if (!body.ok()) return body.status();
   // The operator's guardrail: on every call, whatever the client sent.
   if (!target.guardrail.id.empty()) {
-    bj::object guard{{"guardrailIdentifier", target.guardrail.id}, {"guardrailVersion", target.guardrail.version}};
+    // (Traced: the audit record says which policies acted and the text
+    // units billed; the trace itself never reaches the client.)
+    bj::object guard{{"guardrailIdentifier", target.guardrail.id}, {"guardrailVersion", target.guardrail.version},
+                     {"trace", "enabled"}};
     if (stream) guard["streamProcessingMode"] = target.guardrail.stream_mode;
     (*body)["guardrailConfig"] = std::move(guard);
   }

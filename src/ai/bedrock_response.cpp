@@ -1,5 +1,6 @@
 // Converse responses and Bedrock errors -> OpenAI objects.
 #include <boost/json/serialize.hpp>
+#include <algorithm>
 #include <cctype>
 
 #include "ai/bedrock_adapter.h"
@@ -69,6 +70,66 @@ Usage parse_usage(const bj::object& usage) {
   u.cached_prompt_tokens = cache_read;
   u.reported = true;
   return u;
+}
+
+namespace {
+
+// One assessment: each policy's findings ({"wordPolicy": {"customWords":
+// [{match, action}]}, "contentPolicy": {"filters": [{type, action}]}, ...})
+// and its invocationMetrics.usage. Walked generically, so that policies
+// Bedrock adds later are read too.
+void read_assessment(const bj::object& assessment, Usage* u) {
+  for (const auto& [policy, findings] : assessment) {
+    if (policy == "invocationMetrics") {
+      const bj::object* usage = findings.is_object() ? object_at(findings.get_object(), "usage") : nullptr;
+      for (const auto& [unit, n] : usage ? *usage : bj::object()) {
+        if (!unit.ends_with("Units") || unit.ends_with("FreeUnits") || !n.is_int64()) continue;
+        if (n.get_int64() > 0 && n.get_int64() <= INT32_MAX) u->guardrail_units += n.get_int64();
+      }
+      continue;
+    }
+    if (!findings.is_object()) continue;
+    for (const auto& [kind, items] : findings.get_object()) {
+      if (!items.is_array()) continue;
+      for (const auto& item : items.get_array()) {
+        const bj::object* f = item.if_object();
+        const bj::string* action = f ? string_at(*f, "action") : nullptr;
+        if (!action || *action == "NONE") continue;
+        // A denied topic's or a regex's own name, else the filter's type.
+        const bj::string* what = string_at(*f, "name");
+        if (!what) what = string_at(*f, "type");
+        std::string label = std::string(policy) + ":" + std::string(what ? std::string_view(*what) : std::string_view(kind));
+        if (label.size() > 128) label.resize(128);
+        auto& acted = u->guardrail_acted;
+        if (acted.size() < kMaxGuardrailActed && std::find(acted.begin(), acted.end(), label) == acted.end()) {
+          acted.push_back(std::move(label));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void read_guardrail_trace(const bj::object& holder, Usage* u) {
+  const bj::object* trace = object_at(holder, "trace");
+  const bj::object* guardrail = trace ? object_at(*trace, "guardrail") : nullptr;
+  if (!guardrail) return;
+  u->guardrail_traced = true;
+  // inputAssessment: guardrail id -> assessment; outputAssessments: id -> [assessment].
+  if (const bj::object* in = object_at(*guardrail, "inputAssessment")) {
+    for (const auto& [id, a] : *in) {
+      if (a.is_object()) read_assessment(a.get_object(), u);
+    }
+  }
+  if (const bj::object* out = object_at(*guardrail, "outputAssessments")) {
+    for (const auto& [id, list] : *out) {
+      if (!list.is_array()) continue;
+      for (const auto& a : list.get_array()) {
+        if (a.is_object()) read_assessment(a.get_object(), u);
+      }
+    }
+  }
 }
 
 namespace {
@@ -243,6 +304,7 @@ Result<bj::object> BedrockAdapter::parse_chat(unsigned http_status, std::string_
   const bj::string* stop = string_at(root, "stopReason");
   Usage u;
   if (const bj::object* uo = object_at(root, "usage")) u = parse_usage(*uo);
+  read_guardrail_trace(root, &u);
   if (usage) *usage = u;
 
   bj::object out{

@@ -192,6 +192,7 @@ class BedrockStreamTranslator final : public StreamTranslator {
     const bj::object* u = object_at(p, "usage");
     if (!u) return {};
     usage_ = parse_usage(*u);
+    read_guardrail_trace(p, &usage_);
     bj::object c = base();
     c["choices"] = bj::array{};
     c["usage"] = chat_usage_json(usage_);

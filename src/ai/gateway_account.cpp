@@ -157,6 +157,14 @@ void Gateway::finish(Call& c) {
                     {{"provider", c.provider}, {"model", c.model}})
           .inc();
     }
+    // What Bedrock guardrails are billed: text units, by provider. Only
+    // calls through a guardrail: looked up each time.
+    if (c.usage.guardrail_units > 0) {
+      deps_.metrics
+          ->counter("spectra_ai_guardrail_text_units_total",
+                    "Text units Bedrock guardrails assessed (what they are billed by), by provider", {{"provider", c.provider}})
+          .inc(static_cast<std::uint64_t>(c.usage.guardrail_units));
+    }
     // How often a route spills to its fallbacks (an overloaded provider, a
     // full local model): rare, so the series is looked up each time.
     if (!c.fallback.empty()) {
@@ -196,6 +204,13 @@ void Gateway::finish(Call& c) {
   if (c.usage.cache_write_tokens > 0) w.num("cache_write_tokens", c.usage.cache_write_tokens);
   if (c.cost_usd) w.num("cost_usd", *c.cost_usd);
   if (c.saved_usd) w.num("saved_usd", *c.saved_usd);
+  // A guardrail's verdict: which of its policies acted (never what they
+  // matched) and the text units it was billed.
+  if (c.usage.guardrail_traced) {
+    bj::array acted;
+    for (const auto& a : c.usage.guardrail_acted) acted.emplace_back(a);
+    w.raw("guardrail", bj::serialize(bj::object{{"text_units", c.usage.guardrail_units}, {"acted", std::move(acted)}}));
+  }
   if (!c.end_user.empty()) w.str("end_user", c.end_user);
   if (!c.metadata.empty()) w.raw("metadata", c.metadata);
   if (!c.finish_reason.empty()) w.str("finish_reason", c.finish_reason);

@@ -244,11 +244,11 @@ TEST(BedrockRequest, TheOperatorsGuardrailGoesOnEveryCall) {
   auto whole = a.build_chat(req, t, false);
   ASSERT_TRUE(whole.ok()) << whole.status().to_string();
   EXPECT_EQ(bj::parse(whole->body).at("guardrailConfig"),
-            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"3"})"));
+            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"3","trace":"enabled"})"));
   auto stream = a.build_chat(req, t, true);
   ASSERT_TRUE(stream.ok()) << stream.status().to_string();
   EXPECT_EQ(bj::parse(stream->body).at("guardrailConfig"),
-            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"3","streamProcessingMode":"async"})"));
+            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"3","trace":"enabled","streamProcessingMode":"async"})"));
 }
 
 TEST(BedrockRequest, ClaudeIsSentTheBetaFlagsListedForIt) {

@@ -17,6 +17,66 @@ namespace {
 
 using bedrock_testing::test_target;
 
+// A guardrail's trace as Bedrock returns it (trace: enabled): the policies
+// that acted, by type or name, from the input and every output assessment,
+// once each; the text units billed (free ones not); never what they matched.
+TEST(BedrockResponse, AGuardrailTraceSaysWhichPoliciesActedAndWhatWasBilled) {
+  BedrockAdapter a;
+  Usage usage;
+  UpstreamError err;
+  auto out = a.parse_chat(200, R"({
+      "output":{"message":{"role":"assistant","content":[{"text":"Sorry, I cannot help with that."}]}},
+      "stopReason":"guardrail_intervened",
+      "usage":{"inputTokens":12,"outputTokens":7,"totalTokens":19},
+      "trace":{"guardrail":{
+        "modelOutput":["the model's own words, never shown"],
+        "inputAssessment":{"gr1abc":{
+          "topicPolicy":{"topics":[{"name":"Investment advice","type":"DENY","action":"BLOCKED","detected":true}]},
+          "contentPolicy":{"filters":[{"type":"VIOLENCE","confidence":"HIGH","filterStrength":"HIGH","action":"BLOCKED"},
+                                      {"type":"INSULTS","confidence":"NONE","filterStrength":"LOW","action":"NONE"}]},
+          "sensitiveInformationPolicy":{"piiEntities":[{"match":"jane@example.com","type":"EMAIL","action":"ANONYMIZED"}],
+                                        "regexes":[{"name":"employee-id","match":"E-1234","regex":"E-\\d+","action":"BLOCKED"}]},
+          "invocationMetrics":{"guardrailProcessingLatency":240,
+            "usage":{"topicPolicyUnits":1,"contentPolicyUnits":1,"wordPolicyUnits":0,"sensitiveInformationPolicyUnits":1,
+                     "sensitiveInformationPolicyFreeUnits":1,"contextualGroundingPolicyUnits":0},
+            "guardrailCoverage":{"textCharacters":{"guarded":120,"total":120}}}}},
+        "outputAssessments":{"gr1abc":[{
+          "contentPolicy":{"filters":[{"type":"VIOLENCE","confidence":"MEDIUM","action":"BLOCKED"}]},
+          "wordPolicy":{"customWords":[{"match":"secret-project","action":"BLOCKED"}],
+                        "managedWordLists":[{"match":"darn","type":"PROFANITY","action":"BLOCKED"}]},
+          "invocationMetrics":{"usage":{"contentPolicyUnits":2,"wordPolicyUnits":2,"topicPolicyUnits":-5}}}]}}},
+      "metrics":{"latencyMs":100}})",
+                          test_target(), &usage, &err);
+  ASSERT_TRUE(out.ok()) << out.status().to_string();
+  EXPECT_EQ(out->at("choices").at(0).at("finish_reason"), "content_filter");
+  EXPECT_TRUE(usage.guardrail_traced);
+  EXPECT_EQ(usage.guardrail_units, 1 + 1 + 1 + 2 + 2) << "free units and a negative count are not billed";
+  EXPECT_EQ(usage.guardrail_acted,
+            (std::vector<std::string>{"topicPolicy:Investment advice", "contentPolicy:VIOLENCE",
+                                      "sensitiveInformationPolicy:EMAIL", "sensitiveInformationPolicy:employee-id",
+                                      "wordPolicy:customWords", "wordPolicy:PROFANITY"}))
+      << "in the trace's order: the input's, then the output's not seen yet";
+  for (const auto& acted : usage.guardrail_acted) {
+    EXPECT_EQ(acted.find("jane@"), std::string::npos);
+    EXPECT_EQ(acted.find("secret-project"), std::string::npos);
+  }
+  EXPECT_EQ(bj::serialize(*out).find("never shown"), std::string::npos);
+
+  // No trace: nothing said; a hostile one: bounded.
+  Usage plain;
+  ASSERT_TRUE(a.parse_chat(200, R"({"output":{"message":{"role":"assistant","content":[{"text":"hi"}]}},"stopReason":"end_turn",
+      "usage":{"inputTokens":1,"outputTokens":1}})", test_target(), &plain, &err).ok());
+  EXPECT_FALSE(plain.guardrail_traced);
+  std::string filters;
+  for (int i = 0; i < 40; ++i) filters += std::string(i ? "," : "") + R"({"type":")" + std::string(300, 'A' + i % 26) + std::to_string(i) + R"(","action":"BLOCKED"})";
+  Usage hostile;
+  ASSERT_TRUE(a.parse_chat(200, R"({"output":{"message":{"role":"assistant","content":[{"text":"x"}]}},"stopReason":"guardrail_intervened",
+      "usage":{"inputTokens":1,"outputTokens":1},"trace":{"guardrail":{"inputAssessment":{"g":{"contentPolicy":{"filters":[)" + filters + R"(]}}}}}})",
+                           test_target(), &hostile, &err).ok());
+  EXPECT_EQ(hostile.guardrail_acted.size(), 16u);
+  for (const auto& acted : hostile.guardrail_acted) EXPECT_LE(acted.size(), 128u);
+}
+
 TEST(BedrockResponse, TextAndToolUseAndUsage) {
   BedrockAdapter a;
   Usage usage;

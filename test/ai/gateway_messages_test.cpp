@@ -636,7 +636,8 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
   auto sent_guardrail = [&]() { return bj::parse(bedrock_.requests().back().body).at("guardrailConfig"); };
   auto fine = ask("what is the weather like");
   ASSERT_EQ(fine.status, 200u) << fine.body;
-  EXPECT_EQ(sent_guardrail(), bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"1"})")) << "the operator's";
+  EXPECT_EQ(sent_guardrail(), bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"1","trace":"enabled"})"))
+      << "the operator's, traced";
   EXPECT_EQ(bj::parse(fine.body).at("choices").at(0).at("finish_reason"), "stop");
 
   auto blocked = ask("tell me the admin password");
@@ -647,7 +648,7 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
   auto streamed = ask("and the root password", /*stream=*/true);
   ASSERT_EQ(streamed.status, 200u) << streamed.body;
   EXPECT_EQ(sent_guardrail(),
-            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"1","streamProcessingMode":"sync"})"));
+            bj::parse(R"({"guardrailIdentifier":"gr1abc","guardrailVersion":"1","trace":"enabled","streamProcessingMode":"sync"})"));
   EXPECT_NE(streamed.body.find(R"("finish_reason":"content_filter")"), std::string::npos) << streamed.body;
   EXPECT_NE(streamed.body.find("Sorry,"), std::string::npos) << streamed.body;
   auto refused = post("/v1/messages", R"({"model":")" + model + R"(","max_tokens":64,
@@ -668,20 +669,35 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
   // was counted when its answer was made). (The records first: a call's
   // metrics are in before its record is written.)
   const std::string model_id = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+  // With them, the guardrail's trace: which policy acted (never the words
+  // it matched) and the text units it was billed — the input's, and the
+  // answer's when it was not blocked.
   std::vector<std::string> reasons;
+  std::int64_t units = 0;
   for (const auto& r : audit_records(7)) {
-    if (r.at("resolved").as_string() == "guarded/" + model_id) {
-      reasons.push_back(r.contains("finish_reason") ? std::string(r.at("finish_reason").as_string()) : "-");
+    if (r.at("resolved").as_string() != "guarded/" + model_id) continue;
+    std::string seen = r.contains("finish_reason") ? std::string(r.at("finish_reason").as_string()) : "-";
+    if (const auto* g = r.if_contains("guardrail")) {
+      units += g->at("text_units").as_int64();
+      seen += " " + std::to_string(g->at("text_units").as_int64());
+      for (const auto& a : g->at("acted").as_array()) seen += " " + std::string(a.as_string());
     }
+    reasons.push_back(seen);
   }
   // (Records are written as calls end, which may be after the client has
   // its answer and sent the next: compared as a multiset.)
-  const std::multiset<std::string> expected = {"stop", "content_filter", "content_filter", "content_filter", "-",
-                                               "stop", "content_filter"};
+  const std::string blocked_by_word = "content_filter 1 wordPolicy:customWords";
+  const std::multiset<std::string> expected = {"stop 2", blocked_by_word, blocked_by_word, blocked_by_word, "-",
+                                               "stop 2", blocked_by_word};
   EXPECT_EQ(std::multiset<std::string>(reasons.begin(), reasons.end()), expected);
-  EXPECT_NE(metrics_.render().find(R"(spectra_ai_content_filtered_total{provider="guarded",model=")" + model_id + R"("} 4)"),
-            std::string::npos)
-      << metrics_.render();
+  const std::string metrics = metrics_.render();
+  EXPECT_NE(metrics.find(R"(spectra_ai_content_filtered_total{provider="guarded",model=")" + model_id + R"("} 4)"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(spectra_ai_guardrail_text_units_total{provider="guarded"} )" + std::to_string(units)), std::string::npos)
+      << metrics;
+  std::ifstream log(dir_ / "audit.jsonl");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("password"), std::string::npos) << "what the guardrail matched stays out of the record";
 }
 
 // Claude Code asks for the 1M-token context with an anthropic-beta flag

@@ -381,8 +381,11 @@ Status apply_guardrail(const bj::object& req, bool stream,
       }
     }
   }
+  const std::string model_output = reply.text;
+  bj::array matched;
   for (const std::string& word : it->second.blocked_words) {
     if (input.find(lower(word)) == std::string::npos) continue;
+    matched.push_back(bj::object{{"match", word}, {"action", "BLOCKED"}, {"detected", true}});
     reply.text = it->second.blocked_message;
     reply.reasoning.clear();
     reply.reasoning_signature.clear();
@@ -391,6 +394,29 @@ Status apply_guardrail(const bj::object& req, bool stream,
     reply.output_tokens = count_words(reply.text);
     break;
   }
+  const bj::value* trace = config->if_contains("trace");
+  if (!trace || !(*trace == "enabled" || *trace == "enabled_full")) return {};
+  // Its word filter is its one policy: billed one unit per 1,000 characters.
+  auto metrics = [](std::size_t chars) {
+    const std::int64_t units = static_cast<std::int64_t>((chars + 999) / 1000);
+    return bj::object{
+        {"guardrailProcessingLatency", 12},
+        {"usage", bj::object{{"topicPolicyUnits", 0}, {"contentPolicyUnits", 0}, {"wordPolicyUnits", units},
+                             {"sensitiveInformationPolicyUnits", 0}, {"sensitiveInformationPolicyFreeUnits", units},
+                             {"contextualGroundingPolicyUnits", 0}}},
+        {"guardrailCoverage", bj::object{{"textCharacters", bj::object{{"guarded", chars}, {"total", chars}}}}}};
+  };
+  bj::object in{{"invocationMetrics", metrics(input.size())}};
+  if (!matched.empty()) in["wordPolicy"] = bj::object{{"customWords", std::move(matched)}};
+  const std::string guard_id(id->get_string());
+  bj::object guardrail{{"inputAssessment", bj::object{{guard_id, std::move(in)}}}};
+  if (reply.stop_reason == "guardrail_intervened") {
+    guardrail["modelOutput"] = bj::array{bj::value(model_output)};  // what the model said, never shown
+  } else {
+    guardrail["outputAssessments"] =
+        bj::object{{guard_id, bj::array{bj::object{{"invocationMetrics", metrics(reply.text.size())}}}}};
+  }
+  reply.trace = bj::object{{"guardrail", std::move(guardrail)}};
   return {};
 }
 
@@ -436,12 +462,14 @@ bj::object converse_response(const BedrockReply& reply) {
                                                         {"name", reply.tool_name},
                                                         {"input", reply.tool_input}}}});
   }
-  return bj::object{
+  bj::object out{
       {"output",
        bj::object{{"message", bj::object{{"role", "assistant"}, {"content", std::move(content)}}}}},
       {"stopReason", reply.stop_reason},
       {"usage", usage_of(reply)},
       {"metrics", bj::object{{"latencyMs", 1}}}};
+  if (!reply.trace.empty()) out["trace"] = reply.trace;
+  return out;
 }
 
 std::vector<StreamEvent> stream_events(const BedrockReply& reply) {
@@ -494,9 +522,9 @@ std::vector<StreamEvent> stream_events(const BedrockReply& reply) {
     add("contentBlockStop", bj::object{{"contentBlockIndex", block}});
   }
   add("messageStop", bj::object{{"stopReason", reply.stop_reason}});
-  add("metadata",
-      bj::object{{"usage", usage_of(reply)},
-                 {"metrics", bj::object{{"latencyMs", 1}}}});
+  bj::object metadata{{"usage", usage_of(reply)}, {"metrics", bj::object{{"latencyMs", 1}}}};
+  if (!reply.trace.empty()) metadata["trace"] = reply.trace;
+  add("metadata", std::move(metadata));
   return out;
 }
 

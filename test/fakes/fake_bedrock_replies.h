@@ -57,6 +57,10 @@ struct BedrockReply {
   // left out: Bedrock caches nothing there).
   std::vector<std::pair<std::string, std::int64_t>> cache_prefixes;
   std::int64_t cache_read_tokens = 0, cache_write_tokens = 0;
+  // With guardrailConfig.trace enabled: the guardrail's trace ({"guardrail":
+  // {inputAssessment, outputAssessments, modelOutput}}), in Converse's
+  // answer and ConverseStream's metadata event.
+  bj::object trace;
 };
 
 // As Bedrock bills a request with cache points: the longest prefix already
@@ -78,7 +82,10 @@ std::int64_t count_words(std::string_view text);
 // A request's guardrailConfig, as Bedrock takes it (ConverseStream's with
 // a streamProcessingMode, Converse's without): a ValidationException
 // message for a malformed one or a guardrail the account does not have;
-// else `reply` becomes the guardrail's answer when it intervenes.
+// else `reply` becomes the guardrail's answer when it intervenes, and with
+// trace enabled gets the guardrail's trace: a blocked word as a
+// wordPolicy.customWords match, and text units (one per 1,000 characters
+// assessed, per policy, as Bedrock bills them) in invocationMetrics.
 Status apply_guardrail(const bj::object& converse_request, bool stream,
                        const std::map<std::string, FakeBedrockOptions::Guardrail>& guardrails, BedrockReply& reply);
 

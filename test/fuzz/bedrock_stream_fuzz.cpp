@@ -158,6 +158,9 @@ void run_bodies(std::string_view body) {
       check(status == 200);
       check(out->at("object").as_string() == "chat.completion");
       (void)bj::serialize(*out);
+      // A guardrail trace's summary is bounded whatever the upstream sent.
+      check(usage.guardrail_acted.size() <= 16 && usage.guardrail_units >= 0);
+      for (const auto& acted : usage.guardrail_acted) check(acted.size() <= 128 && acted.find(':') != std::string::npos);
     } else {
       check(err.http_status >= 400 && err.http_status <= 599);
       (void)err.to_openai();
