@@ -86,6 +86,7 @@ void Gateway::charge(Call& c, const std::string& provider, const std::string& mo
     c.fleet->add_spend(c.key->name, cost, c.key->budget_period);
   }
   // And to the provider's quota for the model, if it has one.
+  if (!c.cfg->any_quotas) return;
   if (auto pit = c.cfg->providers.find(provider); pit != c.cfg->providers.end()) {
     if (const ProviderConfig::Quota* q = pit->second.quota(model); q && q->tpm > 0) {
       quotas_.charge_tokens(q->bucket, q->tpm, tokens);

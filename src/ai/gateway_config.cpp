@@ -83,6 +83,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
       for (const auto& f : arr(bv.as_object(), "betas")) flags.emplace_back(f.as_string());
     }
     if (pc.base_url.empty() && !pc.endpoints.empty()) pc.base_url = pc.endpoints.front();
+    g->any_quotas = g->any_quotas || !pc.quotas.empty();
     g->providers[pc.name] = std::move(pc);
   }
   for (const auto& rv : arr(ai, "routes")) {

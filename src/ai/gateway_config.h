@@ -134,6 +134,7 @@ struct VirtualKey {
 struct GatewayConfig {
   bool enabled = false;
   std::map<std::string, ProviderConfig> providers;
+  bool any_quotas = false;  // some provider has quotas (else charging skips their lookup)
   std::map<std::string, RouteConfig> routes;        // by alias
   std::map<std::string, VirtualKey> keys_by_hash;
   bool exact_cache = true;
