@@ -82,7 +82,8 @@ void read_assessment(const bj::object& assessment, Usage* u) {
   for (const auto& [policy, findings] : assessment) {
     if (policy == "invocationMetrics") {
       const bj::object* usage = findings.is_object() ? object_at(findings.get_object(), "usage") : nullptr;
-      for (const auto& [unit, n] : usage ? *usage : bj::object()) {
+      if (!usage) continue;
+      for (const auto& [unit, n] : *usage) {
         if (!unit.ends_with("Units") || unit.ends_with("FreeUnits") || !n.is_int64()) continue;
         if (n.get_int64() > 0 && n.get_int64() <= INT32_MAX) u->guardrail_units += n.get_int64();
       }
