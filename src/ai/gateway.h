@@ -175,6 +175,13 @@ class Gateway {
   // (true), or sets up its store after the upstream answers (false).
   boost::asio::awaitable<bool> passthrough_from_cache(Call& c, const bj::object& body);
   boost::asio::awaitable<bool> upstream(Call& c);
+  // Whether a route's target is tried now, passed over for the next one
+  // (ejected, or at its provider's quota, while a later target remains;
+  // c.error says why), or the call was refused (the last target at its
+  // quota: the 429 is answered). Chat's and the pass-through routes'.
+  enum class TargetTurn { kTry, kPass, kRefused };
+  boost::asio::awaitable<TargetTurn> turn_of(Call& c, const ProviderConfig& p, const std::string& model,
+                                             const EndpointWalk& walk, bool last);
   // Gives back the capacity slot the call holds (c.slot), if any: as soon
   // as the upstream has answered, before the client has the last byte.
   void release_slot(Call& c);

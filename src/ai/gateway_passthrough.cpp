@@ -288,16 +288,9 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     const std::string& model = targets[i].model;
     const bool last = i + 1 == targets.size();
     EndpointWalk walk(health_, rr_, p);
-    if (walk.all_ejected() && !last) {
-      c.error = p.name + ": skipped: ejected after repeated failures";
-      continue;
-    }
-    if (const LimitVerdict room = take_quota(c, p, model); !room.allowed) {  // (as chat)
-      c.error = room.message;
-      if (!last) continue;
-      co_await rate_limited(c, room, "provider_quota_exceeded");
-      co_return;
-    }
+    const TargetTurn turn = co_await turn_of(c, p, model, walk, last);  // (as chat's)
+    if (turn == TargetTurn::kPass) continue;
+    if (turn == TargetTurn::kRefused) co_return;
     if (i > 0) c.fallback = p.name + "/" + model;
     if (p.kind != "openai" && p.kind != "vllm") {
       c.body = body;  // (a copy: a later target may need the request again)

@@ -129,22 +129,11 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     }
     const ProviderConfig& p = *resolved->first;
     const std::string model = resolved->second;
-    // An endpoint ejected after repeated failures is skipped while a later
-    // target remains (it would only cost this request the failure first);
-    // the last target is tried whatever its state.
+    // Ejected, or at its quota: passed over while a later target remains.
     EndpointWalk walk(health_, rr_, p);
-    if (walk.all_ejected() && i + 1 < targets.size()) {
-      c.error = p.name + ": skipped: ejected after repeated failures";
-      continue;
-    }
-    // The provider account's quota for the model: a target at its limit is
-    // passed over (it would only answer 429), the last one refuses.
-    if (const LimitVerdict room = take_quota(c, p, model); !room.allowed) {
-      c.error = room.message;
-      if (i + 1 < targets.size()) continue;
-      co_await rate_limited(c, room, "provider_quota_exceeded");
-      co_return false;
-    }
+    const TargetTurn turn = co_await turn_of(c, p, model, walk, i + 1 == targets.size());
+    if (turn == TargetTurn::kPass) continue;
+    if (turn == TargetTurn::kRefused) co_return false;
     // Capacity of local models, and what to do when it is exhausted.
     if (!capacity_.try_acquire(p.name, p.max_concurrency)) {
       const OverflowConfig* ov = route ? &route->overflow : nullptr;
@@ -200,6 +189,25 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
   }
   co_await fail(c, 502, "api_error", "every upstream for '" + c.requested_model + "' failed: " + c.error, "upstream_failed");
   co_return false;
+}
+
+asio::awaitable<Gateway::TargetTurn> Gateway::turn_of(Call& c, const ProviderConfig& p, const std::string& model,
+                                                     const EndpointWalk& walk, bool last) {
+  // An endpoint ejected after repeated failures would only cost the call
+  // its failure first; the last target is tried whatever its state.
+  if (walk.all_ejected() && !last) {
+    c.error = p.name + ": skipped: ejected after repeated failures";
+    co_return TargetTurn::kPass;
+  }
+  // The provider account's quota for the model: a target at its limit
+  // would only answer 429.
+  if (const LimitVerdict room = take_quota(c, p, model); !room.allowed) {
+    c.error = room.message;
+    if (!last) co_return TargetTurn::kPass;
+    co_await rate_limited(c, room, "provider_quota_exceeded");
+    co_return TargetTurn::kRefused;
+  }
+  co_return TargetTurn::kTry;
 }
 
 void Gateway::release_slot(Call& c) {
