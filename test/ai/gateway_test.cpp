@@ -377,14 +377,24 @@ TEST_F(GatewayTest, NonStreamingMissThenHitWithExactUsage) {
   // Each audit record has its own cost: the miss what it cost, the hit
   // what it saved; a model without a price has neither.
   EXPECT_EQ(post(chat("backup/gpt-4o", "no price")).status, 200u);
-  const auto recs = audit_records(3);
-  ASSERT_EQ(recs.size(), 3u);
-  EXPECT_DOUBLE_EQ(recs[0].at("cost_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
-  EXPECT_FALSE(recs[0].contains("saved_usd"));
-  EXPECT_DOUBLE_EQ(recs[1].at("saved_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
-  EXPECT_FALSE(recs[1].contains("cost_usd"));
-  EXPECT_FALSE(recs[2].contains("cost_usd"));
-  EXPECT_FALSE(recs[2].contains("saved_usd"));
+  // (Records are written as calls end, which may be after the client has
+  // its answer and sent the next: each is found by what it is.)
+  std::map<std::string, bj::object> by_call;  // "<requested model> <cache result>"
+  for (auto& r : audit_records(3)) {
+    by_call[std::string(r.at("requested_model").as_string()) + " " + std::string(r.at("cache").as_string())] = r;
+  }
+  ASSERT_EQ(by_call.size(), 3u);
+  const bj::object& miss = by_call["gpt miss"];
+  const bj::object& hit = by_call["gpt hit"];
+  const bj::object& unpriced = by_call["backup/gpt-4o miss"];
+  ASSERT_TRUE(miss.contains("cost_usd"));
+  EXPECT_DOUBLE_EQ(miss.at("cost_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
+  EXPECT_FALSE(miss.contains("saved_usd"));
+  ASSERT_TRUE(hit.contains("saved_usd"));
+  EXPECT_DOUBLE_EQ(hit.at("saved_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
+  EXPECT_FALSE(hit.contains("cost_usd"));
+  EXPECT_FALSE(unpriced.contains("cost_usd"));
+  EXPECT_FALSE(unpriced.contains("saved_usd"));
 }
 
 TEST_F(GatewayTest, StreamingForwardsChunksAndMetersTheUpstreamUsage) {
