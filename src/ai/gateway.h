@@ -179,9 +179,17 @@ class Gateway {
   // (ejected, or at its provider's quota, while a later target remains;
   // c.error says why), or the call was refused (the last target at its
   // quota: the 429 is answered). Chat's and the pass-through routes'.
-  enum class TargetTurn { kTry, kPass, kRefused };
+  enum class TargetTurn { kTry, kPass, kRefused, kSpill };
   boost::asio::awaitable<TargetTurn> turn_of(Call& c, const ProviderConfig& p, const std::string& model,
                                              const EndpointWalk& walk, bool last);
+  // A local model's capacity (max_concurrency) for a target about to be
+  // tried, and the route's overflow policy when it is exhausted: the call
+  // holds a slot (kTry; c.slot), goes on to the next target (kPass), is
+  // spilled to the policy's spill_to (kSpill: only on the last target and
+  // when `may_spill`, the caller adds it), or is refused with 429
+  // (kRefused, answered). Chat's and the pass-through routes'.
+  boost::asio::awaitable<TargetTurn> hold_capacity(Call& c, const ProviderConfig& p, const std::string& model,
+                                                   const RouteConfig* route, bool last, bool may_spill);
   // Gives back the capacity slot the call holds (c.slot), if any: as soon
   // as the upstream has answered, before the client has the last byte.
   void release_slot(Call& c);

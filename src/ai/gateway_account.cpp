@@ -123,6 +123,7 @@ void Gateway::finish(Call& c) {
   if (c.finished) return;
   c.finished = true;
   c.lead.end();  // its followers have their answer (or go on their own) now
+  release_slot(c);  // (given back as soon as the model was done; here whatever ended the call)
   const auto end = deps_.clock->steady_now();
   auto latency = std::chrono::duration<double, std::milli>(end - c.t0).count();
   // A stream's time to its first token, and the time per output token

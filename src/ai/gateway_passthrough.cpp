@@ -137,15 +137,33 @@ struct Target {
   std::string model;
 };
 
+// Whether a pass-through call may go to `name`, resolved into `out`: to
+// OpenAI-compatible providers (embeddings: any provider, translated where
+// needed), for a local-only key to in-account ones (`remote` says when
+// that alone kept it out), and embeddings only to the model of `first`
+// when there is one: vectors of another model are not comparable with the
+// ones the client has.
+bool serves(const Gateway::Call& c, const std::string& name, bool embeddings, const Target* first, Target* out,
+            bool* remote = nullptr) {
+  auto r = c.cfg->resolve(name);
+  if (!r.ok()) return false;
+  if (c.key->local_only && !r->first->local()) {
+    if (remote) *remote = true;
+    return false;
+  }
+  const bool openai_api = r->first->kind == "openai" || r->first->kind == "vllm";
+  if (!openai_api && !embeddings) return false;
+  if (embeddings && first && r->second != first->model) return false;
+  *out = {r->first, std::move(r->second)};
+  return true;
+}
+
 // Where a pass-through call may go, in the order tried: a route's turn,
 // its other balanced targets and its fallbacks (as chat's), or the model
-// named. Only targets that serve the path stay: OpenAI-compatible
-// providers (embeddings: any provider, translated where needed), and for a
-// local-only key in-account ones. Embeddings go only to targets of the
-// first one's model: vectors of another model are not comparable with the
-// ones the client has. The Responses API goes to the route's target alone
-// (its answers are state held where they were made). Empty: every target
-// was remote for a local-only key; one null entry: none serves the call.
+// named; only targets it `serves`. The Responses API goes to the route's
+// target alone (its answers are state held where they were made). Empty:
+// every target was remote for a local-only key; one null entry: none
+// serves the call.
 std::vector<Target> passthrough_targets(const Gateway::Call& c, const RouteConfig* route, bool responses_family,
                                         bool embeddings) {
   std::vector<std::string> names;
@@ -155,16 +173,8 @@ std::vector<Target> passthrough_targets(const Gateway::Call& c, const RouteConfi
   std::vector<Target> out;
   bool remote_dropped = false;
   for (const std::string& name : names) {
-    auto r = c.cfg->resolve(name);
-    if (!r.ok()) continue;
-    if (c.key->local_only && !r->first->local()) {
-      remote_dropped = true;
-      continue;
-    }
-    const bool openai_api = r->first->kind == "openai" || r->first->kind == "vllm";
-    if (!openai_api && !embeddings) continue;
-    if (embeddings && !out.empty() && r->second != out.front().model) continue;
-    out.push_back({r->first, std::move(r->second)});
+    Target t;
+    if (serves(c, name, embeddings, out.empty() ? nullptr : &out.front(), &t, &remote_dropped)) out.push_back(std::move(t));
   }
   if (out.empty() && !remote_dropped) out.emplace_back();
   return out;
@@ -291,6 +301,16 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     const TargetTurn turn = co_await turn_of(c, p, model, walk, last);  // (as chat's)
     if (turn == TargetTurn::kPass) continue;
     if (turn == TargetTurn::kRefused) co_return;
+    // A local model's capacity as on chat. A spill goes where the call
+    // could go anyway: not for the Responses API (its state stays where it
+    // is made), embeddings only to their model.
+    Target spill;
+    const bool may_spill = route && !responses_family && !route->overflow.spill_to.empty() &&
+                           serves(c, route->overflow.spill_to, embeddings, &targets.front(), &spill);
+    const TargetTurn room = co_await hold_capacity(c, p, model, route, last, may_spill);
+    if (room == TargetTurn::kSpill) targets.push_back(std::move(spill));
+    if (room == TargetTurn::kSpill || room == TargetTurn::kPass) continue;
+    if (room == TargetTurn::kRefused) co_return;
     if (i > 0) c.fallback = p.name + "/" + model;
     if (p.kind != "openai" && p.kind != "vllm") {
       c.body = body;  // (a copy: a later target may need the request again)
@@ -323,6 +343,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     if (failed && !last && !pinned) {
       c.error = st.ok() ? p.name + ": status " + std::to_string(upstream_call->status()) : st.message();
       upstream_call->abort();
+      release_slot(c);
       log::warn("upstream failed; trying the next target",
                 {{"provider", p.name}, {"model", model}, {"error", c.error}, {"request_id", c.ex->info().request_id}});
       continue;
@@ -392,6 +413,7 @@ asio::awaitable<void> Gateway::relay_answer(Call& c, UpstreamCall& call, Status 
     Status rs = co_await call.read_all(out, 64 << 20);
     if (!rs.ok()) st = Status(rs.code(), provider + ": " + rs.message());
   }
+  release_slot(c);  // (the model is done: a client that asks again at once finds the slot free)
   if (!st.ok()) {
     co_await fail(c, 502, "api_error", st.message(), "upstream_failed");
     co_return;
@@ -474,6 +496,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
         }
       }
     }
+    if (done || !rs.ok()) release_slot(c);  // (before the last bytes: the model is done)
     if (!piece.empty() && !co_await c.ex->write(piece)) {
       call.abort();
       c.error = "client went away";
@@ -481,6 +504,7 @@ asio::awaitable<void> Gateway::relay_stream(Call& c, UpstreamCall& call) {
     }
     if (!rs.ok()) break;
   }
+  release_slot(c);  // (the client went away)
   if (assembler && rs.ok()) {
     if (auto m = assembler->message()) c.stored = bj::serialize(*m);
   }

@@ -135,34 +135,12 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     if (turn == TargetTurn::kPass) continue;
     if (turn == TargetTurn::kRefused) co_return false;
     // Capacity of local models, and what to do when it is exhausted.
-    if (!capacity_.try_acquire(p.name, p.max_concurrency)) {
-      const OverflowConfig* ov = route ? &route->overflow : nullptr;
-      std::string policy = ov ? ov->policy : "reject";
-      const bool may_spill = ov && !ov->spill_to.empty() && (!c.key->local_only || cfg.in_account(ov->spill_to));
-      if (policy == "spill" && may_spill && i + 1 == targets.size()) {
-        targets.push_back(ov->spill_to);
-        c.error = "capacity of " + p.name + " exhausted; spilling to " + ov->spill_to;
-        continue;
-      }
-      bool got = false;
-      if (policy == "queue" && ov) {
-        // FIFO wait, bounded in length and time; a released slot is handed
-        // straight to the first waiter.
-        got = co_await capacity_.acquire(p.name, p.max_concurrency, std::chrono::milliseconds(ov->max_wait_ms),
-                                         static_cast<std::size_t>(std::max<std::int64_t>(0, ov->max_queue)));
-      }
-      if (!got) {
-        if (i + 1 < targets.size()) {
-          c.error = "capacity of " + p.name + " exhausted";
-          continue;
-        }
-        co_await fail(c, 429, "rate_limit_error",
-                      "model capacity exhausted for " + p.name + "/" + model + " (overflow policy " + policy + ")",
-                      "capacity_exhausted");
-        co_return false;
-      }
-    }
-    if (p.max_concurrency > 0) c.slot = p.name;
+    const OverflowConfig* ov = route ? &route->overflow : nullptr;
+    const bool may_spill = ov && !ov->spill_to.empty() && (!c.key->local_only || cfg.in_account(ov->spill_to));
+    const TargetTurn room = co_await hold_capacity(c, p, model, route, i + 1 == targets.size(), may_spill);
+    if (room == TargetTurn::kSpill) targets.push_back(ov->spill_to);
+    if (room == TargetTurn::kSpill || room == TargetTurn::kPass) continue;
+    if (room == TargetTurn::kRefused) co_return false;
     // A failure that may fail over tries the provider's other endpoints
     // (not ejected, each once) before the next target.
     bool retry = false;
@@ -208,6 +186,36 @@ asio::awaitable<Gateway::TargetTurn> Gateway::turn_of(Call& c, const ProviderCon
     co_return TargetTurn::kRefused;
   }
   co_return TargetTurn::kTry;
+}
+
+asio::awaitable<Gateway::TargetTurn> Gateway::hold_capacity(Call& c, const ProviderConfig& p, const std::string& model,
+                                                           const RouteConfig* route, bool last, bool may_spill) {
+  if (capacity_.try_acquire(p.name, p.max_concurrency)) {
+    if (p.max_concurrency > 0) c.slot = p.name;
+    co_return TargetTurn::kTry;
+  }
+  const OverflowConfig* ov = route ? &route->overflow : nullptr;
+  const std::string policy = ov ? ov->policy : "reject";
+  if (policy == "spill" && may_spill && last) {
+    c.error = "capacity of " + p.name + " exhausted; spilling to " + ov->spill_to;
+    co_return TargetTurn::kSpill;
+  }
+  if (policy == "queue" && ov) {
+    // FIFO wait, bounded in length and time; a released slot is handed
+    // straight to the first waiter.
+    const bool got = co_await capacity_.acquire(p.name, p.max_concurrency, std::chrono::milliseconds(ov->max_wait_ms),
+                                                static_cast<std::size_t>(std::max<std::int64_t>(0, ov->max_queue)));
+    if (got) {
+      c.slot = p.name;
+      co_return TargetTurn::kTry;
+    }
+  }
+  c.error = "capacity of " + p.name + " exhausted";
+  if (!last) co_return TargetTurn::kPass;
+  co_await fail(c, 429, "rate_limit_error",
+                "model capacity exhausted for " + p.name + "/" + model + " (overflow policy " + policy + ")",
+                "capacity_exhausted");
+  co_return TargetTurn::kRefused;
 }
 
 void Gateway::release_slot(Call& c) {
