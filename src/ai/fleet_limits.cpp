@@ -110,6 +110,16 @@ LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::i
   return v;
 }
 
+LimitVerdict FleetLimits::check_rate(const std::string& bucket, std::int64_t rpm, std::int64_t tpm, bool sparse) {
+  {
+    std::lock_guard lock(mu_);
+    Counts& c = counts(bucket);
+    c.rate_only = true;
+    c.sparse = sparse;
+  }
+  return check(bucket, rpm, tpm, 0);
+}
+
 void FleetLimits::add_request(const std::string& key) {
   std::lock_guard lock(mu_);
   ++counts(key).new_requests;
@@ -146,7 +156,8 @@ bool FleetLimits::sync() {
     std::int64_t minute, requests, tokens;
     PeriodSpan spend_period;
     double spend;
-    std::size_t first_reply = 0;  // its replies in the pipeline: req, -, tok, -, spend
+    bool rate_only;
+    std::size_t first_reply = 0;  // its replies in the pipeline: req, -, tok, -, spend (unless rate_only)
   };
   std::vector<Push> pushes;
   {
@@ -158,8 +169,12 @@ bool FleetLimits::sync() {
         it = keys_.erase(it);
         continue;
       }
+      if (c.sparse && c.new_requests == 0 && c.new_tokens == 0) {
+        ++it;  // (nothing counted here since the last sync)
+        continue;
+      }
       roll_spend(c, c.spend_kind);  // read (and add to) the current period's total
-      pushes.push_back({it->first, c.minute, c.new_requests, c.new_tokens, c.spend_period, c.new_spend});
+      pushes.push_back({it->first, c.minute, c.new_requests, c.new_tokens, c.spend_period, c.new_spend, c.rate_only});
       c.new_requests = c.new_tokens = 0;
       c.new_spend = 0;
       ++it;
@@ -167,8 +182,8 @@ bool FleetLimits::sync() {
   }
   if (pushes.empty()) return true;
   // Per key: INCRBY (the answer is the fleet's total with ours in it) and
-  // EXPIRE for both windows, INCRBYFLOAT for the spend. Zero increments
-  // still read the totals.
+  // EXPIRE for both windows, INCRBYFLOAT for the spend (not for a rate
+  // alone). Zero increments still read the totals.
   std::vector<RedisCommands::Command> cmds;
   cmds.reserve(pushes.size() * 6);
   const auto wall = clock_->system_now();
@@ -179,6 +194,7 @@ bool FleetLimits::sync() {
     cmds.push_back({resp::Command::kExpire, {"EXPIRE", req, kWindowTtl}});
     cmds.push_back({resp::Command::kIncrBy, {"INCRBY", tok, std::to_string(p.tokens)}});
     cmds.push_back({resp::Command::kExpire, {"EXPIRE", tok, kWindowTtl}});
+    if (p.rate_only) continue;
     char spend[64];
     std::snprintf(spend, sizeof spend, "%.17g", p.spend);
     const std::string spend_key =
@@ -197,14 +213,14 @@ bool FleetLimits::sync() {
     Counts& c = keys_[p.key];
     auto req = to_int(replies[p.first_reply]);
     auto tok = to_int(replies[p.first_reply + 2]);
-    auto spend = to_double(replies[p.first_reply + 4]);
+    auto spend = p.rate_only ? std::optional<double>(0.0) : to_double(replies[p.first_reply + 4]);
     // A push that got no answer may or may not have landed: count it again
     // next time (a fleet would rather refuse early than overspend).
     if (c.minute == p.minute) {
       if (req) c.requests = *req; else c.new_requests += p.requests;
       if (tok) c.tokens = *tok; else c.new_tokens += p.tokens;
     }
-    if (c.spend_period.id == p.spend_period.id) {
+    if (!p.rate_only && c.spend_period.id == p.spend_period.id) {
       if (spend) c.spend = *spend; else c.new_spend += p.spend;
     }
     all = all && req && tok && spend;

@@ -13,7 +13,9 @@
 // local buckets) in force.
 //
 // Redis keys: spectra:ai:limit:<key>:req:<minute>, ...:tok:<minute> (expire
-// after two minutes), spectra:ai:spend:<key> (kept: a total budget is for
+// after two minutes; quotas and end users have buckets of their own there,
+// "quota:<provider>/<model>" and "user:<key>\n<end user>"),
+// spectra:ai:spend:<key> (kept: a total budget is for
 // the key's life, like the local meter's) or, for a periodic budget,
 // spectra:ai:spend:<key>:<period id> (budget_period.h; expires a day after
 // its period ends). Spend this instance had not pushed when a period ended
@@ -50,6 +52,12 @@ class FleetLimits {
   // reached the budget. 0 means unlimited.
   LimitVerdict check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
                     BudgetPeriod period = BudgetPeriod::kTotal);
+  // A rate alone, with no spend (a provider's quota, an end user of a key):
+  // as check() with no budget. `sparse`: the bucket is synced only after an
+  // interval in which this instance counted something for it, so that a
+  // fleet serving many end users costs Redis only those active; its totals
+  // are then as fresh as this instance's last use of it.
+  LimitVerdict check_rate(const std::string& bucket, std::int64_t rpm, std::int64_t tpm, bool sparse = false);
   // What this instance admitted and spent, counted toward the fleet's totals
   // (spend toward the key's budget period).
   void add_request(const std::string& key);
@@ -76,6 +84,7 @@ class FleetLimits {
     std::int64_t new_requests = 0, new_tokens = 0;
     double new_spend = 0;
     std::chrono::steady_clock::time_point last_used;
+    bool rate_only = false, sparse = false;  // check_rate's bucket (no spend kept), and how it is synced
   };
   std::int64_t minute_now() const;
   Counts& counts(const std::string& key);  // mu_ held; rolls the window

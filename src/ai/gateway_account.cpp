@@ -12,6 +12,14 @@
 
 namespace spectra::ai {
 
+namespace {
+
+// An end user's bucket among the fleet's counts (FleetLimits): key names
+// have no line breaks, so it cannot be another key's user's.
+std::string end_user_bucket(const Gateway::Call& c) { return "user:" + c.key->name + '\n' + c.end_user; }
+
+}  // namespace
+
 bj::array Gateway::budget_status() const {
   const auto cfg = snapshot();
   const auto fleet = fleet_limits();
@@ -44,14 +52,17 @@ bj::array Gateway::budget_status() const {
 // No I/O.
 LimitVerdict Gateway::admit(Call& c) {
   const VirtualKey& k = *c.key;
-  // The end user's own limits first: a user over them must not take from
-  // the key's (this instance's count only).
-  if ((k.end_user_rpm > 0 || k.end_user_tpm > 0) && !c.end_user.empty()) {
+  // The end user's own limits first (this instance's bucket, then the
+  // fleet's count): a user over them must not take from the key's.
+  const bool user_limited = (k.end_user_rpm > 0 || k.end_user_tpm > 0) && !c.end_user.empty();
+  if (user_limited) {
     LimitVerdict user = end_users_.admit(k.name + '\n' + c.end_user, k.end_user_rpm, k.end_user_tpm, 0, 0);
+    const bool by_fleet = user.allowed && c.fleet;
+    if (by_fleet) user = c.fleet->check_rate(end_user_bucket(c), k.end_user_rpm, k.end_user_tpm, /*sparse=*/true);
     if (!user.allowed) {
       user.message = "rate limit reached: " + user.limit + " " +
                      std::to_string(user.limit == "rpm" ? k.end_user_rpm : k.end_user_tpm) + " for end user '" +
-                     c.end_user + "' of key '" + k.name + "'";
+                     c.end_user + "' of key '" + k.name + "'" + (by_fleet ? " across the fleet" : "");
       user.limit = "end_user_" + user.limit;
       return user;
     }
@@ -63,6 +74,7 @@ LimitVerdict Gateway::admit(Call& c) {
     merge_headroom(fleet, verdict);  // the tighter of this instance's and the fleet's
     verdict = std::move(fleet);
     if (verdict.allowed) c.fleet->add_request(k.name);
+    if (verdict.allowed && user_limited) c.fleet->add_request(end_user_bucket(c));
   }
   // The key's headroom on whatever the answer is, as OpenAI sends it.
   for (auto& [name, value] : ratelimit_headers(verdict)) c.ex->add_header(std::move(name), std::move(value));
@@ -84,6 +96,7 @@ void Gateway::charge(Call& c, const std::string& provider, const std::string& mo
   if (c.fleet) {
     c.fleet->add_tokens(c.key->name, tokens);
     c.fleet->add_spend(c.key->name, cost, c.key->budget_period);
+    if (c.key->end_user_tpm > 0 && !c.end_user.empty()) c.fleet->add_tokens(end_user_bucket(c), tokens);
   }
   // And to the provider's quota for the model, if it has one.
   if (!c.cfg->any_quotas) return;
@@ -100,7 +113,7 @@ LimitVerdict Gateway::take_quota(Call& c, const ProviderConfig& p, const std::st
   if (!q) return {};
   LimitVerdict v = quotas_.admit(q->bucket, q->rpm, q->tpm, 0, 0);
   if (v.allowed && c.fleet) {
-    v = c.fleet->check(q->bucket, q->rpm, q->tpm, 0);
+    v = c.fleet->check_rate(q->bucket, q->rpm, q->tpm);
     if (v.allowed) c.fleet->add_request(q->bucket);
   }
   if (!v.allowed) {

@@ -315,7 +315,7 @@ NodePtr ai_node() {
                      .field("allowed_models", array(str().max_length(256)).max_items(256).desc("Model names (aliases, provider/model) the key may use; an entry ending in * allows every name starting with the rest, e.g. aws/anthropic.*. Empty allows all"))
                      .field("rpm", integer(0, 10000000).desc("Requests per minute; 0 = unlimited"), 0)
                      .field("tpm", integer(0, 1000000000).desc("Tokens per minute; 0 = unlimited"), 0)
-                     .field("end_user_rpm", integer(0, 10000000).desc("Requests per minute for each end user the key's requests name (safety_identifier, user, metadata.user_id), per instance; requests naming none are not held to it; 0 = unlimited"), 0)
+                     .field("end_user_rpm", integer(0, 10000000).desc("Requests per minute for each end user the key's requests name (safety_identifier, user, metadata.user_id), across the fleet with the Redis cache backend; requests naming none are not held to it; 0 = unlimited"), 0)
                      .field("end_user_tpm", integer(0, 1000000000).desc("Tokens per minute for each end user, as end_user_rpm; 0 = unlimited"), 0)
                      .field("budget_usd", number(0, 1e9).desc("Spend budget; 0 = unlimited"), 0.0)
                      .field("budget_period", str().one_of({"total", "daily", "weekly", "monthly"}).desc("What budget_usd covers: the key's life, or each UTC calendar day, week (from Monday) or month"), "total")

@@ -148,6 +148,49 @@ TEST(FleetLimits, ARedisThatIsDownLeavesTheLastTotalsInForce) {
   EXPECT_TRUE(a.check("team", 100, 0, 0).allowed);
 }
 
+// A rate alone (a provider's quota, an end user) keeps no spend in Redis;
+// a sparse bucket (an end user) is pushed and read only after this
+// instance counted something for it, a quota's every interval.
+TEST(FleetLimits, ARateKeepsNoSpendAndAnIdleSparseBucketCostsRedisNothing) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  FakeClock clock;  // (one minute window for the whole test)
+  FleetLimits a(test::redis_storage_for(redis), &clock, 1h);
+  FleetLimits b(test::redis_storage_for(redis), &clock, 1h);
+  const std::string user = "user:app\nalice";
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(a.check_rate(user, 3, 0, /*sparse=*/true).allowed);
+    a.add_request(user);
+  }
+  ASSERT_TRUE(b.check_rate(user, 3, 0, true).allowed);
+  b.add_request(user);
+  ASSERT_TRUE(a.check_rate("quota:p/m", 5, 0).allowed);
+  a.add_request("quota:p/m");
+  ASSERT_TRUE(b.sync());  // the fleet's 1
+  ASSERT_TRUE(a.sync());  // 1 + 2: a knows the fleet is at the limit
+  LimitVerdict v = a.check_rate(user, 3, 0, true);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.limit, "rpm");
+  EXPECT_EQ(redis.command({"KEYS", "spectra:ai:spend:*"}), "*0\r\n");
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(clock.system_now().time_since_epoch()).count();
+  const std::string window = "spectra:ai:limit:" + user + ":req:" + std::to_string(minute);
+  EXPECT_EQ(redis.command({"GET", window}), "$1\r\n3\r\n");
+
+  // Idle here: a's sync leaves the user's window alone (a deleted window
+  // stays deleted) but pushes the quota's (zero increments read totals).
+  const std::string quota = "spectra:ai:limit:quota:p/m:req:" + std::to_string(minute);
+  ASSERT_EQ(redis.command({"DEL", window, quota}), ":2\r\n");
+  ASSERT_TRUE(a.sync());
+  EXPECT_EQ(redis.command({"EXISTS", window}), ":0\r\n");
+  EXPECT_EQ(redis.command({"EXISTS", quota}), ":1\r\n");
+  // b's view is as fresh as its last request of the user: it admits once
+  // more (the documented bound, one interval's admissions), then knows.
+  ASSERT_TRUE(b.check_rate(user, 3, 0, true).allowed);
+  b.add_request(user);
+  ASSERT_TRUE(b.sync());
+  EXPECT_EQ(redis.command({"GET", window}), "$1\r\n1\r\n") << "(the deleted window started again)";
+}
+
 // The background thread syncs by itself.
 TEST(FleetLimits, SyncsInTheBackground) {
   RedisServer redis;

@@ -1517,6 +1517,42 @@ TEST_F(GatewayTest, ProviderQuotasHoldAcrossTheFleet) {
   EXPECT_EQ(remote_.request_count(), 2u);
 }
 
+// A key's end-user limit holds for the fleet: one request of alice through
+// each gateway uses up her two a minute, and the third is refused although
+// this gateway admitted her only once; bob is not held by her count.
+TEST_F(GatewayTest, EndUserLimitsHoldAcrossTheFleet) {
+  auto fleet = start_fleet(R"(, "redis_timeout_ms": 500)");
+  ASSERT_TRUE(fleet);
+  const std::string key = R"({"name": "team-a", "key": "sk-team-a")";
+  std::string ai = last_ai_;
+  ai.replace(ai.find(key), key.size(), key + R"(, "end_user_rpm": 2)");
+  gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
+  SecondGateway& second = *fleet->second;
+  second.gw->configure(make_gateway_config(bj::parse(ai).as_object()));
+  auto ask = [](const std::string& user, const std::string& text) {
+    auto body = bj::parse(chat("gpt", text)).as_object();
+    body["user"] = user;
+    return bj::serialize(body);
+  };
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(clock_.system_now().time_since_epoch()).count();
+  const std::string window = "spectra:ai:limit:user:team-a\nalice:req:" + std::to_string(minute);
+  ASSERT_EQ(second.post(ask("alice", "one")).status, 200u);
+  // (In Redis before this gateway's count goes, so that its push reads both.)
+  ASSERT_TRUE(test::eventually([&] { return fleet->redis.command({"GET", window}) == "$1\r\n1\r\n"; }, 5s));
+  ASSERT_EQ(post(ask("alice", "two")).status, 200u);
+  ASSERT_TRUE(test::eventually([&] { return fleet->redis.command({"GET", window}) == "$1\r\n2\r\n"; }, 5s));
+  auto fleet_limits = gw_->fleet_limits();
+  ASSERT_TRUE(fleet_limits);
+  ASSERT_TRUE(test::eventually([&] { return !fleet_limits->check_rate("user:team-a\nalice", 2, 0, true).allowed; }, 5s));
+  auto third = post(ask("alice", "three"));
+  EXPECT_EQ(third.status, 429u) << third.body;
+  EXPECT_NE(third.body.find("end_user_rpm_exceeded"), std::string::npos) << third.body;
+  EXPECT_NE(third.body.find("for end user 'alice' of key 'team-a' across the fleet"), std::string::npos) << third.body;
+  EXPECT_EQ(post(ask("bob", "three")).status, 200u);
+  EXPECT_EQ(remote_.request_count(), 3u);
+  EXPECT_EQ(fleet->redis.command({"KEYS", "spectra:ai:spend:user:*"}), "*0\r\n");
+}
+
 // With the Redis backend the fleet shares its semantic index: a paraphrase
 // of what this gateway answered is a semantic hit on the other one, served
 // from the shared answer without the upstream.
