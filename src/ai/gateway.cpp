@@ -584,7 +584,7 @@ asio::awaitable<void> Gateway::rate_limited(Call& c, const LimitVerdict& verdict
 
 void Gateway::remember(Call& c) {
   if (c.cache_write && !c.stored.empty()) {
-    c.cached = encode_cached_answer(c.usage, c.stored);
+    c.cached = encode_cached_answer(c.usage, c.stored, c.finish_reason);
     c.cache->put(c.cache_key, c.cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
     if (!c.embedding.empty()) {
       index_->add(c.partition, c.embedding, c.cache_key);
@@ -631,6 +631,7 @@ asio::awaitable<bool> Gateway::answer_from_cache(Call& c, const std::string& cac
   }
   c.cache_result = how;
   c.status = 200;
+  c.finish_reason = answer->finish_reason;
   const Price* p = c.cfg->price(c.provider, c.model);
   if (p) c.saved_usd = cost_of(answer->usage, *p);
   meter_.record_hit(c.key->name, c.provider, c.model, std::string_view(how) == "semantic-hit", answer->usage,

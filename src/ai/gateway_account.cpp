@@ -164,8 +164,9 @@ void Gateway::finish(Call& c) {
       }
     }
     // Answers a content filter (a Bedrock guardrail, the provider's own
-    // filter) replaced or cut: rare, looked up each time.
-    if (c.finish_reason == "content_filter") {
+    // filter) replaced or cut, as the upstream gave them (not again when
+    // served from a cache): rare, looked up each time.
+    if (c.finish_reason == "content_filter" && !c.cache_result.ends_with("hit")) {
       deps_.metrics
           ->counter("spectra_ai_content_filtered_total",
                     "Upstream answers a content filter (a Bedrock guardrail, the provider's own) replaced or cut, by provider and model",

@@ -54,8 +54,8 @@ struct Gateway::Call {
   std::string error_param;  // the request field an error names (OpenAI's `param`), if any
   // The upstream answer's finish_reason in chat's words (stop, length,
   // tool_calls, content_filter; relayed answers' stop reasons mapped to
-  // them), for the audit record; empty when it has none (embeddings, a
-  // cache hit, an error).
+  // them), for the audit record; empty when it has none (embeddings, an
+  // error). A cache hit's is the one its answer was given with.
   std::string finish_reason;
   // What the call cost at the price table's prices (upstream usage), and
   // what a cache hit saved; none when its model has no price.

@@ -475,7 +475,7 @@ asio::awaitable<bool> Gateway::attempt(Call& c, const ProviderConfig& p, const s
 // identical call and for the followers of its coalesced miss.
 void Gateway::keep_passthrough(Call& c, const std::string& answer) {
   if (!c.cache_write) return;
-  std::string cached = encode_cached_answer(c.usage, answer);
+  std::string cached = encode_cached_answer(c.usage, answer, c.finish_reason);
   c.cache->put(c.cache_key, cached, std::chrono::seconds(c.cfg->cache_ttl_seconds));
   if (c.lead) c.lead.set_result(std::move(cached));
 }

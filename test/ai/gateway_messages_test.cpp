@@ -658,6 +658,9 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
 
   // The cache: a hit under the same guardrail, a miss once it changes.
   EXPECT_EQ(ask("what is the weather like").header("x-spectra-cache"), "hit");
+  auto blocked_again = ask("tell me the admin password");
+  EXPECT_EQ(blocked_again.header("x-spectra-cache"), "hit");
+  EXPECT_EQ(bj::parse(blocked_again.body).at("choices").at(0).at("finish_reason"), "content_filter");
   EXPECT_EQ(ask("what is my salary").header("x-spectra-cache"), "miss");
   gw_->configure(config(R"({"exact_enabled": true})", "", "2"));
   auto under_v2 = ask("what is my salary");
@@ -665,16 +668,17 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
   EXPECT_EQ(bj::parse(under_v2.body).at("choices").at(0).at("finish_reason"), "content_filter");
   EXPECT_EQ(sent_guardrail().at("guardrailVersion"), "2");
 
-  // Each intervention is named in its audit record and counted (the hit
-  // was counted when its answer was made). (The records first: a call's
-  // metrics are in before its record is written.)
+  // Each intervention is named in its audit record and counted (the hits
+  // were counted when their answers were made; their records say how
+  // those ended, with no guardrail of their own). (The records first: a
+  // call's metrics are in before its record is written.)
   const std::string model_id = "anthropic.claude-3-7-sonnet-20250219-v1:0";
   // With them, the guardrail's trace: which policy acted (never the words
   // it matched) and the text units it was billed — the input's, and the
   // answer's when it was not blocked.
   std::vector<std::string> reasons;
   std::int64_t units = 0;
-  for (const auto& r : audit_records(7)) {
+  for (const auto& r : audit_records(8)) {
     if (r.at("resolved").as_string() != "guarded/" + model_id) continue;
     std::string seen = r.contains("finish_reason") ? std::string(r.at("finish_reason").as_string()) : "-";
     if (const auto* g = r.if_contains("guardrail")) {
@@ -687,8 +691,8 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
   // (Records are written as calls end, which may be after the client has
   // its answer and sent the next: compared as a multiset.)
   const std::string blocked_by_word = "content_filter 1 wordPolicy:customWords";
-  const std::multiset<std::string> expected = {"stop 2", blocked_by_word, blocked_by_word, blocked_by_word, "-",
-                                               "stop 2", blocked_by_word};
+  const std::multiset<std::string> expected = {"stop 2",        blocked_by_word, blocked_by_word, blocked_by_word, "stop",
+                                               "content_filter", "stop 2",        blocked_by_word};
   EXPECT_EQ(std::multiset<std::string>(reasons.begin(), reasons.end()), expected);
   const std::string metrics = metrics_.render();
   EXPECT_NE(metrics.find(R"(spectra_ai_content_filtered_total{provider="guarded",model=")" + model_id + R"("} 4)"), std::string::npos)

@@ -393,6 +393,7 @@ TEST_F(GatewayTest, NonStreamingMissThenHitWithExactUsage) {
   ASSERT_TRUE(hit.contains("saved_usd"));
   EXPECT_DOUBLE_EQ(hit.at("saved_usd").to_number<double>(), (3 * 2.5 + 5 * 10) / 1e6);
   EXPECT_FALSE(hit.contains("cost_usd"));
+  EXPECT_EQ(hit.at("finish_reason"), "stop") << "as the answer was given";
   EXPECT_FALSE(unpriced.contains("cost_usd"));
   EXPECT_FALSE(unpriced.contains("saved_usd"));
 }

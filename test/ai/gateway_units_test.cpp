@@ -674,9 +674,30 @@ TEST(CachedAnswer, RoundTripsAndRefusesForeignBytes) {
   EXPECT_EQ(d->json, json);
   EXPECT_EQ(d->usage.cached_prompt_tokens, 6);
   EXPECT_EQ(d->usage.cache_write_tokens, 4);
+  EXPECT_EQ(d->finish_reason, "");
+  // The finish reason, after the writes or the reads; one that is not
+  // chat's word is left out.
+  enc = encode_cached_answer(u, json, "content_filter");
+  EXPECT_EQ(enc.substr(0, enc.find('\n')), "a1 12 345 6 4 f:content_filter");
+  d = decode_cached_answer(enc);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->finish_reason, "content_filter");
+  EXPECT_EQ(d->usage.cache_write_tokens, 4);
+  EXPECT_EQ(d->json, json);
+  u.cache_write_tokens = 0;
+  enc = encode_cached_answer(u, json, "length");
+  d = decode_cached_answer(enc);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->finish_reason, "length");
+  EXPECT_EQ(d->usage.cached_prompt_tokens, 6);
+  EXPECT_EQ(d->usage.cache_write_tokens, 0);
+  enc = encode_cached_answer(u, json, "stop\nf:x");
+  EXPECT_EQ(enc.substr(0, enc.find('\n')), "a1 12 345 6");
   for (std::string bad : {std::string(), json, std::string("a1 1 2\n{}"), std::string("a1 1 2 3\n"),
                           std::string("a1 1 2 3 \n{}"), std::string("a1 1 2 3 4 5\n{}"), std::string("a1 1 2 3 x\n{}"),
-                          std::string("a1 1 2 3 4\n"),
+                          std::string("a1 1 2 3 4\n"), std::string("a1 1 2 3 f:\n{}"), std::string("a1 1 2 3 f:Stop\n{}"),
+                          std::string("a1 1 2 f:stop\n{}"), std::string("a1 1 2 3 f:stop f:stop\n{}"),
+                          std::string("a1 1 2 3 4 f:stop\n"),
                           std::string("a1 -1 2 3\n{}"), std::string("a1 1 2 x\n{}"), std::string("a2 1 2 3\n{}"),
                           std::string("a1 99999999999999999999 2 3\n{}")}) {
     EXPECT_FALSE(decode_cached_answer(bad).has_value()) << bad;
