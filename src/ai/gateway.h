@@ -289,7 +289,7 @@ class Gateway {
   metrics::Counter* embed_failures_ = nullptr;
   std::atomic<std::int64_t> embed_logged_at_{-1'000'000};  // steady seconds of the last embedder warning
   bool embed_failed_ = false;              // guarded by embed_mu_
-  Capacity capacity_;  // concurrency limits and the overflow queue
+  Capacity capacity_{deps_.metrics};  // concurrency limits and the overflow queue
   UpstreamHealth health_{deps_.clock};  // outlier ejection, by provider and endpoint
   std::unique_ptr<HealthProber> prober_;  // guarded by mu_; made when a provider first asks for health checks
   RoundRobin rr_;  // where each provider's endpoint rotation stands

@@ -194,10 +194,22 @@ asio::awaitable<Gateway::TargetTurn> Gateway::hold_capacity(Call& c, const Provi
     if (p.max_concurrency > 0) c.slot = p.name;
     co_return TargetTurn::kTry;
   }
+  // What a full model did to the calls that found it full: how often a
+  // model is too small for its load, and what the policy made of it.
+  auto overflowed = [&](const char* outcome) {
+    if (!deps_.metrics) return;
+    deps_.metrics
+        ->counter("spectra_ai_overflow_total",
+                  "Calls that found a model at its max_concurrency, by provider and what became of them "
+                  "(queued: served after waiting; spilled; passed: to the route's next target; refused: 429)",
+                  {{"provider", p.name}, {"outcome", outcome}})
+        .inc();
+  };
   const OverflowConfig* ov = route ? &route->overflow : nullptr;
   const std::string policy = ov ? ov->policy : "reject";
   if (policy == "spill" && may_spill && last) {
     c.error = "capacity of " + p.name + " exhausted; spilling to " + ov->spill_to;
+    overflowed("spilled");
     co_return TargetTurn::kSpill;
   }
   if (policy == "queue" && ov) {
@@ -207,10 +219,12 @@ asio::awaitable<Gateway::TargetTurn> Gateway::hold_capacity(Call& c, const Provi
                                                 static_cast<std::size_t>(std::max<std::int64_t>(0, ov->max_queue)));
     if (got) {
       c.slot = p.name;
+      overflowed("queued");
       co_return TargetTurn::kTry;
     }
   }
   c.error = "capacity of " + p.name + " exhausted";
+  overflowed(last ? "refused" : "passed");
   if (!last) co_return TargetTurn::kPass;
   co_await fail(c, 429, "rate_limit_error",
                 "model capacity exhausted for " + p.name + "/" + model + " (overflow policy " + policy + ")",
@@ -242,6 +256,11 @@ bj::array Gateway::upstream_status() const {
                      {"ejections_in_a_row", st ? st->ejections : 0},
                      {"ejected_for_ms", st ? st->ejected_for.count() : 0}};
       if (st && !st->last_error.empty()) row["last_error"] = st->last_error;
+      if (p.max_concurrency > 0) {  // (the provider's slots, shared by its endpoints)
+        row["max_concurrency"] = p.max_concurrency;
+        row["in_flight"] = capacity_.in_use(name);
+        row["queued"] = capacity_.waiting(name);
+      }
       out.push_back(std::move(row));
     }
   }

@@ -207,8 +207,11 @@ bj::object openapi_document(const std::string& version) {
       {"properties", bj::object{{"provider", str}, {"endpoint", str},
                                 {"state", bj::object{{"type", "string"}, {"enum", bj::array{"healthy", "failing", "ejected", "checking"}}}},
                                 {"failures_in_a_row", integer}, {"ejections_in_a_row", integer},
-                                {"ejected_for_ms", integer}, {"last_error", str}}}};
-  paths["/api/v1/ai/upstreams"] = bj::object{{"get", op("AI upstream endpoints and their health (outlier ejection)",
+                                {"ejected_for_ms", integer}, {"last_error", str},
+                                // A provider with max_concurrency: its slots (the provider's, on each of its rows).
+                                {"max_concurrency", integer}, {"in_flight", integer}, {"queued", integer}}}};
+  paths["/api/v1/ai/upstreams"] = bj::object{{"get", op("AI upstream endpoints, their health (outlier ejection) and their "
+                                                        "provider's capacity in use",
       bj::object{{"200", response("Upstreams", bj::object{{"type", "object"}, {"required", bj::array{"upstreams"}},
                                                           {"properties", bj::object{{"upstreams", bj::object{{"type", "array"}, {"items", upstream_row}}}}}})}})}};
 

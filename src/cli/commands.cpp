@@ -348,12 +348,18 @@ int cmd_ai_usage(CommandContext& c, OutputFormat format) {
 
 int cmd_ai_upstreams(CommandContext& c, OutputFormat format) {
   return list_command(c, format, "/api/v1/ai/upstreams", "upstreams",
-                      {"PROVIDER", "ENDPOINT", "STATE", "FAILURES", "EJECTED FOR", "LAST ERROR"},
+                      {"PROVIDER", "ENDPOINT", "STATE", "FAILURES", "EJECTED FOR", "IN FLIGHT", "LAST ERROR"},
                       "no upstreams configured", [](const bj::value& u) -> std::vector<std::string> {
                         const auto ms = as_int(field(u, "ejected_for_ms")).value_or(0);
+                        // The provider's slots: "3/4", "+2 queued" when calls wait.
+                        std::string slots = "-";
+                        if (auto limit = as_int(field(u, "max_concurrency"))) {
+                          slots = as_text(field(u, "in_flight"), "0") + "/" + std::to_string(*limit);
+                          if (as_int(field(u, "queued")).value_or(0) > 0) slots += " +" + as_text(field(u, "queued")) + " queued";
+                        }
                         return {as_text(field(u, "provider")), as_text(field(u, "endpoint")),
                                 as_text(field(u, "state")), as_text(field(u, "failures_in_a_row"), "0"),
-                                ms > 0 ? format_duration((ms + 999) / 1000) : "-", as_text(field(u, "last_error"), "-")};
+                                ms > 0 ? format_duration((ms + 999) / 1000) : "-", slots, as_text(field(u, "last_error"), "-")};
                       });
 }
 

@@ -42,9 +42,9 @@ class CapacityTest : public DialectTest {
   http::ClientResponse respond(const std::string& model, const std::string& input) {
     return post_openai("/v1/responses", bj::serialize(bj::object{{"model", model}, {"input", input}}));
   }
-  // Runs `then` while a slow completion holds small's only slot.
-  void while_held(const std::function<void()>& then) {
-    local_.set_faults({.latency = 600ms});
+  // Runs `then` while a slow completion holds small's only slot (for `hold`).
+  void while_held(const std::function<void()>& then, std::chrono::milliseconds hold = 600ms) {
+    local_.set_faults({.latency = hold});
     const auto before = local_.request_count();
     std::thread busy([&] {
       auto r = complete("small-reject", "occupy the only slot");
@@ -55,6 +55,16 @@ class CapacityTest : public DialectTest {
     busy.join();
     local_.set_faults({});
     ASSERT_TRUE(taken) << "the slot was never taken";
+  }
+  // The "small" provider's row of the upstreams' status (one endpoint).
+  bj::object small_status() {
+    for (const auto& row : gw_->upstream_status()) {
+      if (row.at("provider") == "small") return row.as_object();
+    }
+    return {};
+  }
+  bool metric_is(const std::string& series, int value) {
+    return metrics_.render().find(series + " " + std::to_string(value) + "\n") != std::string::npos;
   }
   static void expect_refused(const http::ClientResponse& r, const std::string& what) {
     EXPECT_EQ(r.status, 429u) << what << ": " << r.body;
@@ -78,6 +88,11 @@ TEST_F(CapacityTest, EveryCallToALocalModelHoldsItsCapacity) {
                                R"({"model": "small-reject", "messages": [{"role": "user", "content": "hi"}]})"),
                    "chat");
     asked_while_held = local_.request_count() - before;
+    const bj::object row = small_status();
+    EXPECT_EQ(row.at("max_concurrency"), 1) << bj::serialize(row);
+    EXPECT_EQ(row.at("in_flight"), 1) << bj::serialize(row);
+    EXPECT_EQ(row.at("queued"), 0) << bj::serialize(row);
+    EXPECT_TRUE(metric_is(R"(spectra_ai_model_requests_in_flight{provider="small"})", 1)) << metrics_.render();
   });
   EXPECT_EQ(asked_while_held, 0u);
   EXPECT_EQ(local_.max_in_flight(), 1);
@@ -94,6 +109,13 @@ TEST_F(CapacityTest, EveryCallToALocalModelHoldsItsCapacity) {
     }
   }
   EXPECT_EQ(refused, 5);
+  EXPECT_EQ(small_status().at("in_flight"), 0);
+  EXPECT_TRUE(metric_is(R"(spectra_ai_model_requests_in_flight{provider="small"})", 0)) << metrics_.render();
+  EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="refused"})", 5)) << metrics_.render();
+  EXPECT_FALSE(small_status().empty());
+  for (const auto& row : gw_->upstream_status()) {
+    EXPECT_EQ(row.as_object().contains("in_flight"), row.at("provider") == "small") << "only limited providers have slots";
+  }
 }
 
 // The spill policy: completions go to the spill target; embeddings only
@@ -122,16 +144,25 @@ TEST_F(CapacityTest, APassThroughCallSpillsOnlyWhereItCouldGo) {
     }
   }
   EXPECT_EQ(spills, 3);
+  EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="spilled"})", 3)) << metrics_.render();
+  EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="refused"})", 2)) << metrics_.render();
 }
 
 // The queue policy: a completion waits for the slot and is answered by the
 // local model, never two at once.
 TEST_F(CapacityTest, AQueuedPassThroughCallWaitsForTheSlot) {
   while_held([&] {
-    auto queued = complete("small-queue", "wait for it");
-    EXPECT_EQ(queued.status, 200u) << queued.body;
-    EXPECT_EQ(queued.header("x-spectra-provider"), "small");
-  });
+    std::thread waiting([&] {
+      auto queued = complete("small-queue", "wait for it");
+      EXPECT_EQ(queued.status, 200u) << queued.body;
+      EXPECT_EQ(queued.header("x-spectra-provider"), "small");
+    });
+    EXPECT_TRUE(test::eventually([&] { return small_status().at("queued") == 1; }, 5s)) << bj::serialize(small_status());
+    EXPECT_TRUE(metric_is(R"(spectra_ai_model_requests_queued{provider="small"})", 1)) << metrics_.render();
+    waiting.join();
+  }, /*hold=*/1500ms);
+  EXPECT_TRUE(metric_is(R"(spectra_ai_model_requests_queued{provider="small"})", 0)) << metrics_.render();
+  EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="queued"})", 1)) << metrics_.render();
   EXPECT_EQ(local_.max_in_flight(), 1);
   EXPECT_EQ(spare_.request_count(), 0u);
 }

@@ -287,15 +287,19 @@ TEST(RunCliAi, UsageAndUpstreamHealthAsTables) {
                "KEY  PROVIDER  MODEL   REQUESTS  PROMPT  COMPLETION  CACHE HITS           COST USD  SAVED USD\n"
                "web  openai    gpt-4o  12        340     1200        3 exact, 1 semantic  0.012850  0.004100\n");
 
-  expect_table(api, "/api/v1/ai/upstreams", R"({"upstreams":[
+  expect_table(api, "/api/v1/ai/upstreams", R"json({"upstreams":[
     {"provider":"local","endpoint":"http://10.0.3.10:8000/v1","state":"ejected","failures_in_a_row":0,
-     "ejections_in_a_row":2,"ejected_for_ms":9500,"last_error":"local: connecting to upstream: Connection refused"},
+     "ejections_in_a_row":2,"ejected_for_ms":9500,"last_error":"local: connecting to upstream: Connection refused",
+     "max_concurrency":4,"in_flight":4,"queued":2},
     {"provider":"local","endpoint":"http://10.0.3.11:8000/v1","state":"healthy","failures_in_a_row":0,
-     "ejections_in_a_row":0,"ejected_for_ms":0}]})",
+     "ejections_in_a_row":0,"ejected_for_ms":0,"max_concurrency":4,"in_flight":4,"queued":2},
+    {"provider":"openai","endpoint":"(provider default)","state":"healthy","failures_in_a_row":0,
+     "ejections_in_a_row":0,"ejected_for_ms":0}]})json",
                {"ai", "upstreams"},
-               "PROVIDER  ENDPOINT                  STATE    FAILURES  EJECTED FOR  LAST ERROR\n"
-               "local     http://10.0.3.10:8000/v1  ejected  0         10s          local: connecting to upstream: Connection refused\n"
-               "local     http://10.0.3.11:8000/v1  healthy  0         -            -\n");
+               "PROVIDER  ENDPOINT                  STATE    FAILURES  EJECTED FOR  IN FLIGHT      LAST ERROR\n"
+               "local     http://10.0.3.10:8000/v1  ejected  0         10s          4/4 +2 queued  local: connecting to upstream: Connection refused\n"
+               "local     http://10.0.3.11:8000/v1  healthy  0         -            4/4 +2 queued  -\n"
+               "openai    (provider default)        healthy  0         -            -              -\n");
   auto raw = run(api.env(), {"ai", "upstreams", "-o", "json"});
   EXPECT_EQ(raw.code, 0);
   EXPECT_EQ(bj::parse(raw.out).at("upstreams").at(0).at("ejected_for_ms").as_int64(), 9500) << raw.out;
