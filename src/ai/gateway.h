@@ -168,9 +168,13 @@ class Gateway {
   // event carrying it (before the client can learn its id).
   void note_response(Call& c, const bj::value& answer_or_event);
   // A Responses API call that continues another (previous_response_id) goes
-  // to the endpoint holding that state, and only for the key that made it:
-  // sets c.endpoint; false when it was refused (answered).
-  boost::asio::awaitable<bool> pin_previous_response(Call& c, const bj::object& body, const ProviderConfig& p);
+  // to the provider and endpoint holding that state — the one of
+  // `providers` (the call's targets' providers, in order) that made it —
+  // and only for the key that made it: sets c.endpoint. Which of
+  // `providers` is called (the first for a call that continues none);
+  // nullopt when the call was refused (answered).
+  boost::asio::awaitable<std::optional<std::size_t>> pin_previous_response(Call& c, const bj::object& body,
+                                                                           const std::vector<std::string>& providers);
   // Answers a pass-through call (Responses, Messages) from the exact cache
   // (true), or sets up its store after the upstream answers (false).
   boost::asio::awaitable<bool> passthrough_from_cache(Call& c, const bj::object& body);

@@ -160,15 +160,13 @@ bool serves(const Gateway::Call& c, const std::string& name, bool embeddings, co
 
 // Where a pass-through call may go, in the order tried: a route's turn,
 // its other balanced targets and its fallbacks (as chat's), or the model
-// named; only targets it `serves`. The Responses API goes to the route's
-// target alone (its answers are state held where they were made). Empty:
-// every target was remote for a local-only key; one null entry: none
-// serves the call.
-std::vector<Target> passthrough_targets(const Gateway::Call& c, const RouteConfig* route, bool responses_family,
-                                        bool embeddings) {
+// named; only targets it `serves`. (A Responses API call continuing
+// another then goes only to the one that made it: pin_previous_response.)
+// Empty: every target was remote for a local-only key; one null entry:
+// none serves the call.
+std::vector<Target> passthrough_targets(const Gateway::Call& c, const RouteConfig* route, bool embeddings) {
   std::vector<std::string> names;
   if (!route) names.push_back(c.requested_model);
-  else if (responses_family) names.push_back(route->target);
   else names = route->next_targets();
   std::vector<Target> out;
   bool remote_dropped = false;
@@ -260,7 +258,7 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   }
   const RouteConfig* route = nullptr;
   if (auto it = c.cfg->routes.find(c.requested_model); it != c.cfg->routes.end()) route = &it->second;
-  std::vector<Target> targets = passthrough_targets(c, route, responses_family, embeddings);
+  std::vector<Target> targets = passthrough_targets(c, route, embeddings);
   if (targets.empty()) {
     co_await refuse_remote(c);  // (every target was remote, for a local-only key)
     co_return;
@@ -272,8 +270,12 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
   }
   bj::object body = std::move(parsed->get_object());
   if (responses_family) {
-    const bool go_on = co_await pin_previous_response(c, body, *targets.front().provider);  // (no co_await inside && with GCC 12)
-    if (!go_on) co_return;
+    // A continuation goes only where its state is, whichever target made it.
+    std::vector<std::string> providers;
+    for (const Target& t : targets) providers.push_back(t.provider->name);
+    const std::optional<std::size_t> pinned = co_await pin_previous_response(c, body, providers);
+    if (!pinned) co_return;
+    if (!c.endpoint.empty()) targets = {targets[*pinned]};
   }
   if (c.responses_api || embeddings) {
     // A route balanced over one model keeps its answers under its target,
@@ -302,10 +304,10 @@ asio::awaitable<void> Gateway::passthrough(http::Exchange& ex, const char* path)
     if (turn == TargetTurn::kPass) continue;
     if (turn == TargetTurn::kRefused) co_return;
     // A local model's capacity as on chat. A spill goes where the call
-    // could go anyway: not for the Responses API (its state stays where it
-    // is made), embeddings only to their model.
+    // could go anyway: embeddings only to their model, a Responses call
+    // continuing another nowhere (its state is where it was made).
     Target spill;
-    const bool may_spill = route && !responses_family && !route->overflow.spill_to.empty() &&
+    const bool may_spill = route && c.endpoint.empty() && !route->overflow.spill_to.empty() &&
                            serves(c, route->overflow.spill_to, embeddings, &targets.front(), &spill);
     const TargetTurn room = co_await hold_capacity(c, p, model, route, last, may_spill);
     if (room == TargetTurn::kSpill) targets.push_back(std::move(spill));

@@ -74,9 +74,10 @@ void Gateway::note_response(Call& c, const bj::value& answer_or_event) {
                  fleet_storage(c.cache));
 }
 
-asio::awaitable<bool> Gateway::pin_previous_response(Call& c, const bj::object& body, const ProviderConfig& p) {
+asio::awaitable<std::optional<std::size_t>> Gateway::pin_previous_response(Call& c, const bj::object& body,
+                                                                          const std::vector<std::string>& providers) {
   const auto* prev = body.if_contains("previous_response_id");
-  if (!prev || !prev->is_string()) co_return true;
+  if (!prev || !prev->is_string()) co_return 0;
   const std::string id(prev->get_string());
   std::optional<ResponseOwner> owner;
   if (valid_response_id(id)) owner = co_await owners_.find(id, fleet_storage(c.cache));
@@ -84,24 +85,30 @@ asio::awaitable<bool> Gateway::pin_previous_response(Call& c, const bj::object& 
   if (!owner || owner->key != c.key->name) {
     co_await fail(c, 404, "invalid_request_error", "Previous response with id '" + id + "' not found.",
                   "previous_response_not_found");
-    co_return false;
+    co_return std::nullopt;
   }
   if (owner->endpoint.empty()) {
     co_await fail(c, 400, "invalid_request_error",
                   "previous response '" + id + "' was made in translation (provider '" + owner->provider +
                       "'): continue it with a model the gateway translates for",
                   "invalid_request");
-    co_return false;
+    co_return std::nullopt;
   }
-  if (owner->provider != p.name) {
-    co_await fail(c, 400, "invalid_request_error",
-                  "previous response '" + id + "' was made by provider '" + owner->provider + "', not '" + p.name + "'",
-                  "invalid_request");
-    co_return false;
+  // (A route's fallback may have made it: the route's target is then not
+  // where its state is.)
+  const auto at = std::find(providers.begin(), providers.end(), owner->provider);
+  if (at == providers.end()) {
+    // (The message made first: GCC 12 mishandles a conditional's temporary
+    // inside a co_await expression.)
+    std::string message = "previous response '" + id + "' was made by provider '" + owner->provider + "', not '";
+    if (!providers.empty()) message += providers.front();
+    message += "'";
+    co_await fail(c, 400, "invalid_request_error", message, "invalid_request");
+    co_return std::nullopt;
   }
   c.error_param.clear();
   c.endpoint = owner->endpoint;
-  co_return true;
+  co_return static_cast<std::size_t>(at - providers.begin());
 }
 
 asio::awaitable<void> Gateway::response_by_id(http::Exchange& ex, const std::string& id, const char* suffix) {

@@ -3,7 +3,7 @@
 // relayed to vLLM take a slot too, and the route's overflow policy decides
 // what happens when none is free (reject, queue, spill). A spill goes only
 // where the call could go anyway: embeddings to their own model, never a
-// Responses call (its state stays where it is made).
+// Responses call continuing another (its state is where it was made).
 #include <boost/json/serialize.hpp>
 
 #include <functional>
@@ -39,8 +39,10 @@ class CapacityTest : public DialectTest {
   http::ClientResponse embed(const std::string& model, const std::string& input) {
     return post_openai("/v1/embeddings", bj::serialize(bj::object{{"model", model}, {"input", input}}));
   }
-  http::ClientResponse respond(const std::string& model, const std::string& input) {
-    return post_openai("/v1/responses", bj::serialize(bj::object{{"model", model}, {"input", input}}));
+  http::ClientResponse respond(const std::string& model, const std::string& input, const std::string& previous = "") {
+    bj::object body{{"model", model}, {"input", input}};
+    if (!previous.empty()) body["previous_response_id"] = previous;
+    return post_openai("/v1/responses", bj::serialize(body));
   }
   // Runs `then` while a slow completion holds small's only slot (for `hold`).
   void while_held(const std::function<void()>& then, std::chrono::milliseconds hold = 600ms) {
@@ -118,10 +120,15 @@ TEST_F(CapacityTest, EveryCallToALocalModelHoldsItsCapacity) {
   }
 }
 
-// The spill policy: completions go to the spill target; embeddings only
-// when it is their model (another model's vectors would not match the
-// client's index); a Responses call is never spilled.
+// The spill policy: completions and Responses calls go to the spill
+// target; embeddings only when it is their model (another model's vectors
+// would not match the client's index); a Responses call continuing one the
+// full model made is never spilled (its state is there).
 TEST_F(CapacityTest, APassThroughCallSpillsOnlyWhereItCouldGo) {
+  auto made_here = respond("small-spill", "start");
+  ASSERT_EQ(made_here.status, 200u) << made_here.body;
+  ASSERT_EQ(made_here.header("x-spectra-provider"), "small");
+  const std::string id(bj::parse(made_here.body).at("id").as_string());
   while_held([&] {
     auto spilled = complete("small-spill", "spill me");
     ASSERT_EQ(spilled.status, 200u) << spilled.body;
@@ -133,18 +140,21 @@ TEST_F(CapacityTest, APassThroughCallSpillsOnlyWhereItCouldGo) {
     ASSERT_EQ(vectors.status, 200u) << vectors.body;
     EXPECT_EQ(vectors.header("x-spectra-provider"), "spare");
     expect_refused(embed("vec-elsewhere", "a chunk"), "embeddings spilled to another model");
-    expect_refused(respond("small-spill", "hello"), "responses");
+    auto started = respond("small-spill", "hello");
+    ASSERT_EQ(started.status, 200u) << started.body;
+    EXPECT_EQ(started.header("x-spectra-provider"), "spare");
+    expect_refused(respond("small-spill", "go on", id), "a continuation of small's");
   });
-  EXPECT_EQ(spare_.request_count(), 3u);
+  EXPECT_EQ(spare_.request_count(), 4u);
   int spills = 0;
-  for (const auto& r : audit_records(6)) {
+  for (const auto& r : audit_records(8)) {
     if (r.at("fallback").is_string()) {
       EXPECT_TRUE(r.at("fallback") == "spare/llama-3" || r.at("fallback") == "spare/bge-small") << bj::serialize(r);
       ++spills;
     }
   }
-  EXPECT_EQ(spills, 3);
-  EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="spilled"})", 3)) << metrics_.render();
+  EXPECT_EQ(spills, 4);
+  EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="spilled"})", 4)) << metrics_.render();
   EXPECT_TRUE(metric_is(R"(spectra_ai_overflow_total{provider="small",outcome="refused"})", 2)) << metrics_.render();
 }
 

@@ -1,6 +1,7 @@
-// Routes on the pass-through APIs: /v1/embeddings and /v1/completions take
-// a balanced route's turns and fail over to its other targets and its
-// fallbacks before any byte of the answer is sent, as chat does; embeddings
+// Routes on the pass-through APIs: /v1/embeddings, /v1/completions and the
+// Responses API take a balanced route's turns and fail over to its other
+// targets and its fallbacks before any byte of the answer is sent, as chat
+// does (a Responses call continuing another only where it was made); embeddings
 // only to targets of the same model (another model's vectors are not
 // comparable with the ones the client holds); completions only to
 // providers that speak OpenAI's API; a local-only key's to in-account
@@ -199,6 +200,52 @@ TEST_F(PassthroughRoutesTest, RelayedAnswersAuditTheirFinishReason) {
   // An embeddings answer has none.
   ASSERT_EQ(embed("local/bge-small", "vectors").status, 200u);
   EXPECT_FALSE(audit_records(n + 1).back().contains("finish_reason"));
+}
+
+// The Responses API relayed to vLLM takes a route's fallbacks like chat: a
+// failing target's call (whole or streamed) is answered by the fallback,
+// and the conversation it started goes on there, where its state is, even
+// once the target is back; one the target made goes on at the target.
+TEST_F(PassthroughRoutesTest, ResponsesFailOverAndGoOnWhereTheirStateIs) {
+  auto respond = [&](const std::string& model, const std::string& input, const std::string& previous = "",
+                     bool stream = false) {
+    bj::object body{{"model", model}, {"input", input}};
+    if (!previous.empty()) body["previous_response_id"] = previous;
+    if (stream) body["stream"] = true;
+    return post_openai("/v1/responses", bj::serialize(body));
+  };
+  local_.set_faults({.error_status = 503});
+  auto first = respond("llama", "start here");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.header("x-spectra-provider"), "spare");
+  const std::string made_by_spare(bj::parse(first.body).at("id").as_string());
+  local_.set_faults({});
+  const auto local_before = local_.request_count();
+  auto next = respond("llama", "go on", made_by_spare);
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(next.header("x-spectra-provider"), "spare") << "where the state is, not the route's target";
+  EXPECT_EQ(local_.request_count(), local_before);
+
+  auto fresh = respond("llama", "another start");
+  ASSERT_EQ(fresh.status, 200u) << fresh.body;
+  EXPECT_EQ(fresh.header("x-spectra-provider"), "local");
+  const std::string made_by_local(bj::parse(fresh.body).at("id").as_string());
+  auto on = respond("llama", "and on", made_by_local);
+  ASSERT_EQ(on.status, 200u) << on.body;
+  EXPECT_EQ(on.header("x-spectra-provider"), "local");
+  // A model whose provider did not make it cannot continue it.
+  auto elsewhere = respond("spare/llama-3", "and on", made_by_local);
+  EXPECT_EQ(elsewhere.status, 400u) << elsewhere.body;
+  EXPECT_NE(elsewhere.body.find("made by provider 'local', not 'spare'"), std::string::npos) << elsewhere.body;
+
+  // A stream fails over before its first byte as a whole answer does.
+  local_.set_faults({.error_status = 503});
+  auto streamed = respond("llama", "stream it", "", /*stream=*/true);
+  ASSERT_EQ(streamed.status, 200u) << streamed.body;
+  EXPECT_EQ(streamed.header("x-spectra-provider"), "spare");
+  EXPECT_NE(streamed.body.find("response.completed"), std::string::npos) << streamed.body;
+  EXPECT_EQ(fallbacks_in_audit(6), (std::map<std::string, int>{{"spare/llama-3", 2}}))
+      << "the two calls the target failed; continuations are not fallbacks";
 }
 
 }  // namespace
