@@ -71,6 +71,9 @@ struct Usage {
   bool guardrail_traced = false;
   std::int64_t guardrail_units = 0;
   std::vector<std::string> guardrail_acted;
+  // The same units by policy (the trace's usage field without "Units":
+  // "contentPolicy", "topicPolicy", ...), which Bedrock prices apart.
+  std::vector<std::pair<std::string, std::int64_t>> guardrail_policy_units;
 };
 
 // OpenAI's chat `usage` object for `u`: prompt, completion and total

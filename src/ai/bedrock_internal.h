@@ -30,7 +30,8 @@ Usage parse_usage(const bj::object& usage);
 
 // The guardrail trace of a Converse answer or a ConverseStream metadata
 // event (`holder`'s trace.guardrail), if any, into *u: its billed text
-// units, and the policies of its input and output assessments whose action
+// units (in all, and by policy: at most kMaxGuardrailActed policies, names
+// cut to 64 bytes), and the policies of its input and output assessments whose action
 // was not NONE, as "<policy>:<name or type>" in the order the trace gives
 // them, once each (at most kMaxGuardrailActed, each cut to 128 bytes).
 inline constexpr std::size_t kMaxGuardrailActed = 16;

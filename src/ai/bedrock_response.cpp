@@ -85,7 +85,13 @@ void read_assessment(const bj::object& assessment, Usage* u) {
       if (!usage) continue;
       for (const auto& [unit, n] : *usage) {
         if (!unit.ends_with("Units") || unit.ends_with("FreeUnits") || !n.is_int64()) continue;
-        if (n.get_int64() > 0 && n.get_int64() <= INT32_MAX) u->guardrail_units += n.get_int64();
+        if (n.get_int64() <= 0 || n.get_int64() > INT32_MAX) continue;
+        u->guardrail_units += n.get_int64();
+        const std::string_view name = std::string_view(unit).substr(0, std::min<std::size_t>(unit.size() - 5, 64));
+        auto& by_policy = u->guardrail_policy_units;
+        auto at = std::find_if(by_policy.begin(), by_policy.end(), [&](const auto& e) { return e.first == name; });
+        if (at != by_policy.end()) at->second += n.get_int64();
+        else if (by_policy.size() < kMaxGuardrailActed) by_policy.emplace_back(name, n.get_int64());
       }
       continue;
     }

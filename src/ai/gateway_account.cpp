@@ -85,8 +85,18 @@ LimitVerdict Gateway::admit(Call& c) {
 // to the key's token rate and budget, here and across the fleet.
 void Gateway::charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage) {
   const Price* price = c.cfg->price(provider, model);
-  const double cost = price ? cost_of(usage, *price) : 0.0;
-  if (price) c.cost_usd = c.cost_usd.value_or(0.0) + cost;
+  double cost = price ? cost_of(usage, *price) : 0.0;
+  bool priced = price != nullptr;
+  // A Bedrock guardrail's text units, at the provider's prices for them.
+  if (!usage.guardrail_policy_units.empty()) {
+    if (auto pit = c.cfg->providers.find(provider); pit != c.cfg->providers.end()) {
+      if (const std::optional<double> guarded = pit->second.guardrail_cost(usage)) {
+        cost += *guarded;
+        priced = true;
+      }
+    }
+  }
+  if (priced) c.cost_usd = c.cost_usd.value_or(0.0) + cost;
   const std::int64_t tokens = usage.prompt_tokens + usage.completion_tokens;
   meter_.record(c.key->name, provider, model, usage, cost);
   limiter_.charge_tokens(c.key->name, c.key->tpm, tokens);

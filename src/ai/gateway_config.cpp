@@ -71,6 +71,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     const auto& guard = obj(p, "guardrail");
     pc.guardrail = {s(guard, "id"), s(guard, "version"), s(guard, "stream_mode")};
     if (pc.guardrail.stream_mode.empty()) pc.guardrail.stream_mode = "sync";
+    for (const auto& gp : arr(guard, "prices")) pc.guardrail_prices.emplace_back(s(gp.as_object(), "policy"), d(gp.as_object(), "per_1k_units_usd"));
     for (const auto& qv : arr(p, "quotas")) {
       const std::string model = s(qv.as_object(), "model");
       pc.quotas[model] = {"quota:" + pc.name + "/" + model, i(qv.as_object(), "rpm"), i(qv.as_object(), "tpm")};
@@ -185,6 +186,16 @@ ModelTarget ProviderConfig::target(const std::string& model, const std::string& 
 const std::string& ProviderConfig::base_model(const std::string& model) const {
   auto it = base_models.find(model);
   return it == base_models.end() ? model : it->second;
+}
+
+std::optional<double> ProviderConfig::guardrail_cost(const Usage& u) const {
+  std::optional<double> cost;
+  for (const auto& [policy, units] : u.guardrail_policy_units) {
+    for (const auto& [priced, per_1k] : guardrail_prices) {
+      if (priced == policy) cost = cost.value_or(0.0) + static_cast<double>(units) * per_1k / 1000.0;
+    }
+  }
+  return cost;
 }
 
 std::string ProviderConfig::cache_scope() const {

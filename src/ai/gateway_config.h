@@ -41,8 +41,14 @@ struct ProviderConfig {
   // vllm: model id (or the base model it runs) -> the chat-template keyword
   // that turns its thinking on and off (thinking_kwargs).
   std::map<std::string, std::string> thinking_kwargs;
-  // bedrock: the guardrail every chat call goes through (guardrail).
+  // bedrock: the guardrail every chat call goes through (guardrail), and
+  // what its text units cost: USD per 1,000 by policy (guardrail.prices;
+  // policies not listed cost nothing).
   ModelTarget::Guardrail guardrail;
+  std::vector<std::pair<std::string, double>> guardrail_prices;
+  // What the guardrail's units in `u` cost at guardrail_prices; none when
+  // the provider prices none of them.
+  std::optional<double> guardrail_cost(const Usage& u) const;
   // The provider account's own limits for a model (its service quota,
   // quotas): model id (or the base model it runs) -> the limits, counted
   // in the bucket named `bucket` ("quota:<provider>/<model>").

@@ -264,13 +264,21 @@ NodePtr ai_node() {
           .required("model", str().max_length(256).desc("A model id routes use, or the base model of base_models entries (then they count against one quota)"))
           .field("rpm", integer(0, 1000000000).desc("Requests a minute; 0: no limit"), 0)
           .field("tpm", integer(0, 1000000000000).desc("Tokens a minute, prompt and completion, counted as answers report them; 0: no limit"), 0);
+  NodePtr guardrail_price =
+      object()
+          .ref("AiGuardrailPrice")
+          .required("policy", str().one_of({"contentPolicy", "topicPolicy", "wordPolicy", "sensitiveInformationPolicy",
+                                             "contextualGroundingPolicy", "automatedReasoningPolicy", "contentPolicyImage"})
+                                  .desc("A policy as the guardrail trace's usage names its units (contentPolicyUnits: contentPolicy)"))
+          .required("per_1k_units_usd", number(0, 1e6).desc("USD per 1,000 text units of the policy (for contentPolicyImage: per 1,000 images)"));
   NodePtr guardrail =
       object()
           .ref("AiGuardrail")
           .desc("bedrock: an Amazon Bedrock guardrail every chat call goes through (clients cannot turn it off)")
           .field("id", str().max_length(2048).desc("The guardrail's id (lower-case letters and digits) or ARN; empty: none"), "")
           .field("version", str().max_length(8).desc("DRAFT or a version number"), "")
-          .field("stream_mode", str().one_of({"sync", "async"}).desc("Streams: sync holds each chunk until the guardrail has seen it; async sends it at once and checks it alongside"), "sync");
+          .field("stream_mode", str().one_of({"sync", "async"}).desc("Streams: sync holds each chunk until the guardrail has seen it; async sends it at once and checks it alongside"), "sync")
+          .field("prices", array(guardrail_price).max_items(16).unique("policy").desc("What the guardrail's text units cost, by policy, added to each call's cost (audit cost_usd, metering, budgets); policies not listed cost nothing"));
   NodePtr provider = object()
                          .ref("AiProvider")
                          .required("name", name_node())

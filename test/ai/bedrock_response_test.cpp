@@ -51,6 +51,10 @@ TEST(BedrockResponse, AGuardrailTraceSaysWhichPoliciesActedAndWhatWasBilled) {
   EXPECT_EQ(out->at("choices").at(0).at("finish_reason"), "content_filter");
   EXPECT_TRUE(usage.guardrail_traced);
   EXPECT_EQ(usage.guardrail_units, 1 + 1 + 1 + 2 + 2) << "free units and a negative count are not billed";
+  using ByPolicy = std::vector<std::pair<std::string, std::int64_t>>;
+  EXPECT_EQ(usage.guardrail_policy_units,
+            (ByPolicy{{"topicPolicy", 1}, {"contentPolicy", 1 + 2}, {"sensitiveInformationPolicy", 1}, {"wordPolicy", 2}}))
+      << "the input's and the output's, summed by policy; zero counts left out";
   EXPECT_EQ(usage.guardrail_acted,
             (std::vector<std::string>{"topicPolicy:Investment advice", "contentPolicy:VIOLENCE",
                                       "sensitiveInformationPolicy:EMAIL", "sensitiveInformationPolicy:employee-id",
@@ -75,6 +79,15 @@ TEST(BedrockResponse, AGuardrailTraceSaysWhichPoliciesActedAndWhatWasBilled) {
                            test_target(), &hostile, &err).ok());
   EXPECT_EQ(hostile.guardrail_acted.size(), 16u);
   for (const auto& acted : hostile.guardrail_acted) EXPECT_LE(acted.size(), 128u);
+  std::string units;
+  for (int i = 0; i < 40; ++i) units += std::string(i ? "," : "") + "\"" + std::string(200, 'a' + i % 26) + std::to_string(i) + "Units\":3";
+  Usage many;
+  ASSERT_TRUE(a.parse_chat(200, R"({"output":{"message":{"role":"assistant","content":[{"text":"x"}]}},"stopReason":"end_turn",
+      "usage":{"inputTokens":1,"outputTokens":1},"trace":{"guardrail":{"inputAssessment":{"g":{"invocationMetrics":{"usage":{)" + units + R"(}}}}}}})",
+                           test_target(), &many, &err).ok());
+  EXPECT_EQ(many.guardrail_units, 40 * 3);
+  EXPECT_EQ(many.guardrail_policy_units.size(), 16u);
+  for (const auto& [policy, n] : many.guardrail_policy_units) EXPECT_LE(policy.size(), 64u);
 }
 
 TEST(BedrockResponse, TextAndToolUseAndUsage) {

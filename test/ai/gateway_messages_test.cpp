@@ -690,6 +690,9 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
     std::string seen = r.contains("finish_reason") ? std::string(r.at("finish_reason").as_string()) : "-";
     if (const auto* g = r.if_contains("guardrail")) {
       units += g->at("text_units").as_int64();
+      // Its word filter's units at the provider's price (the model has none).
+      EXPECT_DOUBLE_EQ(r.at("cost_usd").to_number<double>(), static_cast<double>(g->at("text_units").as_int64()) * 0.5 / 1000)
+          << bj::serialize(r);
       seen += " " + std::to_string(g->at("text_units").as_int64());
       for (const auto& a : g->at("acted").as_array()) seen += " " + std::string(a.as_string());
     }
@@ -706,6 +709,8 @@ TEST_F(MessagesTest, ABedrockGuardrailCoversEveryCallToItsProvider) {
       << metrics;
   EXPECT_NE(metrics.find(R"(spectra_ai_guardrail_text_units_total{provider="guarded"} )" + std::to_string(units)), std::string::npos)
       << metrics;
+  EXPECT_DOUBLE_EQ(gw_->meter().totals("team-a", "guarded", model_id).cost_usd, static_cast<double>(units) * 0.5 / 1000)
+      << "in the key's metered spend (and so its budget)";
   std::ifstream log(dir_ / "audit.jsonl");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text.find("password"), std::string::npos) << "what the guardrail matched stays out of the record";

@@ -334,6 +334,22 @@ TEST(GatewayConfig, QuotasAreCountedPerModelOrPerBaseModel) {
   EXPECT_EQ(aws.quota("anthropic.claude-haiku-4-5-v1:0"), nullptr);
 }
 
+TEST(GatewayConfig, GuardrailUnitsCostWhatTheirPoliciesArePriced) {
+  auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
+      "providers":[{"name":"guarded","kind":"bedrock","region":"us-east-1",
+                    "guardrail":{"id":"gr1abc","version":"1","prices":[{"policy":"contentPolicy","per_1k_units_usd":0.15},
+                                                                        {"policy":"sensitiveInformationPolicy","per_1k_units_usd":0.1}]}},
+                   {"name":"plain","kind":"bedrock","region":"us-east-1","guardrail":{"id":"gr1abc","version":"1"}}]})").as_object());
+  Usage u;
+  u.guardrail_policy_units = {{"contentPolicy", 3}, {"wordPolicy", 5}, {"sensitiveInformationPolicy", 2}};
+  const auto cost = cfg->providers.at("guarded").guardrail_cost(u);
+  ASSERT_TRUE(cost.has_value());
+  EXPECT_DOUBLE_EQ(*cost, (3 * 0.15 + 2 * 0.1) / 1000) << "word filters unpriced: free";
+  EXPECT_FALSE(cfg->providers.at("plain").guardrail_cost(u).has_value()) << "no prices: no cost said";
+  u.guardrail_policy_units = {{"wordPolicy", 5}};
+  EXPECT_FALSE(cfg->providers.at("guarded").guardrail_cost(u).has_value()) << "none of its units priced";
+}
+
 TEST(GatewayConfig, BalancedRoutesTakeTurnsByWeight) {
   auto cfg = make_gateway_config(bj::parse(R"({"enabled":true,
       "providers":[{"name":"east","kind":"openai"},{"name":"west","kind":"openai"},{"name":"north","kind":"openai"}],

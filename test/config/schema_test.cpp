@@ -145,6 +145,19 @@ TEST(Schema, AiQuotasAreRequestsAndTokensAMinutePerModel) {
   EXPECT_TRUE(has(e, "/ai/providers/0/quotas/1/model", "required"));
 }
 
+TEST(Schema, AiGuardrailPricesArePerPolicyAndUnique) {
+  const std::string aws = R"({"providers": [{"name": "aws", "kind": "bedrock", "region": "us-east-1", "guardrail": {"id": "gr1abc", "version": "1", "prices": )";
+  auto ok = check("ai", aws + R"([{"policy": "contentPolicy", "per_1k_units_usd": 0.15}, {"policy": "topicPolicy", "per_1k_units_usd": 0.15}]}}]})");
+  EXPECT_TRUE(ok.empty()) << (ok.empty() ? "" : ok.front().path + ": " + ok.front().reason);
+  auto e = check("ai", aws + R"([{"policy": "contentPolicies", "per_1k_units_usd": 0.15}, {"policy": "topicPolicy", "per_1k_units_usd": -1},
+                                  {"policy": "wordPolicy"}]}}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/prices/0/policy"));
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/prices/1/per_1k_units_usd"));
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/prices/2/per_1k_units_usd", "required"));
+  e = check("ai", aws + R"([{"policy": "topicPolicy", "per_1k_units_usd": 0.15}, {"policy": "topicPolicy", "per_1k_units_usd": 1}]}}]})");
+  EXPECT_TRUE(has(e, "/ai/providers/0/guardrail/prices/1/policy", "duplicate"));
+}
+
 TEST(Schema, AiRouteBalanceNamesOtherConfiguredTargets) {
   const std::string providers = R"("providers": [{"name": "east", "kind": "openai"}, {"name": "west", "kind": "openai"}])";
   auto ok = check("ai", "{" + providers + R"(, "routes": [{"alias": "a", "target": "east/m", "weight": 3,
