@@ -64,6 +64,10 @@ asio::awaitable<Result<std::vector<float>>> Gateway::embed_for_cache(Call& c, co
   if (!resolved.ok()) co_return resolved.status();
   const ProviderConfig& p = *resolved->first;
   const std::string model = resolved->second;
+  // The provider account's quota for the embeddings model holds for the
+  // cache's calls too: at it, this lookup is skipped rather than spent on
+  // a 429 (and the client's own calls to the model keep their share).
+  if (const LimitVerdict room = take_quota(c, p, model); !room.allowed) co_return unavailable(room.message);
   bj::object request{{"model", model}, {"input", text}};
   const ProviderAdapter* adapter = nullptr;  // null: the provider speaks OpenAI embeddings
   if (p.kind != "openai" && p.kind != "vllm") {

@@ -73,6 +73,28 @@ TEST_F(QuotasTest, ATargetAtItsRequestQuotaIsPassedOverUntilTheMinuteRefillsIt) 
             std::string::npos);
 }
 
+// The semantic cache's embedder keeps to its provider's quota: at it, the
+// lookup is skipped (the answer still comes, from the upstream) and the
+// embeddings model is not asked only to answer 429.
+TEST_F(QuotasTest, TheSemanticCachesEmbedderKeepsToItsProvidersQuota) {
+  extra_providers_ += R"(, {"name": "vectors", "kind": "vllm", "endpoints": [")" + spare_.base_url() +
+                      R"("], "quotas": [{"model": "bge-small", "rpm": 1}]})";
+  gw_->configure(config(R"({"exact_enabled": true, "semantic_enabled": true, "embedder": "vectors/bge-small"})"));
+  for (const char* country : {"France", "Italy"}) {
+    auto r = chat("llama", std::string("what is the capital of ") + country);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("x-spectra-cache"), "miss");
+    EXPECT_EQ(provider_of(r), "local");
+  }
+  EXPECT_EQ(spare_.request_count(), 1u) << "one embedding; the second lookup was skipped at the quota";
+  EXPECT_NE(metrics_.render().find(R"(spectra_ai_quota_reached_total{provider="vectors",model="bge-small",limit="rpm"} 1)"),
+            std::string::npos)
+      << metrics_.render();
+  clock_.advance(60s);
+  ASSERT_EQ(chat("llama", "what is the capital of Spain").status, 200u);
+  EXPECT_EQ(spare_.request_count(), 2u) << "refilled: embedded again";
+}
+
 TEST_F(QuotasTest, TokensCountAsAnswersReportThem) {
   // 3 prompt + 5 completion ("spare says: one two three"): 2 of 10 left.
   ASSERT_EQ(chat("tokens-alone", "one two three").status, 200u);
