@@ -146,7 +146,7 @@ asio::awaitable<void> Gateway::messages(http::Exchange& ex, const char* path) {
     // Nothing has reached the client: the route's other targets answer, in
     // translation where they are not Anthropic's (as chat fails over).
     call.abort();
-    c.error = p.name + ": " + why;
+    c.error = why.starts_with(p.name + "/") ? why : p.name + ": " + why;  // (a quota's message names it already)
     c.read_ahead.clear();
     c.lead.end();  // no answer under this key: its followers try on their own
     log::warn("upstream failed; trying the route's other targets",

@@ -125,6 +125,14 @@ TEST_F(QuotasTest, AnthropicsQuotaPassesAMessagesCallToTheRoutesOtherModels) {
   EXPECT_EQ(bj::parse(refused.body).at("type"), "error") << refused.body;
   EXPECT_EQ(bj::parse(refused.body).at("error").at("type"), "rate_limit_error") << refused.body;
   EXPECT_EQ(anthropic_.requests(), asked);
+  // The call the fallback answered says why, naming the quota once.
+  bool found = false;
+  for (const auto& r : audit_records(3)) {
+    if (r.at("resolved") != "local/llama-3") continue;
+    found = true;
+    EXPECT_EQ(r.at("error"), "claude-q/claude-sonnet-4: the provider's quota is reached (rpm 1 a minute)") << bj::serialize(r);
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
