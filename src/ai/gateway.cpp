@@ -80,6 +80,14 @@ Gateway::Gateway(GatewayDeps deps)
     deps_.metrics->callback_gauge("spectra_ai_upstream_health_checks_failed",
                                   "Active health checks of upstream endpoints that failed (a count)",
                                   [this] { return static_cast<double>(health_checks().failed); });
+    // Each budgeted key's budget and what is spent of it in its current
+    // period (the fleet's with fleet limits): what an alert on
+    // spent / budget needs before the key is refused.
+    deps_.metrics->callback_gauges("spectra_ai_budget_usd", "Each virtual key's spend budget for its period, by key and period",
+                                   [this] { return budget_series("budget_usd"); });
+    deps_.metrics->callback_gauges("spectra_ai_budget_spent_usd",
+                                   "Spent of each virtual key's budget in its current period (the fleet's with fleet limits), by key and period",
+                                   [this] { return budget_series("spent_usd"); });
     deps_.metrics->callback_gauge("spectra_ai_response_owners",
                                   "Stored Responses API answers this gateway can route by id (who made each)",
                                   [this] { return static_cast<double>(owners_.size()); });

@@ -96,6 +96,9 @@ class Gateway {
   // larger of this gateway's meter and, with fleet limits, the fleet's
   // total: what admission compares), what is left and when it renews.
   boost::json::array budget_status() const;
+  // One field of budget_status() (budget_usd, spent_usd) as gauge series
+  // by key and period, for /metrics.
+  metrics::Registry::Series budget_series(const char* field) const;
   // The cache storage in force (requests keep the one they started with).
   std::shared_ptr<CacheStorage> cache() const {
     std::lock_guard lock(mu_);

@@ -20,6 +20,16 @@ std::string end_user_bucket(const Gateway::Call& c) { return "user:" + c.key->na
 
 }  // namespace
 
+metrics::Registry::Series Gateway::budget_series(const char* field) const {
+  metrics::Registry::Series out;
+  for (const auto& row : budget_status()) {
+    const bj::object& o = row.get_object();
+    out.push_back({{{"key", std::string(o.at("key").get_string())}, {"period", std::string(o.at("period").get_string())}},
+                   o.at(field).to_number<double>()});
+  }
+  return out;
+}
+
 bj::array Gateway::budget_status() const {
   const auto cfg = snapshot();
   const auto fleet = fleet_limits();

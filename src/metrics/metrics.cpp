@@ -117,6 +117,11 @@ void Registry::callback_gauge(const std::string& name, const std::string& help,
   family(name, help, "gauge").callback = std::move(fn);
 }
 
+void Registry::callback_gauges(const std::string& name, const std::string& help, std::function<Series()> fn) {
+  std::lock_guard lock(mu_);
+  series_callbacks_[name] = std::make_shared<const SeriesCallback>(SeriesCallback{help, std::move(fn)});
+}
+
 void Registry::callback_counter(const std::string& name, const std::string& help,
                                 std::function<double()> fn) {
   std::lock_guard lock(mu_);
@@ -124,6 +129,19 @@ void Registry::callback_counter(const std::string& name, const std::string& help
 }
 
 std::string Registry::render() const {
+  // The families computed per label set first, outside the lock (their
+  // callbacks take locks of their own).
+  std::vector<std::pair<std::string, std::shared_ptr<const SeriesCallback>>> computed;
+  {
+    std::lock_guard lock(mu_);
+    computed.assign(series_callbacks_.begin(), series_callbacks_.end());
+  }
+  std::string tail;
+  for (const auto& [name, cb] : computed) {
+    tail += "# HELP " + name + " " + cb->help + "\n";
+    tail += "# TYPE " + name + " gauge\n";
+    for (const auto& [labels, value] : cb->fn()) tail += name + render_labels(labels) + " " + format_double(value) + "\n";
+  }
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
@@ -149,7 +167,7 @@ std::string Registry::render() const {
       out += name + "_count" + labels + " " + std::to_string(h->count()) + "\n";
     }
   }
-  return out;
+  return out + tail;
 }
 
 }  // namespace spectra::metrics

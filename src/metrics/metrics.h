@@ -62,6 +62,12 @@ class Registry {
   // A gauge computed at scrape time (e.g. uptime, store size).
   void callback_gauge(const std::string& name, const std::string& help,
                       std::function<double()> fn);
+  // A family of gauges computed at scrape time, one series per label set
+  // the callback returns (say, one per virtual key). The callback runs
+  // without the registry's lock, so it may take locks of its own (and
+  // those locks' holders may create series meanwhile).
+  using Series = std::vector<std::pair<Labels, double>>;
+  void callback_gauges(const std::string& name, const std::string& help, std::function<Series()> fn);
   // A counter kept elsewhere, read at scrape time (it must only grow).
   void callback_counter(const std::string& name, const std::string& help,
                         std::function<double()> fn);
@@ -80,8 +86,14 @@ class Registry {
   };
   Family& family(const std::string& name, const std::string& help, const char* type);
 
+  struct SeriesCallback {
+    std::string help;
+    std::function<Series()> fn;
+  };
+
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<const SeriesCallback>> series_callbacks_;  // guarded by mu_
 };
 
 std::string render_labels(const Labels& labels);

@@ -758,6 +758,23 @@ TEST_F(GatewayTest, AnExpiredKeyNoLongerAuthenticates) {
 
 // A daily budget refuses until the next UTC day and then renews; a total
 // budget (the default) stays spent.
+// Each budgeted key's budget and its spend are gauges on /metrics, so an
+// alert can fire on spent / budget before the key is refused.
+TEST_F(GatewayTest, BudgetsAndTheirSpendAreGaugesForAlerts) {
+  const std::string key = R"({"name": "team-a", "key": "sk-team-a")";
+  std::string ai = last_ai_;
+  ai.replace(ai.find(key), key.size(), key + R"(, "budget_usd": 2, "budget_period": "monthly")");
+  gw_->configure(make_gateway_config(bj::parse(ai).as_object()));
+  ASSERT_EQ(post(chat("gpt", "hello there world")).status, 200u);
+  const std::string text = metrics_.render();
+  EXPECT_NE(text.find("spectra_ai_budget_usd{key=\"team-a\",period=\"monthly\"} 2\n"), std::string::npos) << text;
+  const std::string spent = "spectra_ai_budget_spent_usd{key=\"team-a\",period=\"monthly\"} ";
+  const auto at = text.find(spent);
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_NEAR(std::stod(text.substr(at + spent.size())), (3 * 2.5 + 5 * 10) / 1e6, 1e-12) << "what the call cost";
+  EXPECT_EQ(text.find("spectra_ai_budget_usd{key=\"team-b\""), std::string::npos) << "no budget: no series";
+}
+
 TEST_F(GatewayTest, APeriodicBudgetRenewsWithItsPeriod) {
   const std::string ai = R"({"enabled": true,
       "providers": [{"name": "remote", "kind": "openai", "base_url": ")" + remote_.base_url() + R"("}],
