@@ -120,6 +120,24 @@ LimitVerdict FleetLimits::check_rate(const std::string& bucket, std::int64_t rpm
   return check(bucket, rpm, tpm, 0);
 }
 
+LimitVerdict FleetLimits::peek(const std::string& bucket, std::int64_t rpm, std::int64_t tpm) {
+  LimitVerdict v;
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
+  const std::chrono::milliseconds to_window_end = std::chrono::seconds(60 - secs % 60);
+  std::int64_t requests = 0, tokens = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = keys_.find(bucket);
+    if (it != keys_.end() && it->second.minute == minute_now()) {
+      requests = it->second.requests + it->second.new_requests;
+      tokens = it->second.tokens + it->second.new_tokens;
+    }
+  }
+  if (rpm > 0) v.requests = {rpm, std::max<std::int64_t>(0, rpm - requests), requests > 0 ? to_window_end : std::chrono::milliseconds(0)};
+  if (tpm > 0) v.tokens = {tpm, std::max<std::int64_t>(0, tpm - tokens), tokens > 0 ? to_window_end : std::chrono::milliseconds(0)};
+  return v;
+}
+
 void FleetLimits::add_request(const std::string& key) {
   std::lock_guard lock(mu_);
   ++counts(key).new_requests;

@@ -58,6 +58,10 @@ class FleetLimits {
   // fleet serving many end users costs Redis only those active; its totals
   // are then as fresh as this instance's last use of it.
   LimitVerdict check_rate(const std::string& bucket, std::int64_t rpm, std::int64_t tpm, bool sparse = false);
+  // The fleet's headroom for `bucket` this minute (requests, tokens), as
+  // last synced plus this instance's since; takes nothing and keeps no
+  // bucket for one it does not count (whole).
+  LimitVerdict peek(const std::string& bucket, std::int64_t rpm, std::int64_t tpm);
   // What this instance admitted and spent, counted toward the fleet's totals
   // (spend toward the key's budget period).
   void add_request(const std::string& key);

@@ -88,6 +88,10 @@ Gateway::Gateway(GatewayDeps deps)
     deps_.metrics->callback_gauges("spectra_ai_budget_spent_usd",
                                    "Spent of each virtual key's budget in its current period (the fleet's with fleet limits), by key and period",
                                    [this] { return budget_series("spent_usd"); });
+    deps_.metrics->callback_gauges("spectra_ai_quota_remaining",
+                                   "What is left of each provider quota now (requests or tokens; the tighter of this gateway's count "
+                                   "and the fleet's), by provider, model and limit",
+                                   [this] { return quota_series(); });
     deps_.metrics->callback_gauge("spectra_ai_response_owners",
                                   "Stored Responses API answers this gateway can route by id (who made each)",
                                   [this] { return static_cast<double>(owners_.size()); });

@@ -99,6 +99,10 @@ class Gateway {
   // One field of budget_status() (budget_usd, spent_usd) as gauge series
   // by key and period, for /metrics.
   metrics::Registry::Series budget_series(const char* field) const;
+  // What is left of each provider quota now (by provider, model and limit:
+  // rpm, tpm): the tighter of this instance's buckets and, with fleet
+  // limits, the fleet's window, for /metrics.
+  metrics::Registry::Series quota_series() const;
   // The cache storage in force (requests keep the one they started with).
   std::shared_ptr<CacheStorage> cache() const {
     std::lock_guard lock(mu_);

@@ -30,6 +30,26 @@ metrics::Registry::Series Gateway::budget_series(const char* field) const {
   return out;
 }
 
+metrics::Registry::Series Gateway::quota_series() const {
+  metrics::Registry::Series out;
+  const auto cfg = snapshot();
+  if (!cfg->any_quotas) return out;
+  const auto fleet = fleet_limits();
+  for (const auto& [name, p] : cfg->providers) {
+    for (const auto& [model, q] : p.quotas) {
+      LimitVerdict left = quotas_.peek(q.bucket, q.rpm, q.tpm);
+      if (fleet) {
+        LimitVerdict across = fleet->peek(q.bucket, q.rpm, q.tpm);
+        merge_headroom(across, left);
+        left = std::move(across);
+      }
+      if (q.rpm > 0) out.push_back({{{"provider", name}, {"model", model}, {"limit", "rpm"}}, static_cast<double>(left.requests.remaining)});
+      if (q.tpm > 0) out.push_back({{{"provider", name}, {"model", model}, {"limit", "tpm"}}, static_cast<double>(left.tokens.remaining)});
+    }
+  }
+  return out;
+}
+
 bj::array Gateway::budget_status() const {
   const auto cfg = snapshot();
   const auto fleet = fleet_limits();

@@ -8,7 +8,7 @@
 
 namespace spectra::ai {
 
-void Limiter::refill(Bucket& b, double per_minute) {
+void Limiter::refill(Bucket& b, double per_minute) const {
   auto now = clock_->steady_now();
   b.per_minute = per_minute;
   if (!b.init) {
@@ -165,6 +165,21 @@ LimitVerdict Limiter::admit(const std::string& key, std::int64_t rpm, std::int64
     r->level -= 1;
     v.requests = headroom(r->level, rpm);
   }
+  return v;
+}
+
+LimitVerdict Limiter::peek(const std::string& key, std::int64_t rpm, std::int64_t tpm) const {
+  LimitVerdict v;
+  std::lock_guard lock(mu_);
+  auto level = [&](const std::map<std::string, Bucket>& buckets, std::int64_t per_minute) {
+    auto it = buckets.find(key);
+    if (it == buckets.end() || !it->second.init) return static_cast<double>(per_minute);
+    Bucket b = it->second;  // (a copy: a peek takes nothing)
+    refill(b, static_cast<double>(per_minute));
+    return b.level;
+  };
+  if (tpm > 0) v.tokens = headroom(level(tpm_, tpm), tpm);
+  if (rpm > 0) v.requests = headroom(level(rpm_, rpm), rpm);
   return v;
 }
 

@@ -50,6 +50,9 @@ class Limiter {
   // budget's current period).
   LimitVerdict admit(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
                      double spent_usd, BudgetPeriod period = BudgetPeriod::kTotal);
+  // The key's headroom now (requests, tokens), taking nothing and keeping
+  // no bucket for a key it has not seen (whole).
+  LimitVerdict peek(const std::string& key, std::int64_t rpm, std::int64_t tpm) const;
   // Charges tokens actually used (may drive the TPM bucket negative: the
   // next requests wait until it refills).
   void charge_tokens(const std::string& key, std::int64_t tpm, std::int64_t tokens);
@@ -67,10 +70,10 @@ class Limiter {
     std::chrono::steady_clock::time_point at{};
     bool init = false;
   };
-  void refill(Bucket& b, double per_minute);
+  void refill(Bucket& b, double per_minute) const;
   void forget_full_buckets();  // mu_ held
   const Clock* clock_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, Bucket> rpm_, tpm_;  // guarded by mu_
   std::size_t sweep_at_ = 1024;              // guarded by mu_
 };

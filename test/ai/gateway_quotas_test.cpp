@@ -41,9 +41,14 @@ class QuotasTest : public DialectTest {
 };
 
 TEST_F(QuotasTest, ATargetAtItsRequestQuotaIsPassedOverUntilTheMinuteRefillsIt) {
+  const std::string remaining = R"(spectra_ai_quota_remaining{provider="local-q",model="llama-3",limit="rpm"} )";
+  EXPECT_NE(metrics_.render().find(remaining + "2\n"), std::string::npos) << metrics_.render();
+  EXPECT_NE(metrics_.render().find(R"(spectra_ai_quota_remaining{provider="spare-q",model="llama-3",limit="tpm"} 10)"),
+            std::string::npos);
   EXPECT_EQ(provider_of(chat("capped", "one")), "local-q");
   EXPECT_EQ(provider_of(post_openai("/v1/completions", R"({"model":"capped","prompt":"two"})")), "local-q");
   EXPECT_EQ(local_.request_count(), 2u);
+  EXPECT_NE(metrics_.render().find(remaining + "0\n"), std::string::npos) << metrics_.render();
   // The quota (2 a minute) is used up: the fallback answers, local is not asked.
   auto over = chat("capped", "three");
   ASSERT_EQ(over.status, 200u) << over.body;
@@ -60,6 +65,7 @@ TEST_F(QuotasTest, ATargetAtItsRequestQuotaIsPassedOverUntilTheMinuteRefillsIt) 
   EXPECT_EQ(post_openai("/v1/completions", R"({"model":"capped-alone","prompt":"six"})").status, 429u);
   EXPECT_EQ(local_.request_count(), 2u);
   clock_.advance(30s);  // half a minute: one request's room
+  EXPECT_NE(metrics_.render().find(remaining + "1\n"), std::string::npos) << metrics_.render();
   EXPECT_EQ(provider_of(chat("capped", "seven")), "local-q");
   EXPECT_EQ(provider_of(chat("capped", "eight")), "spare");
   EXPECT_EQ(local_.request_count(), 3u);

@@ -1529,6 +1529,9 @@ TEST_F(GatewayTest, ProviderQuotasHoldAcrossTheFleet) {
   auto fleet_limits = gw_->fleet_limits();
   ASSERT_TRUE(fleet_limits);
   EXPECT_TRUE(test::eventually([&] { return !fleet_limits->check("quota:remote/gpt-4o", 2, 0, 0).allowed; }, 5s));
+  // What is left, on /metrics: the fleet's (none), not this gateway's (one).
+  const std::string text = metrics_.render();
+  EXPECT_NE(text.find(R"(spectra_ai_quota_remaining{provider="remote",model="gpt-4o",limit="rpm"} 0)"), std::string::npos) << text;
   auto third = post(chat("gpt", "third"));
   ASSERT_EQ(third.status, 200u) << third.body;
   EXPECT_EQ(third.header("x-spectra-provider"), "backup");

@@ -150,6 +150,29 @@ TEST(MemoryCacheStorage, ABudgetChangeEvictsAtOnceAndZeroStoresNothing) {
   EXPECT_TRUE(cache.lookup("k").has_value());
 }
 
+// A peek says what is left without taking any of it, and keeps nothing
+// for a key it has not seen.
+TEST(Limiter, APeekTakesNothing) {
+  FakeClock clock;
+  Limiter l(&clock);
+  LimitVerdict unseen = l.peek("q", 4, 100);
+  EXPECT_EQ(unseen.requests.remaining, 4);
+  EXPECT_EQ(unseen.tokens.remaining, 100);
+  EXPECT_EQ(l.buckets(), 0u);
+  ASSERT_TRUE(l.admit("q", 4, 100, 0, 0).allowed);
+  l.charge_tokens("q", 100, 60);
+  for (int i = 0; i < 3; ++i) {
+    LimitVerdict v = l.peek("q", 4, 100);
+    EXPECT_EQ(v.requests.remaining, 3);
+    EXPECT_EQ(v.tokens.remaining, 40);
+    EXPECT_EQ(v.requests.reset.count(), 15'000) << "one request's refill";
+  }
+  clock.advance(std::chrono::seconds(15));
+  EXPECT_EQ(l.peek("q", 4, 100).requests.remaining, 4);
+  EXPECT_EQ(l.peek("q", 4, 100).tokens.remaining, 65);
+  EXPECT_EQ(l.admit("q", 4, 100, 0, 0).requests.remaining, 3) << "the peeks took nothing";
+}
+
 TEST(Limiter, RequestsTokensAndBudget) {
   FakeClock clock;
   Limiter l(&clock);
