@@ -6,7 +6,13 @@
 // at most once. A provider without an endpoint list has one endpoint, its
 // base URL. Chat, the pass-through routes and the semantic cache's embedder
 // all walk endpoints the same way, so a dead replica costs each of them the
-// same: a few failures, then nothing until its cool-down ends.
+// same: a few failures, then nothing until its cool-down ends. A provider
+// with replica_affinity: conversation walks a chat conversation's replicas
+// in an order of their own instead (rendezvous hashing of the
+// conversation and each endpoint): every turn starts at the same replica,
+// and when that one is down only its conversations move.
+#include <boost/json/object.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -23,6 +29,11 @@ namespace spectra::ai {
 // "/health" on "http://10.0.3.10:8000/v1" is "http://10.0.3.10:8000/health".
 std::string origin_url(std::string_view endpoint, std::string_view path);
 
+// What identifies a chat conversation for replica affinity: its end user,
+// its system (and developer) messages and its first user message, which
+// every later turn repeats. Never 0.
+std::uint64_t conversation_affinity(const boost::json::object& chat_body, std::string_view end_user);
+
 // Where each provider's round-robin stands. Thread-safe.
 class RoundRobin {
  public:
@@ -38,8 +49,9 @@ class RoundRobin {
 
 class EndpointWalk {
  public:
-  // `p` and `health` must outlive the walk.
-  EndpointWalk(UpstreamHealth& health, RoundRobin& rr, const ProviderConfig& p);
+  // `p` and `health` must outlive the walk. `affinity` (conversation_affinity;
+  // 0: none) orders the replicas when the provider keeps conversations on one.
+  EndpointWalk(UpstreamHealth& health, RoundRobin& rr, const ProviderConfig& p, std::uint64_t affinity = 0);
 
   // The endpoint to try now (the health key; for chat, the adapter's base URL).
   const std::string& endpoint() const { return *ep_; }
@@ -68,6 +80,10 @@ class EndpointWalk {
   std::size_t at_ = 0;       // ep_'s index in p_.endpoints
   std::uint64_t tried_ = 0;  // bit i: p_.endpoints[i] was tried
   bool all_ejected_ = false;
+  std::uint64_t affinity_ = 0;  // non-zero: replicas in this conversation's order
+  // The untried endpoint (of the first n) this conversation ranks first,
+  // among the available ones unless `any`; n when there is none.
+  std::size_t first_in_order(std::size_t n, bool any) const;
 };
 
 }  // namespace spectra::ai

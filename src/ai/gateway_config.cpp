@@ -63,6 +63,7 @@ std::shared_ptr<const GatewayConfig> make_gateway_config(const bj::object& ai) {
     pc.health_path = s(hc, "path");
     pc.health_interval_ms = i(hc, "interval_ms", 5000);
     pc.health_timeout_ms = i(hc, "timeout_ms", 1000);
+    pc.conversation_affinity = s(p, "replica_affinity") == "conversation";
     for (const auto& e : arr(p, "endpoints")) pc.endpoints.emplace_back(e.as_string());
     for (const auto& bv : arr(p, "base_models")) {
       const auto& bm = bv.as_object();

@@ -33,6 +33,9 @@ struct ProviderConfig {
   // empty: none (passive ejection only).
   std::string health_path;
   std::int64_t health_interval_ms = 5000, health_timeout_ms = 1000;
+  // vllm: every turn of a chat conversation to the same replica
+  // (replica_affinity: conversation), for the replica's prefix cache.
+  bool conversation_affinity = false;
   // Model ids that name no model -> the model each runs (base_models).
   std::map<std::string, std::string> base_models;
   // bedrock: model id (or the base model it runs) -> the anthropic-beta

@@ -130,7 +130,8 @@ asio::awaitable<bool> Gateway::upstream(Call& c) {
     const ProviderConfig& p = *resolved->first;
     const std::string model = resolved->second;
     // Ejected, or at its quota: passed over while a later target remains.
-    EndpointWalk walk(health_, rr_, p);
+    // (A provider keeping conversations on one replica starts at theirs.)
+    EndpointWalk walk(health_, rr_, p, p.conversation_affinity ? conversation_affinity(c.body, c.end_user) : 0);
     const TargetTurn turn = co_await turn_of(c, p, model, walk, i + 1 == targets.size());
     if (turn == TargetTurn::kPass) continue;
     if (turn == TargetTurn::kRefused) co_return false;

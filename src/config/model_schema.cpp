@@ -296,7 +296,8 @@ NodePtr ai_node() {
                          .field("thinking_kwargs", array(thinking_kwarg).max_items(1024).unique("model").desc("vllm: per model, the chat-template keyword a request's thinking (on, off) is sent as; unlisted models get only reasoning_effort"))
                          .field("guardrail", guardrail)
                          .field("quotas", array(quota).max_items(1024).unique("model").desc("The account's limits per model (requests and tokens a minute, across the fleet with the Redis backend): targets at theirs are passed over"))
-                         .field("health_check", health_check);
+                         .field("health_check", health_check)
+                         .field("replica_affinity", str().one_of({"none", "conversation"}).desc("vllm with several endpoints: none spreads calls round-robin; conversation sends every turn of a chat conversation (same end user, system prompt and first user message) to the same replica, so vLLM's prefix cache holds its earlier turns (another replica only when that one is down)"), "none");
   NodePtr overflow = object()
                          .ref("OverflowPolicy")
                          .field("policy", str().one_of({"queue", "spill", "reject"}), "reject")
@@ -472,6 +473,9 @@ NodePtr ai_node() {
             if (quota.at("rpm").to_number<std::int64_t>() == 0 && quota.at("tpm").to_number<std::int64_t>() == 0) {
               e.push_back({json::pointer_join(json::pointer_join(pp, "quotas"), std::to_string(q)), "sets neither rpm nor tpm"});
             }
+          }
+          if (kind != "vllm" && p.at("replica_affinity").get_string() != "none") {
+            e.push_back({json::pointer_join(pp, "replica_affinity"), "chooses among vLLM replicas (kind vllm), not " + std::string(kind)});
           }
           const auto* kwargs = p.if_contains("thinking_kwargs");
           if (kind != "vllm" && kwargs && kwargs->is_array() && !kwargs->get_array().empty()) {

@@ -1896,6 +1896,61 @@ TEST_F(GatewayTest, PreviousResponseIdPinsTheReplicaAndTheKey) {
   EXPECT_EQ(holder.request_count(), 6u);
 }
 
+// With replica_affinity: conversation every turn of a conversation goes to
+// the replica that served its first (vLLM's prefix cache there holds the
+// turns so far), different conversations spread over the replicas, and a
+// conversation whose replica fails is answered by another for that turn.
+TEST_F(GatewayTest, ConversationsStayOnTheirReplica) {
+  const std::string ai = R"({"enabled": true,
+      "providers": [{"name": "pool", "kind": "vllm", "endpoints": [")" + backup_.base_url() + R"(", ")" +
+                         local_.base_url() + R"("], "replica_affinity": "conversation"}],
+      "routes": [{"alias": "pool", "target": "pool/llama-3"}],
+      "virtual_keys": [{"name": "team-a", "key": "sk-team-a"}],
+      "cache": {"exact_enabled": false}})";
+  SecondGateway gw(pool_, clock_, dir_, ai);
+  ASSERT_TRUE(gw.started);
+  // One turn more of a conversation; the replica that answered ("backup",
+  // "local": the fakes answer "<name> says: ...").
+  auto next_turn = [&](bj::array& messages, const std::string& text) {
+    messages.push_back(bj::object{{"role", "user"}, {"content", text}});
+    auto r = gw.post(bj::serialize(bj::object{{"model", "pool"}, {"messages", messages}}));
+    EXPECT_EQ(r.status, 200u) << r.body;
+    if (r.status != 200) return std::string();
+    const std::string answer(bj::parse(r.body).at("choices").at(0).at("message").at("content").as_string());
+    messages.push_back(bj::object{{"role", "assistant"}, {"content", answer}});
+    return answer.substr(0, answer.find(' '));
+  };
+  std::vector<bj::array> conversations;
+  std::vector<std::string> replica_of;
+  std::map<std::string, int> conversations_on;
+  for (int i = 0; i < 20; ++i) {
+    bj::array messages{bj::object{{"role", "system"}, {"content", "You are terse."}}};
+    const std::string first = next_turn(messages, "question number " + std::to_string(i));
+    for (int t = 1; t < 4; ++t) {
+      EXPECT_EQ(next_turn(messages, "and then " + std::to_string(t)), first) << "conversation " << i << " turn " << t;
+    }
+    conversations.push_back(std::move(messages));
+    replica_of.push_back(first);
+    ++conversations_on[first];
+  }
+  EXPECT_EQ(conversations_on.size(), 2u) << "conversations spread over both replicas";
+  EXPECT_EQ(backup_.request_count() + local_.request_count(), 80u);
+
+  // The first conversation's replica fails: that turn is answered by the
+  // other, the others' turns are not moved; back up, the conversation is
+  // back on its replica.
+  fakes::FakeOpenAi& failing = replica_of[0] == "backup" ? backup_ : local_;
+  failing.set_faults({.error_status = 503});
+  EXPECT_NE(next_turn(conversations[0], "during the failure"), replica_of[0]);
+  for (std::size_t i = 1; i < conversations.size(); ++i) {
+    if (replica_of[i] != replica_of[0]) {
+      EXPECT_EQ(next_turn(conversations[i], "meanwhile"), replica_of[i]);
+    }
+  }
+  failing.set_faults({});
+  EXPECT_EQ(next_turn(conversations[0], "after it"), replica_of[0]);
+}
+
 // The exact cache serves a repeated Responses API call as it serves chat
 // (metered as a hit; the answer, and its id, are the first call's), and
 // replays it either way: a whole answer as the typed event stream, a

@@ -1012,6 +1012,63 @@ TEST(HealthCheckUrl, PathOnTheEndpointsOrigin) {
   EXPECT_EQ(origin_url("http://127.0.0.1:9", "/health"), "http://127.0.0.1:9/health");
 }
 
+// With conversation affinity a conversation always starts at the same
+// replica whatever the round-robin or the list's order; its walk on a
+// failure visits every other replica once; when its replica is ejected
+// only its conversations move (others keep theirs).
+TEST(EndpointWalk, AConversationKeepsItsReplica) {
+  FakeClock clock;
+  UpstreamHealth h(&clock);
+  h.set_options({.max_failures = 1, .ejection = std::chrono::milliseconds(1000)});
+  RoundRobin rr;
+  ProviderConfig p;
+  p.name = "pool";
+  p.conversation_affinity = true;
+  p.endpoints = {"http://a/v1", "http://b/v1", "http://c/v1", "http://d/v1"};
+  ProviderConfig reordered = p;
+  reordered.endpoints = {"http://d/v1", "http://b/v1", "http://a/v1", "http://c/v1"};
+  auto body = [](const std::string& first) {
+    return bj::parse(R"({"messages":[{"role":"system","content":"terse"},{"role":"user","content":")" + first +
+                     R"("},{"role":"assistant","content":"ok"},{"role":"user","content":"more"}]})").as_object();
+  };
+  // Later turns repeat the first: the same conversation.
+  EXPECT_EQ(conversation_affinity(body("q1"), ""), conversation_affinity(bj::parse(
+      R"({"messages":[{"role":"system","content":"terse"},{"role":"user","content":"q1"}]})").as_object(), ""));
+  EXPECT_NE(conversation_affinity(body("q1"), ""), conversation_affinity(body("q1"), "alice")) << "another user's";
+  EXPECT_NE(conversation_affinity(body("q1"), ""), conversation_affinity(body("q2"), ""));
+  EXPECT_NE(conversation_affinity(bj::object(), ""), 0u);
+  std::map<std::string, std::string> home;  // conversation -> replica
+  std::set<std::string> used;
+  for (int i = 0; i < 40; ++i) {
+    const std::uint64_t a = conversation_affinity(body("q" + std::to_string(i)), "");
+    const std::string first = EndpointWalk(h, rr, p, a).endpoint();
+    for (int k = 0; k < 3; ++k) EXPECT_EQ(EndpointWalk(h, rr, p, a).endpoint(), first);
+    EXPECT_EQ(EndpointWalk(h, rr, reordered, a).endpoint(), first) << "by URL, not by position";
+    EndpointWalk w(h, rr, p, a);
+    std::set<std::string> visited{w.endpoint()};
+    while (w.advance()) EXPECT_TRUE(visited.insert(w.endpoint()).second);
+    EXPECT_EQ(visited.size(), 4u);
+    home["q" + std::to_string(i)] = first;
+    used.insert(first);
+  }
+  EXPECT_EQ(used.size(), 4u) << "40 conversations over 4 replicas";
+  EXPECT_EQ(EndpointWalk(h, rr, p, 0).endpoint(), "http://a/v1") << "no affinity: round-robin";
+  EXPECT_EQ(EndpointWalk(h, rr, p, 0).endpoint(), "http://b/v1");
+  // b ejected: b's conversations move, every other stays.
+  h.failure("pool", "http://b/v1");
+  for (const auto& [q, replica] : home) {
+    const std::string now = EndpointWalk(h, rr, p, conversation_affinity(body(q), "")).endpoint();
+    if (replica == "http://b/v1") {
+      EXPECT_NE(now, replica) << q;
+    } else {
+      EXPECT_EQ(now, replica) << q;
+    }
+  }
+  ProviderConfig off = p;
+  off.conversation_affinity = false;
+  EXPECT_EQ(EndpointWalk(h, rr, off, 12345).endpoint(), "http://c/v1") << "the provider's choice: round-robin";
+}
+
 // A walk starts at the round-robin pick among endpoints not ejected, moves
 // on to endpoints neither ejected nor tried, and tries none twice.
 TEST(EndpointWalk, RoundRobinSkipsEjectedAndNeverRetriesAnEndpoint) {
