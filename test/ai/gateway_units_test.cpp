@@ -1016,13 +1016,22 @@ TEST(HealthCheckUrl, PathOnTheEndpointsOrigin) {
 // replica whatever the round-robin or the list's order; its walk on a
 // failure visits every other replica once; when its replica is ejected
 // only its conversations move (others keep theirs).
-TEST(EndpointWalk, AConversationKeepsItsReplica) {
+// What a walk needs: health that ejects at the first failure for a
+// second, a round-robin, and a provider "pool" (its endpoints: the test's).
+struct WalkSetup {
   FakeClock clock;
-  UpstreamHealth h(&clock);
-  h.set_options({.max_failures = 1, .ejection = std::chrono::milliseconds(1000)});
+  UpstreamHealth h{&clock};
   RoundRobin rr;
   ProviderConfig p;
-  p.name = "pool";
+  WalkSetup() {
+    h.set_options({.max_failures = 1, .ejection = std::chrono::milliseconds(1000)});
+    p.name = "pool";
+  }
+};
+
+TEST(EndpointWalk, AConversationKeepsItsReplica) {
+  WalkSetup setup;
+  auto& [clock, h, rr, p] = setup;
   p.conversation_affinity = true;
   p.endpoints = {"http://a/v1", "http://b/v1", "http://c/v1", "http://d/v1"};
   ProviderConfig reordered = p;
@@ -1072,12 +1081,8 @@ TEST(EndpointWalk, AConversationKeepsItsReplica) {
 // A walk starts at the round-robin pick among endpoints not ejected, moves
 // on to endpoints neither ejected nor tried, and tries none twice.
 TEST(EndpointWalk, RoundRobinSkipsEjectedAndNeverRetriesAnEndpoint) {
-  FakeClock clock;
-  UpstreamHealth h(&clock);
-  h.set_options({.max_failures = 1, .ejection = std::chrono::milliseconds(1000)});
-  RoundRobin rr;
-  ProviderConfig p;
-  p.name = "pool";
+  WalkSetup setup;
+  auto& [clock, h, rr, p] = setup;
   p.endpoints = {"http://a/v1/", "http://b/v1", "http://c/v1"};
   EXPECT_EQ(EndpointWalk(h, rr, p).endpoint(), "http://a/v1/");
   EXPECT_EQ(EndpointWalk(h, rr, p).endpoint(), "http://b/v1");
