@@ -80,14 +80,30 @@ void FleetLimits::roll_spend(Counts& c, BudgetPeriod period) {
   c.spend = c.new_spend = 0;
 }
 
+std::int64_t FleetLimits::to_next_minute() const {
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
+  return 60 - secs % 60;
+}
+
 LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
                                 BudgetPeriod period) {
-  LimitVerdict v;
   std::lock_guard lock(mu_);
-  Counts& c = counts(key);
+  return verdict(counts(key), key, rpm, tpm, budget_usd, period);
+}
+
+LimitVerdict FleetLimits::check_rate(const std::string& bucket, std::int64_t rpm, std::int64_t tpm, bool sparse) {
+  std::lock_guard lock(mu_);
+  Counts& c = counts(bucket);
+  c.rate_only = true;
+  c.sparse = sparse;
+  return verdict(c, bucket, rpm, tpm, 0, BudgetPeriod::kTotal);
+}
+
+LimitVerdict FleetLimits::verdict(Counts& c, const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
+                                  BudgetPeriod period) {
+  LimitVerdict v;
   if (budget_usd > 0) roll_spend(c, period);
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
-  const std::int64_t to_next_minute = 60 - secs % 60;
+  const std::int64_t to_next_minute = this->to_next_minute();
   // Fixed one-minute windows: whole again at the next minute.
   const std::chrono::milliseconds to_window_end = std::chrono::seconds(to_next_minute);
   if (rpm > 0) v.requests = {rpm, std::max<std::int64_t>(0, rpm - (c.requests + c.new_requests) - 1), to_window_end};
@@ -110,20 +126,9 @@ LimitVerdict FleetLimits::check(const std::string& key, std::int64_t rpm, std::i
   return v;
 }
 
-LimitVerdict FleetLimits::check_rate(const std::string& bucket, std::int64_t rpm, std::int64_t tpm, bool sparse) {
-  {
-    std::lock_guard lock(mu_);
-    Counts& c = counts(bucket);
-    c.rate_only = true;
-    c.sparse = sparse;
-  }
-  return check(bucket, rpm, tpm, 0);
-}
-
 LimitVerdict FleetLimits::peek(const std::string& bucket, std::int64_t rpm, std::int64_t tpm) {
   LimitVerdict v;
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_->system_now().time_since_epoch()).count();
-  const std::chrono::milliseconds to_window_end = std::chrono::seconds(60 - secs % 60);
+  const std::chrono::milliseconds to_window_end = std::chrono::seconds(to_next_minute());
   std::int64_t requests = 0, tokens = 0;
   {
     std::lock_guard lock(mu_);

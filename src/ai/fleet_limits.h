@@ -91,6 +91,10 @@ class FleetLimits {
     bool rate_only = false, sparse = false;  // check_rate's bucket (no spend kept), and how it is synced
   };
   std::int64_t minute_now() const;
+  std::int64_t to_next_minute() const;  // seconds until the window ends
+  // check()'s verdict on `c`, the counts of `key` (mu_ held).
+  LimitVerdict verdict(Counts& c, const std::string& key, std::int64_t rpm, std::int64_t tpm, double budget_usd,
+                       BudgetPeriod period);
   Counts& counts(const std::string& key);  // mu_ held; rolls the window
   // mu_ held; a new budget period (or another kind of period) starts at zero.
   void roll_spend(Counts& c, BudgetPeriod period);

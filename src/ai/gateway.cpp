@@ -84,10 +84,10 @@ Gateway::Gateway(GatewayDeps deps)
     // period (the fleet's with fleet limits): what an alert on
     // spent / budget needs before the key is refused.
     deps_.metrics->callback_gauges("spectra_ai_budget_usd", "Each virtual key's spend budget for its period, by key and period",
-                                   [this] { return budget_series("budget_usd"); });
+                                   [this] { return budget_series(/*spent=*/false); });
     deps_.metrics->callback_gauges("spectra_ai_budget_spent_usd",
                                    "Spent of each virtual key's budget in its current period (the fleet's with fleet limits), by key and period",
-                                   [this] { return budget_series("spent_usd"); });
+                                   [this] { return budget_series(/*spent=*/true); });
     deps_.metrics->callback_gauges("spectra_ai_quota_remaining",
                                    "What is left of each provider quota now (requests or tokens; the tighter of this gateway's count "
                                    "and the fleet's), by provider, model and limit",

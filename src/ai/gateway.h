@@ -96,9 +96,9 @@ class Gateway {
   // larger of this gateway's meter and, with fleet limits, the fleet's
   // total: what admission compares), what is left and when it renews.
   boost::json::array budget_status() const;
-  // One field of budget_status() (budget_usd, spent_usd) as gauge series
-  // by key and period, for /metrics.
-  metrics::Registry::Series budget_series(const char* field) const;
+  // Each budgeted key's budget, or (`spent`) what it spent in the current
+  // period as budget_status() says it, as gauge series by key and period.
+  metrics::Registry::Series budget_series(bool spent) const;
   // What is left of each provider quota now (by provider, model and limit:
   // rpm, tpm): the tighter of this instance's buckets and, with fleet
   // limits, the fleet's window, for /metrics.
@@ -249,6 +249,10 @@ class Gateway {
   // instance's count, then the fleet's), taken when there is; a refusal
   // names the quota. Allowed when the model has no quota.
   LimitVerdict take_quota(Call& c, const ProviderConfig& p, const std::string& model);
+  // What key k spent in its budget's current period: this gateway's meter
+  // or, with `fleet`, the larger of it and the fleet's total (what
+  // admission compares with the budget).
+  double spent_of(const VirtualKey& k, FleetLimits* fleet) const;
   boost::asio::awaitable<void> refuse_remote(Call& c);  // 403 for a local-only key
   void charge(Call& c, const std::string& provider, const std::string& model, const Usage& usage);
   void remember(Call& c);  // caches the answer before its last byte goes out

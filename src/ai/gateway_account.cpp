@@ -20,12 +20,22 @@ std::string end_user_bucket(const Gateway::Call& c) { return "user:" + c.key->na
 
 }  // namespace
 
-metrics::Registry::Series Gateway::budget_series(const char* field) const {
+double Gateway::spent_of(const VirtualKey& k, FleetLimits* fleet) const {
+  double spent = meter_.spent(k.name, k.budget_period);
+  if (fleet) {
+    if (auto f = fleet->spent(k.name, k.budget_period)) spent = std::max(spent, *f);
+  }
+  return spent;
+}
+
+metrics::Registry::Series Gateway::budget_series(bool spent) const {
   metrics::Registry::Series out;
-  for (const auto& row : budget_status()) {
-    const bj::object& o = row.get_object();
-    out.push_back({{{"key", std::string(o.at("key").get_string())}, {"period", std::string(o.at("period").get_string())}},
-                   o.at(field).to_number<double>()});
+  const auto cfg = snapshot();
+  const auto fleet = spent ? fleet_limits() : nullptr;
+  for (const auto& [hash, k] : cfg->keys_by_hash) {
+    if (!(k.budget_usd > 0)) continue;
+    out.push_back({{{"key", k.name}, {"period", std::string(to_string(k.budget_period))}},
+                   spent ? spent_of(k, fleet.get()) : k.budget_usd});
   }
   return out;
 }
@@ -57,18 +67,13 @@ bj::array Gateway::budget_status() const {
   bj::array out;
   for (const auto& [hash, k] : cfg->keys_by_hash) {
     if (!(k.budget_usd > 0)) continue;
-    double spent = meter_.spent(k.name, k.budget_period);
-    std::string scope = "instance";
-    if (fleet) {
-      scope = "fleet";
-      if (auto f = fleet->spent(k.name, k.budget_period)) spent = std::max(spent, *f);
-    }
+    const double spent = spent_of(k, fleet.get());
     bj::object row{{"key", k.name},
                    {"period", to_string(k.budget_period)},
                    {"budget_usd", k.budget_usd},
                    {"spent_usd", spent},
                    {"remaining_usd", std::max(0.0, k.budget_usd - spent)},
-                   {"scope", scope}};
+                   {"scope", fleet ? "fleet" : "instance"}};
     if (k.budget_period != BudgetPeriod::kTotal) row["renews_at"] = rfc3339_utc(budget_period_at(k.budget_period, now).end);
     out.push_back(std::move(row));
   }
